@@ -1,0 +1,97 @@
+import { App, Duration, Size, Stack, Tags } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { SharedStaging, StagingKinds, TagKeys, MANAGED_BY_VALUE } from '../lib';
+import { readStagingConfig, ServiceConfig, StagingConfig } from './config';
+
+/**
+ * The ready-made app. `cdk synth` with no branch gives the shared stack, `<prefix>-shared`.
+ * Configuration is the `staging` block of cdk.json context (see README, "Configuration").
+ */
+export function buildStagingApp(app: App): Stack[] {
+  const config = readStagingConfig(app.node.tryGetContext('staging'));
+  return [sharedStack(app, config)];
+}
+
+function env(config: StagingConfig) {
+  const region = config.region ?? process.env.CDK_DEFAULT_REGION;
+  if (!region) {
+    throw new Error('staging.region is not set and the AWS CLI has no default region; add "region": "eu-west-1" (yours) to the "staging" block of cdk.json');
+  }
+  return { account: config.account ?? process.env.CDK_DEFAULT_ACCOUNT, region };
+}
+
+function sharedStack(app: App, config: StagingConfig): Stack {
+  const stack = new Stack(app, 'SharedStaging', {
+    stackName: `${config.prefix}-shared`,
+    description: `Shared staging (${config.domainName}): network, cluster, load balancer, data sources and providers for branch stagings`,
+    env: env(config),
+    terminationProtection: true,
+  });
+  Tags.of(stack).add(TagKeys.KIND, StagingKinds.SHARED);
+  Tags.of(stack).add(TagKeys.PREFIX, config.prefix);
+  Tags.of(stack).add(TagKeys.MANAGED_BY, MANAGED_BY_VALUE);
+
+  const hostedZone = route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', {
+    hostedZoneId: config.hostedZoneId,
+    zoneName: config.hostedZoneName,
+  });
+  const db = config.database;
+  new SharedStaging(stack, 'Staging', {
+    prefix: config.prefix,
+    parameterPrefix: config.parameterPrefix,
+    domainName: config.domainName,
+    hostedZone,
+    vpc: config.network.vpcId ? ec2.Vpc.fromLookup(stack, 'Vpc', { vpcId: config.network.vpcId }) : undefined,
+    vpcCidr: config.network.cidr,
+    maxAzs: config.network.maxAzs,
+    natGateways: config.network.natGateways,
+    containerInsights: config.cluster.containerInsights,
+    ec2Capacity: config.cluster.ec2Capacity && {
+      instanceType: config.cluster.ec2Capacity.instanceType ? new ec2.InstanceType(config.cluster.ec2Capacity.instanceType) : undefined,
+      minCapacity: config.cluster.ec2Capacity.minCapacity,
+      maxCapacity: config.cluster.ec2Capacity.maxCapacity,
+    },
+    database: {
+      instanceType: db.instanceClass ? new ec2.InstanceType(db.instanceClass.replace(/^db\./, '')) : undefined,
+      engineVersion: db.engineVersion ? rds.PostgresEngineVersion.of(db.engineVersion, db.engineVersion.split('.')[0]) : undefined,
+      allocatedStorage: db.allocatedStorageGiB ? Size.gibibytes(db.allocatedStorageGiB) : undefined,
+      databaseName: db.databaseName,
+      multiAz: db.multiAz,
+      backupRetention: db.backupRetentionDays ? Duration.days(db.backupRetentionDays) : undefined,
+    },
+    cache: { nodeType: config.cache.nodeType, engineVersion: config.cache.engineVersion },
+    solr: {
+      url: config.solr.url,
+      credentials: config.solr.credentialsSecretArn
+        ? secretsmanager.Secret.fromSecretCompleteArn(stack, 'SolrCredentials', config.solr.credentialsSecretArn)
+        : undefined,
+    },
+    app: {
+      image: ecs.ContainerImage.fromRegistry(config.app.image),
+      environment: config.app.environment,
+      web: { ...serviceOptions(config.app.web), containerPort: config.app.containerPort, healthCheckPath: config.app.healthCheckPath },
+      workers: config.app.workers.map(serviceOptions),
+      scheduledJobs: config.app.scheduledJobs.map((job) => ({
+        ...serviceOptions(job),
+        schedule: scheduler.ScheduleExpression.expression(job.schedule),
+      })),
+    },
+  });
+  return stack;
+}
+
+function serviceOptions(s: ServiceConfig) {
+  return {
+    name: s.name,
+    command: s.command,
+    cpu: s.cpu,
+    memoryLimitMiB: s.memoryMiB,
+    desiredCount: s.desiredCount,
+    environment: s.environment,
+  };
+}

@@ -1,0 +1,6 @@
+export * from './contract';
+export * from './naming';
+export * from './shared-staging';
+export * from './shared-staging-ref';
+export * from './staging-provider';
+export * from './staging-services';

@@ -1,0 +1,221 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Turns a git branch into every name a staging needs, each within its AWS limit.
+ *
+ * The rules, in short:
+ * - The readable part ("slug") keeps the branch's words: lower case, ASCII, runs of anything else
+ *   become one hyphen. `feature/new_cool_page` reads `feature-new-cool-page`.
+ * - A branch that already *is* its slug (`main`, `fix-login`) keeps it as its staging name.
+ *   Every other branch gets `-` plus 8 hex digits of the SHA-256 of the exact branch name, so
+ *   `feature/a_b`, `feature/a-b`, `Fix/X` and `fix/x` never share a name.
+ * - A name that must be shorter than the staging name is cut at the slug and keeps the hash.
+ * - Names that carry no hash never end in `-<8 hex digits>`, and `shared` is reserved for the
+ *   shared staging, so an unhashed name can never equal a hashed one or the shared stack.
+ *
+ * Distinct branches can then only collide if their 32-bit hashes collide *and* their cut slugs
+ * are equal: about one in four billion per pair of such branches.
+ */
+export class StagingNames {
+  /** Maximum length of the staging name (a DNS label). */
+  public static readonly MAX_NAME_LENGTH = 63;
+
+  /** Staging names the shared staging uses for itself. */
+  public static readonly RESERVED_NAMES: readonly string[] = ['shared'];
+
+  /**
+   * Names for a branch.
+   *
+   * @param branch the git branch, e.g. `feature/new_cool_page`. A leading `refs/heads/` is
+   *   ignored, since it is never part of a branch name.
+   * @param prefix the staging system's prefix, used in stack names and SSM paths.
+   *   Lower-case letters, digits and hyphens, starting with a letter, at most 20 characters.
+   * @throws if the branch is empty or blank, or the prefix is invalid.
+   */
+  public static fromBranch(branch: string, prefix: string = 'staging'): StagingNames {
+    const problems: string[] = [];
+    if (typeof branch !== 'string' || branch.trim() === '') {
+      problems.push(
+        `branch must not be empty (got ${JSON.stringify(branch)}); pass the git branch, e.g. \`cdk deploy -c branch=$(git branch --show-current)\``,
+      );
+    }
+    problems.push(...StagingNames.validatePrefix(prefix));
+    if (problems.length > 0) {
+      throw new Error(problems.join('\n'));
+    }
+    return new StagingNames(branch.replace(/^refs\/heads\//, ''), prefix);
+  }
+
+  /** Problems with a staging prefix, as messages that name `prefix`; empty when it is valid. */
+  public static validatePrefix(prefix: string): string[] {
+    if (typeof prefix !== 'string' || !/^[a-z][a-z0-9-]{0,19}$/.test(prefix) || prefix.endsWith('-') || prefix.includes('--')) {
+      return [
+        `prefix must be 1-20 lower-case letters, digits or single hyphens, starting with a letter (got ${JSON.stringify(prefix)}); e.g. "staging"`,
+      ];
+    }
+    return [];
+  }
+
+  /** The branch, exactly as given (less a leading `refs/heads/`). */
+  public readonly branch: string;
+
+  /** The staging system's prefix. */
+  public readonly prefix: string;
+
+  /**
+   * The staging name: a DNS label (at most 63 characters of `[a-z0-9-]`) that keeps the branch's
+   * words. The branch's URL is `https://<name>.<staging domain>`.
+   */
+  public readonly name: string;
+
+  /** 8 hex digits of the SHA-256 of the branch: the part that keeps distinct branches apart. */
+  public readonly hash: string;
+
+  /** The readable part of the name: the branch's words, lower case, joined by hyphens. */
+  public readonly slug: string;
+
+  private constructor(branch: string, prefix: string) {
+    this.branch = branch;
+    this.prefix = prefix;
+    this.hash = createHash('sha256').update(branch, 'utf8').digest('hex').slice(0, 8);
+    this.slug = slugify(branch) || 'branch';
+    const faithful =
+      this.slug === branch &&
+      !HASH_SUFFIX.test(branch) &&
+      !StagingNames.RESERVED_NAMES.includes(branch) &&
+      branch.length <= StagingNames.MAX_NAME_LENGTH;
+    this.name = faithful ? branch : this.withHash('', StagingNames.MAX_NAME_LENGTH);
+  }
+
+  /** CloudFormation stack name (at most 128 characters): `<prefix>-<name>`. */
+  public get stackName(): string {
+    return this.fit(`${this.prefix}-`, 128);
+  }
+
+  /** The host name below the staging domain: `<name>.<domain>`. */
+  public hostName(domainName: string): string {
+    return `${this.name}.${domainName}`;
+  }
+
+  /**
+   * Base for the RDS DB instance identifier (at most 58 characters, so the restore handler can add
+   * a 5-character generation suffix within RDS's 63). Starts with a letter, no `--`.
+   */
+  public get databaseIdentifierBase(): string {
+    return this.fit(`${this.prefix}-`, 58);
+  }
+
+  /** ElastiCache replication group id: at most 40 characters, starts with a letter, no `--`. */
+  public get cacheId(): string {
+    return this.fit(`${this.prefix}-`, 40);
+  }
+
+  /** ALB target group name: at most 32 characters of `[a-zA-Z0-9-]`, headed by the prefix's first 8. */
+  public get targetGroupName(): string {
+    return this.fit(`${this.prefix.slice(0, 8).replace(/-+$/, '')}-`, 32);
+  }
+
+  /** Solr collection name: `[a-z0-9_-]`, starts with a letter, at most 100 characters. */
+  public get solrCollectionName(): string {
+    return this.fit(`${this.prefix}_`, 100);
+  }
+
+  /** Key prefix on a shared Redis: `<prefix>:<name>:`. */
+  public get redisKeyPrefix(): string {
+    return `${this.prefix}:${this.name}:`;
+  }
+
+  /** Prefix of every log group of this staging: `/<prefix>/<name>/`. */
+  public get logGroupPrefix(): string {
+    return `/${this.prefix}/${this.name}/`;
+  }
+
+  /** Log group for one of the staging's services (at most 512 characters). */
+  public logGroupName(service: string): string {
+    return `${this.logGroupPrefix}${slugify(service) || 'service'}`;
+  }
+
+  /** SSM parameter path of this staging: `/<prefix>/branches/<name>`. */
+  public get parameterPath(): string {
+    return `/${this.prefix}/branches/${this.name}`;
+  }
+
+  /** The ECS service name for one of the staging's services (at most 255 characters). */
+  public serviceName(service: string): string {
+    return this.fit(`${this.prefix}-`, 200) + `-${slugify(service) || 'service'}`;
+  }
+
+  /**
+   * The branch as a tag value: at most 256 characters from the set every AWS service accepts
+   * (letters, digits, space and `_ . : / = + - @`). Other characters become `+XX` per UTF-8 byte,
+   * and `+` itself becomes `+2B`, so the encoding can be reversed with `decodeTagValue`.
+   * An encoding longer than 256 characters is cut and ends in `+<hash>`; it is then for people
+   * only. The `staging:name` tag is what identifies a staging.
+   */
+  public get branchTagValue(): string {
+    return encodeTagValue(this.branch, this.hash);
+  }
+
+  /**
+   * `<head><slug>` if that fits in `max` and the name carries no hash; otherwise the slug cut to
+   * fit, then `-<hash>`. Every result is a valid lower-case DNS label.
+   */
+  private fit(head: string, max: number): string {
+    const whole = `${head}${this.name}`;
+    if (whole.length <= max) return whole;
+    return this.withHash(head, max);
+  }
+
+  private withHash(head: string, max: number): string {
+    const room = max - head.length - this.hash.length - 1;
+    const words = this.slug.slice(0, Math.max(0, room)).replace(/-+$/, '');
+    return words ? `${head}${words}-${this.hash}` : `${head}${this.hash}`;
+  }
+}
+
+const HASH_SUFFIX = /-[0-9a-f]{8}$/;
+
+/** Lower-case ASCII words of `text`, joined by single hyphens; accents are dropped, not letters. */
+export function slugify(text: string): string {
+  return text
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+}
+
+const TAG_SAFE = /[A-Za-z0-9 _.:/=@-]/;
+const MAX_TAG_VALUE = 256;
+
+/** Escapes `value` to the characters every AWS service accepts in tag values (see `branchTagValue`). */
+export function encodeTagValue(value: string, hash?: string): string {
+  let out = '';
+  for (const ch of value) {
+    if (TAG_SAFE.test(ch)) {
+      out += ch;
+    } else {
+      for (const byte of Buffer.from(ch, 'utf8')) out += `+${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+    }
+  }
+  if (out.length <= MAX_TAG_VALUE) return out;
+  const suffix = `+${hash ?? createHash('sha256').update(value, 'utf8').digest('hex').slice(0, 8)}`;
+  // Cut at a character boundary of the encoding, never inside a `+XX` escape.
+  let cut = out.slice(0, MAX_TAG_VALUE - suffix.length);
+  cut = cut.replace(/\+[0-9A-F]?$/, '');
+  return cut + suffix;
+}
+
+/** Reverses `encodeTagValue` for values that were not cut. */
+export function decodeTagValue(encoded: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < encoded.length; i++) {
+    if (encoded[i] === '+' && /^[0-9A-F]{2}$/.test(encoded.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(encoded.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      bytes.push(...Buffer.from(encoded[i], 'utf8'));
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}

@@ -1,0 +1,74 @@
+import { Aspects, IAspect, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { IConstruct } from 'constructs';
+
+/**
+ * Acknowledges cdk-nag's AwsSolutions-IAM5 (wildcard permission) findings on the IAM policies
+ * below `scope`, one exact finding at a time (`AwsSolutions-IAM5[Resource::...]`), with `reason`.
+ *
+ * cdk-nag names each wildcard finding by the flattened policy text, which holds logical IDs that
+ * depend on where the user put our construct. So the findings are computed at synthesis, from
+ * the resolved policy, the way cdk-nag computes them. Only wildcards that `matches` accepts are
+ * acknowledged; any other wildcard still shows up.
+ */
+export function acknowledgeWildcardPermissions(scope: IConstruct, reason: string, matches: RegExp = /.*/): void {
+  Aspects.of(scope).add(new WildcardAcknowledger(reason, matches));
+}
+
+class WildcardAcknowledger implements IAspect {
+  constructor(
+    private readonly reason: string,
+    private readonly matches: RegExp,
+  ) {}
+
+  public visit(node: IConstruct): void {
+    let documents: unknown[] = [];
+    if (node instanceof iam.CfnPolicy || node instanceof iam.CfnManagedPolicy) {
+      documents = [Stack.of(node).resolve(node.policyDocument)];
+    } else if (node instanceof iam.CfnRole) {
+      const policies = (Stack.of(node).resolve(node.policies) ?? []) as Array<{ policyDocument: unknown }>;
+      documents = policies.map((p) => Stack.of(node).resolve(p.policyDocument));
+    }
+    for (const finding of documents.flatMap(wildcardFindings)) {
+      if (this.matches.test(finding)) {
+        Validations.of(node).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason: this.reason });
+      }
+    }
+  }
+}
+
+function wildcardFindings(document: any): string[] {
+  const findings = new Set<string>();
+  for (const statement of document?.Statement ?? []) {
+    if (statement.Effect !== 'Allow') continue;
+    for (const action of asArray(statement.Action)) {
+      if (typeof action === 'string' && action.includes('*')) findings.add(`Action::${action}`);
+    }
+    for (const resource of asArray(statement.Resource).map(flatten)) {
+      if (resource.includes('*')) findings.add(`Resource::${resource}`);
+    }
+  }
+  return [...findings];
+}
+
+function asArray(value: unknown): any[] {
+  return Array.isArray(value) ? value : [value];
+}
+
+/** cdk-nag's flattening of CloudFormation references (utils/flatten-cfn-reference). */
+function flatten(node: any): string {
+  if (node === undefined) return '';
+  if (typeof node === 'string') return node.replace(/\${/g, '<').replace(/}/g, '>');
+  if (node['Fn::Join']) {
+    const [delimiter, items] = node['Fn::Join'];
+    return items.map(flatten).join(delimiter);
+  }
+  if (node['Fn::Sub']) return flatten(node['Fn::Sub']);
+  if (node['Fn::GetAtt']) {
+    const [resource, attribute] = node['Fn::GetAtt'];
+    return `<${flatten(resource)}.${flatten(attribute)}>`;
+  }
+  if (node['Fn::ImportValue']) return flatten(node['Fn::ImportValue']);
+  if (node.Ref) return `<${flatten(node.Ref)}>`;
+  return JSON.stringify(node);
+}
