@@ -1,0 +1,105 @@
+/**
+ * Pure helpers of the listener-priority handler: reading rule priorities and conditions, choosing
+ * a free priority, and recognising the rule that belongs to a host. No AWS calls here.
+ */
+import type { Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
+
+/** Highest priority an ALB listener rule may have. */
+export const MAX_RULE_PRIORITY = 50000;
+
+/** The numeric priority of a rule, or undefined for the default rule. */
+export function rulePriority(rule: Rule): number | undefined {
+  if (rule.IsDefault) return undefined;
+  const n = Number(rule.Priority);
+  return Number.isInteger(n) ? n : undefined;
+}
+
+/** All priorities taken on a listener, including the ones we were told are taken. */
+export function usedPriorities(rules: readonly Rule[], alsoTaken: Iterable<number> = []): Set<number> {
+  const used = new Set<number>(alsoTaken);
+  for (const rule of rules) {
+    const p = rulePriority(rule);
+    if (p !== undefined) used.add(p);
+  }
+  return used;
+}
+
+/** The first `limit` free priorities in [min, max], lowest first. */
+export function firstFreePriorities(used: ReadonlySet<number>, min: number, max: number, limit: number): number[] {
+  const free: number[] = [];
+  for (let p = min; p <= max && free.length < limit; p++) {
+    if (!used.has(p)) free.push(p);
+  }
+  return free;
+}
+
+/**
+ * Picks a free priority in [min, max], or undefined when the range is full.
+ *
+ * Lowest-free keeps priorities compact, but every deployment that reads the listener at the same
+ * moment would then pick the same number, and all but one would conflict on each round. So we
+ * pick at random among the first `window` free priorities: concurrent callers rarely collide,
+ * and the numbers stay near the bottom of the range. `random` returns a number in [0, 1).
+ */
+export function pickPriority(
+  used: ReadonlySet<number>,
+  min: number,
+  max: number,
+  window: number,
+  random: () => number,
+): number | undefined {
+  const candidates = firstFreePriorities(used, min, max, Math.max(1, window));
+  if (candidates.length === 0) return undefined;
+  const index = Math.min(candidates.length - 1, Math.floor(random() * candidates.length));
+  return candidates[index];
+}
+
+/** Host values of a rule's host-header conditions (from HostHeaderConfig, or the legacy Values). */
+function hostValues(rule: Rule): string[] | undefined {
+  const conditions = rule.Conditions ?? [];
+  if (conditions.length !== 1) return undefined;
+  const c = conditions[0];
+  if (c.Field !== 'host-header') return undefined;
+  if (c.HostHeaderConfig?.RegexValues?.length) return undefined;
+  return c.HostHeaderConfig?.Values ?? c.Values ?? [];
+}
+
+/**
+ * True when the rule routes exactly this host: a single host-header condition with this single
+ * value (host names compare case-insensitively, as the ALB does), and nothing else.
+ */
+export function matchesHost(rule: Rule, host: string): boolean {
+  if (rule.IsDefault) return false;
+  const values = hostValues(rule);
+  return values !== undefined && values.length === 1 && values[0].toLowerCase() === host.toLowerCase();
+}
+
+/** True when the rule's only action forwards everything to this one target group. */
+export function forwardsTo(rule: Rule, targetGroupArn: string): boolean {
+  const actions = rule.Actions ?? [];
+  if (actions.length !== 1) return false;
+  const a = actions[0];
+  if (a.Type !== 'forward') return false;
+  const groups = a.ForwardConfig?.TargetGroups ?? [];
+  if (a.TargetGroupArn === undefined && groups.length === 0) return false;
+  if (a.TargetGroupArn !== undefined && a.TargetGroupArn !== targetGroupArn) return false;
+  return groups.length === 0 || (groups.length === 1 && groups[0].TargetGroupArn === targetGroupArn);
+}
+
+const LISTENER_ARN = /^arn:[a-z-]+:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener\/app\/[^/]+\/[^/]+\/[^/]+$/;
+const RULE_ARN = /^arn:[a-z-]+:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener-rule\/app\/[^/]+\/[^/]+\/[^/]+\/[^/]+$/;
+
+/** True for the ARN of an Application Load Balancer listener. */
+export function isListenerArn(arn: string): boolean {
+  return LISTENER_ARN.test(arn);
+}
+
+/** True for the ARN of an Application Load Balancer listener rule. */
+export function isRuleArn(arn: string | undefined): arn is string {
+  return arn !== undefined && RULE_ARN.test(arn);
+}
+
+/** True when the rule ARN names a rule of this listener (rule ARNs embed their listener's id). */
+export function ruleBelongsToListener(ruleArn: string, listenerArn: string): boolean {
+  return ruleArn.startsWith(listenerArn.replace(':listener/', ':listener-rule/') + '/');
+}

@@ -1,0 +1,788 @@
+import {
+  AddTagsCommand,
+  CreateRuleCommand,
+  type CreateRuleCommandInput,
+  DeleteRuleCommand,
+  DescribeRulesCommand,
+  type DescribeRulesCommandInput,
+  ElasticLoadBalancingV2Client,
+  ListenerNotFoundException,
+  ModifyRuleCommand,
+  type ModifyRuleCommandInput,
+  OperationNotPermittedException,
+  PriorityInUseException,
+  RemoveTagsCommand,
+  type Rule,
+  RuleNotFoundException,
+  TargetGroupNotFoundException,
+  TooManyRulesException,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { mockClient } from 'aws-sdk-client-mock';
+import * as fc from 'fast-check';
+import { CONFLICT_ATTEMPTS, elbv2, onEvent } from '../../lambda/listener-priority';
+import type { OnEventRequest } from '../../lambda/shared/provider';
+
+const elbMock = mockClient(ElasticLoadBalancingV2Client);
+
+const ACCOUNT = '123456789012';
+const LB = `app/staging-alb/50dc6c495c0c9188`;
+const LISTENER = `arn:aws:elasticloadbalancing:eu-west-1:${ACCOUNT}:listener/${LB}/f2f7dc8efc522ab2`;
+const OTHER_LISTENER = `arn:aws:elasticloadbalancing:eu-west-1:${ACCOUNT}:listener/${LB}/0123456789abcdef`;
+const TG = `arn:aws:elasticloadbalancing:eu-west-1:${ACCOUNT}:targetgroup/feature-x-1a2b3c4d/73e2d6bc24d8a067`;
+const OTHER_TG = `arn:aws:elasticloadbalancing:eu-west-1:${ACCOUNT}:targetgroup/feature-x-new/0123456789abcdef`;
+const HOST = 'feature-x-1a2b3c4d.staging.example.com';
+
+type ErrorClass = new (o: { message: string; $metadata: object }) => Error;
+
+function err(Cls: ErrorClass, message = Cls.name): Error {
+  return new Cls({ message, $metadata: {} });
+}
+
+function throttling(): Error {
+  return Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } });
+}
+
+// ---------------------------------------------------------------------------------------------
+// An in-memory ALB behind the mock: unique priorities per listener, a rule quota per load
+// balancer, pagination with Marker/PageSize, and rules shaped like DescribeRules returns them.
+
+class FakeAlb {
+  readonly listeners = new Map<string, Rule[]>();
+  quota = 100;
+  private nextId = 1;
+  /** When set, the first `n` listing reads wait for each other: all see the same snapshot. */
+  private gate?: { n: number; waiting: Array<() => void> };
+  /** Called before each CreateRule takes effect (to simulate a rival deployment). */
+  beforeCreate?: (input: CreateRuleCommandInput) => void;
+
+  constructor(...listenerArns: string[]) {
+    for (const arn of listenerArns) {
+      this.listeners.set(arn, [
+        { RuleArn: this.ruleArn(arn), Priority: 'default', IsDefault: true, Conditions: [], Actions: [{ Type: 'fixed-response' }] },
+      ]);
+    }
+  }
+
+  ruleArn(listenerArn: string): string {
+    return `${listenerArn.replace(':listener/', ':listener-rule/')}/${(this.nextId++).toString(16).padStart(16, '0')}`;
+  }
+
+  add(listenerArn: string, priority: number, host: string, tg = OTHER_TG, extra: Partial<Rule> = {}): Rule {
+    const rule: Rule = {
+      RuleArn: this.ruleArn(listenerArn),
+      Priority: String(priority),
+      IsDefault: false,
+      Conditions: [{ Field: 'host-header', Values: [host], HostHeaderConfig: { Values: [host] } }],
+      Actions: [
+        {
+          Type: 'forward',
+          TargetGroupArn: tg,
+          ForwardConfig: { TargetGroups: [{ TargetGroupArn: tg, Weight: 1 }], TargetGroupStickinessConfig: { Enabled: false } },
+        },
+      ],
+      ...extra,
+    };
+    this.listeners.get(listenerArn)!.push(rule);
+    return rule;
+  }
+
+  rules(listenerArn = LISTENER): Rule[] {
+    return this.listeners.get(listenerArn)!;
+  }
+
+  find(ruleArn: string): { listener: string; rule: Rule } | undefined {
+    for (const [listener, rules] of this.listeners) {
+      const rule = rules.find((r) => r.RuleArn === ruleArn);
+      if (rule) return { listener, rule };
+    }
+    return undefined;
+  }
+
+  gateFirstReads(n: number): void {
+    this.gate = { n, waiting: [] };
+  }
+
+  async describe(input: DescribeRulesCommandInput) {
+    if (input.RuleArns) {
+      const found = input.RuleArns.map((arn) => this.find(arn));
+      if (found.some((f) => !f)) throw err(RuleNotFoundException);
+      return { Rules: found.map((f) => structuredClone(f!.rule)) };
+    }
+    const rules = this.listeners.get(input.ListenerArn!);
+    if (!rules) throw err(ListenerNotFoundException);
+    if (input.Marker === undefined && this.gate && this.gate.n > 0) {
+      const gate = this.gate;
+      gate.n--;
+      await new Promise<void>((resolve) => {
+        gate.waiting.push(resolve);
+        if (gate.n === 0) gate.waiting.forEach((r) => r());
+      });
+    }
+    const size = input.PageSize ?? 400;
+    if (size > 400) throw new Error('PageSize must be at most 400');
+    const start = input.Marker ? Number(input.Marker) : 0;
+    const page = rules.slice(start, start + size).map((r) => structuredClone(r));
+    const next = start + size < rules.length ? String(start + size) : undefined;
+    return { Rules: page, NextMarker: next };
+  }
+
+  create(input: CreateRuleCommandInput) {
+    this.beforeCreate?.(input);
+    const rules = this.listeners.get(input.ListenerArn!);
+    if (!rules) throw err(ListenerNotFoundException);
+    if (rules.some((r) => r.Priority === String(input.Priority))) throw err(PriorityInUseException, 'Priority is in use');
+    const total = [...this.listeners.values()].reduce((n, rs) => n + rs.filter((r) => !r.IsDefault).length, 0);
+    if (total >= this.quota) throw err(TooManyRulesException);
+    const host = input.Conditions![0].HostHeaderConfig!.Values![0];
+    const rule = this.add(input.ListenerArn!, input.Priority!, host, input.Actions![0].TargetGroupArn);
+    return { Rules: [structuredClone(rule)] };
+  }
+
+  modify(input: ModifyRuleCommandInput) {
+    const found = this.find(input.RuleArn!);
+    if (!found) throw err(RuleNotFoundException);
+    if (input.Conditions) found.rule.Conditions = input.Conditions;
+    if (input.Actions) found.rule.Actions = input.Actions;
+    return { Rules: [structuredClone(found.rule)] };
+  }
+
+  remove(ruleArn: string) {
+    const found = this.find(ruleArn);
+    if (!found) throw err(RuleNotFoundException);
+    const rules = this.listeners.get(found.listener)!;
+    rules.splice(rules.indexOf(found.rule), 1);
+    return {};
+  }
+
+  install(): this {
+    elbMock.on(DescribeRulesCommand).callsFake((input) => this.describe(input));
+    elbMock.on(CreateRuleCommand).callsFake(async (input) => this.create(input));
+    elbMock.on(ModifyRuleCommand).callsFake(async (input) => this.modify(input));
+    elbMock.on(DeleteRuleCommand).callsFake(async (input) => this.remove(input.RuleArn!));
+    elbMock.on(AddTagsCommand).resolves({});
+    elbMock.on(RemoveTagsCommand).resolves({});
+    return this;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events and helpers
+
+const baseProps = { ListenerArn: LISTENER, HostHeader: HOST, TargetGroupArn: TG };
+
+function event(
+  requestType: OnEventRequest['RequestType'],
+  props: Record<string, unknown> = baseProps,
+  extra: Partial<OnEventRequest> = {},
+): OnEventRequest {
+  return {
+    RequestType: requestType,
+    StackId: `arn:aws:cloudformation:eu-west-1:${ACCOUNT}:stack/staging-feature-x/abc`,
+    RequestId: 'req-1',
+    LogicalResourceId: 'ListenerRule',
+    ResourceType: 'Custom::ListenerPriority',
+    ResourceProperties: { ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider', ...props },
+    ...extra,
+  };
+}
+
+/** Runs a handler call to completion under fake timers (the conflict retries sleep). */
+async function settle<T>(promise: Promise<T>): Promise<T> {
+  let done = false;
+  const outcome = promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  void outcome.then(() => (done = true));
+  while (!done) await jest.advanceTimersByTimeAsync(250);
+  const result = await outcome;
+  if (!result.ok) throw result.error;
+  return result.value;
+}
+
+const run = (e: OnEventRequest) => settle(onEvent(e));
+
+function createdPriorities(): number[] {
+  return elbMock.commandCalls(CreateRuleCommand).map((c) => c.args[0].input.Priority!);
+}
+
+let random: jest.SpyInstance<number, []>;
+
+beforeEach(() => {
+  elbMock.reset();
+  jest.useFakeTimers({ now: new Date('2025-03-01T12:00:00Z') });
+  random = jest.spyOn(Math, 'random').mockReturnValue(0);
+  jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  jest.spyOn(console, 'error').mockImplementation(() => undefined);
+});
+
+afterEach(() => {
+  jest.useRealTimers();
+  jest.restoreAllMocks();
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('client', () => {
+  test('uses the SDK adaptive retries for throttling', async () => {
+    expect(await elbv2.config.maxAttempts()).toBe(8);
+    expect(((await elbv2.config.retryStrategy()) as { mode?: string }).mode).toBe('adaptive');
+  });
+});
+
+describe('Create', () => {
+  test('creates a host-header rule forwarding to the target group, with tags, at the lowest free priority', async () => {
+    const alb = new FakeAlb(LISTENER).install();
+    alb.add(LISTENER, 50000, 'shared.staging.example.com');
+    const tags = [
+      { Key: 'staging:name', Value: 'feature-x-1a2b3c4d' },
+      { Key: 'staging:kind', Value: 'feature' },
+    ];
+
+    const out = await run(event('Create', { ...baseProps, Tags: tags }));
+
+    const created = alb.rules().find((r) => r.Priority === '1')!;
+    expect(out).toEqual({ PhysicalResourceId: created.RuleArn, Data: { Priority: '1', RuleArn: created.RuleArn } });
+    expect(elbMock.commandCalls(CreateRuleCommand)[0].args[0].input).toEqual({
+      ListenerArn: LISTENER,
+      Priority: 1,
+      Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [HOST] } }],
+      Actions: [{ Type: 'forward', TargetGroupArn: TG }],
+      Tags: tags,
+    });
+  });
+
+  test('fills the gap between used priorities', async () => {
+    const alb = new FakeAlb(LISTENER).install();
+    for (const p of [1, 2, 4, 5, 50000]) alb.add(LISTENER, p, `s${p}.staging.example.com`);
+
+    const out = await run(event('Create'));
+
+    expect(out.Data).toMatchObject({ Priority: '3' });
+    expect(elbMock.commandCalls(CreateRuleCommand)[0].args[0].input.Tags).toBeUndefined();
+  });
+
+  test('spreads callers over the first few free priorities, never beyond them', async () => {
+    const alb = new FakeAlb(LISTENER).install();
+    for (const p of [1, 2, 4]) alb.add(LISTENER, p, `s${p}.staging.example.com`);
+    random.mockReturnValue(0.999);
+
+    const out = await run(event('Create'));
+
+    // Free: 3, 5, 6, 7, 8, ... The window is the first five free ones.
+    expect(out.Data).toMatchObject({ Priority: '8' });
+  });
+
+  test('keeps to MinPriority and MaxPriority', async () => {
+    const alb = new FakeAlb(LISTENER).install();
+    for (const p of [1, 2, 10, 11]) alb.add(LISTENER, p, `s${p}.staging.example.com`);
+    random.mockReturnValue(0.999);
+
+    const out = await run(event('Create', { ...baseProps, MinPriority: '10', MaxPriority: '12' }));
+
+    expect(out.Data).toMatchObject({ Priority: '12' });
+  });
+
+  test('reads every page of DescribeRules before picking a priority', async () => {
+    const rule = (p: number): Rule => ({
+      RuleArn: `${LISTENER.replace(':listener/', ':listener-rule/')}/r${p}`,
+      Priority: String(p),
+      Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [`s${p}.staging.example.com`] } }],
+      Actions: [{ Type: 'forward', TargetGroupArn: OTHER_TG }],
+    });
+    const pages: Record<string, { Rules: Rule[]; NextMarker?: string }> = {
+      first: { Rules: [{ RuleArn: 'd', Priority: 'default', IsDefault: true }, rule(1), rule(2), rule(3)], NextMarker: 'p2' },
+      p2: { Rules: [rule(4), rule(5), rule(6)], NextMarker: 'p3' },
+      p3: { Rules: [rule(7), rule(9)] },
+    };
+    elbMock.on(DescribeRulesCommand).callsFake(async (input: DescribeRulesCommandInput) => pages[input.Marker ?? 'first']);
+    elbMock.on(CreateRuleCommand).resolves({ Rules: [{ RuleArn: `${LISTENER.replace(':listener/', ':listener-rule/')}/new` }] });
+
+    const out = await run(event('Create'));
+
+    expect(out.Data).toMatchObject({ Priority: '8' });
+    const reads = elbMock.commandCalls(DescribeRulesCommand).map((c) => c.args[0].input);
+    expect(reads).toEqual([
+      { ListenerArn: LISTENER, Marker: undefined, PageSize: 400 },
+      { ListenerArn: LISTENER, Marker: 'p2', PageSize: 400 },
+      { ListenerArn: LISTENER, Marker: 'p3', PageSize: 400 },
+    ]);
+  });
+
+  test('pagination against a listener with more rules than one page holds', async () => {
+    const alb = new FakeAlb(LISTENER).install();
+    alb.quota = 1000;
+    for (let p = 1; p <= 450; p++) if (p !== 433) alb.add(LISTENER, p, `s${p}.staging.example.com`);
+
+    const out = await run(event('Create'));
+
+    expect(out.Data).toMatchObject({ Priority: '433' });
+    expect(elbMock.commandCalls(DescribeRulesCommand)).toHaveLength(2);
+  });
+
+  test('finds its own rule on a later page and adopts it', async () => {
+    const alb = new FakeAlb(LISTENER).install();
+    alb.quota = 1000;
+    for (let p = 1; p <= 420; p++) alb.add(LISTENER, p, `s${p}.staging.example.com`);
+    const mine = alb.add(LISTENER, 421, HOST, TG);
+
+    const out = await run(event('Create'));
+
+    expect(out).toEqual({ PhysicalResourceId: mine.RuleArn, Data: { Priority: '421', RuleArn: mine.RuleArn } });
+    expect(elbMock.commandCalls(CreateRuleCommand)).toHaveLength(0);
+  });
+
+  test('on PriorityInUse reads the listener again and takes another priority', async () => {
+    const alb = new FakeAlb(LISTENER).install();
+    let rivals = 0;
+    alb.beforeCreate = (input) => {
+      // A concurrent deployment takes the chosen priority between our read and our CreateRule.
+      if (rivals++ === 0) alb.add(LISTENER, input.Priority!, 'rival.staging.example.com');
+    };
+
+    const out = await run(event('Create'));
+
+    expect(createdPriorities()).toEqual([1, 2]);
+    expect(out.Data).toMatchObject({ Priority: '2' });
+    expect(elbMock.commandCalls(DescribeRulesCommand)).toHaveLength(2);
+    expect(alb.rules().filter((r) => r.Priority === '1' || r.Priority === '2')).toHaveLength(2);
+  });
+
+  test('waits a short jittered delay before reading the listener again after a conflict', async () => {
+    new FakeAlb(LISTENER).install();
+    elbMock.on(CreateRuleCommand).rejectsOnce(err(PriorityInUseException)).resolves({ Rules: [{ RuleArn: 'x' }] });
+    random.mockReturnValue(0.5); // delay = 100 + floor(0.5 * 300 * 1) = 250 ms
+
+    const pending = onEvent(event('Create'));
+    await jest.advanceTimersByTimeAsync(249);
+    expect(elbMock.commandCalls(DescribeRulesCommand)).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(1);
+    await expect(pending).resolves.toMatchObject({ PhysicalResourceId: 'x' });
+    expect(elbMock.commandCalls(DescribeRulesCommand)).toHaveLength(2);
+  });
+
+  test('does not pick a conflicting priority again even when DescribeRules does not show it yet', async () => {
+    const alb = new FakeAlb(LISTENER).install();
+    let conflicts = 0;
+    elbMock.on(CreateRuleCommand).callsFake(async (input: CreateRuleCommandInput) => {
+      if (input.Priority === 1) {
+        conflicts++;
+        throw err(PriorityInUseException);
+      }
+      return alb.create(input);
+    });
+
+    const out = await run(event('Create'));
+
+    expect(conflicts).toBe(1);
+    expect(out.Data).toMatchObject({ Priority: '2' });
+  });
+
+  test('two concurrent creates that read the same snapshot end with distinct priorities', async () => {
+    const alb = new FakeAlb(LISTENER).install();
+    alb.add(LISTENER, 1, 's1.staging.example.com');
+    alb.gateFirstReads(2);
+    const hostB = 'feature-y-9f8e7d6c.staging.example.com';
+
+    const [a, b] = await settle(
+      Promise.all([onEvent(event('Create')), onEvent(event('Create', { ...baseProps, HostHeader: hostB, TargetGroupArn: OTHER_TG }))]),
+    );
+
+    expect(new Set([a.Data!.Priority, b.Data!.Priority])).toEqual(new Set(['2', '3']));
+    // Both picked 2 from the same snapshot; exactly one lost and retried.
+    expect(createdPriorities().sort()).toEqual([2, 2, 3]);
+    expect(alb.find(a.PhysicalResourceId!)!.rule.Conditions![0].HostHeaderConfig!.Values).toEqual([HOST]);
+    expect(alb.find(b.PhysicalResourceId!)!.rule.Conditions![0].HostHeaderConfig!.Values).toEqual([hostB]);
+  });
+
+  test('many concurrent creates always end with distinct priorities inside the range (property)', async () => {
+    random.mockRestore();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.integer({ min: 1, max: 30 }), { maxLength: 20 }),
+        fc.integer({ min: 2, max: 8 }),
+        fc.boolean(),
+        async (existing, callers, gated) => {
+          elbMock.reset();
+          const alb = new FakeAlb(LISTENER).install();
+          for (const p of existing) alb.add(LISTENER, p, `old${p}.staging.example.com`);
+          if (gated) alb.gateFirstReads(callers);
+          const max = 30 + callers;
+          const hosts = Array.from({ length: callers }, (_, i) => `b${i}.staging.example.com`);
+
+          const results = await settle(
+            Promise.all(hosts.map((h) => onEvent(event('Create', { ...baseProps, HostHeader: h, MaxPriority: String(max) })))),
+          );
+
+          const priorities = results.map((r) => Number(r.Data!.Priority));
+          expect(new Set(priorities).size).toBe(callers);
+          for (const p of priorities) {
+            expect(p).toBeGreaterThanOrEqual(1);
+            expect(p).toBeLessThanOrEqual(max);
+            expect(existing).not.toContain(p);
+          }
+          const all = alb.rules().filter((r) => !r.IsDefault).map((r) => r.Priority);
+          expect(new Set(all).size).toBe(all.length);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  test('gives up after a bounded number of conflicts with a clear message', async () => {
+    new FakeAlb(LISTENER).install();
+    elbMock.on(CreateRuleCommand).rejects(err(PriorityInUseException));
+
+    await expect(run(event('Create'))).rejects.toThrow(
+      new RegExp(`Could not claim a free rule priority on listener .* after ${CONFLICT_ATTEMPTS} attempts.*Retry the deployment`),
+    );
+    const tried = createdPriorities();
+    expect(tried).toHaveLength(CONFLICT_ATTEMPTS);
+    expect(new Set(tried).size).toBe(CONFLICT_ATTEMPTS);
+  });
+
+  test('fails with a clear message when no priority in the range is free', async () => {
+    const alb = new FakeAlb(LISTENER).install();
+    for (const p of [1, 2, 3, 50000]) alb.add(LISTENER, p, `s${p}.staging.example.com`);
+
+    await expect(run(event('Create', { ...baseProps, MaxPriority: '3' }))).rejects.toThrow(
+      /has no free rule priority between 1 and 3.*This listener has 4 rules besides its default rule, 3 of them branch stagings.*cdk destroy -c branch=<name>.*Rules per Application Load Balancer/,
+    );
+    expect(elbMock.commandCalls(CreateRuleCommand)).toHaveLength(0);
+  });
+
+  test('fails with a clear message when the load balancer rule quota is reached', async () => {
+    const alb = new FakeAlb(LISTENER).install();
+    for (let p = 1; p <= 99; p++) alb.add(LISTENER, p, `s${p}.staging.example.com`);
+    alb.add(LISTENER, 50000, 'shared.staging.example.com');
+
+    const failure = run(event('Create'));
+
+    await expect(failure).rejects.toThrow(
+      /reached its quota of listener rules.*This listener has 100 rules besides its default rule, 99 of them branch stagings.*cdk destroy -c branch=<name>.*Rules per Application Load Balancer/,
+    );
+    expect(elbMock.commandCalls(CreateRuleCommand)).toHaveLength(1);
+  });
+
+  test('replay adopts the rule that already routes this host instead of creating a second one', async () => {
+    const alb = new FakeAlb(LISTENER).install();
+    alb.add(LISTENER, 1, 's1.staging.example.com');
+    const mine = alb.add(LISTENER, 7, HOST.toUpperCase(), TG);
+
+    const out = await run(event('Create'));
+
+    expect(out).toEqual({ PhysicalResourceId: mine.RuleArn, Data: { Priority: '7', RuleArn: mine.RuleArn } });
+    expect(elbMock.commandCalls(CreateRuleCommand)).toHaveLength(0);
+    expect(elbMock.commandCalls(ModifyRuleCommand)).toHaveLength(0);
+    expect(elbMock.commandCalls(AddTagsCommand)).toHaveLength(0);
+  });
+
+  test('replay points an adopted rule at the target group and tags it', async () => {
+    const alb = new FakeAlb(LISTENER).install();
+    const mine = alb.add(LISTENER, 7, HOST, OTHER_TG);
+    const tags = [{ Key: 'staging:name', Value: 'feature-x-1a2b3c4d' }];
+
+    const out = await run(event('Create', { ...baseProps, Tags: tags }));
+
+    expect(out.PhysicalResourceId).toBe(mine.RuleArn);
+    expect(elbMock.commandCalls(ModifyRuleCommand)[0].args[0].input).toEqual({
+      RuleArn: mine.RuleArn,
+      Actions: [{ Type: 'forward', TargetGroupArn: TG }],
+    });
+    expect(elbMock.commandCalls(AddTagsCommand)[0].args[0].input).toEqual({ ResourceArns: [mine.RuleArn], Tags: tags });
+    expect(alb.find(mine.RuleArn!)!.rule.Actions![0].TargetGroupArn).toBe(TG);
+  });
+
+  test('a rule with the same host plus other conditions is not ours and is left alone', async () => {
+    const alb = new FakeAlb(LISTENER).install();
+    const other = alb.add(LISTENER, 1, HOST, OTHER_TG, {
+      Conditions: [
+        { Field: 'host-header', HostHeaderConfig: { Values: [HOST] } },
+        { Field: 'path-pattern', PathPatternConfig: { Values: ['/admin/*'] } },
+      ],
+    });
+
+    const out = await run(event('Create'));
+
+    expect(out.PhysicalResourceId).not.toBe(other.RuleArn);
+    expect(out.Data).toMatchObject({ Priority: '2' });
+    expect(elbMock.commandCalls(ModifyRuleCommand)).toHaveLength(0);
+  });
+
+  test('a CreateRule that succeeded but reported PriorityInUse (lost response, SDK retry) is adopted', async () => {
+    const alb = new FakeAlb(LISTENER).install();
+    let first = true;
+    elbMock.on(CreateRuleCommand).callsFake(async (input: CreateRuleCommandInput) => {
+      alb.create(input);
+      if (first) {
+        first = false;
+        throw err(PriorityInUseException); // the retried request found the rule its first try created
+      }
+      throw new Error('should not create twice');
+    });
+
+    const out = await run(event('Create'));
+
+    const ours = alb.rules().filter((r) => r.Conditions?.[0]?.HostHeaderConfig?.Values?.[0] === HOST);
+    expect(ours).toHaveLength(1);
+    expect(out).toEqual({ PhysicalResourceId: ours[0].RuleArn, Data: { Priority: '1', RuleArn: ours[0].RuleArn } });
+  });
+
+  test('fails with a clear message when the listener does not exist', async () => {
+    new FakeAlb().install();
+
+    await expect(run(event('Create'))).rejects.toThrow(/Listener .* does not exist.*shared\/listener-arn/);
+  });
+
+  test('fails with a clear message when the target group does not exist', async () => {
+    new FakeAlb(LISTENER).install();
+    elbMock.on(CreateRuleCommand).rejects(err(TargetGroupNotFoundException));
+
+    await expect(run(event('Create'))).rejects.toThrow(/Target group .*feature-x-1a2b3c4d.* does not exist/);
+  });
+
+  test('puts the host and listener in front of an unexpected AWS error', async () => {
+    new FakeAlb(LISTENER).install();
+    const denied = Object.assign(new Error('User is not authorized to perform: elasticloadbalancing:CreateRule'), {
+      name: 'AccessDenied',
+      $metadata: { httpStatusCode: 403 },
+    });
+    elbMock.on(CreateRuleCommand).rejects(denied);
+
+    await expect(run(event('Create'))).rejects.toThrow(
+      /^Create of the listener rule for host 'feature-x-1a2b3c4d\.staging\.example\.com' on listener arn:.*listener\/app\/.* failed: AccessDenied: User is not authorized to perform: elasticloadbalancing:CreateRule$/,
+    );
+  });
+
+  test.each([
+    [{ HostHeader: undefined }, /Missing required property 'HostHeader'/],
+    [{ ListenerArn: '' }, /Missing required property 'ListenerArn'/],
+    [{ TargetGroupArn: undefined }, /Missing required property 'TargetGroupArn'/],
+    [{ ListenerArn: 'listener-1' }, /ListenerArn 'listener-1' is not the ARN of an Application Load Balancer listener/],
+    [{ HostHeader: 'bad host/x' }, /HostHeader 'bad host\/x' is not a valid host-header/],
+    [{ MinPriority: 'abc' }, /MinPriority must be a whole number from 1 to 50000, got 'abc'/],
+    [{ MaxPriority: '50001' }, /MaxPriority must be a whole number/],
+    [{ MinPriority: '20', MaxPriority: '10' }, /MinPriority \(20\) must not be greater than MaxPriority \(10\)/],
+    [{ Tags: 'a=b' }, /Tags must be a list/],
+    [{ Tags: [{ Value: 'x' }] }, /each tag needs a non-empty string Key/],
+  ])('fails before any AWS call on invalid properties %#', async (override, message) => {
+    new FakeAlb(LISTENER).install();
+
+    await expect(run(event('Create', { ...baseProps, ...override }))).rejects.toThrow(message);
+    expect(elbMock.calls()).toHaveLength(0);
+  });
+});
+
+describe('Update', () => {
+  function setup(priority = 5, host = HOST, tg = TG) {
+    const alb = new FakeAlb(LISTENER, OTHER_LISTENER).install();
+    const rule = alb.add(LISTENER, priority, host, tg);
+    return { alb, rule };
+  }
+
+  test('keeps the rule and its priority, and points it at the new target group', async () => {
+    const { alb, rule } = setup();
+
+    const out = await run(
+      event('Update', { ...baseProps, TargetGroupArn: OTHER_TG }, { PhysicalResourceId: rule.RuleArn, OldResourceProperties: baseProps }),
+    );
+
+    expect(out).toEqual({ PhysicalResourceId: rule.RuleArn, Data: { Priority: '5', RuleArn: rule.RuleArn } });
+    expect(elbMock.commandCalls(ModifyRuleCommand).map((c) => c.args[0].input)).toEqual([
+      { RuleArn: rule.RuleArn, Actions: [{ Type: 'forward', TargetGroupArn: OTHER_TG }] },
+    ]);
+    expect(elbMock.commandCalls(CreateRuleCommand)).toHaveLength(0);
+    expect(alb.find(rule.RuleArn!)!.rule.Priority).toBe('5');
+  });
+
+  test('changes the host-header condition in place when HostHeader changes', async () => {
+    const { rule } = setup();
+    const newHost = 'feature-x-renamed.staging.example.com';
+
+    const out = await run(
+      event('Update', { ...baseProps, HostHeader: newHost }, { PhysicalResourceId: rule.RuleArn, OldResourceProperties: baseProps }),
+    );
+
+    expect(out.PhysicalResourceId).toBe(rule.RuleArn);
+    expect(elbMock.commandCalls(ModifyRuleCommand).map((c) => c.args[0].input)).toEqual([
+      { RuleArn: rule.RuleArn, Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [newHost] } }] },
+    ]);
+  });
+
+  test('changes nothing when the rule already matches, even if the priority range moved', async () => {
+    const { rule } = setup(5);
+
+    const out = await run(
+      event(
+        'Update',
+        { ...baseProps, MinPriority: '100', MaxPriority: '200' },
+        { PhysicalResourceId: rule.RuleArn, OldResourceProperties: baseProps },
+      ),
+    );
+
+    expect(out.Data).toEqual({ Priority: '5', RuleArn: rule.RuleArn });
+    expect(elbMock.commandCalls(ModifyRuleCommand)).toHaveLength(0);
+    expect(elbMock.commandCalls(CreateRuleCommand)).toHaveLength(0);
+  });
+
+  test('keeps tags in sync: removes dropped keys, adds new and changed ones', async () => {
+    const { rule } = setup();
+    const oldTags = [
+      { Key: 'a', Value: '1' },
+      { Key: 'b', Value: '2' },
+    ];
+    const newTags = [
+      { Key: 'b', Value: '3' },
+      { Key: 'c', Value: '4' },
+    ];
+
+    await run(
+      event(
+        'Update',
+        { ...baseProps, Tags: newTags },
+        { PhysicalResourceId: rule.RuleArn, OldResourceProperties: { ...baseProps, Tags: oldTags } },
+      ),
+    );
+
+    expect(elbMock.commandCalls(RemoveTagsCommand)[0].args[0].input).toEqual({ ResourceArns: [rule.RuleArn], TagKeys: ['a'] });
+    expect(elbMock.commandCalls(AddTagsCommand)[0].args[0].input).toEqual({ ResourceArns: [rule.RuleArn], Tags: newTags });
+  });
+
+  test('creates a new rule when the old one has vanished', async () => {
+    const { alb, rule } = setup(5);
+    alb.remove(rule.RuleArn!);
+    alb.add(LISTENER, 1, 's1.staging.example.com');
+
+    const out = await run(event('Update', baseProps, { PhysicalResourceId: rule.RuleArn, OldResourceProperties: baseProps }));
+
+    expect(out.PhysicalResourceId).not.toBe(rule.RuleArn);
+    expect(out.Data).toMatchObject({ Priority: '2' });
+    expect(alb.find(out.PhysicalResourceId!)!.listener).toBe(LISTENER);
+  });
+
+  test('creates a new rule when the rule vanishes between DescribeRules and ModifyRule', async () => {
+    const { alb, rule } = setup(5);
+    elbMock.on(ModifyRuleCommand).callsFake(async (input: ModifyRuleCommandInput) => {
+      alb.remove(input.RuleArn!);
+      throw err(RuleNotFoundException);
+    });
+
+    const out = await run(
+      event('Update', { ...baseProps, TargetGroupArn: OTHER_TG }, { PhysicalResourceId: rule.RuleArn, OldResourceProperties: baseProps }),
+    );
+
+    expect(out.PhysicalResourceId).not.toBe(rule.RuleArn);
+    expect(alb.find(out.PhysicalResourceId!)!.rule.Actions![0].TargetGroupArn).toBe(OTHER_TG);
+  });
+
+  test('creates a rule on the new listener when ListenerArn changes, and leaves the old one for the Delete', async () => {
+    const { alb, rule } = setup(5);
+
+    const out = await run(
+      event('Update', { ...baseProps, ListenerArn: OTHER_LISTENER }, { PhysicalResourceId: rule.RuleArn, OldResourceProperties: baseProps }),
+    );
+
+    expect(out.PhysicalResourceId).not.toBe(rule.RuleArn);
+    expect(alb.find(out.PhysicalResourceId!)!.listener).toBe(OTHER_LISTENER);
+    expect(elbMock.commandCalls(CreateRuleCommand)[0].args[0].input.ListenerArn).toBe(OTHER_LISTENER);
+    expect(elbMock.commandCalls(DeleteRuleCommand)).toHaveLength(0);
+    expect(elbMock.commandCalls(ModifyRuleCommand)).toHaveLength(0);
+    expect(alb.find(rule.RuleArn!)).toBeDefined();
+  });
+
+  test('creates a rule when the physical id is not a rule ARN', async () => {
+    new FakeAlb(LISTENER).install();
+
+    const out = await run(event('Update', baseProps, { PhysicalResourceId: 'req-1', OldResourceProperties: baseProps }));
+
+    expect(out.PhysicalResourceId).toMatch(/:listener-rule\/app\//);
+    expect(elbMock.commandCalls(CreateRuleCommand)).toHaveLength(1);
+  });
+});
+
+describe('Delete', () => {
+  test('deletes the rule', async () => {
+    const alb = new FakeAlb(LISTENER).install();
+    const rule = alb.add(LISTENER, 5, HOST, TG);
+
+    const out = await run(event('Delete', baseProps, { PhysicalResourceId: rule.RuleArn }));
+
+    expect(out).toEqual({ PhysicalResourceId: rule.RuleArn });
+    expect(elbMock.commandCalls(DeleteRuleCommand).map((c) => c.args[0].input)).toEqual([{ RuleArn: rule.RuleArn }]);
+    expect(alb.find(rule.RuleArn!)).toBeUndefined();
+  });
+
+  test.each([
+    ['rule', RuleNotFoundException],
+    ['listener', ListenerNotFoundException],
+  ] as const)('succeeds when the %s is already gone', async (_what, Cls) => {
+    elbMock.on(DeleteRuleCommand).rejects(err(Cls));
+    const arn = `${LISTENER.replace(':listener/', ':listener-rule/')}/9683b2d02a6cabee`;
+
+    await expect(run(event('Delete', baseProps, { PhysicalResourceId: arn }))).resolves.toEqual({ PhysicalResourceId: arn });
+  });
+
+  test.each(['AWSCDK::CustomResourceProviderFramework::CREATE_FAILED', 'req-1', LISTENER, TG])(
+    'never deletes anything when the physical id is not a listener rule ARN (%s)',
+    async (physicalId) => {
+      await expect(run(event('Delete', baseProps, { PhysicalResourceId: physicalId }))).resolves.toEqual({
+        PhysicalResourceId: physicalId,
+      });
+      expect(elbMock.calls()).toHaveLength(0);
+    },
+  );
+
+  test('fails on other errors', async () => {
+    elbMock.on(DeleteRuleCommand).rejects(err(OperationNotPermittedException, 'default rule'));
+    const arn = `${LISTENER.replace(':listener/', ':listener-rule/')}/9683b2d02a6cabee`;
+
+    await expect(run(event('Delete', baseProps, { PhysicalResourceId: arn }))).rejects.toThrow(/default rule/);
+  });
+});
+
+describe('throttling that survives the SDK retries', () => {
+  test('on CreateRule fails with a clear message and is not mistaken for a priority conflict', async () => {
+    new FakeAlb(LISTENER).install();
+    elbMock.on(CreateRuleCommand).rejects(throttling());
+
+    await expect(run(event('Create'))).rejects.toThrow(
+      /Elastic Load Balancing throttled CreateRule for listener .* \(host feature-x-1a2b3c4d\.staging\.example\.com\) even after the SDK's retries.*Deploy again/,
+    );
+    expect(elbMock.commandCalls(CreateRuleCommand)).toHaveLength(1);
+  });
+
+  test('on the first DescribeRules page fails without creating anything', async () => {
+    elbMock.on(DescribeRulesCommand).rejects(throttling());
+
+    await expect(run(event('Create'))).rejects.toThrow(/throttled DescribeRules/);
+    expect(elbMock.commandCalls(CreateRuleCommand)).toHaveLength(0);
+  });
+
+  test('on a later DescribeRules page fails rather than picking a priority from a partial list', async () => {
+    elbMock
+      .on(DescribeRulesCommand)
+      .resolvesOnce({ Rules: [{ RuleArn: 'd', Priority: 'default', IsDefault: true }], NextMarker: 'p2' })
+      .rejects(throttling());
+
+    await expect(run(event('Create'))).rejects.toThrow(/throttled DescribeRules/);
+    expect(elbMock.commandCalls(DescribeRulesCommand)).toHaveLength(2);
+    expect(elbMock.commandCalls(CreateRuleCommand)).toHaveLength(0);
+  });
+
+  test('on DeleteRule fails instead of reporting success', async () => {
+    elbMock.on(DeleteRuleCommand).rejects(throttling());
+    const arn = `${LISTENER.replace(':listener/', ':listener-rule/')}/9683b2d02a6cabee`;
+
+    await expect(run(event('Delete', baseProps, { PhysicalResourceId: arn }))).rejects.toThrow(/throttled DeleteRule/);
+  });
+
+  test('on ModifyRule during Update fails with a clear message', async () => {
+    const alb = new FakeAlb(LISTENER).install();
+    const rule = alb.add(LISTENER, 5, HOST, TG);
+    elbMock.on(ModifyRuleCommand).rejects(throttling());
+
+    await expect(
+      run(event('Update', { ...baseProps, TargetGroupArn: OTHER_TG }, { PhysicalResourceId: rule.RuleArn, OldResourceProperties: baseProps })),
+    ).rejects.toThrow(/throttled ModifyRule/);
+  });
+});
