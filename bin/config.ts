@@ -46,6 +46,15 @@ export interface StagingConfig {
   };
   readonly cache: { readonly nodeType?: string; readonly engineVersion?: string };
   readonly solr: { readonly url: string; readonly credentialsSecretArn?: string };
+  /** How branch stagings differ from shared staging. */
+  readonly feature: {
+    /** Per-service sizes for branches, by service name (`web`, a worker's or a job's name). */
+    readonly services: Record<string, { readonly cpu?: number; readonly memoryMiB?: number; readonly desiredCount?: number }>;
+    /** Extra environment for every branch. */
+    readonly environment?: Record<string, string>;
+    /** Run every branch task on Fargate Spot (cheapest; tasks wait when Spot has no room). */
+    readonly spotOnly?: boolean;
+  };
   readonly app: {
     readonly image: string;
     readonly containerPort?: number;
@@ -159,6 +168,8 @@ export function readStagingConfig(raw: unknown): StagingConfig {
   const cache = r.object('staging.cache', s.cache) ?? {};
   const solr = r.object('staging.solr', s.solr, true) ?? {};
   const app = r.object('staging.app', s.app, true) ?? {};
+  const feature = r.object('staging.feature', s.feature) ?? {};
+  const featureServices = r.object('staging.feature.services', feature.services) ?? {};
   const workers = s.app?.workers ?? [];
   const jobs = s.app?.scheduledJobs ?? [];
   if (!Array.isArray(workers)) r.fail('staging.app.workers', workers, 'must be a list of services');
@@ -205,6 +216,24 @@ export function readStagingConfig(raw: unknown): StagingConfig {
         example: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:solr-AbCdEf',
       }),
     },
+    feature: {
+      services: Object.fromEntries(
+        Object.entries(featureServices).map(([name, v]: [string, Json]) => {
+          const key = `staging.feature.services.${name}`;
+          const o = r.object(key, v) ?? {};
+          return [
+            name,
+            {
+              cpu: r.number(`${key}.cpu`, o.cpu, { integer: true, min: 256, max: 16384 }),
+              memoryMiB: r.number(`${key}.memoryMiB`, o.memoryMiB, { integer: true, min: 512, max: 122880 }),
+              desiredCount: r.number(`${key}.desiredCount`, o.desiredCount, { integer: true, min: 0, max: 100 }),
+            },
+          ];
+        }),
+      ),
+      environment: r.stringMap('staging.feature.environment', feature.environment),
+      spotOnly: r.boolean('staging.feature.spotOnly', feature.spotOnly),
+    },
     app: {
       image: r.string('staging.app.image', app.image, { required: true, example: 'public.ecr.aws/docker/library/nginx:1.27' }) ?? '',
       containerPort: r.number('staging.app.containerPort', app.containerPort, { integer: true, min: 1, max: 65535 }),
@@ -236,4 +265,44 @@ export function readStagingConfig(raw: unknown): StagingConfig {
 
 function isDefined<T>(v: T | undefined): v is T {
   return v !== undefined;
+}
+
+/** The command-line context of one branch deploy: `-c branch=... -c lite=true -c image=... -c env='{...}'`. */
+export interface BranchContext {
+  readonly branch: string;
+  readonly lite: boolean;
+  readonly image?: string;
+  readonly environment?: Record<string, string>;
+  readonly refreshData: boolean;
+}
+
+/** Reads the branch context; undefined when no branch was given (the shared stack). */
+export function readBranchContext(get: (key: string) => unknown): BranchContext | undefined {
+  const branch = get('branch');
+  if (branch === undefined) return undefined;
+  const r = new Reader();
+  if (typeof branch !== 'string' || branch.trim() === '') {
+    r.fail('branch', branch, 'must be a git branch name; pass -c branch=$(git branch --show-current)');
+  }
+  const lite = r.boolean('lite', get('lite')) ?? false;
+  const refreshData = r.boolean('refreshData', get('refreshData')) ?? false;
+  const image = r.string('image', get('image'), { pattern: /^\S+$/, example: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:3f2a1bc' });
+  let environment: Record<string, string> | undefined;
+  const env = get('env');
+  if (env !== undefined) {
+    let parsed: unknown = env;
+    if (typeof env === 'string') {
+      try {
+        parsed = JSON.parse(env);
+      } catch {
+        r.fail('env', env, `must be a JSON object of variables, e.g. -c env='{"LOG_LEVEL":"debug"}'`);
+        parsed = undefined;
+      }
+    }
+    if (parsed !== undefined) environment = r.stringMap('env', parsed);
+  }
+  if (r.problems.length > 0) {
+    throw new Error(`Invalid branch context:\n  - ${r.problems.join('\n  - ')}`);
+  }
+  return { branch: branch as string, lite, image, environment, refreshData };
 }

@@ -5,16 +5,62 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { SharedStaging, StagingKinds, TagKeys, MANAGED_BY_VALUE } from '../lib';
-import { readStagingConfig, ServiceConfig, StagingConfig } from './config';
+import {
+  FeatureStagingLite,
+  MANAGED_BY_VALUE,
+  ServiceOptions,
+  SharedStaging,
+  SharedStagingRef,
+  StagingKinds,
+  StagingNames,
+  TagKeys,
+} from '../lib';
+import { BranchContext, readBranchContext, readStagingConfig, ServiceConfig, StagingConfig } from './config';
 
 /**
- * The ready-made app. `cdk synth` with no branch gives the shared stack, `<prefix>-shared`.
- * Configuration is the `staging` block of cdk.json context (see README, "Configuration").
+ * The ready-made app. Configuration is the `staging` block of cdk.json context (README,
+ * "Configuration").
+ * - `cdk synth`: the shared stack, `<prefix>-shared`.
+ * - `cdk synth -c branch=NAME -c lite=true`: only that branch's FeatureStagingLite stack.
  */
 export function buildStagingApp(app: App): Stack[] {
   const config = readStagingConfig(app.node.tryGetContext('staging'));
-  return [sharedStack(app, config)];
+  const branch = readBranchContext((key) => app.node.tryGetContext(key));
+  if (!branch) return [sharedStack(app, config)];
+  return [featureStack(app, config, branch)];
+}
+
+function featureStack(app: App, config: StagingConfig, context: BranchContext): Stack {
+  const names = StagingNames.fromBranch(context.branch, config.prefix);
+  const stack = new Stack(app, names.stackName, {
+    stackName: names.stackName,
+    description: `Branch staging of ${JSON.stringify(names.branch)} at https://${names.hostName(config.domainName)}`,
+    env: env(config),
+  });
+  const shared = SharedStagingRef.fromParameters(stack, 'Shared', { prefix: config.prefix, parameterPrefix: config.parameterPrefix });
+  const sized = (s: ServiceConfig): ServiceOptions => {
+    const size = config.feature.services[s.name] ?? {};
+    return {
+      name: s.name,
+      command: s.command,
+      environment: s.environment,
+      cpu: size.cpu,
+      memoryLimitMiB: size.memoryMiB,
+      desiredCount: size.desiredCount,
+    };
+  };
+  const common = {
+    branch: context.branch,
+    shared,
+    image: ecs.ContainerImage.fromRegistry(context.image ?? config.app.image),
+    web: { ...sized(config.app.web), containerPort: config.app.containerPort, healthCheckPath: config.app.healthCheckPath },
+    workers: config.app.workers.map(sized),
+    scheduledJobs: config.app.scheduledJobs.map((job) => ({ ...sized(job), schedule: scheduler.ScheduleExpression.expression(job.schedule) })),
+    environment: { ...config.app.environment, ...config.feature.environment, ...context.environment },
+    capacityProviderStrategies: config.feature.spotOnly ? [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }] : undefined,
+  };
+  new FeatureStagingLite(stack, 'Staging', common);
+  return stack;
 }
 
 function env(config: StagingConfig) {

@@ -1,4 +1,5 @@
 export * from './contract';
+export * from './feature-staging-lite';
 export * from './naming';
 export * from './shared-staging';
 export * from './shared-staging-ref';

@@ -1,4 +1,4 @@
-import { Fn } from 'aws-cdk-lib';
+import { Fn, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
@@ -104,20 +104,7 @@ export class SharedStagingRef extends Construct implements ISharedStaging {
 
   public readonly prefix: string;
   public readonly parameterPrefix: string;
-  public readonly domainName: string;
-  public readonly vpc: ec2.IVpc;
-  public readonly workloadSubnets: ec2.SubnetSelection;
-  public readonly cluster: ecs.ICluster;
-  public readonly listenerArn: string;
-  public readonly loadBalancerDnsName: string;
-  public readonly loadBalancerCanonicalHostedZoneId: string;
-  public readonly loadBalancerFullName: string;
-  public readonly hostedZone: route53.IHostedZone;
-  public readonly workloadSecurityGroup: ec2.ISecurityGroup;
-  public readonly dataSecurityGroup: ec2.ISecurityGroup;
-  public readonly database: SharedDatabaseInfo;
-  public readonly cache: SharedCacheInfo;
-  public readonly solr: SharedSolrInfo;
+  private readonly memo = new Map<string, unknown>();
 
   private constructor(scope: Construct, id: string, props: SharedStagingRefProps) {
     super(scope, id);
@@ -126,60 +113,124 @@ export class SharedStagingRef extends Construct implements ISharedStaging {
     this.parameterPrefix = props.parameterPrefix ?? `/${this.prefix}`;
     problems.push(...validateParameterPrefix(this.parameterPrefix));
     if (problems.length > 0) throw new Error(problems.join('\n'));
+  }
 
-    const p = (name: string) => this.param(name);
-    this.domainName = p(SharedParameterNames.DOMAIN_NAME);
-    const azs = Fn.split(',', p(SharedParameterNames.AVAILABILITY_ZONES), BRANCH_SUBNET_COUNT);
-    const subnets = Fn.split(',', p(SharedParameterNames.PRIVATE_SUBNET_IDS), BRANCH_SUBNET_COUNT);
-    this.vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
-      vpcId: p(SharedParameterNames.VPC_ID),
-      availabilityZones: azs,
-      privateSubnetIds: subnets,
-    });
-    this.workloadSubnets = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
-    this.cluster = ecs.Cluster.fromClusterAttributes(this, 'Cluster', {
-      clusterName: p(SharedParameterNames.CLUSTER_NAME),
-      clusterArn: p(SharedParameterNames.CLUSTER_ARN),
-      vpc: this.vpc,
-    });
-    this.listenerArn = p(SharedParameterNames.LISTENER_ARN);
-    this.loadBalancerDnsName = p(SharedParameterNames.LOAD_BALANCER_DNS_NAME);
-    this.loadBalancerCanonicalHostedZoneId = p(SharedParameterNames.LOAD_BALANCER_HOSTED_ZONE_ID);
-    this.loadBalancerFullName = p(SharedParameterNames.LOAD_BALANCER_FULL_NAME);
-    this.hostedZone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', {
-      hostedZoneId: p(SharedParameterNames.HOSTED_ZONE_ID),
-      zoneName: p(SharedParameterNames.HOSTED_ZONE_NAME),
-    });
-    this.workloadSecurityGroup = ec2.SecurityGroup.fromSecurityGroupId(
-      this,
-      'WorkloadSecurityGroup',
-      p(SharedParameterNames.WORKLOAD_SECURITY_GROUP_ID),
-      { allowAllOutbound: true, mutable: false },
+  // Every value is created on first use, so a stack holds only the SSM parameters it reads.
+
+  public get domainName(): string {
+    return this.param(SharedParameterNames.DOMAIN_NAME);
+  }
+
+  /**
+   * The VPC by id only. Branch resources name their subnets explicitly (`workloadSubnets`), so no
+   * AZ is ever rendered; CDK still wants one entry, hence the placeholder.
+   */
+  public get vpc(): ec2.IVpc {
+    return this.once('vpc', () =>
+      ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
+        vpcId: this.param(SharedParameterNames.VPC_ID),
+        availabilityZones: ['see-workloadSubnets'],
+      }),
     );
-    this.dataSecurityGroup = ec2.SecurityGroup.fromSecurityGroupId(
-      this,
-      'DataSecurityGroup',
-      p(SharedParameterNames.DATA_SECURITY_GROUP_ID),
-      { mutable: false },
+  }
+
+  /** The first `BRANCH_SUBNET_COUNT` private subnets of the shared VPC. */
+  public get workloadSubnets(): ec2.SubnetSelection {
+    return this.once('subnets', () => {
+      const ids = Fn.split(',', this.param(SharedParameterNames.PRIVATE_SUBNET_IDS), BRANCH_SUBNET_COUNT);
+      const subnets = ids.map((subnetId, i) => ec2.Subnet.fromSubnetId(this, `Subnet${i + 1}`, subnetId));
+      for (const subnet of subnets) {
+        Validations.of(subnet).acknowledge({
+          id: 'Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId',
+          reason: 'Branch stacks only place tasks in these subnets; they never read or change route tables.',
+        });
+      }
+      return { subnets };
+    });
+  }
+
+  public get cluster(): ecs.ICluster {
+    return this.once('cluster', () =>
+      ecs.Cluster.fromClusterAttributes(this, 'Cluster', {
+        clusterName: this.param(SharedParameterNames.CLUSTER_NAME),
+        clusterArn: this.param(SharedParameterNames.CLUSTER_ARN),
+        vpc: this.vpc,
+      }),
     );
-    this.database = {
-      endpoint: p(SharedParameterNames.DATABASE_ENDPOINT),
-      port: p(SharedParameterNames.DATABASE_PORT),
-      databaseName: p(SharedParameterNames.DATABASE_NAME),
-      secret: secretsmanager.Secret.fromSecretCompleteArn(this, 'DatabaseSecret', p(SharedParameterNames.DATABASE_SECRET_ARN)),
-      instanceIdentifier: p(SharedParameterNames.DATABASE_INSTANCE_ID),
-      subnetGroupName: p(SharedParameterNames.DATABASE_SUBNET_GROUP),
-    };
-    this.cache = {
-      endpoint: p(SharedParameterNames.CACHE_ENDPOINT),
-      port: p(SharedParameterNames.CACHE_PORT),
-      authSecret: secretsmanager.Secret.fromSecretCompleteArn(this, 'CacheSecret', p(SharedParameterNames.CACHE_AUTH_SECRET_ARN)),
-      subnetGroupName: p(SharedParameterNames.CACHE_SUBNET_GROUP),
-    };
-    this.solr = {
-      url: p(SharedParameterNames.SOLR_URL),
-      secret: secretsmanager.Secret.fromSecretCompleteArn(this, 'SolrSecret', p(SharedParameterNames.SOLR_SECRET_ARN)),
-    };
+  }
+
+  public get listenerArn(): string {
+    return this.param(SharedParameterNames.LISTENER_ARN);
+  }
+
+  public get loadBalancerDnsName(): string {
+    return this.param(SharedParameterNames.LOAD_BALANCER_DNS_NAME);
+  }
+
+  public get loadBalancerCanonicalHostedZoneId(): string {
+    return this.param(SharedParameterNames.LOAD_BALANCER_HOSTED_ZONE_ID);
+  }
+
+  public get loadBalancerFullName(): string {
+    return this.param(SharedParameterNames.LOAD_BALANCER_FULL_NAME);
+  }
+
+  public get hostedZone(): route53.IHostedZone {
+    return this.once('zone', () =>
+      // Records are named with fully qualified names, so the zone's name is never needed.
+      route53.HostedZone.fromHostedZoneId(this, 'Zone', this.param(SharedParameterNames.HOSTED_ZONE_ID)),
+    );
+  }
+
+  public get workloadSecurityGroup(): ec2.ISecurityGroup {
+    return this.once('workload-sg', () =>
+      ec2.SecurityGroup.fromSecurityGroupId(this, 'WorkloadSecurityGroup', this.param(SharedParameterNames.WORKLOAD_SECURITY_GROUP_ID), {
+        allowAllOutbound: true,
+        mutable: false,
+      }),
+    );
+  }
+
+  public get dataSecurityGroup(): ec2.ISecurityGroup {
+    return this.once('data-sg', () =>
+      ec2.SecurityGroup.fromSecurityGroupId(this, 'DataSecurityGroup', this.param(SharedParameterNames.DATA_SECURITY_GROUP_ID), {
+        mutable: false,
+      }),
+    );
+  }
+
+  public get database(): SharedDatabaseInfo {
+    return this.once('database', () =>
+      this.withLazyParams(
+        {
+          endpoint: this.param(SharedParameterNames.DATABASE_ENDPOINT),
+          port: this.param(SharedParameterNames.DATABASE_PORT),
+          databaseName: this.param(SharedParameterNames.DATABASE_NAME),
+          secret: this.secret('DatabaseSecret', SharedParameterNames.DATABASE_SECRET_ARN),
+        },
+        { instanceIdentifier: SharedParameterNames.DATABASE_INSTANCE_ID, subnetGroupName: SharedParameterNames.DATABASE_SUBNET_GROUP },
+      ),
+    );
+  }
+
+  public get cache(): SharedCacheInfo {
+    return this.once('cache', () =>
+      this.withLazyParams(
+        {
+          endpoint: this.param(SharedParameterNames.CACHE_ENDPOINT),
+          port: this.param(SharedParameterNames.CACHE_PORT),
+          authSecret: this.secret('CacheSecret', SharedParameterNames.CACHE_AUTH_SECRET_ARN),
+        },
+        { subnetGroupName: SharedParameterNames.CACHE_SUBNET_GROUP },
+      ),
+    );
+  }
+
+  public get solr(): SharedSolrInfo {
+    return this.once('solr', () => ({
+      url: this.param(SharedParameterNames.SOLR_URL),
+      secret: this.secret('SolrSecret', SharedParameterNames.SOLR_SECRET_ARN),
+    }));
   }
 
   public serviceToken(providerName: string): string {
@@ -188,6 +239,23 @@ export class SharedStagingRef extends Construct implements ISharedStaging {
 
   private param(name: string): string {
     return ssm.StringParameter.valueForStringParameter(this, `${this.parameterPrefix}/${name}`);
+  }
+
+  private secret(id: string, name: string): secretsmanager.ISecret {
+    return secretsmanager.Secret.fromSecretCompleteArn(this, id, this.param(name));
+  }
+
+  /** `values` plus properties that read their parameter only when first read (Lite never reads them). */
+  private withLazyParams<T>(values: object, lazy: Record<string, string>): T {
+    for (const [property, name] of Object.entries(lazy)) {
+      Object.defineProperty(values, property, { get: () => this.param(name), enumerable: true });
+    }
+    return values as T;
+  }
+
+  private once<T>(key: string, make: () => T): T {
+    if (!this.memo.has(key)) this.memo.set(key, make());
+    return this.memo.get(key) as T;
   }
 }
 

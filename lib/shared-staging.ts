@@ -5,6 +5,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as route53 from 'aws-cdk-lib/aws-route53';
@@ -13,7 +14,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { SharedParameterNames, Streams } from './contract';
+import { ProviderNames, SharedParameterNames, Streams } from './contract';
+import { acknowledgeWildcardPermissions } from './private/acknowledge';
 import { StagingNames } from './naming';
 import { BRANCH_SUBNET_COUNT, validateParameterPrefix } from './shared-staging-ref';
 import { ScheduledJobOptions, ServiceOptions, StagingServices, WebServiceOptions } from './staging-services';
@@ -397,6 +399,38 @@ export class SharedStaging extends Construct {
     });
 
     this.publish(props, workloadSubnets);
+    this.addListenerRuleProvider();
+  }
+
+  /** Branch host rules on the shared listener, with priorities allocated without collisions. */
+  private addListenerRuleProvider(): void {
+    const [head, tail] = [0, 1].map((i) => Fn.select(i, Fn.split(':listener/', this.listener.listenerArn)));
+    const rulesOfListener = Fn.join('', [head, ':listener-rule/', tail, '/*']);
+    const provider = this.addProvider(ProviderNames.LISTENER_PRIORITY, {
+      handler: 'listener-priority',
+      timeout: Duration.minutes(3),
+      policies: [
+        new iam.PolicyStatement({ actions: ['elasticloadbalancing:DescribeRules'], resources: ['*'] }),
+        new iam.PolicyStatement({
+          actions: ['elasticloadbalancing:CreateRule'],
+          resources: [this.listener.listenerArn, rulesOfListener],
+        }),
+        new iam.PolicyStatement({
+          actions: [
+            'elasticloadbalancing:ModifyRule',
+            'elasticloadbalancing:DeleteRule',
+            'elasticloadbalancing:AddTags',
+            'elasticloadbalancing:RemoveTags',
+          ],
+          resources: [rulesOfListener],
+        }),
+      ],
+    });
+    acknowledgeWildcardPermissions(
+      provider,
+      'DescribeRules supports no resource-level permissions; rule changes are limited to the rules of the one shared listener, whose rule ids are assigned by AWS.',
+      /^Resource::(\*|.*:listener-rule\/.*\/\*)$/,
+    );
   }
 
   /**

@@ -1,0 +1,122 @@
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { StagingKinds } from './contract';
+import { StagingNames } from './naming';
+import { BranchServices } from './private/branch-services';
+import { ISharedStaging } from './shared-staging-ref';
+import { ScheduledJobOptions, ServiceOptions, StagingServices, WebServiceOptions } from './staging-services';
+
+/** What every branch staging takes: the branch, the shared staging and the app. */
+export interface BranchStagingProps {
+  /** The git branch, e.g. `feature/new_cool_page`. */
+  readonly branch: string;
+
+  /** The shared staging, read with `SharedStagingRef.fromParameters`. */
+  readonly shared: ISharedStaging;
+
+  /** The app's image for this branch. */
+  readonly image: ecs.ContainerImage;
+
+  /**
+   * The web service.
+   * @default - `{ name: 'web' }`, 256 CPU units, 512 MiB, one task, port 80
+   */
+  readonly web?: WebServiceOptions;
+
+  /**
+   * Worker services; sizes default to 256 CPU units, 512 MiB, one task.
+   * @default - none
+   */
+  readonly workers?: ServiceOptions[];
+
+  /**
+   * Cron-style jobs; sizes default to 256 CPU units, 512 MiB.
+   * @default - none
+   */
+  readonly scheduledJobs?: ScheduledJobOptions[];
+
+  /**
+   * Environment of every container. Wins over the data-source variables, so any of them can be
+   * pointed elsewhere for this branch.
+   * @default - none
+   */
+  readonly environment?: Record<string, string>;
+
+  /**
+   * Secrets of every container (ECS secrets); win over the data-source secrets.
+   * @default - none
+   */
+  readonly secrets?: Record<string, ecs.Secret>;
+
+  /**
+   * How long the branch's logs are kept.
+   * @default logs.RetentionDays.ONE_WEEK
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Where tasks run.
+   * @default - the first task of each service on-demand, further tasks mostly on Fargate Spot
+   */
+  readonly capacityProviderStrategies?: ecs.CapacityProviderStrategy[];
+}
+
+/** Properties of `FeatureStagingLite`. */
+export interface FeatureStagingLiteProps extends BranchStagingProps {}
+
+/**
+ * A branch's code on the shared staging's data: its own services at `<branch>.<staging domain>`,
+ * pointed at the shared Postgres, Redis and Solr. Cheap; meant for UI-only changes.
+ *
+ * Put it in a stack of its own (named `StagingNames.fromBranch(branch).stackName`): it tags the
+ * stack as a `feature-lite` staging, which is what the sweeper looks for.
+ */
+export class FeatureStagingLite extends Construct {
+  /** The names derived from the branch. */
+  public readonly names: StagingNames;
+
+  /** `https://<name>.<staging domain>` */
+  public readonly url: string;
+
+  /** The branch's services. */
+  public readonly services: StagingServices;
+
+  constructor(scope: Construct, id: string, props: FeatureStagingLiteProps) {
+    super(scope, id);
+    this.names = StagingNames.fromBranch(props.branch, props.shared.prefix);
+    const branch = new BranchServices(this, 'Branch', {
+      ...props,
+      names: this.names,
+      kind: StagingKinds.FEATURE_LITE,
+      dataEnvironment: sharedDataEnvironment(props.shared),
+      dataSecrets: sharedDataSecrets(props.shared),
+    });
+    this.url = branch.url;
+    this.services = branch.services;
+  }
+}
+
+/** Variables that point containers at the shared data sources. */
+export function sharedDataEnvironment(shared: ISharedStaging): Record<string, string> {
+  return {
+    DATABASE_HOST: shared.database.endpoint,
+    DATABASE_PORT: shared.database.port,
+    DATABASE_NAME: shared.database.databaseName,
+    REDIS_HOST: shared.cache.endpoint,
+    REDIS_PORT: shared.cache.port,
+    REDIS_TLS: 'true',
+    SOLR_URL: shared.solr.url,
+  };
+}
+
+/** Secrets of the shared data sources, as ECS secrets. */
+export function sharedDataSecrets(shared: ISharedStaging): Record<string, ecs.Secret> {
+  return {
+    DATABASE_USERNAME: ecs.Secret.fromSecretsManager(shared.database.secret, 'username'),
+    DATABASE_PASSWORD: ecs.Secret.fromSecretsManager(shared.database.secret, 'password'),
+    REDIS_PASSWORD: ecs.Secret.fromSecretsManager(shared.cache.authSecret, 'password'),
+    SOLR_USERNAME: ecs.Secret.fromSecretsManager(shared.solr.secret, 'username'),
+    SOLR_PASSWORD: ecs.Secret.fromSecretsManager(shared.solr.secret, 'password'),
+  };
+}

@@ -1,0 +1,167 @@
+import { CfnOutput, CustomResource, Fn, Stack, Tags } from 'aws-cdk-lib';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import { Construct, IConstruct } from 'constructs';
+import { FeatureOutputs, MANAGED_BY_VALUE, ProviderNames, Streams, TagKeys } from '../contract';
+import { StagingNames } from '../naming';
+import { ISharedStaging } from '../shared-staging-ref';
+import { StagingProvider } from '../staging-provider';
+import { ScheduledJobOptions, ServiceOptions, StagingServices, WebServiceOptions } from '../staging-services';
+import { acknowledgeWildcardPermissions } from './acknowledge';
+
+/** What every branch staging takes, whatever its data. */
+export interface BranchServicesProps {
+  readonly names: StagingNames;
+  readonly kind: string;
+  readonly shared: ISharedStaging;
+  readonly image: ecs.ContainerImage;
+  readonly web?: WebServiceOptions;
+  readonly workers?: ServiceOptions[];
+  readonly scheduledJobs?: ScheduledJobOptions[];
+  readonly environment?: Record<string, string>;
+  readonly secrets?: Record<string, ecs.Secret>;
+  /** Variables that point at the data sources; `environment` wins over them. */
+  readonly dataEnvironment: Record<string, string>;
+  readonly dataSecrets: Record<string, ecs.Secret>;
+  readonly logRetention?: logs.RetentionDays;
+  readonly capacityProviderStrategies?: ecs.CapacityProviderStrategy[];
+}
+
+/** Staging-sized defaults: "far less web-workers, with less CPU and memory". */
+export const BRANCH_DEFAULTS = { cpu: 256, memoryLimitMiB: 512, desiredCount: 1 } as const;
+
+/**
+ * A branch's services on the shared cluster, its host rule on the shared listener, its DNS name,
+ * outputs and tags. Shared by FeatureStagingLite and FeatureStaging.
+ */
+export class BranchServices extends Construct {
+  public readonly services: StagingServices;
+  public readonly url: string;
+  public readonly hostName: string;
+  public readonly listenerRule: CustomResource;
+  public readonly record: route53.ARecord;
+
+  constructor(scope: Construct, id: string, props: BranchServicesProps) {
+    super(scope, id);
+    const { names, shared } = props;
+    tagStack(this, props.kind, names);
+
+    this.hostName = `${names.name}.${shared.domainName}`;
+    this.url = `https://${this.hostName}`;
+
+    const sized = <T extends ServiceOptions>(s: T): T => ({
+      ...s,
+      cpu: s.cpu ?? BRANCH_DEFAULTS.cpu,
+      memoryLimitMiB: s.memoryLimitMiB ?? BRANCH_DEFAULTS.memoryLimitMiB,
+      desiredCount: s.desiredCount ?? BRANCH_DEFAULTS.desiredCount,
+    });
+    this.services = new StagingServices(this, 'App', {
+      cluster: shared.cluster,
+      vpcSubnets: shared.workloadSubnets,
+      securityGroups: [shared.workloadSecurityGroup],
+      image: props.image,
+      stagingName: names.name,
+      stream: Streams.FEATURE_STAGING,
+      url: this.url,
+      branch: names.branch,
+      logGroupPrefix: names.logGroupPrefix,
+      logRetention: props.logRetention ?? logs.RetentionDays.ONE_WEEK,
+      web: sized(props.web ?? { name: 'web' }),
+      workers: (props.workers ?? []).map(sized),
+      scheduledJobs: (props.scheduledJobs ?? []).map(sized),
+      environment: { ...props.dataEnvironment, ...props.environment },
+      secrets: { ...props.dataSecrets, ...props.secrets },
+      capacityProviderStrategies: props.capacityProviderStrategies,
+      enableExecuteCommand: true,
+    });
+    for (const taskDefinition of this.taskDefinitions()) {
+      acknowledgeWildcardPermissions(
+        taskDefinition.taskRole,
+        'ECS Exec (the branch console) needs ssmmessages channels, which have no resource ARNs.',
+        /^Resource::\*$/,
+      );
+    }
+
+    // The host rule on the shared listener, owned by the shared listener-priority provider.
+    this.listenerRule = new CustomResource(this, 'ListenerRule', {
+      serviceToken: shared.serviceToken(ProviderNames.LISTENER_PRIORITY),
+      resourceType: 'Custom::StagingListenerRule',
+      serviceTimeout: StagingProvider.SERVICE_TIMEOUT,
+      properties: {
+        ListenerArn: shared.listenerArn,
+        HostHeader: this.hostName,
+        TargetGroupArn: this.services.targetGroup.targetGroupArn,
+        Tags: [
+          { Key: TagKeys.KIND, Value: props.kind },
+          { Key: TagKeys.NAME, Value: names.name },
+          { Key: TagKeys.PREFIX, Value: names.prefix },
+        ],
+      },
+    });
+    // ECS refuses a service whose target group is not yet behind a listener.
+    this.services.webService.node.addDependency(this.listenerRule);
+
+    this.record = new route53.ARecord(this, 'Record', {
+      zone: shared.hostedZone,
+      recordName: `${this.hostName}.`,
+      target: route53.RecordTarget.fromAlias({
+        bind: () => ({ dnsName: shared.loadBalancerDnsName, hostedZoneId: shared.loadBalancerCanonicalHostedZoneId }),
+      }),
+    });
+
+    const stack = Stack.of(this);
+    new CfnOutput(stack, FeatureOutputs.URL, { value: this.url, description: 'The branch staging' });
+    new CfnOutput(stack, FeatureOutputs.TARGET_GROUP_FULL_NAME, {
+      value: this.services.targetGroup.targetGroupFullName,
+      description: 'CloudWatch dimension of the web target group (read by the sweeper)',
+    });
+    new CfnOutput(stack, FeatureOutputs.LOAD_BALANCER_FULL_NAME, {
+      value: shared.loadBalancerFullName,
+      description: 'CloudWatch dimension of the shared load balancer (read by the sweeper)',
+    });
+    new CfnOutput(stack, FeatureOutputs.CONSOLE_COMMAND, {
+      description: 'A shell in a web task of this staging (ECS Exec)',
+      value: Fn.join('', [
+        'aws ecs execute-command --interactive --container app --command /bin/sh --cluster ',
+        shared.cluster.clusterName,
+        ' --task "$(aws ecs list-tasks --cluster ',
+        shared.cluster.clusterName,
+        ' --service-name ',
+        this.services.webService.serviceName,
+        ' --query "taskArns[0]" --output text)"',
+      ]),
+    });
+  }
+
+  private taskDefinitions(): ecs.TaskDefinition[] {
+    return [
+      this.services.webService.taskDefinition,
+      ...Object.values(this.services.workerServices).map((s) => s.taskDefinition),
+      ...Object.values(this.services.jobTaskDefinitions),
+    ];
+  }
+}
+
+const STAGING_MARKER = 'cdk-multi-staging:staging-name';
+
+/**
+ * Tags the whole stack as this staging (the sweeper reads stack tags) and refuses a second
+ * staging in the same stack, which would make those tags lie.
+ */
+function tagStack(scope: IConstruct, kind: string, names: StagingNames): void {
+  const stack = Stack.of(scope);
+  const existing = stack.node.tryGetContext(STAGING_MARKER) ?? (stack as unknown as Record<string, string>)[STAGING_MARKER];
+  if (existing !== undefined) {
+    throw new Error(
+      `Stack ${stack.node.path} already holds the staging "${existing}"; put each branch staging (here "${names.name}") in its own stack, named e.g. "${names.stackName}"`,
+    );
+  }
+  Object.defineProperty(stack, STAGING_MARKER, { value: names.name, enumerable: false });
+  const tags = Tags.of(stack);
+  tags.add(TagKeys.KIND, kind);
+  tags.add(TagKeys.NAME, names.name);
+  tags.add(TagKeys.BRANCH, names.branchTagValue);
+  tags.add(TagKeys.PREFIX, names.prefix);
+  tags.add(TagKeys.MANAGED_BY, MANAGED_BY_VALUE);
+}
