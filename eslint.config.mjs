@@ -6,6 +6,8 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      // CloudFormation templates and custom-resource properties are untyped JSON.
+      '@typescript-eslint/no-explicit-any': 'off',
     },
   },
 );

@@ -63,6 +63,8 @@ export interface BranchStagingProps {
 }
 
 /** Properties of `FeatureStagingLite`. */
+// A named props type per construct is the jsii convention, even when it adds nothing yet.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface FeatureStagingLiteProps extends BranchStagingProps {}
 
 /**

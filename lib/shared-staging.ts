@@ -515,9 +515,16 @@ export class SharedStaging extends Construct {
       autoScalingGroup: group,
       enableManagedScaling: true,
       enableManagedTerminationProtection: false,
+      // ECS drains instances itself, so no drain-hook Lambda is needed.
+      enableManagedDraining: true,
       targetCapacityPercent: 100,
     });
     this.cluster.addAsgCapacityProvider(capacityProvider);
+    acknowledgeWildcardPermissions(
+      group,
+      'The ECS container agent\'s standard instance permissions (ecs:Submit*, discovery, image pulls, logs), limited to this cluster where ECS allows it.',
+      /^(Action::ecs:Submit\*|Resource::\*)$/,
+    );
   }
 
   private newLogBucket(): s3.Bucket {

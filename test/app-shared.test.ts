@@ -1,15 +1,162 @@
-import { Template } from 'aws-cdk-lib/assertions';
-import { buildStagingApp } from '../bin/staging-app';
-import { testApp, validationFindings, formatFindings } from './util/validate';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import { buildStagingApp } from '../bin/staging-app';
+import { ProviderNames, SharedParameterNames, SharedStaging, SharedStagingProps } from '../lib';
+import { normalizeTemplate } from '../lib/testing';
+import { FEATURE_FLAGS, formatFindings, testApp, validationFindings } from './util/validate';
 
 const exampleConfig = JSON.parse(readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8')).context.staging;
+const ENV = { account: '123456789012', region: 'eu-west-1' };
+
+function sharedProps(stack: Stack, overrides: Partial<SharedStagingProps> = {}): SharedStagingProps {
+  return {
+    domainName: 'staging.example.com',
+    hostedZone: route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'example.com' }),
+    solr: { url: 'https://solr.internal.example.com:8983/solr' },
+    app: { image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/nginx:1.27'), web: { name: 'web' } },
+    ...overrides,
+  };
+}
+
+function newStack(): Stack {
+  return new Stack(new App({ context: FEATURE_FLAGS }), 'Shared', { env: ENV });
+}
 
 describe('ready-made app, shared stack', () => {
+  let app: App;
+  let template: Template;
+  beforeAll(() => {
+    app = testApp({ context: { staging: exampleConfig } });
+    const stacks = buildStagingApp(app);
+    expect(stacks.map((s) => s.stackName)).toEqual(['staging-shared']);
+    template = Template.fromStack(stacks[0]);
+  });
+
   test('is clean under cdk-nag AwsSolutions and CloudFormation Validate', () => {
-    const app = testApp({ context: { staging: exampleConfig } });
-    buildStagingApp(app);
     expect(formatFindings(validationFindings(app))).toEqual([]);
+  });
+
+  test('serves HTTPS with a wildcard certificate and a modern TLS policy; HTTP only redirects', () => {
+    template.hasResourceProperties('AWS::CertificateManager::Certificate', {
+      DomainName: '*.staging.example.com',
+      ValidationMethod: 'DNS',
+    });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 443,
+      Protocol: 'HTTPS',
+      SslPolicy: Match.stringLikeRegexp('TLS13'),
+      DefaultActions: [Match.objectLike({ Type: 'fixed-response', FixedResponseConfig: Match.objectLike({ StatusCode: '404' }) })],
+    });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 80,
+      DefaultActions: [Match.objectLike({ Type: 'redirect', RedirectConfig: Match.objectLike({ Protocol: 'HTTPS', Port: '443' }) })],
+    });
+  });
+
+  test('opens only the load balancer to the internet', () => {
+    const groups = template.findResources('AWS::EC2::SecurityGroup');
+    const open = Object.entries(groups).filter(([, g]) =>
+      (g.Properties.SecurityGroupIngress ?? []).some((r: { CidrIp?: string }) => r.CidrIp === '0.0.0.0/0'),
+    );
+    expect(open.map(([id]) => id)).toEqual([expect.stringMatching(/LoadBalancerSecurityGroup/)]);
+    const ports = open[0][1].Properties.SecurityGroupIngress.map((r: { FromPort: number }) => r.FromPort).sort();
+    expect(ports).toEqual([443, 80]);
+  });
+
+  test('keeps the shared data: encrypted, deletion-protected, retained, backed up', () => {
+    template.hasResource('AWS::RDS::DBInstance', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({ StorageEncrypted: true, DeletionProtection: true, BackupRetentionPeriod: 7, Engine: 'postgres' }),
+    });
+    template.hasResource('AWS::ElastiCache::ReplicationGroup', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({ TransitEncryptionEnabled: true, AtRestEncryptionEnabled: true, AuthToken: Match.anyValue(), Engine: 'valkey' }),
+    });
+    template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', Match.anyValue());
+  });
+
+  test('publishes every value feature stacks read under /staging/shared', () => {
+    const names = Object.values(template.findResources('AWS::SSM::Parameter')).map((p) => p.Properties.Name);
+    for (const name of Object.values(SharedParameterNames).filter((n) => n !== SharedParameterNames.PROVIDER_PREFIX)) {
+      expect(names).toContain(`/staging/${name}`);
+    }
+    expect(names).toContain(`/staging/shared/providers/${ProviderNames.LISTENER_PRIORITY}/service-token`);
+  });
+
+  test('runs the shared app in the shared-staging stream at shared.<domain>', () => {
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [
+        Match.objectLike({
+          Environment: Match.arrayWith([
+            { Name: 'STAGING_STREAM', Value: 'shared-staging' },
+            { Name: 'STAGING_URL', Value: 'https://shared.staging.example.com' },
+          ]),
+          Secrets: Match.arrayWith([Match.objectLike({ Name: 'DATABASE_PASSWORD' })]),
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Priority: SharedStaging.SHARED_RULE_PRIORITY,
+      Conditions: [Match.objectLike({ Field: 'host-header', HostHeaderConfig: { Values: ['shared.staging.example.com'] } })],
+    });
+  });
+
+  test('hosts the listener-priority provider with a scoped policy', () => {
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).map((p) => JSON.stringify(p.Properties.PolicyDocument));
+    const allocator = policies.find((p) => p.includes('elasticloadbalancing:CreateRule'));
+    expect(allocator).toBeDefined();
+    expect(allocator).toContain(':listener-rule/');
+    expect(allocator).not.toContain('"elasticloadbalancing:*"');
+  });
+
+  test('matches the snapshot (asset hashes masked)', () => {
+    expect(normalizeTemplate(template.toJSON())).toMatchSnapshot();
+  });
+});
+
+describe('SharedStaging props', () => {
+  test('fails on an environment-agnostic stack, naming the fix', () => {
+    const stack = new Stack(new App({ context: FEATURE_FLAGS }), 'Agnostic');
+    expect(() => new SharedStaging(stack, 'S', sharedProps(stack))).toThrow(/explicit region.*env: \{ region/);
+  });
+
+  test.each([
+    ['domainName', { domainName: 'Staging.Example.com' }, /domainName must be a lower-case DNS name.*"Staging.Example.com"/],
+    ['prefix', { prefix: 'Bad_Prefix' }, /prefix must be .*"Bad_Prefix"/],
+    ['parameterPrefix', { parameterPrefix: 'staging/' }, /parameterPrefix must be an SSM path.*"staging\/"/],
+    ['maxAzs', { maxAzs: 1 }, /maxAzs must be a whole number >= 2 \(got 1\)/],
+    ['solr.url', { solr: { url: 'solr' } }, /solr.url must be the base URL.*"solr"/],
+  ])('fails when %s is invalid, showing the value and the fix', (_name, overrides, message) => {
+    const stack = newStack();
+    expect(() => new SharedStaging(stack, 'S', sharedProps(stack, overrides as Partial<SharedStagingProps>))).toThrow(message);
+  });
+
+  test('reports every problem at once', () => {
+    const stack = newStack();
+    expect(() => new SharedStaging(stack, 'S', sharedProps(stack, { prefix: 'X', maxAzs: 1 }))).toThrow(/prefix[\s\S]*maxAzs/);
+  });
+
+  test('adds EC2 capacity with managed scaling when asked, and stays nag-clean', () => {
+    const app = testApp();
+    const stack = new Stack(app, 'Shared', { env: ENV });
+    new SharedStaging(stack, 'S', sharedProps(stack, { ec2Capacity: { maxCapacity: 4 } }));
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::ECS::CapacityProvider', {
+      AutoScalingGroupProvider: Match.objectLike({ ManagedScaling: Match.objectLike({ Status: 'ENABLED' }) }),
+    });
+    t.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MaxSize: '4', MinSize: '0' });
+    expect(formatFindings(validationFindings(app))).toEqual([]);
+  });
+
+  test('a second provider with the same name is refused', () => {
+    const stack = newStack();
+    const shared = new SharedStaging(stack, 'S', sharedProps(stack));
+    expect(() => shared.addProvider(ProviderNames.LISTENER_PRIORITY, { handler: 'listener-priority', policies: [] })).toThrow(
+      /already added/,
+    );
   });
 });
