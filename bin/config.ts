@@ -141,7 +141,8 @@ class Reader {
   }
 }
 
-const DOMAIN = /^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+// At most 189 characters: a host is a 63-character staging name, a dot and the domain, within DNS's 253.
+const DOMAIN = /^(?=.{1,189}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
 function service(r: Reader, key: string, value: Json, defaultName?: string): ServiceConfig | undefined {
   const obj = r.object(key, value, true);
@@ -176,7 +177,7 @@ export function readStagingConfig(raw: unknown): StagingConfig {
   if (!Array.isArray(jobs)) r.fail('staging.app.scheduledJobs', jobs, 'must be a list of jobs');
 
   const config: StagingConfig = {
-    prefix: r.string('staging.prefix', s.prefix ?? 'staging', { pattern: /^[a-z](?!.*--)[a-z0-9-]{0,18}[a-z0-9]$|^[a-z]$/, example: 'staging' }) ?? 'staging',
+    prefix: r.string('staging.prefix', s.prefix ?? 'staging', { pattern: /^[a-z][a-z0-9]{0,19}$/, example: 'staging' }) ?? 'staging',
     parameterPrefix: r.string('staging.parameterPrefix', s.parameterPrefix, { pattern: /^\/[A-Za-z0-9_.\/-]*[A-Za-z0-9_.-]$/, example: '/staging' }),
     domainName: r.string('staging.domainName', s.domainName, { required: true, pattern: DOMAIN, example: 'staging.example.com' }) ?? '',
     hostedZoneId: r.string('staging.hostedZoneId', s.hostedZoneId, { required: true, pattern: /^Z[A-Z0-9]{1,31}$/, example: 'Z0123456789ABCDEFGHIJ' }) ?? '',

@@ -29,29 +29,33 @@ export class StagingNames {
    * @param branch the git branch, e.g. `feature/new_cool_page`. A leading `refs/heads/` is
    *   ignored, since it is never part of a branch name.
    * @param prefix the staging system's prefix, used in stack names and SSM paths.
-   *   Lower-case letters, digits and hyphens, starting with a letter, at most 20 characters.
+   *   Lower-case letters and digits, starting with a letter, at most 20 characters.
    * @throws if the branch is empty or blank, or the prefix is invalid.
    */
   public static fromBranch(branch: string, prefix: string = 'staging'): StagingNames {
     const problems: string[] = [];
-    if (typeof branch !== 'string' || branch.trim() === '') {
+    const name = typeof branch === 'string' ? branch.replace(/^refs\/heads\//, '') : branch;
+    if (typeof name !== 'string' || name.trim() === '') {
       problems.push(
         `branch must not be empty (got ${JSON.stringify(branch)}); pass the git branch, e.g. \`cdk deploy -c branch=$(git branch --show-current)\``,
       );
+    } else if (LONE_SURROGATE.test(name)) {
+      // Such a string has no UTF-8 form: two of them would hash alike.
+      problems.push(`branch must be valid Unicode text (got ${JSON.stringify(branch)}); pass the branch name as git prints it`);
     }
     problems.push(...StagingNames.validatePrefix(prefix));
     if (problems.length > 0) {
       throw new Error(problems.join('\n'));
     }
-    return new StagingNames(branch.replace(/^refs\/heads\//, ''), prefix);
+    return new StagingNames(name, prefix);
   }
 
   /** Problems with a staging prefix, as messages that name `prefix`; empty when it is valid. */
   public static validatePrefix(prefix: string): string[] {
-    if (typeof prefix !== 'string' || !/^[a-z][a-z0-9-]{0,19}$/.test(prefix) || prefix.endsWith('-') || prefix.includes('--')) {
-      return [
-        `prefix must be 1-20 lower-case letters, digits or single hyphens, starting with a letter (got ${JSON.stringify(prefix)}); e.g. "staging"`,
-      ];
+    // No hyphens: with them, prefix `staging-a` + branch `x` and prefix `staging` + branch `a-x`
+    // would both name the stack `staging-a-x`.
+    if (typeof prefix !== 'string' || !/^[a-z][a-z0-9]{0,19}$/.test(prefix)) {
+      return [`prefix must be 1-20 lower-case letters or digits, starting with a letter (got ${JSON.stringify(prefix)}); e.g. "staging"`];
     }
     return [];
   }
@@ -77,7 +81,7 @@ export class StagingNames {
   private constructor(branch: string, prefix: string) {
     this.branch = branch;
     this.prefix = prefix;
-    this.hash = createHash('sha256').update(branch, 'utf8').digest('hex').slice(0, 8);
+    this.hash = sha256(branch).slice(0, 8);
     this.slug = slugify(branch) || 'branch';
     const faithful =
       this.slug === branch &&
@@ -110,9 +114,14 @@ export class StagingNames {
     return this.fit(`${this.prefix}-`, 40);
   }
 
-  /** ALB target group name: at most 32 characters of `[a-zA-Z0-9-]`, headed by the prefix's first 8. */
+  /**
+   * ALB target group name: at most 32 characters of `[a-zA-Z0-9-]`. Headed by the prefix, or by
+   * its first 4 letters and 4 hex digits of its hash when it is longer than 8, so two staging
+   * systems in one account never share target group names.
+   */
   public get targetGroupName(): string {
-    return this.fit(`${this.prefix.slice(0, 8).replace(/-+$/, '')}-`, 32);
+    const head = this.prefix.length <= 8 ? this.prefix : `${this.prefix.slice(0, 4)}${sha256(this.prefix).slice(0, 4)}`;
+    return this.fit(`${head}-`, 32);
   }
 
   /** Solr collection name: `[a-z0-9_-]`, starts with a letter, at most 100 characters. */
@@ -174,6 +183,7 @@ export class StagingNames {
 }
 
 const HASH_SUFFIX = /-[0-9a-f]{8}$/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Lower-case ASCII words of `text`, joined by single hyphens; accents are dropped, not letters. */
 export function slugify(text: string): string {
@@ -183,6 +193,10 @@ export function slugify(text: string): string {
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '');
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 const TAG_SAFE = /[A-Za-z0-9 _.:/=@-]/;
@@ -199,7 +213,7 @@ export function encodeTagValue(value: string, hash?: string): string {
     }
   }
   if (out.length <= MAX_TAG_VALUE) return out;
-  const suffix = `+${hash ?? createHash('sha256').update(value, 'utf8').digest('hex').slice(0, 8)}`;
+  const suffix = `+${hash ?? sha256(value).slice(0, 8)}`;
   // Cut at a character boundary of the encoding, never inside a `+XX` escape.
   let cut = out.slice(0, MAX_TAG_VALUE - suffix.length);
   cut = cut.replace(/\+[0-9A-F]?$/, '');

@@ -690,7 +690,7 @@ export class SharedStaging extends Construct {
 function validate(props: SharedStagingProps, prefix: string, parameterPrefix: string): void {
   const problems: string[] = [...StagingNames.validatePrefix(prefix), ...validateParameterPrefix(parameterPrefix)];
   const domain = props.domainName;
-  if (typeof domain !== 'string' || (!Token.isUnresolved(domain) && !/^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(domain))) {
+  if (typeof domain !== 'string' || (!Token.isUnresolved(domain) && !/^(?=.{1,189}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(domain))) {
     problems.push(
       `domainName must be a lower-case DNS name such as "staging.example.com" (got ${JSON.stringify(domain)}); branches are served at <branch>.<domainName>`,
     );

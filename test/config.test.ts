@@ -1,0 +1,244 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readStagingConfig } from '../bin/config';
+
+/** Parsed JSON, as cdk.json context is. */
+type Json = ReturnType<typeof JSON.parse>;
+
+/** The example `staging` block of cdk.json, as the ready-made app reads it. */
+const example = (): Json => JSON.parse(readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8')).context.staging;
+
+/** The example block with `change` applied to a copy of it. */
+function withChange(change: (s: Json) => void): Json {
+  const s = example();
+  change(s);
+  return s;
+}
+
+/** The message readStagingConfig throws for `raw`; fails the test if it does not throw. */
+function problemsOf(raw: unknown): string {
+  try {
+    readStagingConfig(raw);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error('readStagingConfig did not throw');
+}
+
+/** The problem lines of the error (one per problem). */
+function problemLines(message: string): string[] {
+  return message.split('\n').filter((l) => l.startsWith('  - '));
+}
+
+describe('readStagingConfig', () => {
+  test('the example block of cdk.json parses', () => {
+    const config = readStagingConfig(example());
+    expect(config).toMatchObject({
+      prefix: 'staging',
+      domainName: 'staging.example.com',
+      hostedZoneId: 'Z0123456789ABCDEFGHIJ',
+      hostedZoneName: 'example.com',
+      region: 'eu-west-1',
+      network: { cidr: '10.64.0.0/16', maxAzs: 2, natGateways: 1 },
+      cluster: { containerInsights: true },
+      database: { instanceClass: 'db.t4g.medium', engineVersion: '16', allocatedStorageGiB: 50, databaseName: 'app', multiAz: false, backupRetentionDays: 7 },
+      cache: { nodeType: 'cache.t4g.small' },
+      solr: { url: 'https://solr.internal.example.com:8983/solr' },
+      app: {
+        image: 'public.ecr.aws/docker/library/nginx:1.27',
+        containerPort: 80,
+        healthCheckPath: '/',
+        environment: { APP_LOG_LEVEL: 'info' },
+        web: { name: 'web', cpu: 512, memoryMiB: 1024, desiredCount: 2 },
+        workers: [{ name: 'worker', command: ['sh', '-c', 'while true; do sleep 60; done'], cpu: 256, memoryMiB: 512, desiredCount: 1 }],
+        scheduledJobs: [{ name: 'nightly', schedule: 'cron(0 3 * * ? *)', command: ['sh', '-c', 'echo nightly job'], cpu: 256, memoryMiB: 512 }],
+      },
+    });
+  });
+
+  test('a minimal block parses, with the default prefix', () => {
+    const config = readStagingConfig({
+      domainName: 'staging.example.com',
+      hostedZoneId: 'Z123',
+      hostedZoneName: 'example.com',
+      solr: { url: 'http://solr:8983/solr' },
+      app: { image: 'nginx', web: {} },
+    });
+    expect(config.prefix).toBe('staging');
+    expect(config.app.web.name).toBe('web');
+    expect(config.app.workers).toEqual([]);
+    expect(config.app.scheduledJobs).toEqual([]);
+  });
+
+  test('numbers and booleans given as strings (as -c passes them) are accepted', () => {
+    const config = readStagingConfig(
+      withChange((s) => {
+        s.network.maxAzs = '3';
+        s.network.natGateways = '2';
+        s.database.allocatedStorageGiB = '100';
+        s.database.backupRetentionDays = '14';
+        s.database.multiAz = 'true';
+        s.cluster.containerInsights = 'false';
+        s.cluster.ec2Capacity = { instanceType: 't3.large', minCapacity: '0', maxCapacity: '4' };
+        s.app.containerPort = '8080';
+        s.app.web.cpu = '1024';
+        s.app.web.memoryMiB = '2048';
+        s.app.web.desiredCount = '0';
+        s.app.workers[0].desiredCount = '3';
+      }),
+    );
+    expect(config.network).toMatchObject({ maxAzs: 3, natGateways: 2 });
+    expect(config.database).toMatchObject({ allocatedStorageGiB: 100, backupRetentionDays: 14, multiAz: true });
+    expect(config.cluster).toEqual({ containerInsights: false, ec2Capacity: { instanceType: 't3.large', minCapacity: 0, maxCapacity: 4 } });
+    expect(config.app.containerPort).toBe(8080);
+    expect(config.app.web).toMatchObject({ cpu: 1024, memoryMiB: 2048, desiredCount: 0 });
+    expect(config.app.workers[0].desiredCount).toBe(3);
+  });
+
+  test('fails when the app has no web block', () => {
+    const message = problemsOf(withChange((s) => delete s.app.web));
+    expect(problemLines(message)).toEqual(['  - staging.app.web: is required; add it to the "staging" block of cdk.json or pass -c (got undefined)']);
+  });
+
+  test('an existing VPC alone is accepted', () => {
+    const config = readStagingConfig(withChange((s) => (s.network = { vpcId: 'vpc-0123456789abcdef0' })));
+    expect(config.network.vpcId).toBe('vpc-0123456789abcdef0');
+  });
+
+  // Each case: what is wrong, the change, the key the message must name, the value it must show
+  // (as JSON), and the fix it must give.
+  const failures: Array<[string, (s: Json) => void, string, string, RegExp]> = [
+    ['domainName is missing', (s) => delete s.domainName, 'staging.domainName', 'undefined', /is required, e\.g\. "staging\.example\.com"/],
+    ['domainName is upper case', (s) => (s.domainName = 'Staging.Example.com'), 'staging.domainName', '"Staging.Example.com"', /write it like "staging\.example\.com"/],
+    ['domainName has no dot', (s) => (s.domainName = 'localhost'), 'staging.domainName', '"localhost"', /write it like "staging\.example\.com"/],
+    ['domainName has a scheme', (s) => (s.domainName = 'https://staging.example.com'), 'staging.domainName', '"https://staging.example.com"', /write it like/],
+    ['domainName has a space', (s) => (s.domainName = 'staging .example.com'), 'staging.domainName', '"staging .example.com"', /write it like/],
+    ['domainName is a number', (s) => (s.domainName = 42), 'staging.domainName', '42', /must be a string, e\.g\. "staging\.example\.com"/],
+    ['hostedZoneId is lower case', (s) => (s.hostedZoneId = 'z0123'), 'staging.hostedZoneId', '"z0123"', /write it like "Z0123456789ABCDEFGHIJ"/],
+    ['hostedZoneId has the /hostedzone/ prefix', (s) => (s.hostedZoneId = '/hostedzone/Z0123'), 'staging.hostedZoneId', '"/hostedzone/Z0123"', /write it like "Z/],
+    ['hostedZoneName is missing', (s) => delete s.hostedZoneName, 'staging.hostedZoneName', 'undefined', /is required, e\.g\. "example\.com"/],
+    ['region is invalid', (s) => (s.region = 'Europe'), 'staging.region', '"Europe"', /write it like "eu-west-1"/],
+    ['region lacks its number', (s) => (s.region = 'eu-west'), 'staging.region', '"eu-west"', /write it like "eu-west-1"/],
+    ['account is not 12 digits', (s) => (s.account = '12345'), 'staging.account', '"12345"', /write it like "123456789012"/],
+    ['prefix is upper case', (s) => (s.prefix = 'Staging'), 'staging.prefix', '"Staging"', /write it like "staging"/],
+    ['maxAzs is 1', (s) => (s.network.maxAzs = 1), 'staging.network.maxAzs', '1', /must be >= 2 and <= 6/],
+    ['maxAzs is 2.5', (s) => (s.network.maxAzs = 2.5), 'staging.network.maxAzs', '2.5', /must be a whole number >= 2 and <= 6/],
+    ['natGateways is "abc"', (s) => (s.network.natGateways = 'abc'), 'staging.network.natGateways', '"abc"', /must be a whole number >= 1 and <= 6/],
+    ['natGateways is 0', (s) => (s.network.natGateways = '0'), 'staging.network.natGateways', '"0"', /must be >= 1 and <= 6/],
+    ['cidr is not a CIDR', (s) => (s.network.cidr = '10.0.0.0'), 'staging.network.cidr', '"10.0.0.0"', /write it like "10\.64\.0\.0\/16"/],
+    ['vpcId is invalid', (s) => (s.network = { vpcId: 'my-vpc' }), 'staging.network.vpcId', '"my-vpc"', /write it like "vpc-0123456789abcdef0"/],
+    ['network is a string', (s) => (s.network = 'default'), 'staging.network', '"default"', /must be an object/],
+    ['containerInsights is "yes"', (s) => (s.cluster.containerInsights = 'yes'), 'staging.cluster.containerInsights', '"yes"', /must be true or false/],
+    ['instanceClass lacks db.', (s) => (s.database.instanceClass = 't4g.medium'), 'staging.database.instanceClass', '"t4g.medium"', /write it like "db\.t4g\.medium"/],
+    ['allocatedStorageGiB is 10', (s) => (s.database.allocatedStorageGiB = 10), 'staging.database.allocatedStorageGiB', '10', /must be >= 20 and <= 65536/],
+    ['backupRetentionDays is 0', (s) => (s.database.backupRetentionDays = 0), 'staging.database.backupRetentionDays', '0', /must be >= 1 and <= 35/],
+    ['databaseName starts with a digit', (s) => (s.database.databaseName = '1app'), 'staging.database.databaseName', '"1app"', /write it like "app"/],
+    ['cache nodeType lacks cache.', (s) => (s.cache.nodeType = 't4g.small'), 'staging.cache.nodeType', '"t4g.small"', /write it like "cache\.t4g\.small"/],
+    ['solr is missing', (s) => delete s.solr, 'staging.solr', 'undefined', /is required; add it to the "staging" block of cdk\.json or pass -c/],
+    ['solr url has no scheme', (s) => (s.solr.url = 'solr:8983'), 'staging.solr.url', '"solr:8983"', /write it like "https:\/\/solr/],
+    ['solr secret is not an ARN', (s) => (s.solr.credentialsSecretArn = 'solr-secret'), 'staging.solr.credentialsSecretArn', '"solr-secret"', /write it like "arn:aws:secretsmanager:/],
+    ['app is missing', (s) => delete s.app, 'staging.app', 'undefined', /is required; add it/],
+    ['image is missing', (s) => delete s.app.image, 'staging.app.image', 'undefined', /is required, e\.g\. "public\.ecr\.aws/],
+    ['containerPort is 0', (s) => (s.app.containerPort = 0), 'staging.app.containerPort', '0', /must be >= 1 and <= 65535/],
+    ['healthCheckPath has no slash', (s) => (s.app.healthCheckPath = 'health'), 'staging.app.healthCheckPath', '"health"', /write it like "\/health"/],
+    ['web cpu is too small', (s) => (s.app.web.cpu = 128), 'staging.app.web.cpu', '128', /must be >= 256 and <= 16384/],
+    ['command is a string', (s) => (s.app.workers[0].command = 'bin/worker --queue default'), 'staging.app.workers[0].command', '"bin/worker --queue default"', /must be a list of strings, e\.g\. \["bin\/rails", "db:migrate"\]/],
+    ['command has a number', (s) => (s.app.web.command = ['sleep', 60]), 'staging.app.web.command', '["sleep",60]', /must be a list of strings/],
+    ['environment variable name has a hyphen', (s) => (s.app.environment['LOG-LEVEL'] = 'info'), 'staging.app.environment.LOG-LEVEL', '"LOG-LEVEL"', /is not a valid environment variable name; use letters, digits and _/],
+    ['environment variable name starts with a digit', (s) => (s.app.web.environment = { '1X': 'y' }), 'staging.app.web.environment.1X', '"1X"', /is not a valid environment variable name/],
+    ['environment value is an object', (s) => (s.app.environment.NESTED = { a: 1 }), 'staging.app.environment.NESTED', '{"a":1}', /must be a string/],
+    ['worker has no name', (s) => delete s.app.workers[0].name, 'staging.app.workers[0].name', 'undefined', /is required, e\.g\. "worker"/],
+    ['worker name is upper case', (s) => (s.app.workers[0].name = 'Worker'), 'staging.app.workers[0].name', '"Worker"', /write it like "worker"/],
+    ['workers is not a list', (s) => (s.app.workers = { name: 'worker' }), 'staging.app.workers', '{"name":"worker"}', /must be a list of services/],
+    ['scheduledJobs is not a list', (s) => (s.app.scheduledJobs = 'nightly'), 'staging.app.scheduledJobs', '"nightly"', /must be a list of jobs/],
+    ['job has no schedule', (s) => delete s.app.scheduledJobs[0].schedule, 'staging.app.scheduledJobs[0].schedule', 'undefined', /is required, e\.g\. "cron\(0 3 \* \* \? \*\)"/],
+    ['job schedule is "every day"', (s) => (s.app.scheduledJobs[0].schedule = 'every day'), 'staging.app.scheduledJobs[0].schedule', '"every day"', /write it like "cron\(0 3 \* \* \? \*\)"/],
+    ['job has no name', (s) => delete s.app.scheduledJobs[0].name, 'staging.app.scheduledJobs[0].name', 'undefined', /is required, e\.g\. "worker"/],
+  ];
+
+  test.each(failures)('fails when %s, naming the key, the value and the fix', (_what, change, key, shown, fix) => {
+    const message = problemsOf(withChange(change));
+    const lines = problemLines(message);
+    expect(message).toMatch(/^Invalid staging configuration in cdk\.json context:\n/);
+    // This problem comes first, on a line of its own that starts with the key; any other line is
+    // about a key inside it (a missing block also misses its required keys).
+    expect(lines[0].startsWith(`  - ${key}: `)).toBe(true);
+    for (const other of lines.slice(1)) expect(other.startsWith(`  - ${key}.`)).toBe(true);
+    expect(lines[0]).toContain(`(got ${shown})`);
+    expect(lines[0]).toMatch(fix);
+  });
+
+  test('fails when the staging block is missing, and says where to add it', () => {
+    const message = problemsOf(undefined);
+    expect(problemLines(message)[0]).toBe('  - staging: is required; add it to the "staging" block of cdk.json or pass -c (got undefined)');
+    // The required keys inside it are reported too, so one run shows all that is needed.
+    for (const key of ['staging.domainName', 'staging.hostedZoneId', 'staging.hostedZoneName', 'staging.solr', 'staging.app']) {
+      expect(message).toContain(`  - ${key}: is required`);
+    }
+  });
+
+  test('fails when the staging block is not an object', () => {
+    expect(problemLines(problemsOf('staging.example.com'))[0]).toBe('  - staging: must be an object (got "staging.example.com")');
+    expect(problemLines(problemsOf([]))[0]).toBe('  - staging: must be an object (got [])');
+  });
+
+  test('fails when vpcId is given together with cidr', () => {
+    const message = problemsOf(withChange((s) => (s.network = { vpcId: 'vpc-0123456789abcdef0', cidr: '10.64.0.0/16' })));
+    expect(problemLines(message)).toEqual([
+      '  - staging.network: give either vpcId (use an existing VPC) or cidr/maxAzs (create one), not both (got {"vpcId":"vpc-0123456789abcdef0","cidr":"10.64.0.0/16"})',
+    ]);
+  });
+
+  test('fails when vpcId is given together with maxAzs', () => {
+    const message = problemsOf(withChange((s) => (s.network = { vpcId: 'vpc-0123456789abcdef0', maxAzs: '2' })));
+    expect(problemLines(message)).toHaveLength(1);
+    expect(message).toContain('staging.network: give either vpcId');
+  });
+
+  test('reports several problems at once, one line each', () => {
+    const message = problemsOf(
+      withChange((s) => {
+        s.domainName = 'Staging.Example.com';
+        s.hostedZoneId = 'bad';
+        s.region = 'Europe';
+        s.network.maxAzs = 1;
+        s.network.natGateways = 'abc';
+        s.app.web.command = 'rails server';
+        s.app.environment['BAD-NAME'] = 'x';
+        delete s.app.workers[0].name;
+        s.app.scheduledJobs[0].schedule = 'every day';
+        s.app.scheduledJobs.push({ name: 'weekly' });
+      }),
+    );
+    const keys = problemLines(message).map((l) => l.slice(4, l.indexOf(': ')));
+    expect(keys.sort()).toEqual(
+      [
+        'staging.domainName',
+        'staging.hostedZoneId',
+        'staging.region',
+        'staging.network.maxAzs',
+        'staging.network.natGateways',
+        'staging.app.web.command',
+        'staging.app.environment.BAD-NAME',
+        'staging.app.workers[0].name',
+        'staging.app.scheduledJobs[0].schedule',
+        'staging.app.scheduledJobs[1].schedule',
+      ].sort(),
+    );
+  });
+
+  // A staging's host name is `<name>.<domainName>` with names of up to 63 characters, and a DNS
+  // name holds at most 253: a domainName longer than 253 - 64 = 189 characters cannot work.
+  test('fails when domainName is too long for a staging host name to fit in 253 characters', () => {
+    const domain190 = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(58)}.com`;
+    expect(domain190).toHaveLength(190);
+    const message = problemsOf(withChange((s) => (s.domainName = domain190)));
+    expect(problemLines(message)).toHaveLength(1);
+    expect(problemLines(message)[0].startsWith('  - staging.domainName: ')).toBe(true);
+  });
+
+  test('accepts a domainName of 189 characters', () => {
+    const domain189 = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(57)}.com`;
+    expect(readStagingConfig(withChange((s) => (s.domainName = domain189))).domainName).toBe(domain189);
+  });
+});
