@@ -54,6 +54,25 @@ export interface StagingConfig {
     readonly environment?: Record<string, string>;
     /** Run every branch task on Fargate Spot (cheapest; tasks wait when Spot has no room). */
     readonly spotOnly?: boolean;
+    /** FeatureStaging's Postgres: `snapshot` (own, restored) or `shared`. */
+    readonly database: {
+      readonly mode: 'snapshot' | 'shared';
+      readonly sourceInstanceIdentifier?: string;
+      readonly instanceClass?: string;
+      readonly minStorageGiB?: number;
+    };
+    /** FeatureStaging's Redis: `dedicated`, `prefix` (key prefix on the shared one) or `shared`. */
+    readonly cache: { readonly mode: 'dedicated' | 'prefix' | 'shared'; readonly nodeType?: string };
+    /** FeatureStaging's Solr: `restore`, `empty` or `shared`. */
+    readonly solr: {
+      readonly mode: 'restore' | 'empty' | 'shared';
+      readonly sourceCollection?: string;
+      readonly backupLocation?: string;
+      readonly backupRepository?: string;
+      readonly configSet?: string;
+    };
+    /** Run before the services roll, e.g. ["bin/rails", "db:migrate"]. */
+    readonly releaseCommand?: string[];
   };
   readonly app: {
     readonly image: string;
@@ -116,6 +135,12 @@ class Reader {
     return this.fail(key, value, 'must be true or false');
   }
 
+  public oneOf<T extends string>(key: string, value: Json, allowed: readonly T[]): T | undefined {
+    if (value === undefined || value === null) return undefined;
+    if (!allowed.includes(value)) return this.fail(key, value, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
+    return value as T;
+  }
+
   public stringList(key: string, value: Json): string[] | undefined {
     if (value === undefined || value === null) return undefined;
     if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
@@ -171,6 +196,9 @@ export function readStagingConfig(raw: unknown): StagingConfig {
   const app = r.object('staging.app', s.app, true) ?? {};
   const feature = r.object('staging.feature', s.feature) ?? {};
   const featureServices = r.object('staging.feature.services', feature.services) ?? {};
+  const featureDb = r.object('staging.feature.database', feature.database) ?? {};
+  const featureCache = r.object('staging.feature.cache', feature.cache) ?? {};
+  const featureSolr = r.object('staging.feature.solr', feature.solr) ?? {};
   const workers = s.app?.workers ?? [];
   const jobs = s.app?.scheduledJobs ?? [];
   if (!Array.isArray(workers)) r.fail('staging.app.workers', workers, 'must be a list of services');
@@ -234,6 +262,34 @@ export function readStagingConfig(raw: unknown): StagingConfig {
       ),
       environment: r.stringMap('staging.feature.environment', feature.environment),
       spotOnly: r.boolean('staging.feature.spotOnly', feature.spotOnly),
+      database: {
+        mode: r.oneOf('staging.feature.database.mode', featureDb.mode, ['snapshot', 'shared'] as const) ?? 'snapshot',
+        sourceInstanceIdentifier: r.string('staging.feature.database.sourceInstanceIdentifier', featureDb.sourceInstanceIdentifier, {
+          pattern: /^[a-zA-Z][a-zA-Z0-9-]{0,62}$/,
+          example: 'production-db',
+        }),
+        instanceClass: r.string('staging.feature.database.instanceClass', featureDb.instanceClass, { pattern: /^db\.[a-z0-9]+\.[a-z0-9]+$/, example: 'db.t4g.micro' }),
+        minStorageGiB: r.number('staging.feature.database.minStorageGiB', featureDb.minStorageGiB, { integer: true, min: 20, max: 65536 }),
+      },
+      cache: {
+        mode: r.oneOf('staging.feature.cache.mode', featureCache.mode, ['dedicated', 'prefix', 'shared'] as const) ?? 'dedicated',
+        nodeType: r.string('staging.feature.cache.nodeType', featureCache.nodeType, { pattern: /^cache\.[a-z0-9]+\.[a-z0-9]+$/, example: 'cache.t4g.micro' }),
+      },
+      solr: {
+        mode: r.oneOf('staging.feature.solr.mode', featureSolr.mode, ['restore', 'empty', 'shared'] as const) ?? 'shared',
+        sourceCollection: r.string('staging.feature.solr.sourceCollection', featureSolr.sourceCollection, {
+          required: featureSolr.mode === 'restore' || featureSolr.mode === 'empty',
+          pattern: /^[A-Za-z0-9._][A-Za-z0-9._-]*$/,
+          example: 'products',
+        }),
+        backupLocation: r.string('staging.feature.solr.backupLocation', featureSolr.backupLocation, {
+          required: featureSolr.mode === 'restore',
+          example: '/var/solr/backups',
+        }),
+        backupRepository: r.string('staging.feature.solr.backupRepository', featureSolr.backupRepository),
+        configSet: r.string('staging.feature.solr.configSet', featureSolr.configSet),
+      },
+      releaseCommand: r.stringList('staging.feature.releaseCommand', feature.releaseCommand),
     },
     app: {
       image: r.string('staging.app.image', app.image, { required: true, example: 'public.ecr.aws/docker/library/nginx:1.27' }) ?? '',

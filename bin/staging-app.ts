@@ -6,7 +6,11 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import {
+  FeatureStaging,
   FeatureStagingLite,
+  StagingCache,
+  StagingDatabase,
+  StagingSearch,
   MANAGED_BY_VALUE,
   ServiceOptions,
   SharedStaging,
@@ -21,6 +25,7 @@ import { BranchContext, readBranchContext, readStagingConfig, ServiceConfig, Sta
  * The ready-made app. Configuration is the `staging` block of cdk.json context (README,
  * "Configuration").
  * - `cdk synth`: the shared stack, `<prefix>-shared`.
+ * - `cdk synth -c branch=NAME`: only that branch's FeatureStaging stack (own data).
  * - `cdk synth -c branch=NAME -c lite=true`: only that branch's FeatureStagingLite stack.
  */
 export function buildStagingApp(app: App): Stack[] {
@@ -59,7 +64,41 @@ function featureStack(app: App, config: StagingConfig, context: BranchContext): 
     environment: { ...config.app.environment, ...config.feature.environment, ...context.environment },
     capacityProviderStrategies: config.feature.spotOnly ? [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }] : undefined,
   };
-  new FeatureStagingLite(stack, 'Staging', common);
+  if (context.lite) {
+    new FeatureStagingLite(stack, 'Staging', common);
+    return stack;
+  }
+  const f = config.feature;
+  new FeatureStaging(stack, 'Staging', {
+    ...common,
+    database:
+      f.database.mode === 'shared'
+        ? StagingDatabase.shared()
+        : StagingDatabase.fromLatestSnapshot({
+            sourceInstanceIdentifier: f.database.sourceInstanceIdentifier,
+            instanceType: f.database.instanceClass ? new ec2.InstanceType(f.database.instanceClass.replace(/^db\./, '')) : undefined,
+            minStorageGiB: f.database.minStorageGiB,
+            // A new value on every deploy with -c refreshData=true restores a fresh copy; without it the data is kept.
+            refreshToken: context.refreshData ? new Date().toISOString() : undefined,
+          }),
+    cache:
+      f.cache.mode === 'dedicated'
+        ? StagingCache.dedicated({ nodeType: f.cache.nodeType })
+        : f.cache.mode === 'prefix'
+          ? StagingCache.sharedPrefix()
+          : StagingCache.shared(),
+    search:
+      f.solr.mode === 'restore'
+        ? StagingSearch.restoredCollection({
+            sourceCollection: f.solr.sourceCollection!,
+            backupLocation: f.solr.backupLocation!,
+            backupRepository: f.solr.backupRepository,
+          })
+        : f.solr.mode === 'empty'
+          ? StagingSearch.emptyCollection({ sourceCollection: f.solr.sourceCollection!, configSet: f.solr.configSet })
+          : StagingSearch.shared({ collection: f.solr.sourceCollection }),
+    releaseCommand: f.releaseCommand,
+  });
   return stack;
 }
 

@@ -87,38 +87,63 @@ export class FeatureStagingLite extends Construct {
   constructor(scope: Construct, id: string, props: FeatureStagingLiteProps) {
     super(scope, id);
     this.names = StagingNames.fromBranch(props.branch, props.shared.prefix);
+    const data = combineWiring(sharedDatabaseWiring(props.shared), sharedCacheWiring(props.shared), sharedSearchWiring(props.shared));
     const branch = new BranchServices(this, 'Branch', {
       ...props,
       names: this.names,
       kind: StagingKinds.FEATURE_LITE,
-      dataEnvironment: sharedDataEnvironment(props.shared),
-      dataSecrets: sharedDataSecrets(props.shared),
+      dataEnvironment: data.environment,
+      dataSecrets: data.secrets,
     });
     this.url = branch.url;
     this.services = branch.services;
   }
 }
 
-/** Variables that point containers at the shared data sources. */
-export function sharedDataEnvironment(shared: ISharedStaging): Record<string, string> {
+/** Environment variables and secrets that point containers at one data store. */
+export interface DataWiring {
+  readonly environment: Record<string, string>;
+  readonly secrets: Record<string, ecs.Secret>;
+}
+
+/** The shared Postgres: `DATABASE_HOST`, `DATABASE_PORT`, `DATABASE_NAME`, `DATABASE_USERNAME`, `DATABASE_PASSWORD`. */
+export function sharedDatabaseWiring(shared: ISharedStaging): DataWiring {
   return {
-    DATABASE_HOST: shared.database.endpoint,
-    DATABASE_PORT: shared.database.port,
-    DATABASE_NAME: shared.database.databaseName,
-    REDIS_HOST: shared.cache.endpoint,
-    REDIS_PORT: shared.cache.port,
-    REDIS_TLS: 'true',
-    SOLR_URL: shared.solr.url,
+    environment: {
+      DATABASE_HOST: shared.database.endpoint,
+      DATABASE_PORT: shared.database.port,
+      DATABASE_NAME: shared.database.databaseName,
+    },
+    secrets: {
+      DATABASE_USERNAME: ecs.Secret.fromSecretsManager(shared.database.secret, 'username'),
+      DATABASE_PASSWORD: ecs.Secret.fromSecretsManager(shared.database.secret, 'password'),
+    },
   };
 }
 
-/** Secrets of the shared data sources, as ECS secrets. */
-export function sharedDataSecrets(shared: ISharedStaging): Record<string, ecs.Secret> {
+/** The shared Redis/Valkey: `REDIS_HOST`, `REDIS_PORT`, `REDIS_TLS`, `REDIS_PASSWORD`. */
+export function sharedCacheWiring(shared: ISharedStaging): DataWiring {
   return {
-    DATABASE_USERNAME: ecs.Secret.fromSecretsManager(shared.database.secret, 'username'),
-    DATABASE_PASSWORD: ecs.Secret.fromSecretsManager(shared.database.secret, 'password'),
-    REDIS_PASSWORD: ecs.Secret.fromSecretsManager(shared.cache.authSecret, 'password'),
-    SOLR_USERNAME: ecs.Secret.fromSecretsManager(shared.solr.secret, 'username'),
-    SOLR_PASSWORD: ecs.Secret.fromSecretsManager(shared.solr.secret, 'password'),
+    environment: { REDIS_HOST: shared.cache.endpoint, REDIS_PORT: shared.cache.port, REDIS_TLS: 'true' },
+    secrets: { REDIS_PASSWORD: ecs.Secret.fromSecretsManager(shared.cache.authSecret, 'password') },
+  };
+}
+
+/** The shared Solr: `SOLR_URL`, `SOLR_USERNAME`, `SOLR_PASSWORD`. */
+export function sharedSearchWiring(shared: ISharedStaging): DataWiring {
+  return {
+    environment: { SOLR_URL: shared.solr.url },
+    secrets: {
+      SOLR_USERNAME: ecs.Secret.fromSecretsManager(shared.solr.secret, 'username'),
+      SOLR_PASSWORD: ecs.Secret.fromSecretsManager(shared.solr.secret, 'password'),
+    },
+  };
+}
+
+/** Several wirings in one; later ones win. */
+export function combineWiring(...wirings: DataWiring[]): DataWiring {
+  return {
+    environment: Object.assign({}, ...wirings.map((w) => w.environment)),
+    secrets: Object.assign({}, ...wirings.map((w) => w.secrets)),
   };
 }

@@ -201,36 +201,35 @@ export class SharedStagingRef extends Construct implements ISharedStaging {
 
   public get database(): SharedDatabaseInfo {
     return this.once('database', () =>
-      this.withLazyParams(
-        {
-          endpoint: this.param(SharedParameterNames.DATABASE_ENDPOINT),
-          port: this.param(SharedParameterNames.DATABASE_PORT),
-          databaseName: this.param(SharedParameterNames.DATABASE_NAME),
-          secret: this.secret('DatabaseSecret', SharedParameterNames.DATABASE_SECRET_ARN),
-        },
-        { instanceIdentifier: SharedParameterNames.DATABASE_INSTANCE_ID, subnetGroupName: SharedParameterNames.DATABASE_SUBNET_GROUP },
-      ),
+      this.lazyInfo<SharedDatabaseInfo>('database', {
+        endpoint: () => this.param(SharedParameterNames.DATABASE_ENDPOINT),
+        port: () => this.param(SharedParameterNames.DATABASE_PORT),
+        databaseName: () => this.param(SharedParameterNames.DATABASE_NAME),
+        secret: () => this.secret('DatabaseSecret', SharedParameterNames.DATABASE_SECRET_ARN),
+        instanceIdentifier: () => this.param(SharedParameterNames.DATABASE_INSTANCE_ID),
+        subnetGroupName: () => this.param(SharedParameterNames.DATABASE_SUBNET_GROUP),
+      }),
     );
   }
 
   public get cache(): SharedCacheInfo {
     return this.once('cache', () =>
-      this.withLazyParams(
-        {
-          endpoint: this.param(SharedParameterNames.CACHE_ENDPOINT),
-          port: this.param(SharedParameterNames.CACHE_PORT),
-          authSecret: this.secret('CacheSecret', SharedParameterNames.CACHE_AUTH_SECRET_ARN),
-        },
-        { subnetGroupName: SharedParameterNames.CACHE_SUBNET_GROUP },
-      ),
+      this.lazyInfo<SharedCacheInfo>('cache', {
+        endpoint: () => this.param(SharedParameterNames.CACHE_ENDPOINT),
+        port: () => this.param(SharedParameterNames.CACHE_PORT),
+        authSecret: () => this.secret('CacheSecret', SharedParameterNames.CACHE_AUTH_SECRET_ARN),
+        subnetGroupName: () => this.param(SharedParameterNames.CACHE_SUBNET_GROUP),
+      }),
     );
   }
 
   public get solr(): SharedSolrInfo {
-    return this.once('solr', () => ({
-      url: this.param(SharedParameterNames.SOLR_URL),
-      secret: this.secret('SolrSecret', SharedParameterNames.SOLR_SECRET_ARN),
-    }));
+    return this.once('solr', () =>
+      this.lazyInfo<SharedSolrInfo>('solr', {
+        url: () => this.param(SharedParameterNames.SOLR_URL),
+        secret: () => this.secret('SolrSecret', SharedParameterNames.SOLR_SECRET_ARN),
+      }),
+    );
   }
 
   public serviceToken(providerName: string): string {
@@ -245,12 +244,16 @@ export class SharedStagingRef extends Construct implements ISharedStaging {
     return secretsmanager.Secret.fromSecretCompleteArn(this, id, this.param(name));
   }
 
-  /** `values` plus properties that read their parameter only when first read (Lite never reads them). */
-  private withLazyParams<T>(values: object, lazy: Record<string, string>): T {
-    for (const [property, name] of Object.entries(lazy)) {
-      Object.defineProperty(values, property, { get: () => this.param(name), enumerable: true });
+  /**
+   * An object whose every property is made on first read (and then kept), so a stack holds only
+   * the parameters it reads: FeatureStaging with its own database never reads the shared one's.
+   */
+  private lazyInfo<T>(name: string, makers: Record<string, () => unknown>): T {
+    const info = {};
+    for (const [property, make] of Object.entries(makers)) {
+      Object.defineProperty(info, property, { get: () => this.once(`${name}.${property}`, make), enumerable: true });
     }
-    return values as T;
+    return info as T;
   }
 
   private once<T>(key: string, make: () => T): T {

@@ -14,7 +14,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { ProviderNames, SharedParameterNames, Streams } from './contract';
+import { ProviderNames, SharedParameterNames, StagingKinds, Streams, TagKeys } from './contract';
 import { acknowledgeWildcardPermissions } from './private/acknowledge';
 import { StagingNames } from './naming';
 import { BRANCH_SUBNET_COUNT, validateParameterPrefix } from './shared-staging-ref';
@@ -400,6 +400,116 @@ export class SharedStaging extends Construct {
 
     this.publish(props, workloadSubnets);
     this.addListenerRuleProvider();
+    this.addDataProviders();
+  }
+
+  /**
+   * The providers of FeatureStaging's own data: branch databases restored from snapshots, release
+   * tasks, Solr collections and Redis key prefixes. Each may touch only what branches own: names
+   * start with `<prefix>-` (or `<prefix>/branches/` for secrets) and carry the feature tag.
+   */
+  private addDataProviders(): void {
+    const stack = Stack.of(this);
+    const rds = (resource: string) => `arn:${stack.partition}:rds:${stack.region}:${stack.account}:${resource}`;
+    const branchResource = { StringEquals: { [`aws:ResourceTag/${TagKeys.KIND}`]: StagingKinds.FEATURE } };
+    const branchSecrets = `arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${this.prefix}/branches/*`;
+    const subnetGroup = (this.database.node.findChild('SubnetGroup') as rds.SubnetGroup).subnetGroupName;
+
+    const database = this.addProvider(ProviderNames.DATABASE_RESTORE, {
+      handler: 'database-restore',
+      waits: true,
+      queryInterval: Duration.seconds(30),
+      timeout: Duration.minutes(2),
+      policies: [
+        new iam.PolicyStatement({ actions: ['rds:DescribeDBSnapshots', 'rds:DescribeDBInstances'], resources: ['*'] }),
+        new iam.PolicyStatement({
+          actions: ['rds:RestoreDBInstanceFromDBSnapshot'],
+          resources: [rds(`db:${this.prefix}-*`), rds('snapshot:*'), rds(`subgrp:${subnetGroup}`), rds('og:*'), rds('pg:*')],
+        }),
+        new iam.PolicyStatement({
+          actions: ['rds:AddTagsToResource'],
+          resources: [rds(`db:${this.prefix}-*`)],
+        }),
+        new iam.PolicyStatement({
+          actions: ['rds:ModifyDBInstance', 'rds:DeleteDBInstance'],
+          resources: [rds(`db:${this.prefix}-*`)],
+          conditions: branchResource,
+        }),
+        new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [branchSecrets] }),
+        new iam.PolicyStatement({
+          actions: ['kms:CreateGrant', 'kms:DescribeKey', 'kms:Decrypt'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'kms:ViaService': `rds.${stack.region}.amazonaws.com` } },
+        }),
+      ],
+    });
+    acknowledgeWildcardPermissions(
+      database,
+      'Describe calls have no resource-level permissions; restores may read any snapshot, option and parameter group but create only `<prefix>-*` instances; modify and delete need the feature tag as well; KMS use is only through RDS.',
+      /^Resource::(\*|arn:.*:rds:.*:(db:[a-z0-9]+-\*|snapshot:\*|og:\*|pg:\*)|arn:.*:secretsmanager:.*:secret:[a-z0-9]+\/branches\/\*)$/,
+    );
+
+    const cluster = this.cluster;
+    const release = this.addProvider(ProviderNames.RELEASE_TASK, {
+      handler: 'release-task',
+      waits: true,
+      queryInterval: Duration.seconds(15),
+      timeout: Duration.minutes(1),
+      policies: [
+        new iam.PolicyStatement({
+          actions: ['ecs:RunTask'],
+          resources: [`arn:${stack.partition}:ecs:${stack.region}:${stack.account}:task-definition/${this.prefix}-*:*`],
+          conditions: { ArnEquals: { 'ecs:cluster': cluster.clusterArn } },
+        }),
+        new iam.PolicyStatement({
+          actions: ['ecs:ListTasks'],
+          resources: ['*'],
+          conditions: { ArnEquals: { 'ecs:cluster': cluster.clusterArn } },
+        }),
+        new iam.PolicyStatement({
+          actions: ['ecs:DescribeTasks', 'ecs:StopTask'],
+          resources: [`arn:${stack.partition}:ecs:${stack.region}:${stack.account}:task/${cluster.clusterName}/*`],
+        }),
+        new iam.PolicyStatement({
+          actions: ['ecs:TagResource'],
+          resources: [`arn:${stack.partition}:ecs:${stack.region}:${stack.account}:task/${cluster.clusterName}/*`],
+          conditions: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
+        }),
+        new iam.PolicyStatement({
+          actions: ['iam:PassRole'],
+          resources: [`arn:${stack.partition}:iam::${stack.account}:role/*`],
+          conditions: {
+            StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com', [`aws:ResourceTag/${TagKeys.KIND}`]: StagingKinds.FEATURE },
+          },
+        }),
+        new iam.PolicyStatement({
+          actions: ['logs:GetLogEvents'],
+          resources: [`arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:/${this.prefix}/*:log-stream:*`],
+        }),
+      ],
+    });
+    acknowledgeWildcardPermissions(
+      release,
+      'Release tasks run only task definitions named `<prefix>-*` on the one shared cluster, pass only roles tagged as feature-staging roles to ECS tasks, and read only staging log groups; task ids are not known in advance.',
+      /^Resource::(\*|arn:.*:ecs:.*:(task-definition\/[a-z0-9]+-\*:\*|task\/.*\/\*)|arn:.*:iam::.*:role\/\*|arn:.*:logs:.*:log-group:\/[a-z0-9]+\/\*:log-stream:\*)$/,
+    );
+
+    // Solr and Redis are only reachable inside the VPC, so these two handlers run there.
+    const inVpc = { vpc: this.vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }, securityGroups: [this.workloadSecurityGroup] };
+    this.addProvider(ProviderNames.SOLR_COLLECTION, {
+      handler: 'solr-collection',
+      waits: true,
+      queryInterval: Duration.seconds(20),
+      timeout: Duration.minutes(3),
+      ...inVpc,
+      policies: [new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.solrSecret.secretArn] })],
+    });
+    this.addProvider(ProviderNames.REDIS_PREFIX, {
+      handler: 'redis-prefix',
+      timeout: Duration.minutes(10),
+      ...inVpc,
+      policies: [new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.cacheAuthSecret.secretArn] })],
+    });
   }
 
   /** Branch host rules on the shared listener, with priorities allocated without collisions. */

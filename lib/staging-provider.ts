@@ -156,8 +156,21 @@ export class StagingProvider extends Construct {
       queryInterval: props.waits ? (props.queryInterval ?? Duration.seconds(30)) : undefined,
       totalTimeout: props.waits ? (props.totalTimeout ?? Duration.minutes(50)) : undefined,
       logGroup,
+      disableWaiterStateMachineLogging: props.waits ? false : undefined,
       waiterStateMachineLogOptions: props.waits ? { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false } : undefined,
     });
+    const waiter = provider.node.tryFindChild('waiter-state-machine');
+    if (waiter) {
+      Validations.of(waiter).acknowledge({
+        id: 'AwsSolutions-SF2',
+        reason: 'The waiter only polls isComplete every few seconds; its executions are logged in full, and X-Ray traces would add cost without insight.',
+      });
+      acknowledgeWildcardPermissions(
+        waiter,
+        'Step Functions log delivery (logs:CreateLogDelivery and friends) has no resource-level permissions.',
+        /^Resource::\*$/,
+      );
+    }
     this.serviceToken = provider.serviceToken;
     acknowledgeWildcardPermissions(
       provider,

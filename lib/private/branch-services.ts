@@ -26,6 +26,8 @@ export interface BranchServicesProps {
   readonly dataSecrets: Record<string, ecs.Secret>;
   readonly logRetention?: logs.RetentionDays;
   readonly capacityProviderStrategies?: ecs.CapacityProviderStrategy[];
+  /** A command run as a one-off task before the services roll (migrations). */
+  readonly releaseCommand?: string[];
 }
 
 /** Staging-sized defaults: "far less web-workers, with less CPU and memory". */
@@ -41,6 +43,8 @@ export class BranchServices extends Construct {
   public readonly hostName: string;
   public readonly listenerRule: CustomResource;
   public readonly record: route53.ARecord;
+  /** The release task's custom resource, when there is a release command. */
+  public readonly release?: CustomResource;
 
   constructor(scope: Construct, id: string, props: BranchServicesProps) {
     super(scope, id);
@@ -74,7 +78,10 @@ export class BranchServices extends Construct {
       secrets: { ...props.dataSecrets, ...props.secrets },
       capacityProviderStrategies: props.capacityProviderStrategies,
       enableExecuteCommand: true,
+      familyPrefix: names.stackName,
+      release: props.releaseCommand ? sized({ name: 'release', command: props.releaseCommand }) : undefined,
     });
+    if (props.releaseCommand) this.release = this.releaseTask(props, props.releaseCommand);
     for (const taskDefinition of this.taskDefinitions()) {
       acknowledgeWildcardPermissions(
         taskDefinition.taskRole,
@@ -134,11 +141,40 @@ export class BranchServices extends Construct {
     });
   }
 
+  /**
+   * Runs the release command as a one-off task on every deploy where the image or the command
+   * changed (the properties change with the task definition), before any service rolls. A non-zero
+   * exit fails the deploy with the task's last log lines.
+   */
+  private releaseTask(props: BranchServicesProps, command: string[]): CustomResource {
+    const taskDefinition = this.services.releaseTaskDefinition!;
+    const release = new CustomResource(this, 'Release', {
+      serviceToken: props.shared.serviceToken(ProviderNames.RELEASE_TASK),
+      resourceType: 'Custom::StagingRelease',
+      serviceTimeout: StagingProvider.SERVICE_TIMEOUT,
+      properties: {
+        ClusterArn: props.shared.cluster.clusterArn,
+        TaskDefinitionArn: taskDefinition.taskDefinitionArn,
+        ContainerName: 'app',
+        Command: command,
+        Subnets: (props.shared.workloadSubnets.subnets ?? []).map((s) => s.subnetId),
+        SecurityGroups: [props.shared.workloadSecurityGroup.securityGroupId],
+        CapacityProviderStrategy: JSON.stringify([{ capacityProvider: 'FARGATE', weight: 1 }]),
+        LogGroupName: this.services.logGroups.release.logGroupName,
+        LogStreamPrefix: 'release',
+        StagingName: props.names.name,
+      },
+    });
+    for (const service of this.services.allServices) service.node.addDependency(release);
+    return release;
+  }
+
   private taskDefinitions(): ecs.TaskDefinition[] {
     return [
       this.services.webService.taskDefinition,
       ...Object.values(this.services.workerServices).map((s) => s.taskDefinition),
       ...Object.values(this.services.jobTaskDefinitions),
+      ...(this.services.releaseTaskDefinition ? [this.services.releaseTaskDefinition] : []),
     ];
   }
 }

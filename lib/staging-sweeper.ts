@@ -1,0 +1,537 @@
+import { Aws, Duration, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { BranchParameterNames, FEATURE_KINDS, TagKeys } from './contract';
+import { StagingNames } from './naming';
+import { HANDLER_RUNTIME, handlerCode } from './private/handler-code';
+import { validateParameterPrefix } from './shared-staging-ref';
+
+/** Properties of the {@link StagingSweeper}. */
+export interface StagingSweeperProps {
+  /**
+   * The staging system's prefix: the sweeper acts only on stacks named `<prefix>-*` that carry
+   * the tags `staging:prefix=<prefix>` and `staging:kind=feature|feature-lite`.
+   * @default 'staging'
+   */
+  readonly prefix?: string;
+
+  /**
+   * The SSM path of the staging system. Pins are read from `<parameterPrefix>/pins/<staging name>`,
+   * keep-alives from `<parameterPrefix>/keep-alive/<staging name>`, and the sweeper keeps its own
+   * state under `<parameterPrefix>/sweeper/`.
+   * @default `/${prefix}`
+   */
+  readonly parameterPrefix?: string;
+
+  /**
+   * A feature staging with no activity (deploy, request, keep-alive) for this long is deleted.
+   * @default Duration.days(3)
+   */
+  readonly idleTimeout?: Duration;
+
+  /**
+   * How long before deleting a staging the sweeper warns on the topic. A staging is never deleted
+   * sooner than this after its warning, even when the warning comes late.
+   * @default Duration.hours(24)
+   */
+  readonly warningPeriod?: Duration;
+
+  /**
+   * How often the sweeper runs (an EventBridge rate rule). Whole minutes, at most 12 hours (the
+   * "has not run" alarm looks at two of these periods).
+   * @default Duration.hours(1)
+   */
+  readonly schedule?: Duration;
+
+  /**
+   * Only report what would be done: the scheduled runs make no mutating call at all (no warning,
+   * deletion, state or metric). A manual `{"dryRun": true}` invocation previews a run either way.
+   * @default false
+   */
+  readonly dryRun?: boolean;
+
+  /**
+   * Retry the deletion of a DELETE_FAILED feature stack with `RetainResources` set to the
+   * resources that failed. Those resources are then left behind (listed in the report and on the
+   * topic) and must be deleted by hand.
+   * @default false
+   */
+  readonly retainResourcesOnDeleteFailed?: boolean;
+
+  /**
+   * Where warnings, deletion notices and alarms go. A topic encrypted with a customer-managed KMS
+   * key must let the sweeper's role and `cloudwatch.amazonaws.com` use the key.
+   * @default - a new topic, encrypted with a new KMS key (rotation on)
+   */
+  readonly topic?: sns.ITopic;
+
+  /**
+   * Retention of the sweeper's log group, the audit trail of what it deleted.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * Deletes feature stagings (stacks tagged `staging:kind=feature|feature-lite` and named
+ * `<prefix>-*`, in this account and region) after `idleTimeout` without activity, after warning
+ * on an SNS topic. Runs a Lambda function on a schedule, with alarms for errors, failures and
+ * missed runs. See docs/sweeper.md.
+ */
+export class StagingSweeper extends Construct {
+  /** Namespace of the per-run metrics (Scanned, Idle, Warned, Deleted, Failed, Pinned; dimension `Prefix`). */
+  public static readonly METRIC_NAMESPACE = 'CdkMultiStaging/StagingSweeper';
+
+  /** Warnings, deletion notices and alarm notifications. */
+  public readonly topic: sns.ITopic;
+
+  /** The sweeper function. Invoke it with `{"dryRun": true}` to preview a run. */
+  public readonly function: lambda.Function;
+
+  /** The CloudFormation service role that deletes feature stacks (only the sweeper may pass it). */
+  public readonly deletionRole: iam.Role;
+
+  /** The schedule. */
+  public readonly rule: events.Rule;
+
+  /** The sweeper's log group. */
+  public readonly logGroup: logs.LogGroup;
+
+  /** The function failed (a run could not read what it needs, or crashed). */
+  public readonly errorsAlarm: cloudwatch.Alarm;
+
+  /** The function has not run for two schedule periods (missing data is breaching). */
+  public readonly notRunAlarm: cloudwatch.Alarm;
+
+  /** A run could not handle some staging (API error, DELETE_FAILED stack, unreadable pin). */
+  public readonly failuresAlarm: cloudwatch.Alarm;
+
+  /** All alarms: errors, not run, failures. */
+  public readonly alarms: cloudwatch.Alarm[];
+
+  /** The prefix the sweeper acts on. */
+  public readonly prefix: string;
+
+  /** The SSM path of pins, keep-alives and state. */
+  public readonly parameterPrefix: string;
+
+  constructor(scope: Construct, id: string, props: StagingSweeperProps = {}) {
+    super(scope, id);
+    const prefix = props.prefix ?? 'staging';
+    const parameterPrefix = props.parameterPrefix ?? `/${prefix}`;
+    const idleTimeout = props.idleTimeout ?? Duration.days(3);
+    const warningPeriod = props.warningPeriod ?? Duration.hours(24);
+    const schedule = props.schedule ?? Duration.hours(1);
+    validate(prefix, parameterPrefix, idleTimeout, warningPeriod, schedule);
+    this.prefix = prefix;
+    this.parameterPrefix = parameterPrefix;
+
+    // Aws.* pseudo parameters (not the stack's env), so the policy reads the same in every stack.
+    const featureStacks = `arn:${Aws.PARTITION}:cloudformation:${Aws.REGION}:${Aws.ACCOUNT_ID}:stack/${prefix}-*/*`;
+    const parameterArn = (path: string) => `arn:${Aws.PARTITION}:ssm:${Aws.REGION}:${Aws.ACCOUNT_ID}:parameter${parameterPrefix}/${path}`;
+
+    this.topic = props.topic ?? this.createTopic();
+
+    this.deletionRole = new iam.Role(this, 'DeletionRole', {
+      assumedBy: new iam.ServicePrincipal('cloudformation.amazonaws.com'),
+      description: `CloudFormation service role the staging sweeper deletes ${prefix}-* feature stacks with`,
+    });
+    for (const statement of deletionStatements(prefix)) this.deletionRole.addToPrincipalPolicy(statement);
+
+    const role = new iam.Role(this, 'FunctionRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Staging sweeper of the ${prefix}-* feature stagings`,
+    });
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+    });
+    this.logGroup.grantWrite(role);
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListStacks',
+        // DescribeStacks without a stack name (one call per 100 stacks) is authorized on "*" only.
+        actions: ['cloudformation:DescribeStacks', 'cloudformation:ListStacks'],
+        resources: ['*'],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListFailedResourcesOfFeatureStacks',
+        actions: ['cloudformation:ListStackResources'],
+        resources: [featureStacks],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'DeleteTaggedFeatureStacksOnly',
+        actions: ['cloudformation:DeleteStack'],
+        resources: [featureStacks],
+        conditions: {
+          StringEquals: {
+            [`aws:ResourceTag/${TagKeys.KIND}`]: [...FEATURE_KINDS],
+            [`aws:ResourceTag/${TagKeys.PREFIX}`]: prefix,
+          },
+          ArnEquals: { 'cloudformation:RoleArn': this.deletionRole.roleArn },
+        },
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'PassDeletionRoleToCloudFormation',
+        actions: ['iam:PassRole'],
+        resources: [this.deletionRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadRequestCounts',
+        actions: ['cloudwatch:GetMetricData'],
+        resources: ['*'],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'PublishRunMetrics',
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': StagingSweeper.METRIC_NAMESPACE } },
+      }),
+    );
+    const readPaths = [BranchParameterNames.PIN_PREFIX, BranchParameterNames.KEEP_ALIVE_PREFIX, 'sweeper'];
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadPinsKeepAlivesAndState',
+        actions: ['ssm:GetParametersByPath'],
+        resources: readPaths.flatMap((p) => [parameterArn(p), parameterArn(`${p}/*`)]),
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteSweeperState',
+        actions: ['ssm:PutParameter', 'ssm:DeleteParameters'],
+        resources: [parameterArn('sweeper/*')],
+      }),
+    );
+    this.topic.grantPublish(role);
+
+    this.function = new lambda.Function(this, 'Function', {
+      code: handlerCode('sweeper'),
+      handler: 'index.handler',
+      runtime: HANDLER_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      role,
+      logGroup: this.logGroup,
+      timeout: Duration.minutes(15),
+      memorySize: 512,
+      // A second guard besides the SSM claims: runs never overlap.
+      reservedConcurrentExecutions: 1,
+      description: `Deletes ${prefix}-* feature stagings idle for ${idleTimeout.toHumanString()}, after warning`,
+      environment: {
+        STAGING_PREFIX: prefix,
+        PARAMETER_PREFIX: parameterPrefix,
+        IDLE_TIMEOUT_SECONDS: String(idleTimeout.toSeconds()),
+        WARNING_PERIOD_SECONDS: String(warningPeriod.toSeconds()),
+        DRY_RUN: String(props.dryRun ?? false),
+        RETAIN_RESOURCES_ON_DELETE_FAILED: String(props.retainResourcesOnDeleteFailed ?? false),
+        TOPIC_ARN: this.topic.topicArn,
+        DELETION_ROLE_ARN: this.deletionRole.roleArn,
+        ACCOUNT_ID: Aws.ACCOUNT_ID,
+        METRIC_NAMESPACE: StagingSweeper.METRIC_NAMESPACE,
+      },
+    });
+    // A failed run is not retried: the next scheduled run starts from a fresh look anyway.
+    this.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: schedule.toSeconds() > 3600 ? Duration.hours(1) : schedule });
+
+    this.rule = new events.Rule(this, 'Schedule', {
+      description: `Runs the staging sweeper of ${prefix}-* every ${schedule.toHumanString()}`,
+      schedule: events.Schedule.rate(schedule),
+      targets: [new targets.LambdaFunction(this.function, { retryAttempts: 2, maxEventAge: Duration.hours(1) })],
+    });
+
+    const action = new cloudwatchActions.SnsAction(this.topic);
+    this.errorsAlarm = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
+      alarmDescription: `The staging sweeper (${prefix}) failed a run; its log group says why. Nothing is deleted by a failed run.`,
+      metric: this.function.metricErrors({ period: schedule, statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.notRunAlarm = new cloudwatch.Alarm(this, 'NotRunAlarm', {
+      alarmDescription: `The staging sweeper (${prefix}) has not run for two periods of ${schedule.toHumanString()}: idle stagings are not being cleaned up.`,
+      metric: this.function.metricInvocations({ period: schedule, statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    this.failuresAlarm = new cloudwatch.Alarm(this, 'FailuresAlarm', {
+      alarmDescription: `The staging sweeper (${prefix}) could not handle some stagings (API errors, DELETE_FAILED stacks or unreadable pins); see the run report in its log group.`,
+      metric: this.metric('Failed', { period: schedule, statistic: 'Maximum' }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.alarms = [this.errorsAlarm, this.notRunAlarm, this.failuresAlarm];
+    for (const alarm of this.alarms) alarm.addAlarmAction(action);
+
+    this.acknowledgeFindings();
+  }
+
+  /** One of the per-run metrics: Scanned, Idle, Warned, Deleted, Failed or Pinned. */
+  public metric(metricName: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: StagingSweeper.METRIC_NAMESPACE,
+      metricName,
+      dimensionsMap: { Prefix: this.prefix },
+      statistic: 'Sum',
+      ...props,
+    });
+  }
+
+  private createTopic(): sns.Topic {
+    const key = new kms.Key(this, 'TopicKey', {
+      description: 'Encrypts the staging sweeper topic',
+      enableKeyRotation: true,
+    });
+    // CloudWatch alarms publish to the encrypted topic (an AWS managed key would not allow this).
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+    );
+    return new sns.Topic(this, 'Topic', {
+      displayName: 'Staging sweeper',
+      masterKey: key,
+      enforceSSL: true,
+    });
+  }
+
+  /** Acknowledges, on the exact resources, the cdk-nag findings that are by design. */
+  private acknowledgeFindings(): void {
+    const functionPolicy = this.function.role!.node.tryFindChild('DefaultPolicy') ?? this.function.role!;
+    Validations.of(functionPolicy).acknowledge(
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Only for cloudformation:DescribeStacks/ListStacks (listing all stacks, 100 per call, is authorized on "*" only), ' +
+          'cloudwatch:GetMetricData (no resource-level permissions) and cloudwatch:PutMetricData (limited by the cloudwatch:namespace condition). All read-only except the namespaced metrics.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/${this.prefix}-*/*]`,
+        reason:
+          'Feature stacks are created per branch, so their names are only known as <prefix>-*. DeleteStack is further limited to stacks tagged ' +
+          `${TagKeys.KIND}=feature|feature-lite and ${TagKeys.PREFIX}=${this.prefix}, and to the sweeper's own deletion role.`,
+      },
+      ...[BranchParameterNames.PIN_PREFIX, BranchParameterNames.KEEP_ALIVE_PREFIX, 'sweeper'].map((p) => ({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter${this.parameterPrefix}/${p}/*]`,
+        reason: `Pins, keep-alives and the sweeper's state are one parameter per branch below ${this.parameterPrefix}/${p}; the sweeper writes only below ${this.parameterPrefix}/sweeper.`,
+      })),
+      {
+        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason: 'Granted by topic.grantPublish on the topic\'s own KMS key only: publishing to an encrypted topic needs a data key.',
+      },
+    );
+    const deletionPolicy = this.deletionRole.node.tryFindChild('DefaultPolicy') ?? this.deletionRole;
+    Validations.of(deletionPolicy).acknowledge(...deletionAcknowledgements(this.prefix));
+  }
+}
+
+/**
+ * What the CloudFormation service role may do when the sweeper deletes a feature stack. The
+ * primary guard is which stacks can be deleted with it: only the sweeper may pass the role, and the
+ * sweeper may only delete tagged `<prefix>-*` feature stacks. Within that, the role holds delete
+ * and describe actions only (no create, update or put), on resources either tagged as this
+ * system's feature resources or named after the stack, and on the few untaggable resource types
+ * scoped to this account and region. Extend it with `deletionRole.addToPrincipalPolicy` when your
+ * feature stacks contain other resource types.
+ */
+function deletionStatements(prefix: string): iam.PolicyStatement[] {
+  const arn = (service: string, resource: string, region = Aws.REGION) => `arn:${Aws.PARTITION}:${service}:${region}:${Aws.ACCOUNT_ID}:${resource}`;
+  return [
+    new iam.PolicyStatement({
+      sid: 'DescribeWhatIsBeingDeleted',
+      actions: [
+        'cloudformation:DescribeStacks',
+        'cloudformation:DescribeStackResources',
+        'ec2:DescribeSecurityGroups',
+        'ec2:DescribeSecurityGroupRules',
+        'ec2:DescribeNetworkInterfaces',
+        'ecs:DescribeServices',
+        'ecs:DescribeTaskDefinition',
+        'elasticloadbalancing:DescribeTargetGroups',
+        'elasticloadbalancing:DescribeRules',
+        'logs:DescribeLogGroups',
+        'secretsmanager:DescribeSecret',
+        'rds:DescribeDBInstances',
+        'elasticache:DescribeReplicationGroups',
+        'elasticache:DescribeCacheClusters',
+        'iam:GetRole',
+        'iam:GetRolePolicy',
+        'iam:ListRolePolicies',
+        'iam:ListAttachedRolePolicies',
+        'iam:ListInstanceProfilesForRole',
+        'events:DescribeRule',
+        'events:ListTargetsByRule',
+        'scheduler:GetSchedule',
+        'route53:GetChange',
+        'route53:ListResourceRecordSets',
+        'cloudwatch:DescribeAlarms',
+        'application-autoscaling:DescribeScalableTargets',
+        'application-autoscaling:DescribeScalingPolicies',
+        'ssm:GetParameters',
+      ],
+      resources: ['*'],
+    }),
+    new iam.PolicyStatement({
+      sid: 'DeleteTaggedFeatureResources',
+      actions: [
+        'ecs:DeleteService',
+        'ecs:UpdateService',
+        'elasticloadbalancing:DeleteTargetGroup',
+        'logs:DeleteLogGroup',
+        'secretsmanager:DeleteSecret',
+        'rds:DeleteDBInstance',
+        'elasticache:DeleteReplicationGroup',
+        'iam:DeleteRole',
+        'iam:DeleteRolePolicy',
+        'iam:DetachRolePolicy',
+        'ec2:DeleteSecurityGroup',
+        'ec2:RevokeSecurityGroupIngress',
+        'ec2:RevokeSecurityGroupEgress',
+        'events:DeleteRule',
+        'events:RemoveTargets',
+        'cloudwatch:DeleteAlarms',
+        'scheduler:DeleteScheduleGroup',
+        'ssm:DeleteParameter',
+      ],
+      resources: ['*'],
+      conditions: {
+        StringEquals: {
+          [`aws:ResourceTag/${TagKeys.KIND}`]: [...FEATURE_KINDS],
+          [`aws:ResourceTag/${TagKeys.PREFIX}`]: prefix,
+        },
+      },
+    }),
+    new iam.PolicyStatement({
+      sid: 'DeleteFeatureResourcesNamedAfterTheStack',
+      actions: [
+        'ecs:DeleteService',
+        'ecs:UpdateService',
+        'logs:DeleteLogGroup',
+        'iam:DeleteRole',
+        'iam:DeleteRolePolicy',
+        'iam:DetachRolePolicy',
+        'events:DeleteRule',
+        'events:RemoveTargets',
+        'cloudwatch:DeleteAlarms',
+        'rds:DeleteDBInstance',
+        'elasticache:DeleteReplicationGroup',
+        'elasticache:DeleteCacheCluster',
+        'ssm:DeleteParameter',
+      ],
+      resources: [
+        arn('ecs', `service/*/${prefix}-*`),
+        arn('logs', `log-group:/${prefix}/*`),
+        arn('logs', `log-group:${prefix}-*`),
+        `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${prefix}-*`,
+        arn('events', `rule/${prefix}-*`),
+        arn('cloudwatch', `alarm:${prefix}-*`),
+        arn('rds', `db:${prefix}-*`),
+        arn('elasticache', `replicationgroup:${prefix}-*`),
+        arn('elasticache', `cluster:${prefix}-*`),
+        arn('ssm', `parameter/${prefix}/branches/*`),
+      ],
+    }),
+    new iam.PolicyStatement({
+      sid: 'DeleteUntaggableFeatureResources',
+      actions: ['scheduler:DeleteSchedule', 'ec2:RevokeSecurityGroupIngress', 'ec2:RevokeSecurityGroupEgress'],
+      resources: [arn('scheduler', 'schedule/*/*'), arn('ec2', 'security-group/*')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'DeleteDnsRecordsOnly',
+      actions: ['route53:ChangeResourceRecordSets'],
+      resources: [`arn:${Aws.PARTITION}:route53:::hostedzone/*`],
+      conditions: { 'ForAllValues:StringEquals': { 'route53:ChangeResourceRecordSetsActions': ['DELETE'] } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'DeregisterWithoutResourceLevelPermissions',
+      actions: [
+        'ecs:DeregisterTaskDefinition',
+        'ecs:DeleteTaskDefinitions',
+        'application-autoscaling:DeregisterScalableTarget',
+        'application-autoscaling:DeleteScalingPolicy',
+        'application-autoscaling:DeleteScheduledAction',
+      ],
+      resources: ['*'],
+    }),
+    new iam.PolicyStatement({
+      sid: 'InvokeCustomResourceProvidersOnDelete',
+      actions: ['lambda:InvokeFunction'],
+      resources: [arn('lambda', 'function:*')],
+    }),
+  ];
+}
+
+function deletionAcknowledgements(prefix: string): { id: string; reason: string }[] {
+  const only =
+    'The role is usable only through CloudFormation (its only trusted principal) by whoever may pass it: the sweeper, whose ' +
+    `DeleteStack is limited to ${prefix}-* stacks tagged as this system's feature stagings; CloudFormation then acts only on that stack's own resources.`;
+  const a = (resource: string, reason: string) => ({ id: `AwsSolutions-IAM5[Resource::${resource}]`, reason: `${reason} ${only}` });
+  const acct = (service: string, resource: string) => `arn:<AWS::Partition>:${service}:<AWS::Region>:<AWS::AccountId>:${resource}`;
+  return [
+    a('*', 'Describe/list actions CloudFormation reads while deleting (read-only); deletes of tagged resources, limited by the aws:ResourceTag conditions on staging:kind and staging:prefix; and task-definition/auto-scaling deregistration, which has no resource-level permissions.'),
+    a(acct('ecs', `service/*/${prefix}-*`), 'ECS services of feature stacks are named after the stack (<prefix>-<branch>-...).'),
+    a(acct('logs', `log-group:/${prefix}/*`), 'Feature log groups live under /<prefix>/<branch>/.'),
+    a(acct('logs', `log-group:${prefix}-*`), 'Log groups CloudFormation named after the feature stack.'),
+    a(`arn:<AWS::Partition>:iam::<AWS::AccountId>:role/${prefix}-*`, 'Task and execution roles CloudFormation named after the feature stack; delete-only actions.'),
+    a(acct('events', `rule/${prefix}-*`), 'EventBridge rules CloudFormation named after the feature stack.'),
+    a(acct('cloudwatch', `alarm:${prefix}-*`), 'Alarms CloudFormation named after the feature stack.'),
+    a(acct('rds', `db:${prefix}-*`), 'Branch databases are named <prefix>-<branch>.'),
+    a(acct('elasticache', `replicationgroup:${prefix}-*`), 'Branch caches are named <prefix>-<branch>.'),
+    a(acct('elasticache', `cluster:${prefix}-*`), 'Member clusters of branch caches.'),
+    a(acct('ssm', `parameter/${prefix}/branches/*`), 'Per-branch parameters live under /<prefix>/branches/<branch>.'),
+    a(acct('scheduler', 'schedule/*/*'), 'EventBridge Scheduler schedules carry no tags and CloudFormation-generated names; delete-only.'),
+    a(acct('ec2', 'security-group/*'), 'Revoking the ingress rules a feature stack added to shared security groups (revoke-only).'),
+    a('arn:<AWS::Partition>:route53:::hostedzone/*', 'DNS records carry no tags; the route53:ChangeResourceRecordSetsActions condition allows DELETE changes only.'),
+    a(acct('lambda', 'function:*'), 'Deleting a custom resource invokes its provider function (in the shared stack, whose function names are generated).'),
+  ];
+}
+
+function validate(prefix: string, parameterPrefix: string, idleTimeout: Duration, warningPeriod: Duration, schedule: Duration): void {
+  const problems: string[] = [];
+  if (!Token.isUnresolved(prefix)) problems.push(...StagingNames.validatePrefix(prefix));
+  if (!Token.isUnresolved(parameterPrefix)) problems.push(...validateParameterPrefix(parameterPrefix));
+  const resolved = [idleTimeout, warningPeriod, schedule].every((d) => !d.isUnresolved());
+  if (resolved) {
+    if (idleTimeout.toSeconds() < 3600) {
+      problems.push(`idleTimeout must be at least 1 hour (got ${idleTimeout.toHumanString()}); e.g. Duration.days(3)`);
+    }
+    if (warningPeriod.toSeconds() < 60 || warningPeriod.toSeconds() >= idleTimeout.toSeconds()) {
+      problems.push(
+        `warningPeriod must be at least 1 minute and shorter than idleTimeout (got ${warningPeriod.toHumanString()} with an idleTimeout of ${idleTimeout.toHumanString()}); e.g. Duration.hours(24)`,
+      );
+    }
+    const minutes = schedule.toSeconds() / 60;
+    if (!Number.isInteger(minutes) || minutes < 1 || minutes > 12 * 60) {
+      problems.push(
+        `schedule must be whole minutes between 1 minute and 12 hours (got ${schedule.toHumanString()}); the "has not run" alarm spans two periods and CloudWatch allows at most a day`,
+      );
+    }
+  }
+  if (problems.length) throw new Error(`Invalid StagingSweeper properties:\n${problems.join('\n')}`);
+}
