@@ -1,3 +1,5 @@
+import { fargateSizeProblem } from '../lib/staging-services';
+
 /**
  * Reads the `staging` block of cdk.json context into typed configuration for the ready-made app.
  * Every problem is collected, then reported at once; each message names the context key, shows
@@ -311,6 +313,26 @@ export function readStagingConfig(raw: unknown): StagingConfig {
         .filter(isDefined),
     },
   };
+  for (const [key, svc] of [
+    ['staging.app.web', config.app.web],
+    ...config.app.workers.map((w, i) => [`staging.app.workers[${i}]`, w] as const),
+    ...config.app.scheduledJobs.map((j, i) => [`staging.app.scheduledJobs[${i}]`, j] as const),
+  ] as Array<readonly [string, ServiceConfig]>) {
+    const problem = fargateSizeProblem(svc.cpu ?? 256, svc.memoryMiB ?? 512);
+    if (problem) r.fail(key, { cpu: svc.cpu, memoryMiB: svc.memoryMiB }, problem.replace('memoryLimitMiB', 'memoryMiB').replace(/ \(got \d+\)$/, ''));
+  }
+  for (const [name, size] of Object.entries(config.feature.services)) {
+    const problem = fargateSizeProblem(size.cpu ?? 256, size.memoryMiB ?? 512);
+    if (problem) {
+      r.fail(`staging.feature.services.${name}`, size, `${problem.replace(/memoryLimitMiB/g, 'memoryMiB').replace(/ \(got \d+\)$/, '')} (branches default to cpu 256, memoryMiB 512)`);
+    }
+  }
+  const serviceNames = ['web', ...config.app.workers.map((w) => w.name), ...config.app.scheduledJobs.map((j) => j.name)];
+  for (const name of Object.keys(config.feature.services)) {
+    if (!serviceNames.includes(name)) {
+      r.fail(`staging.feature.services.${name}`, name, `names no service of the app; use one of ${serviceNames.map((n) => JSON.stringify(n)).join(', ')}`);
+    }
+  }
   if (config.network.vpcId && (config.network.cidr || config.network.maxAzs)) {
     r.fail('staging.network', s.network, 'give either vpcId (use an existing VPC) or cidr/maxAzs (create one), not both');
   }
@@ -343,6 +365,7 @@ export function readBranchContext(get: (key: string) => unknown): BranchContext 
   }
   const lite = r.boolean('lite', get('lite')) ?? false;
   const refreshData = r.boolean('refreshData', get('refreshData')) ?? false;
+  if (get('image') === '') r.fail('image', '', 'must be an image address when given; leave -c image out to use staging.app.image');
   const image = r.string('image', get('image'), { pattern: /^\S+$/, example: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:3f2a1bc' });
   let environment: Record<string, string> | undefined;
   const env = get('env');

@@ -1,5 +1,6 @@
 import { App, Duration, Size, Stack, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as route53 from 'aws-cdk-lib/aws-route53';
@@ -57,7 +58,7 @@ function featureStack(app: App, config: StagingConfig, context: BranchContext): 
   const common = {
     branch: context.branch,
     shared,
-    image: ecs.ContainerImage.fromRegistry(context.image ?? config.app.image),
+    image: appImage(stack, context.image ?? config.app.image),
     web: { ...sized(config.app.web), containerPort: config.app.containerPort, healthCheckPath: config.app.healthCheckPath },
     workers: config.app.workers.map(sized),
     scheduledJobs: config.app.scheduledJobs.map((job) => ({ ...sized(job), schedule: scheduler.ScheduleExpression.expression(job.schedule) })),
@@ -117,9 +118,14 @@ function sharedStack(app: App, config: StagingConfig): Stack {
     env: env(config),
     terminationProtection: true,
   });
-  Tags.of(stack).add(TagKeys.KIND, StagingKinds.SHARED);
-  Tags.of(stack).add(TagKeys.PREFIX, config.prefix);
-  Tags.of(stack).add(TagKeys.MANAGED_BY, MANAGED_BY_VALUE);
+  for (const [key, value] of Object.entries({
+    [TagKeys.KIND]: StagingKinds.SHARED,
+    [TagKeys.PREFIX]: config.prefix,
+    [TagKeys.MANAGED_BY]: MANAGED_BY_VALUE,
+  })) {
+    stack.tags.setTag(key, value); // the stack itself
+    Tags.of(stack).add(key, value); // and its resources
+  }
 
   const hostedZone = route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', {
     hostedZoneId: config.hostedZoneId,
@@ -157,7 +163,7 @@ function sharedStack(app: App, config: StagingConfig): Stack {
         : undefined,
     },
     app: {
-      image: ecs.ContainerImage.fromRegistry(config.app.image),
+      image: appImage(stack, config.app.image),
       environment: config.app.environment,
       web: { ...serviceOptions(config.app.web), containerPort: config.app.containerPort, healthCheckPath: config.app.healthCheckPath },
       workers: config.app.workers.map(serviceOptions),
@@ -179,4 +185,18 @@ function serviceOptions(s: ServiceConfig) {
     desiredCount: s.desiredCount,
     environment: s.environment,
   };
+}
+
+const ECR_IMAGE = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?\/([a-z0-9._\/-]+)(?::([\w.-]+)|@(sha256:[0-9a-f]{64}))?$/;
+
+/** A private ECR image gets pull permissions on its repository; any other image is pulled as is. */
+function appImage(scope: Stack, uri: string): ecs.ContainerImage {
+  const ecrImage = ECR_IMAGE.exec(uri);
+  if (!ecrImage) return ecs.ContainerImage.fromRegistry(uri);
+  const [, account, region, china, name, tag, digest] = ecrImage;
+  const repository = ecr.Repository.fromRepositoryAttributes(scope, 'AppRepository', {
+    repositoryArn: `arn:${china ? 'aws-cn' : 'aws'}:ecr:${region}:${account}:repository/${name}`,
+    repositoryName: name,
+  });
+  return ecs.ContainerImage.fromEcrRepository(repository, digest ?? tag ?? 'latest');
 }

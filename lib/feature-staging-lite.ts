@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { StagingKinds } from './contract';
 import { StagingNames } from './naming';
 import { BranchServices } from './private/branch-services';
+import { combineWiring, sharedCacheWiring, sharedDatabaseWiring, sharedSearchWiring } from './private/data-wiring';
 import { ISharedStaging } from './shared-staging-ref';
 import { ScheduledJobOptions, ServiceOptions, StagingServices, WebServiceOptions } from './staging-services';
 
@@ -87,63 +88,13 @@ export class FeatureStagingLite extends Construct {
   constructor(scope: Construct, id: string, props: FeatureStagingLiteProps) {
     super(scope, id);
     this.names = StagingNames.fromBranch(props.branch, props.shared.prefix);
-    const data = combineWiring(sharedDatabaseWiring(props.shared), sharedCacheWiring(props.shared), sharedSearchWiring(props.shared));
     const branch = new BranchServices(this, 'Branch', {
       ...props,
       names: this.names,
       kind: StagingKinds.FEATURE_LITE,
-      dataEnvironment: data.environment,
-      dataSecrets: data.secrets,
+      data: combineWiring(sharedDatabaseWiring(props.shared), sharedCacheWiring(props.shared), sharedSearchWiring(props.shared)),
     });
     this.url = branch.url;
     this.services = branch.services;
   }
-}
-
-/** Environment variables and secrets that point containers at one data store. */
-export interface DataWiring {
-  readonly environment: Record<string, string>;
-  readonly secrets: Record<string, ecs.Secret>;
-}
-
-/** The shared Postgres: `DATABASE_HOST`, `DATABASE_PORT`, `DATABASE_NAME`, `DATABASE_USERNAME`, `DATABASE_PASSWORD`. */
-export function sharedDatabaseWiring(shared: ISharedStaging): DataWiring {
-  return {
-    environment: {
-      DATABASE_HOST: shared.database.endpoint,
-      DATABASE_PORT: shared.database.port,
-      DATABASE_NAME: shared.database.databaseName,
-    },
-    secrets: {
-      DATABASE_USERNAME: ecs.Secret.fromSecretsManager(shared.database.secret, 'username'),
-      DATABASE_PASSWORD: ecs.Secret.fromSecretsManager(shared.database.secret, 'password'),
-    },
-  };
-}
-
-/** The shared Redis/Valkey: `REDIS_HOST`, `REDIS_PORT`, `REDIS_TLS`, `REDIS_PASSWORD`. */
-export function sharedCacheWiring(shared: ISharedStaging): DataWiring {
-  return {
-    environment: { REDIS_HOST: shared.cache.endpoint, REDIS_PORT: shared.cache.port, REDIS_TLS: 'true' },
-    secrets: { REDIS_PASSWORD: ecs.Secret.fromSecretsManager(shared.cache.authSecret, 'password') },
-  };
-}
-
-/** The shared Solr: `SOLR_URL`, `SOLR_USERNAME`, `SOLR_PASSWORD`. */
-export function sharedSearchWiring(shared: ISharedStaging): DataWiring {
-  return {
-    environment: { SOLR_URL: shared.solr.url },
-    secrets: {
-      SOLR_USERNAME: ecs.Secret.fromSecretsManager(shared.solr.secret, 'username'),
-      SOLR_PASSWORD: ecs.Secret.fromSecretsManager(shared.solr.secret, 'password'),
-    },
-  };
-}
-
-/** Several wirings in one; later ones win. */
-export function combineWiring(...wirings: DataWiring[]): DataWiring {
-  return {
-    environment: Object.assign({}, ...wirings.map((w) => w.environment)),
-    secrets: Object.assign({}, ...wirings.map((w) => w.secrets)),
-  };
 }

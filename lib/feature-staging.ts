@@ -5,16 +5,10 @@ import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ProviderNames, StagingKinds, TagKeys } from './contract';
-import {
-  BranchStagingProps,
-  combineWiring,
-  DataWiring,
-  sharedCacheWiring,
-  sharedDatabaseWiring,
-  sharedSearchWiring,
-} from './feature-staging-lite';
+import { BranchStagingProps } from './feature-staging-lite';
 import { StagingNames } from './naming';
 import { BranchServices } from './private/branch-services';
+import { combineWiring, eager, LazyWiring, layer, sharedCacheWiring, sharedDatabaseWiring, sharedSearchWiring } from './private/data-wiring';
 import { ISharedStaging } from './shared-staging-ref';
 import { StagingCache, StagingDatabase, StagingSearch } from './staging-data';
 import { StagingProvider } from './staging-provider';
@@ -101,52 +95,50 @@ export class FeatureStaging extends Construct {
       ...props,
       names: this.names,
       kind: StagingKinds.FEATURE,
-      dataEnvironment: data.environment,
-      dataSecrets: data.secrets,
+      data,
       releaseCommand: props.releaseCommand,
     });
     this.url = branch.url;
     this.services = branch.services;
   }
 
-  private databaseWiring(database: StagingDatabase): DataWiring {
+  private databaseWiring(database: StagingDatabase): LazyWiring {
     if (database._mode === 'shared') return sharedDatabaseWiring(this.shared);
     const { resource, secret } = this.restoredDatabase(database);
     (this as { database?: CustomResource }).database = resource;
     return {
       environment: {
-        DATABASE_HOST: resource.getAttString('Endpoint'),
-        DATABASE_PORT: resource.getAttString('Port'),
+        DATABASE_HOST: () => resource.getAttString('Endpoint'),
+        DATABASE_PORT: () => resource.getAttString('Port'),
         // The restored copy keeps the source's database and master user; only the password is its own.
-        DATABASE_NAME: this.shared.database.databaseName,
-        DATABASE_USERNAME: resource.getAttString('MasterUsername'),
+        DATABASE_NAME: () => this.shared.database.databaseName,
+        DATABASE_USERNAME: () => resource.getAttString('MasterUsername'),
       },
-      secrets: { DATABASE_PASSWORD: ecs.Secret.fromSecretsManager(secret, 'password') },
+      secrets: { DATABASE_PASSWORD: () => ecs.Secret.fromSecretsManager(secret, 'password') },
     };
   }
 
-  private cacheWiring(cache: StagingCache): DataWiring {
+  private cacheWiring(cache: StagingCache): LazyWiring {
     if (cache._mode === 'shared') return sharedCacheWiring(this.shared);
     if (cache._mode === 'prefix') {
-      const shared = sharedCacheWiring(this.shared);
-      return { ...shared, environment: { ...shared.environment, REDIS_KEY_PREFIX: this.cacheKeyPrefix().getAttString('KeyPrefix') } };
+      return layer(sharedCacheWiring(this.shared), eager({ REDIS_KEY_PREFIX: this.cacheKeyPrefix().getAttString('KeyPrefix') }));
     }
     const { group, secret } = this.dedicatedCache(cache);
     (this as { cache?: elasticache.CfnReplicationGroup }).cache = group;
-    return {
-      environment: { REDIS_HOST: group.attrPrimaryEndPointAddress, REDIS_PORT: group.attrPrimaryEndPointPort, REDIS_TLS: 'true' },
-      secrets: { REDIS_PASSWORD: ecs.Secret.fromSecretsManager(secret, 'password') },
-    };
+    return eager(
+      { REDIS_HOST: group.attrPrimaryEndPointAddress, REDIS_PORT: group.attrPrimaryEndPointPort, REDIS_TLS: 'true' },
+      { REDIS_PASSWORD: ecs.Secret.fromSecretsManager(secret, 'password') },
+    );
   }
 
-  private searchWiring(search: StagingSearch): DataWiring {
+  private searchWiring(search: StagingSearch): LazyWiring {
     const shared = sharedSearchWiring(this.shared);
     if (search._mode === 'shared') {
-      return search._sourceCollection ? { ...shared, environment: { ...shared.environment, SOLR_COLLECTION: search._sourceCollection } } : shared;
+      return search._sourceCollection ? layer(shared, eager({ SOLR_COLLECTION: search._sourceCollection })) : shared;
     }
     const collection = this.solrCollection(search);
     (this as { searchCollection?: CustomResource }).searchCollection = collection;
-    return { ...shared, environment: { ...shared.environment, SOLR_COLLECTION: collection.getAttString('Collection') } };
+    return layer(shared, eager({ SOLR_COLLECTION: collection.getAttString('Collection') }));
   }
 
   /** The branch's Postgres, owned by the shared database-restore provider. */

@@ -152,8 +152,8 @@ export class SharedStagingRef extends Construct implements ISharedStaging {
   public get cluster(): ecs.ICluster {
     return this.once('cluster', () =>
       ecs.Cluster.fromClusterAttributes(this, 'Cluster', {
+        // The ARN is derived from the name, so stacks that never use it carry no parameter for it.
         clusterName: this.param(SharedParameterNames.CLUSTER_NAME),
-        clusterArn: this.param(SharedParameterNames.CLUSTER_ARN),
         vpc: this.vpc,
       }),
     );

@@ -9,6 +9,7 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
 import { slugify } from './naming';
 import { acknowledgeWildcardPermissions } from './private/acknowledge';
+import { layer } from './private/data-wiring';
 
 /** One long-running service or job of the app: what it runs and how big it is. */
 export interface ServiceOptions {
@@ -320,15 +321,23 @@ export class StagingServices extends Construct {
       image: props.image,
       command: options.command,
       essential: true,
-      environment: {
-        ...StagingServices.stagingEnvironment(props),
-        ...props.environment,
-        ...options.environment,
-        STAGING_SERVICE: serviceName,
-      },
-      secrets: { ...props.secrets, ...options.secrets },
+      ...layer(
+        {
+          environment: { ...StagingServices.stagingEnvironment(props), ...props.environment },
+          secrets: { ...props.secrets },
+        },
+        {
+          environment: { ...options.environment, STAGING_SERVICE: serviceName },
+          secrets: { ...options.secrets },
+        },
+      ),
       logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: serviceName }),
     });
+    acknowledgeWildcardPermissions(
+      taskDefinition.obtainExecutionRole(),
+      'ecr:GetAuthorizationToken has no resource-level permissions; image pulls themselves are limited to the app repository.',
+      /^Resource::\*$/,
+    );
     Validations.of(taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
       reason:
@@ -375,7 +384,35 @@ function validate(props: StagingServicesProps): void {
       problems.push(`desiredCount of "${s.name}" must be a whole number >= 0 (got ${s.desiredCount})`);
     }
   }
+  for (const s of [props.web, ...(props.workers ?? []), ...(props.scheduledJobs ?? []), ...(props.release ? [props.release] : [])]) {
+    const problem = fargateSizeProblem(s.cpu ?? 256, s.memoryLimitMiB ?? 512);
+    if (problem) problems.push(`service "${s.name}": ${problem}`);
+  }
   if (problems.length > 0) throw new Error(problems.join('\n'));
+}
+
+/** Fargate's CPU units and the memory sizes (MiB) each allows. */
+const FARGATE_SIZES: Record<number, number[]> = {
+  256: [512, 1024, 2048],
+  512: range(1024, 4096, 1024),
+  1024: range(2048, 8192, 1024),
+  2048: range(4096, 16384, 1024),
+  4096: range(8192, 30720, 1024),
+  8192: range(16384, 61440, 4096),
+  16384: range(32768, 122880, 8192),
+};
+
+function range(from: number, to: number, step: number): number[] {
+  return Array.from({ length: (to - from) / step + 1 }, (_, i) => from + i * step);
+}
+
+/** Why `cpu` and `memoryLimitMiB` are not a Fargate size, or undefined if they are. */
+export function fargateSizeProblem(cpu: number, memory: number): string | undefined {
+  const allowed = FARGATE_SIZES[cpu];
+  if (!allowed) return `cpu must be one of ${Object.keys(FARGATE_SIZES).join(', ')} (got ${cpu})`;
+  if (allowed.includes(memory)) return undefined;
+  const shown = allowed.length > 4 ? `${allowed[0]} to ${allowed[allowed.length - 1]} in steps of ${allowed[1] - allowed[0]}` : allowed.join(', ');
+  return `cpu ${cpu} with memoryLimitMiB ${memory} is not a Fargate size; with cpu ${cpu} use memoryLimitMiB ${shown} (got ${memory})`;
 }
 
 function pascal(name: string): string {

@@ -9,7 +9,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = join(__dirname, '..');
@@ -47,7 +47,7 @@ const times = new Map<string, number[]>(cases.map((c) => [c.name, []]));
 for (const c of cases) runOnce(c); // warm the file cache once
 for (let i = 0; i < RUNS; i++) for (const c of cases) times.get(c.name)!.push(runOnce(c));
 
-console.log(`\nSynth time, whole process, median of ${RUNS} (ms); node ${process.version}, ${require('node:os').cpus().length} cores`);
+console.log(`\nSynth time, whole process, median of ${RUNS} (ms); node ${process.version}, ${cpus().length} cores`);
 for (const c of cases) {
   const t = times.get(c.name)!;
   console.log(`  ${c.name.padEnd(46)} ${median(t).toFixed(0).padStart(6)}   runs: ${t.map((x) => x.toFixed(0)).join(', ')}`);

@@ -9,6 +9,7 @@ import { ISharedStaging } from '../shared-staging-ref';
 import { StagingProvider } from '../staging-provider';
 import { ScheduledJobOptions, ServiceOptions, StagingServices, WebServiceOptions } from '../staging-services';
 import { acknowledgeWildcardPermissions } from './acknowledge';
+import { eager, layer, LazyWiring, resolveWiring } from './data-wiring';
 
 /** What every branch staging takes, whatever its data. */
 export interface BranchServicesProps {
@@ -21,9 +22,8 @@ export interface BranchServicesProps {
   readonly scheduledJobs?: ScheduledJobOptions[];
   readonly environment?: Record<string, string>;
   readonly secrets?: Record<string, ecs.Secret>;
-  /** Variables that point at the data sources; `environment` wins over them. */
-  readonly dataEnvironment: Record<string, string>;
-  readonly dataSecrets: Record<string, ecs.Secret>;
+  /** Variables and secrets that point at the data sources; `environment` and `secrets` win over them. */
+  readonly data: LazyWiring;
   readonly logRetention?: logs.RetentionDays;
   readonly capacityProviderStrategies?: ecs.CapacityProviderStrategy[];
   /** A command run as a one-off task before the services roll (migrations). */
@@ -74,8 +74,7 @@ export class BranchServices extends Construct {
       web: sized(props.web ?? { name: 'web' }),
       workers: (props.workers ?? []).map(sized),
       scheduledJobs: (props.scheduledJobs ?? []).map(sized),
-      environment: { ...props.dataEnvironment, ...props.environment },
-      secrets: { ...props.dataSecrets, ...props.secrets },
+      ...resolveWiring(layer(props.data, eager(props.environment, props.secrets))),
       capacityProviderStrategies: props.capacityProviderStrategies,
       enableExecuteCommand: true,
       familyPrefix: names.stackName,
@@ -99,11 +98,7 @@ export class BranchServices extends Construct {
         ListenerArn: shared.listenerArn,
         HostHeader: this.hostName,
         TargetGroupArn: this.services.targetGroup.targetGroupArn,
-        Tags: [
-          { Key: TagKeys.KIND, Value: props.kind },
-          { Key: TagKeys.NAME, Value: names.name },
-          { Key: TagKeys.PREFIX, Value: names.prefix },
-        ],
+        Tags: Object.entries(stagingTags(props.kind, names)).map(([Key, Value]) => ({ Key, Value })),
       },
     });
     // ECS refuses a service whose target group is not yet behind a listener.
@@ -194,10 +189,21 @@ function tagStack(scope: IConstruct, kind: string, names: StagingNames): void {
     );
   }
   Object.defineProperty(stack, STAGING_MARKER, { value: names.name, enumerable: false });
-  const tags = Tags.of(stack);
-  tags.add(TagKeys.KIND, kind);
-  tags.add(TagKeys.NAME, names.name);
-  tags.add(TagKeys.BRANCH, names.branchTagValue);
-  tags.add(TagKeys.PREFIX, names.prefix);
-  tags.add(TagKeys.MANAGED_BY, MANAGED_BY_VALUE);
+  for (const [key, value] of Object.entries(stagingTags(kind, names))) {
+    // The stack's own tags (what the sweeper reads; with @aws-cdk/core:explicitStackTags,
+    // Tags.of(stack) reaches only resources) and every taggable resource in it.
+    stack.tags.setTag(key, value);
+    Tags.of(stack).add(key, value);
+  }
+}
+
+/** The tags of a branch staging. */
+export function stagingTags(kind: string, names: StagingNames): Record<string, string> {
+  return {
+    [TagKeys.KIND]: kind,
+    [TagKeys.NAME]: names.name,
+    [TagKeys.BRANCH]: names.branchTagValue,
+    [TagKeys.PREFIX]: names.prefix,
+    [TagKeys.MANAGED_BY]: MANAGED_BY_VALUE,
+  };
 }

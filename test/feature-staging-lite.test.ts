@@ -1,0 +1,562 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { FeatureStagingLite, FeatureStagingLiteProps, MANAGED_BY_VALUE, SharedStagingRef, StagingKinds, StagingNames, TagKeys } from '../lib';
+import { normalizeTemplate } from '../lib/testing';
+import { formatFindings, testApp, validationFindings } from './util/validate';
+
+const ENV = { account: '123456789012', region: 'eu-west-1' };
+const BRANCH = 'feature/new_cool_page';
+const NAMES = StagingNames.fromBranch(BRANCH);
+const IMAGE = 'public.ecr.aws/docker/library/nginx:1.27';
+const SECRET_NAMES = ['DATABASE_USERNAME', 'DATABASE_PASSWORD', 'REDIS_PASSWORD', 'SOLR_USERNAME', 'SOLR_PASSWORD'];
+
+interface Built {
+  readonly app: App;
+  readonly stack: Stack;
+  readonly staging: FeatureStagingLite;
+  readonly template: Template;
+  readonly json: any;
+}
+
+/**
+ * A FeatureStagingLite with a web service, one worker and one nightly job, in a stack of its own.
+ * `validate` runs cdk-nag and CloudFormation Validate on the same synthesis (the slow part).
+ */
+function build(
+  overrides: Partial<FeatureStagingLiteProps> = {},
+  opts: { prefix?: string; validate?: boolean } = {},
+): Built & { findings: string[] } {
+  const app = testApp();
+  const branch = overrides.branch ?? BRANCH;
+  const stack = new Stack(app, 'Feature', {
+    stackName: StagingNames.fromBranch(branch, opts.prefix).stackName,
+    env: ENV,
+  });
+  const shared = SharedStagingRef.fromParameters(stack, 'Shared', { prefix: opts.prefix });
+  const staging = new FeatureStagingLite(stack, 'Staging', {
+    branch,
+    shared,
+    image: ecs.ContainerImage.fromRegistry(IMAGE),
+    workers: [{ name: 'worker', command: ['bin/worker'] }],
+    scheduledJobs: [{ name: 'nightly', command: ['bin/nightly'], schedule: scheduler.ScheduleExpression.expression('cron(0 3 * * ? *)') }],
+    ...overrides,
+  });
+  const findings = opts.validate ? formatFindings(validationFindings(app)) : [];
+  const template = Template.fromStack(stack);
+  return { app, stack, staging, template, json: template.toJSON(), findings };
+}
+
+/** `{ Ref }` to the stack parameter that reads the SSM parameter `path`. */
+function ssm(json: any, path: string): { Ref: string } {
+  const ids = Object.entries(json.Parameters ?? {})
+    .filter(([, p]: [string, any]) => p.Default === path && String(p.Type).startsWith('AWS::SSM::Parameter::Value'))
+    .map(([id]) => id);
+  if (ids.length !== 1) throw new Error(`expected one SSM parameter ${path} in the template, found ${ids.length}`);
+  return { Ref: ids[0] };
+}
+
+function resourcesOfType(json: any, type: string): Array<[string, any]> {
+  return Object.entries(json.Resources as Record<string, any>).filter(([, r]) => r.Type === type);
+}
+
+function onlyId(json: any, type: string): string {
+  const found = resourcesOfType(json, type);
+  if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+  return found[0][0];
+}
+
+interface Container {
+  readonly taskDefinition: string;
+  readonly service: string;
+  readonly environment: Record<string, unknown>;
+  readonly environmentNames: string[];
+  readonly secrets: Record<string, unknown>;
+  readonly raw: any;
+}
+
+/** Every container of every task definition, with its environment and secrets as maps. */
+function containers(json: any): Container[] {
+  return resourcesOfType(json, 'AWS::ECS::TaskDefinition').flatMap(([id, r]) =>
+    (r.Properties.ContainerDefinitions as any[]).map((c) => {
+      const env = (c.Environment ?? []) as Array<{ Name: string; Value: unknown }>;
+      const environment = Object.fromEntries(env.map((e) => [e.Name, e.Value]));
+      return {
+        taskDefinition: id,
+        service: String(environment.STAGING_SERVICE),
+        environment,
+        environmentNames: env.map((e) => e.Name),
+        secrets: Object.fromEntries(((c.Secrets ?? []) as Array<{ Name: string; ValueFrom: unknown }>).map((s) => [s.Name, s.ValueFrom])),
+        raw: c,
+      };
+    }),
+  );
+}
+
+function container(json: any, service: string): Container {
+  const found = containers(json).filter((c) => c.service === service);
+  if (found.length !== 1) throw new Error(`expected one container of service ${service}, found ${found.length}`);
+  return found[0];
+}
+
+const join = (...parts: unknown[]) => ({ 'Fn::Join': ['', parts] });
+
+/** The ECS services behind a load balancer (the web service). */
+function webServices(json: any): Array<[string, any]> {
+  return resourcesOfType(json, 'AWS::ECS::Service').filter(([, r]) => (r.Properties.LoadBalancers ?? []).length > 0);
+}
+
+describe('FeatureStagingLite', () => {
+  let built: Built & { findings: string[] };
+  let json: any;
+  let template: Template;
+  const P = (name: string) => ssm(json, `/staging/shared/${name}`);
+
+  beforeAll(() => {
+    built = build({}, { validate: true });
+    json = built.json;
+    template = built.template;
+  });
+
+  test('is clean under cdk-nag AwsSolutions and CloudFormation Validate', () => {
+    expect(built.findings).toEqual([]);
+  });
+
+  describe('web service behind a host rule', () => {
+    test('exactly one listener rule, from the shared listener-priority provider, routes <name>.<domain> to the stack\'s target group', () => {
+      template.resourceCountIs('Custom::StagingListenerRule', 1);
+      template.resourceCountIs('AWS::ElasticLoadBalancingV2::TargetGroup', 1);
+      template.resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 0);
+      template.hasResourceProperties('Custom::StagingListenerRule', {
+        ServiceToken: ssm(json, '/staging/shared/providers/listener-priority/service-token'),
+        ListenerArn: P('listener-arn'),
+        HostHeader: join(`${NAMES.name}.`, P('domain-name')),
+        TargetGroupArn: { Ref: onlyId(json, 'AWS::ElasticLoadBalancingV2::TargetGroup') },
+      });
+    });
+
+    test('the listener rule carries the staging\'s tags', () => {
+      const rule = json.Resources[onlyId(json, 'Custom::StagingListenerRule')];
+      const tags = Object.fromEntries((rule.Properties.Tags as Array<{ Key: string; Value: string }>).map((t) => [t.Key, t.Value]));
+      expect(tags).toEqual({
+        [TagKeys.KIND]: StagingKinds.FEATURE_LITE,
+        [TagKeys.NAME]: NAMES.name,
+        [TagKeys.BRANCH]: NAMES.branchTagValue,
+        [TagKeys.PREFIX]: 'staging',
+        [TagKeys.MANAGED_BY]: MANAGED_BY_VALUE,
+      });
+    });
+
+    test('the web ECS service depends on the listener rule and is registered in the target group', () => {
+      const ruleId = onlyId(json, 'Custom::StagingListenerRule');
+      const targetGroupId = onlyId(json, 'AWS::ElasticLoadBalancingV2::TargetGroup');
+      const web = webServices(json);
+      expect(web).toHaveLength(1);
+      expect(web[0][1].DependsOn).toContain(ruleId);
+      expect(web[0][1].Properties.LoadBalancers).toEqual([{ ContainerName: 'app', ContainerPort: 80, TargetGroupArn: { Ref: targetGroupId } }]);
+      expect(web[0][1].Properties.TaskDefinition).toEqual({ Ref: container(json, 'web').taskDefinition });
+      expect(container(json, 'web').raw.PortMappings).toEqual([{ ContainerPort: 80, Protocol: 'tcp' }]);
+    });
+
+    test('its own IP target group in the shared VPC checks health at / by default', () => {
+      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+        TargetType: 'ip',
+        Protocol: 'HTTP',
+        Port: 80,
+        VpcId: P('vpc-id'),
+        HealthCheckPath: '/',
+      });
+    });
+  });
+
+  test('workers run as ECS services and the scheduled job as an EventBridge Scheduler schedule on the shared cluster', () => {
+    template.resourceCountIs('AWS::ECS::Service', 2);
+    template.resourceCountIs('AWS::Scheduler::Schedule', 1);
+    const worker = container(json, 'worker');
+    expect(worker.raw.Command).toEqual(['bin/worker']);
+    template.hasResourceProperties('AWS::ECS::Service', {
+      Cluster: P('cluster-name'),
+      TaskDefinition: { Ref: worker.taskDefinition },
+      LoadBalancers: [],
+    });
+    for (const [, service] of resourcesOfType(json, 'AWS::ECS::Service')) {
+      expect(service.Properties.Cluster).toEqual(P('cluster-name'));
+      expect(service.Properties.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups).toEqual([P('workload-security-group-id')]);
+      expect(service.Properties.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp).toBe('DISABLED');
+    }
+
+    const job = container(json, 'nightly');
+    expect(job.raw.Command).toEqual(['bin/nightly']);
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(0 3 * * ? *)',
+      State: 'ENABLED',
+      Target: {
+        // The cluster ARN is derived from the shared cluster's name.
+        Arn: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(':cluster/$'), P('cluster-name')])] },
+        RoleArn: Match.anyValue(),
+        EcsParameters: Match.objectLike({
+          TaskDefinitionArn: { Ref: job.taskDefinition },
+          NetworkConfiguration: {
+            AwsvpcConfiguration: Match.objectLike({ SecurityGroups: [P('workload-security-group-id')], AssignPublicIp: 'DISABLED' }),
+          },
+        }),
+      },
+    });
+  });
+
+  test('services and jobs are staging-sized by default: 256 CPU units, 512 MiB, one task', () => {
+    const taskDefinitions = resourcesOfType(json, 'AWS::ECS::TaskDefinition');
+    expect(taskDefinitions).toHaveLength(3);
+    for (const [, td] of taskDefinitions) {
+      expect({ cpu: td.Properties.Cpu, memory: td.Properties.Memory }).toEqual({ cpu: '256', memory: '512' });
+    }
+    for (const [, service] of resourcesOfType(json, 'AWS::ECS::Service')) {
+      expect(service.Properties.DesiredCount).toBe(1);
+    }
+  });
+
+  describe('configuration', () => {
+    test('every container gets the staging name, stream, URL, branch and its service name', () => {
+      const all = containers(json);
+      expect(all.map((c) => c.service).sort()).toEqual(['nightly', 'web', 'worker']);
+      for (const c of all) {
+        expect(c.environment).toMatchObject({
+          STAGING_NAME: NAMES.name,
+          STAGING_STREAM: 'feature-staging',
+          STAGING_URL: join(`https://${NAMES.name}.`, P('domain-name')),
+          BRANCH_NAME: BRANCH,
+        });
+      }
+    });
+
+    test('data-source variables point at the values the shared staging published in SSM', () => {
+      for (const c of containers(json)) {
+        expect(c.environment).toMatchObject({
+          DATABASE_HOST: P('database/endpoint'),
+          DATABASE_PORT: P('database/port'),
+          DATABASE_NAME: P('database/name'),
+          REDIS_HOST: P('cache/endpoint'),
+          REDIS_PORT: P('cache/port'),
+          REDIS_TLS: 'true',
+          SOLR_URL: P('solr/url'),
+        });
+      }
+    });
+
+    test('passwords come as ECS secrets from the shared secrets, never as plain environment', () => {
+      for (const c of containers(json)) {
+        expect(c.secrets).toEqual({
+          DATABASE_USERNAME: join(P('database/secret-arn'), ':username::'),
+          DATABASE_PASSWORD: join(P('database/secret-arn'), ':password::'),
+          REDIS_PASSWORD: join(P('cache/auth-secret-arn'), ':password::'),
+          SOLR_USERNAME: join(P('solr/secret-arn'), ':username::'),
+          SOLR_PASSWORD: join(P('solr/secret-arn'), ':password::'),
+        });
+        expect(c.environmentNames.filter((n) => /PASSWORD|SECRET|TOKEN/.test(n))).toEqual([]);
+        expect(c.environmentNames.filter((n) => SECRET_NAMES.includes(n))).toEqual([]);
+      }
+      // The execution roles may read the shared secrets.
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Action: Match.arrayWith(['secretsmanager:GetSecretValue']),
+              Resource: Match.arrayWith([P('database/secret-arn'), P('solr/secret-arn')]),
+            }),
+          ]),
+        },
+      });
+    });
+  });
+
+  test('a Route 53 alias A record <name>.<domain>. points at the shared load balancer', () => {
+    template.resourceCountIs('AWS::Route53::RecordSet', 1);
+    template.hasResourceProperties('AWS::Route53::RecordSet', {
+      Type: 'A',
+      Name: join(`${NAMES.name}.`, P('domain-name'), '.'),
+      HostedZoneId: P('hosted-zone-id'),
+      AliasTarget: {
+        DNSName: P('load-balancer-dns-name'),
+        HostedZoneId: P('load-balancer-canonical-hosted-zone-id'),
+      },
+    });
+  });
+
+  describe('outputs', () => {
+    test('the URL, a console command and the CloudWatch dimensions the sweeper reads', () => {
+      template.hasOutput('StagingUrl', { Value: join(`https://${NAMES.name}.`, P('domain-name')) });
+      template.hasOutput('StagingTargetGroupFullName', {
+        Value: { 'Fn::GetAtt': [onlyId(json, 'AWS::ElasticLoadBalancingV2::TargetGroup'), 'TargetGroupFullName'] },
+      });
+      template.hasOutput('StagingLoadBalancerFullName', { Value: P('load-balancer-full-name') });
+      expect(built.staging.url).toMatch(/^https:\/\/feature-new-cool-page-[0-9a-f]{8}\./);
+    });
+
+    test('the console command is a ready-to-paste `aws ecs execute-command` into the web service on the shared cluster', () => {
+      const value = json.Outputs.StagingConsoleCommand.Value;
+      const text = JSON.stringify(value);
+      expect(text).toContain('aws ecs execute-command');
+      expect(text).toContain('--interactive');
+      expect(text).toContain(JSON.stringify(P('cluster-name')));
+      const webServiceId = webServices(json)[0][0];
+      expect(text).toContain(JSON.stringify({ 'Fn::GetAtt': [webServiceId, 'Name'] }));
+    });
+
+    test('ECS Exec is enabled on every service, and its task roles may open the channels', () => {
+      for (const [, service] of resourcesOfType(json, 'AWS::ECS::Service')) {
+        expect(service.Properties.EnableExecuteCommand).toBe(true);
+      }
+      const web = resourcesOfType(json, 'AWS::ECS::TaskDefinition').find(([id]) => id === container(json, 'web').taskDefinition)![1];
+      const roleId = web.Properties.TaskRoleArn['Fn::GetAtt'][0];
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [{ Ref: roleId }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([Match.objectLike({ Action: Match.arrayWith(['ssmmessages:CreateControlChannel']) })]),
+        },
+      });
+    });
+  });
+
+  describe('logs', () => {
+    test('one log group per service, /staging/<name>/<service>, kept 7 days, deleted with the stack', () => {
+      const groups = resourcesOfType(json, 'AWS::Logs::LogGroup');
+      expect(groups.map(([, g]) => g.Properties.LogGroupName).sort()).toEqual(
+        ['nightly', 'web', 'worker'].map((s) => `/staging/${NAMES.name}/${s}`),
+      );
+      for (const [, g] of groups) {
+        expect(g.Properties.RetentionInDays).toBe(7);
+        expect(g.DeletionPolicy).toBe('Delete');
+        expect(g.UpdateReplacePolicy).toBe('Delete');
+      }
+    });
+
+    test('each container logs to its own service\'s log group', () => {
+      const byName = Object.fromEntries(resourcesOfType(json, 'AWS::Logs::LogGroup').map(([id, g]) => [g.Properties.LogGroupName, id]));
+      for (const c of containers(json)) {
+        expect(c.raw.LogConfiguration).toEqual({
+          LogDriver: 'awslogs',
+          Options: expect.anything(),
+        });
+        expect(c.raw.LogConfiguration.Options['awslogs-group']).toEqual({ Ref: byName[`/staging/${NAMES.name}/${c.service}`] });
+      }
+    });
+  });
+
+  test('cdk destroy leaves nothing: no resource is retained or snapshotted', () => {
+    const kept = Object.entries(json.Resources as Record<string, any>)
+      .filter(([, r]) => ['Retain', 'Snapshot', 'RetainExceptOnCreate'].some((p) => r.DeletionPolicy === p || r.UpdateReplacePolicy === p))
+      .map(([id, r]) => `${id} (${r.Type}): DeletionPolicy=${r.DeletionPolicy} UpdateReplacePolicy=${r.UpdateReplacePolicy}`);
+    expect(kept).toEqual([]);
+    // What the branch leaves in AWS is all in this stack, so deleting the stack deletes it.
+    for (const type of ['AWS::Logs::LogGroup', 'AWS::Route53::RecordSet', 'Custom::StagingListenerRule', 'AWS::ElasticLoadBalancingV2::TargetGroup', 'AWS::Scheduler::Schedule']) {
+      expect(resourcesOfType(json, type).length).toBeGreaterThan(0);
+    }
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+  });
+
+  describe('safe deploys', () => {
+    test('every service uses the deployment circuit breaker with rollback', () => {
+      const services = resourcesOfType(json, 'AWS::ECS::Service');
+      expect(services).toHaveLength(2);
+      for (const [, s] of services) {
+        expect(s.Properties.DeploymentConfiguration.DeploymentCircuitBreaker).toEqual({ Enable: true, Rollback: true });
+      }
+    });
+
+    test('services and jobs run on Fargate Spot with on-demand Fargate as fallback', () => {
+      const strategies = [
+        ...resourcesOfType(json, 'AWS::ECS::Service').map(([, s]) => s.Properties),
+        ...resourcesOfType(json, 'AWS::Scheduler::Schedule').map(([, s]) => s.Properties.Target.EcsParameters),
+      ];
+      expect(strategies).toHaveLength(3);
+      for (const p of strategies) {
+        expect(p.LaunchType).toBeUndefined();
+        const providers = (p.CapacityProviderStrategy as Array<{ CapacityProvider: string }>).map((s) => s.CapacityProvider);
+        expect(providers).toEqual(expect.arrayContaining(['FARGATE_SPOT', 'FARGATE']));
+      }
+    });
+  });
+
+  describe('tags', () => {
+    test('the stack is tagged as a feature-lite staging, with its name, branch, prefix and manager', () => {
+      const tags = built.app.synth().getStackByName(built.stack.stackName).tags;
+      expect(tags).toEqual({
+        [TagKeys.KIND]: 'feature-lite',
+        [TagKeys.NAME]: NAMES.name,
+        [TagKeys.BRANCH]: BRANCH,
+        [TagKeys.PREFIX]: 'staging',
+        [TagKeys.MANAGED_BY]: 'cdk-multi-staging',
+      });
+    });
+
+    test('taggable resources carry the same marker', () => {
+      for (const type of ['AWS::ECS::Service', 'AWS::ECS::TaskDefinition', 'AWS::Logs::LogGroup', 'AWS::ElasticLoadBalancingV2::TargetGroup']) {
+        for (const [id, r] of resourcesOfType(json, type)) {
+          const tags = Object.fromEntries((r.Properties.Tags as Array<{ Key: string; Value: string }>).map((t) => [t.Key, t.Value]));
+          expect({ id, tags }).toEqual({ id, tags: expect.objectContaining({ [TagKeys.KIND]: 'feature-lite', [TagKeys.NAME]: NAMES.name, [TagKeys.BRANCH]: BRANCH }) });
+        }
+      }
+    });
+  });
+
+  test('the feature stack has no Lambda function and no Fn::ImportValue', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 0);
+    expect(Object.values(json.Resources as Record<string, any>).filter((r) => String(r.Type).startsWith('AWS::Lambda::'))).toEqual([]);
+    expect(JSON.stringify(json)).not.toContain('Fn::ImportValue');
+    // Everything it reads from the shared staging comes from the SSM parameters it published.
+    for (const [id, p] of Object.entries(json.Parameters as Record<string, any>)) {
+      if (id === 'BootstrapVersion') continue;
+      expect({ id, type: p.Type, path: p.Default }).toEqual({ id, type: 'AWS::SSM::Parameter::Value<String>', path: expect.stringMatching(/^\/staging\/shared\//) });
+    }
+  });
+
+  test('fails when a second FeatureStagingLite is put in the same stack', () => {
+    const stack = new Stack(new App(), 'Twice', { env: ENV });
+    const shared = SharedStagingRef.fromParameters(stack, 'Shared');
+    const image = ecs.ContainerImage.fromRegistry(IMAGE);
+    new FeatureStagingLite(stack, 'One', { branch: 'feature/one', shared, image });
+    expect(() => new FeatureStagingLite(stack, 'Two', { branch: 'feature/two', shared, image })).toThrow(
+      /already holds the staging "feature-one-[0-9a-f]{8}".*"feature-two-[0-9a-f]{8}".*own stack/,
+    );
+  });
+
+  test('snapshot', () => {
+    expect(normalizeTemplate(template.toJSON())).toMatchSnapshot();
+  });
+});
+
+describe('FeatureStagingLite overrides', () => {
+  let json: any;
+  let template: Template;
+  let findings: string[];
+
+  beforeAll(() => {
+    const built = build({
+      web: { name: 'web', cpu: 1024, memoryLimitMiB: 2048, desiredCount: 3, containerPort: 8080, healthCheckPath: '/health', environment: { LOG_LEVEL: 'warn' } },
+      workers: [
+        { name: 'worker', cpu: 512, memoryLimitMiB: 1024, desiredCount: 0 },
+        { name: 'mailer', command: ['bin/mailer'] },
+      ],
+      scheduledJobs: [{ name: 'nightly', cpu: 2048, memoryLimitMiB: 4096, schedule: scheduler.ScheduleExpression.expression('rate(1 day)') }],
+      environment: { DATABASE_HOST: 'db.branch.internal', LOG_LEVEL: 'debug' },
+      capacityProviderStrategies: [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }],
+    }, { validate: true });
+    json = built.json;
+    template = built.template;
+    findings = built.findings;
+  });
+
+  test('is clean under cdk-nag AwsSolutions and CloudFormation Validate (an overridden data source leaves no unused SSM parameter)', () => {
+    expect(findings).toEqual([]);
+  });
+
+  test('sizes and desired counts are honoured per service', () => {
+    const size = (service: string) => {
+      const td = json.Resources[container(json, service).taskDefinition].Properties;
+      return { cpu: td.Cpu, memory: td.Memory };
+    };
+    expect(size('web')).toEqual({ cpu: '1024', memory: '2048' });
+    expect(size('worker')).toEqual({ cpu: '512', memory: '1024' });
+    expect(size('mailer')).toEqual({ cpu: '256', memory: '512' });
+    expect(size('nightly')).toEqual({ cpu: '2048', memory: '4096' });
+    const desired = Object.fromEntries(
+      resourcesOfType(json, 'AWS::ECS::Service').map(([, s]) => [
+        containers(json).find((c) => c.taskDefinition === s.Properties.TaskDefinition.Ref)!.service,
+        s.Properties.DesiredCount,
+      ]),
+    );
+    expect(desired).toEqual({ web: 3, worker: 0, mailer: 1 });
+  });
+
+  test('the container port and health check path are honoured', () => {
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { Port: 8080, HealthCheckPath: '/health' });
+    template.hasResourceProperties('AWS::ECS::Service', { LoadBalancers: [Match.objectLike({ ContainerPort: 8080 })] });
+    expect(container(json, 'web').raw.PortMappings).toEqual([{ ContainerPort: 8080, Protocol: 'tcp' }]);
+  });
+
+  test('a per-branch environment wins over the data-source variables, and a per-service one over both', () => {
+    for (const c of containers(json)) {
+      expect(c.environmentNames.filter((n) => n === 'DATABASE_HOST')).toHaveLength(1);
+      expect(c.environment.DATABASE_HOST).toBe('db.branch.internal');
+      expect(c.environment.REDIS_HOST).toEqual(ssm(json, '/staging/shared/cache/endpoint'));
+      expect(c.environment.LOG_LEVEL).toBe(c.service === 'web' ? 'warn' : 'debug');
+    }
+  });
+
+  test('custom capacity provider strategies are honoured by services and jobs', () => {
+    for (const [, s] of resourcesOfType(json, 'AWS::ECS::Service')) {
+      expect(s.Properties.CapacityProviderStrategy).toEqual([{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }]);
+    }
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(1 day)',
+      Target: { EcsParameters: Match.objectLike({ CapacityProviderStrategy: [{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }] }) },
+    });
+  });
+});
+
+describe('FeatureStagingLite, secrets and variables of the same name', () => {
+  // ECS refuses a container whose secret shares its name with an environment variable
+  // ("The secret name must be unique and not shared with any new or existing environment
+  // variables set on the container"), so an override of one must replace the other.
+  test('a per-branch environment variable replaces the data-source secret of the same name', () => {
+    const { json } = build({ environment: { DATABASE_USERNAME: 'readonly' } });
+    for (const c of containers(json)) {
+      expect(c.environment.DATABASE_USERNAME).toBe('readonly');
+      expect({ service: c.service, names: Object.keys(c.secrets).filter((n) => n in c.environment) }).toEqual({ service: c.service, names: [] });
+    }
+  });
+
+  test('a per-branch secret replaces the data-source variable of the same name', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Secrets', { env: ENV });
+    const solr = secretsmanager.Secret.fromSecretCompleteArn(stack, 'Solr', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:solr-url-AbCdEf');
+    const shared = SharedStagingRef.fromParameters(stack, 'Shared');
+    new FeatureStagingLite(stack, 'Staging', {
+      branch: BRANCH,
+      shared,
+      image: ecs.ContainerImage.fromRegistry(IMAGE),
+      secrets: { SOLR_URL: ecs.Secret.fromSecretsManager(solr, 'url') },
+    });
+    const json = Template.fromStack(stack).toJSON();
+    for (const c of containers(json)) {
+      expect(c.secrets.SOLR_URL).toBeDefined();
+      expect({ service: c.service, names: Object.keys(c.secrets).filter((n) => n in c.environment) }).toEqual({ service: c.service, names: [] });
+    }
+  });
+});
+
+describe('FeatureStagingLite with another prefix and an awkward branch', () => {
+  const branch = 'Feature/Ünï#42';
+  const names = StagingNames.fromBranch(branch, 'preview');
+  let built: Built;
+
+  beforeAll(() => {
+    built = build({ branch, workers: [], scheduledJobs: [] }, { prefix: 'preview' });
+  });
+
+  test('tags the stack with the branch encoded to tag rules and the prefix', () => {
+    const tags = built.app.synth().getStackByName(names.stackName).tags;
+    expect(tags).toEqual({
+      [TagKeys.KIND]: 'feature-lite',
+      [TagKeys.NAME]: names.name,
+      [TagKeys.BRANCH]: 'Feature/+C3+9Cn+C3+AF+2342',
+      [TagKeys.PREFIX]: 'preview',
+      [TagKeys.MANAGED_BY]: 'cdk-multi-staging',
+    });
+    expect(names.name).toMatch(/^feature-uni-42-[0-9a-f]{8}$/);
+  });
+
+  test('reads the shared staging below its prefix and names log groups after it', () => {
+    const { json, template } = built;
+    template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: `/preview/${names.name}/web` });
+    template.hasResourceProperties('Custom::StagingListenerRule', {
+      ServiceToken: ssm(json, '/preview/shared/providers/listener-priority/service-token'),
+      HostHeader: join(`${names.name}.`, ssm(json, '/preview/shared/domain-name')),
+    });
+    expect(container(json, 'web').environment.BRANCH_NAME).toBe(branch);
+    template.resourceCountIs('AWS::ECS::Service', 1);
+    template.resourceCountIs('AWS::Scheduler::Schedule', 0);
+  });
+});
