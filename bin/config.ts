@@ -48,6 +48,15 @@ export interface StagingConfig {
   };
   readonly cache: { readonly nodeType?: string; readonly engineVersion?: string };
   readonly solr: { readonly url: string; readonly credentialsSecretArn?: string };
+  /** The sweeper of idle feature stagings. */
+  readonly sweeper: {
+    readonly enabled?: boolean;
+    readonly idleDays?: number;
+    readonly warningHours?: number;
+    readonly scheduleMinutes?: number;
+    readonly dryRun?: boolean;
+    readonly retainResourcesOnDeleteFailed?: boolean;
+  };
   /** How branch stagings differ from shared staging. */
   readonly feature: {
     /** Per-service sizes for branches, by service name (`web`, a worker's or a job's name). */
@@ -197,6 +206,7 @@ export function readStagingConfig(raw: unknown): StagingConfig {
   const solr = r.object('staging.solr', s.solr, true) ?? {};
   const app = r.object('staging.app', s.app, true) ?? {};
   const feature = r.object('staging.feature', s.feature) ?? {};
+  const sweeper = r.object('staging.sweeper', s.sweeper) ?? {};
   const featureServices = r.object('staging.feature.services', feature.services) ?? {};
   const featureDb = r.object('staging.feature.database', feature.database) ?? {};
   const featureCache = r.object('staging.feature.cache', feature.cache) ?? {};
@@ -246,6 +256,14 @@ export function readStagingConfig(raw: unknown): StagingConfig {
         pattern: /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/,
         example: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:solr-AbCdEf',
       }),
+    },
+    sweeper: {
+      enabled: r.boolean('staging.sweeper.enabled', sweeper.enabled),
+      idleDays: r.number('staging.sweeper.idleDays', sweeper.idleDays, { min: 0.5, max: 90 }),
+      warningHours: r.number('staging.sweeper.warningHours', sweeper.warningHours, { min: 1, max: 720 }),
+      scheduleMinutes: r.number('staging.sweeper.scheduleMinutes', sweeper.scheduleMinutes, { integer: true, min: 1, max: 720 }),
+      dryRun: r.boolean('staging.sweeper.dryRun', sweeper.dryRun),
+      retainResourcesOnDeleteFailed: r.boolean('staging.sweeper.retainResourcesOnDeleteFailed', sweeper.retainResourcesOnDeleteFailed),
     },
     feature: {
       services: Object.fromEntries(
@@ -332,6 +350,9 @@ export function readStagingConfig(raw: unknown): StagingConfig {
     if (!serviceNames.includes(name)) {
       r.fail(`staging.feature.services.${name}`, name, `names no service of the app; use one of ${serviceNames.map((n) => JSON.stringify(n)).join(', ')}`);
     }
+  }
+  if (config.sweeper.idleDays !== undefined && config.sweeper.warningHours !== undefined && config.sweeper.warningHours >= config.sweeper.idleDays * 24) {
+    r.fail('staging.sweeper.warningHours', config.sweeper.warningHours, `must be shorter than staging.sweeper.idleDays (${config.sweeper.idleDays} days)`);
   }
   if (config.network.vpcId && (config.network.cidr || config.network.maxAzs)) {
     r.fail('staging.network', s.network, 'give either vpcId (use an existing VPC) or cidr/maxAzs (create one), not both');

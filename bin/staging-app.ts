@@ -162,6 +162,14 @@ function sharedStack(app: App, config: StagingConfig): Stack {
         ? secretsmanager.Secret.fromSecretCompleteArn(stack, 'SolrCredentials', config.solr.credentialsSecretArn)
         : undefined,
     },
+    sweeper: {
+      enabled: config.sweeper.enabled,
+      idleTimeout: config.sweeper.idleDays !== undefined ? Duration.hours(config.sweeper.idleDays * 24) : undefined,
+      warningPeriod: config.sweeper.warningHours !== undefined ? Duration.hours(config.sweeper.warningHours) : undefined,
+      schedule: config.sweeper.scheduleMinutes !== undefined ? Duration.minutes(config.sweeper.scheduleMinutes) : undefined,
+      dryRun: config.sweeper.dryRun,
+      retainResourcesOnDeleteFailed: config.sweeper.retainResourcesOnDeleteFailed,
+    },
     app: {
       image: appImage(stack, config.app.image),
       environment: config.app.environment,

@@ -7,3 +7,4 @@ export * from './shared-staging-ref';
 export * from './staging-data';
 export * from './staging-provider';
 export * from './staging-services';
+export * from './staging-sweeper';

@@ -12,6 +12,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as route53targets from 'aws-cdk-lib/aws-route53-targets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { ProviderNames, SharedParameterNames, StagingKinds, Streams, TagKeys } from './contract';
@@ -20,6 +21,7 @@ import { StagingNames } from './naming';
 import { BRANCH_SUBNET_COUNT, validateParameterPrefix } from './shared-staging-ref';
 import { ScheduledJobOptions, ServiceOptions, StagingServices, WebServiceOptions } from './staging-services';
 import { StagingProvider, StagingProviderOptions } from './staging-provider';
+import { StagingSweeper } from './staging-sweeper';
 
 /** The shared Postgres. */
 export interface SharedDatabaseOptions {
@@ -142,6 +144,51 @@ export interface SharedAppOptions {
   readonly secrets?: Record<string, ecs.Secret>;
 }
 
+/** The sweeper of the shared staging (see `StagingSweeperProps` for each option). */
+export interface SharedSweeperOptions {
+  /**
+   * Run the sweeper. Turn it off only if you deploy a `StagingSweeper` yourself.
+   * @default true
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * Idle time after which a feature staging is destroyed.
+   * @default Duration.days(3)
+   */
+  readonly idleTimeout?: Duration;
+
+  /**
+   * How long before deletion the sweeper warns.
+   * @default Duration.hours(24)
+   */
+  readonly warningPeriod?: Duration;
+
+  /**
+   * How often it runs.
+   * @default Duration.hours(1)
+   */
+  readonly schedule?: Duration;
+
+  /**
+   * Only report what it would do.
+   * @default false
+   */
+  readonly dryRun?: boolean;
+
+  /**
+   * Retry DELETE_FAILED stacks, leaving the failed resources behind.
+   * @default false
+   */
+  readonly retainResourcesOnDeleteFailed?: boolean;
+
+  /**
+   * Where warnings, deletion notices and alarms go.
+   * @default - a new encrypted topic
+   */
+  readonly topic?: sns.ITopic;
+}
+
 /** Properties of `SharedStaging`. */
 export interface SharedStagingProps {
   /**
@@ -223,6 +270,12 @@ export interface SharedStagingProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * The sweeper that destroys feature stagings after days of inactivity.
+   * @default - a sweeper with a 3-day idle timeout, warning 24 hours before
+   */
+  readonly sweeper?: SharedSweeperOptions;
 }
 
 /**
@@ -257,6 +310,8 @@ export class SharedStaging extends Construct {
   public readonly app: StagingServices;
   /** The shared-staging app's URL. */
   public readonly url: string;
+  /** The sweeper, unless it was turned off. */
+  public readonly sweeper?: StagingSweeper;
 
   private readonly providers: Record<string, StagingProvider> = {};
 
@@ -401,6 +456,11 @@ export class SharedStaging extends Construct {
     this.publish(props, workloadSubnets);
     this.addListenerRuleProvider();
     this.addDataProviders();
+
+    const { enabled = true, ...sweeper } = props.sweeper ?? {};
+    if (enabled) {
+      this.sweeper = new StagingSweeper(this, 'Sweeper', { prefix: this.prefix, parameterPrefix: this.parameterPrefix, ...sweeper });
+    }
   }
 
   /**

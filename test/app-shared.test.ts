@@ -113,6 +113,14 @@ describe('ready-made app, shared stack', () => {
     expect(allocator).not.toContain('"elasticloadbalancing:*"');
   });
 
+  test('runs the sweeper hourly with a 3-day idle timeout, and alarms on it', () => {
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ IDLE_TIMEOUT_SECONDS: String(3 * 24 * 3600), STAGING_PREFIX: 'staging', DRY_RUN: 'false' }) },
+    });
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm')).length).toBeGreaterThanOrEqual(2);
+  });
+
   test('matches the snapshot (asset hashes masked)', () => {
     expect(normalizeTemplate(template.toJSON())).toMatchSnapshot();
   });
@@ -150,6 +158,13 @@ describe('SharedStaging props', () => {
     });
     t.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MaxSize: '4', MinSize: '0' });
     expect(formatFindings(validationFindings(app))).toEqual([]);
+  });
+
+  test('the sweeper can be turned off', () => {
+    const stack = newStack();
+    const shared = new SharedStaging(stack, 'S', sharedProps(stack, { sweeper: { enabled: false } }));
+    expect(shared.sweeper).toBeUndefined();
+    Template.fromStack(stack).resourceCountIs('AWS::Events::Rule', 0);
   });
 
   test('a second provider with the same name is refused', () => {
