@@ -13,18 +13,19 @@
  */
 
 const ASSET_HASH = /\b[0-9a-f]{64}\b/g;
-const VERSION_LOGICAL_ID = /CurrentVersion[0-9A-F]{32}\b/g;
+// `<path>CurrentVersion<8 hex of the path><32 hex of the code>`: only the code's part churns.
+const VERSION_LOGICAL_ID = /(CurrentVersion[0-9A-F]{8})[0-9a-f]{32}\b/g;
 
 /** Placeholders used by `normalizeTemplate`. */
 export const Masks = {
   ASSET_HASH: '[ASSET-HASH]',
-  VERSION: 'CurrentVersion[HASH]',
+  VERSION: '[CODE-HASH]',
 } as const;
 
 /**
  * A copy of a synthesized template with volatile values masked:
  * - 64-hex asset and bundle hashes (S3 keys, image tags, asset parameters) become `[ASSET-HASH]`;
- * - Lambda version logical IDs (`…CurrentVersion<hash>`) become `…CurrentVersion[HASH]`;
+ * - the code hash in Lambda version logical IDs (`…CurrentVersion1A2B3C4D<hash>`) becomes `[CODE-HASH]`;
  * - `aws:asset:*` metadata and the `AWS::CDK::Metadata` resource are dropped.
  * Everything else, including every property a user deploys, is kept as it is.
  */
@@ -36,7 +37,7 @@ export function normalizeTemplate(template: unknown): any {
       return value;
     })
       .replace(ASSET_HASH, Masks.ASSET_HASH)
-      .replace(VERSION_LOGICAL_ID, Masks.VERSION),
+      .replace(VERSION_LOGICAL_ID, `$1${Masks.VERSION}`),
   );
   if (masked?.Metadata && Object.keys(masked.Metadata).length === 0) delete masked.Metadata;
   return masked;
