@@ -19,7 +19,8 @@ function synth(handlerSource: string, memorySize = 256): any {
     runtime: lambda.Runtime.NODEJS_24_X,
     memorySize,
   });
-  fn.currentVersion; // a version whose logical id carries the code hash
+  // A version, whose logical id carries the code hash.
+  new lambda.Alias(stack, 'Live', { aliasName: 'live', version: fn.currentVersion });
   new ecs.FargateTaskDefinition(stack, 'Task').addContainer('app', { image: ecs.ContainerImage.fromRegistry('nginx:1.27') });
   return Template.fromStack(stack).toJSON();
 }
