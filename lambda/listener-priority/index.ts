@@ -43,6 +43,9 @@ import {
   usedPriorities,
 } from './rules';
 
+/** The handler's source of randomness (priority spread and retry jitter); tests replace `next`. */
+export const randomness = { next: (): number => Math.random() };
+
 /** Throttling and transient errors are retried by the SDK itself; no hand-written loop for them. */
 export const elbv2 = new ElasticLoadBalancingV2Client({ maxAttempts: 8, retryMode: 'adaptive' });
 
@@ -196,7 +199,7 @@ async function createOrAdopt(props: Props): Promise<Result> {
     if (existing) return adopt(existing, props);
 
     const used = usedPriorities(rules, knownTaken);
-    const priority = pickPriority(used, props.minPriority, props.maxPriority, PICK_WINDOW * attempt, Math.random);
+    const priority = pickPriority(used, props.minPriority, props.maxPriority, PICK_WINDOW * attempt, () => randomness.next());
     if (priority === undefined) throw new Error(fullListenerMessage(props, rules, 'range'));
     lastTried = priority;
 
@@ -250,7 +253,7 @@ async function createOrAdopt(props: Props): Promise<Result> {
 
 /** Jittered pause between conflict retries: 100 ms plus up to 300 ms per attempt, at most 3 s. */
 function conflictDelay(attempt: number): Promise<void> {
-  const ms = Math.min(3000, 100 + Math.floor(Math.random() * 300 * attempt));
+  const ms = Math.min(3000, 100 + Math.floor(randomness.next() * 300 * attempt));
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 

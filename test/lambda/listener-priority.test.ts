@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as fc from 'fast-check';
-import { CONFLICT_ATTEMPTS, elbv2, onEvent } from '../../lambda/listener-priority';
+import { CONFLICT_ATTEMPTS, elbv2, onEvent, randomness } from '../../lambda/listener-priority';
 import type { OnEventRequest } from '../../lambda/shared/provider';
 
 const elbMock = mockClient(ElasticLoadBalancingV2Client);
@@ -211,7 +211,8 @@ let random: jest.SpyInstance<number, []>;
 beforeEach(() => {
   elbMock.reset();
   jest.useFakeTimers({ now: new Date('2025-03-01T12:00:00Z') });
-  random = jest.spyOn(Math, 'random').mockReturnValue(0);
+  // The handler's own random source, not Math.random: Jest's source maps sort with Math.random.
+  random = jest.spyOn(randomness, 'next').mockReturnValue(0);
   jest.spyOn(console, 'log').mockImplementation(() => undefined);
   jest.spyOn(console, 'error').mockImplementation(() => undefined);
 });
