@@ -8,6 +8,7 @@ import { ProviderNames, StagingKinds, TagKeys } from './contract';
 import { BranchStagingProps } from './feature-staging-lite';
 import { StagingNames } from './naming';
 import { BranchServices } from './private/branch-services';
+import { generatedSecret } from './private/generated-secret';
 import { combineWiring, eager, LazyWiring, layer, sharedCacheWiring, sharedDatabaseWiring, sharedSearchWiring } from './private/data-wiring';
 import { ISharedStaging } from './shared-staging-ref';
 import { StagingCache, StagingDatabase, StagingSearch } from './staging-data';
@@ -144,20 +145,12 @@ export class FeatureStaging extends Construct {
   /** The branch's Postgres, owned by the shared database-restore provider. */
   private restoredDatabase(database: StagingDatabase): { resource: CustomResource; secret: secretsmanager.Secret } {
     const options = database._options;
-    const secret = new secretsmanager.Secret(this, 'DatabasePassword', {
+    const secret = generatedSecret(this, 'DatabasePassword', {
       secretName: `${this.names.parameterPath.slice(1)}/database`,
       description: `Master password of the branch database of ${this.names.name}`,
-      generateSecretString: {
-        secretStringTemplate: JSON.stringify({}),
-        generateStringKey: 'password',
-        excludePunctuation: true,
-        passwordLength: 32,
-      },
+      passwordLength: 32,
       removalPolicy: RemovalPolicy.DESTROY,
-    });
-    Validations.of(secret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason: 'Generated for one disposable branch database and deleted with it (3 idle days at most by default); rotation would outlive neither.',
+      whyNotRotated: 'Generated for one disposable branch database and deleted with it (3 idle days at most by default); rotation would outlive neither.',
     });
     const resource = new CustomResource(this, 'Database', {
       serviceToken: this.shared.serviceToken(ProviderNames.DATABASE_RESTORE),
@@ -181,20 +174,12 @@ export class FeatureStaging extends Construct {
 
   /** A single small Valkey node with TLS and AUTH and no snapshots; deleted with the stack. */
   private dedicatedCache(cache: StagingCache): { group: elasticache.CfnReplicationGroup; secret: secretsmanager.Secret } {
-    const secret = new secretsmanager.Secret(this, 'CacheAuth', {
+    const secret = generatedSecret(this, 'CacheAuth', {
       secretName: `${this.names.parameterPath.slice(1)}/cache`,
       description: `AUTH token of the branch cache of ${this.names.name}`,
-      generateSecretString: {
-        secretStringTemplate: JSON.stringify({}),
-        generateStringKey: 'password',
-        excludePunctuation: true,
-        passwordLength: 64,
-      },
+      passwordLength: 64,
       removalPolicy: RemovalPolicy.DESTROY,
-    });
-    Validations.of(secret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason: 'Generated for one disposable branch cache and deleted with it; ElastiCache AUTH tokens cannot be rotated by Secrets Manager without a custom function.',
+      whyNotRotated: 'Generated for one disposable branch cache and deleted with it; ElastiCache AUTH tokens cannot be rotated by Secrets Manager without a custom function.',
     });
     const group = new elasticache.CfnReplicationGroup(this, 'Cache', {
       replicationGroupId: this.names.cacheId,

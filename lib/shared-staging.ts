@@ -12,16 +12,16 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as route53targets from 'aws-cdk-lib/aws-route53-targets';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { ProviderNames, SharedParameterNames, StagingKinds, Streams, TagKeys } from './contract';
 import { acknowledgeWildcardPermissions } from './private/acknowledge';
+import { generatedSecret } from './private/generated-secret';
 import { StagingNames } from './naming';
 import { BRANCH_SUBNET_COUNT, validateParameterPrefix } from './shared-staging-ref';
 import { ScheduledJobOptions, ServiceOptions, StagingServices, WebServiceOptions } from './staging-services';
 import { StagingProvider, StagingProviderOptions } from './staging-provider';
-import { StagingSweeper } from './staging-sweeper';
+import { StagingSweeper, StagingSweeperOptions } from './staging-sweeper';
 
 /** The shared Postgres. */
 export interface SharedDatabaseOptions {
@@ -144,49 +144,13 @@ export interface SharedAppOptions {
   readonly secrets?: Record<string, ecs.Secret>;
 }
 
-/** The sweeper of the shared staging (see `StagingSweeperProps` for each option). */
-export interface SharedSweeperOptions {
+/** The sweeper of the shared staging. */
+export interface SharedSweeperOptions extends StagingSweeperOptions {
   /**
    * Run the sweeper. Turn it off only if you deploy a `StagingSweeper` yourself.
    * @default true
    */
   readonly enabled?: boolean;
-
-  /**
-   * Idle time after which a feature staging is destroyed.
-   * @default Duration.days(3)
-   */
-  readonly idleTimeout?: Duration;
-
-  /**
-   * How long before deletion the sweeper warns.
-   * @default Duration.hours(24)
-   */
-  readonly warningPeriod?: Duration;
-
-  /**
-   * How often it runs.
-   * @default Duration.hours(1)
-   */
-  readonly schedule?: Duration;
-
-  /**
-   * Only report what it would do.
-   * @default false
-   */
-  readonly dryRun?: boolean;
-
-  /**
-   * Retry DELETE_FAILED stacks, leaving the failed resources behind.
-   * @default false
-   */
-  readonly retainResourcesOnDeleteFailed?: boolean;
-
-  /**
-   * Where warnings, deletion notices and alarms go.
-   * @default - a new encrypted topic
-   */
-  readonly topic?: sns.ITopic;
 }
 
 /** Properties of `SharedStaging`. */
@@ -394,22 +358,13 @@ export class SharedStaging extends Construct {
     this.cache = cache;
     this.solrSecret =
       props.solr.credentials ??
-      new secretsmanager.Secret(this, 'SolrCredentials', {
+      generatedSecret(this, 'SolrCredentials', {
         description: 'Basic-auth credentials of the staging Solr server',
-        generateSecretString: {
-          secretStringTemplate: JSON.stringify({ username: 'staging' }),
-          generateStringKey: 'password',
-          excludePunctuation: true,
-          passwordLength: 32,
-        },
+        fields: { username: 'staging' },
+        passwordLength: 32,
         removalPolicy: RemovalPolicy.RETAIN,
+        whyNotRotated: 'Solr runs outside this stack, so Secrets Manager cannot rotate its password; rotate it in Solr and update this secret.',
       });
-    if (!props.solr.credentials) {
-      Validations.of(this.solrSecret).acknowledge({
-        id: 'AwsSolutions-SMG4',
-        reason: 'Solr runs outside this stack, so Secrets Manager cannot rotate its password; rotate it in Solr and update this secret.',
-      });
-    }
 
     // The shared-staging app.
     const host = `${SharedStaging.SHARED_HOST_LABEL}.${props.domainName}`;
@@ -760,19 +715,11 @@ export class SharedStaging extends Construct {
   }
 
   private newCache(options: SharedCacheOptions): { secret: secretsmanager.Secret; group: elasticache.CfnReplicationGroup } {
-    const secret = new secretsmanager.Secret(this, 'CacheAuth', {
+    const secret = generatedSecret(this, 'CacheAuth', {
       description: 'AUTH token of the shared staging Redis/Valkey',
-      generateSecretString: {
-        secretStringTemplate: JSON.stringify({}),
-        generateStringKey: 'password',
-        excludePunctuation: true,
-        passwordLength: 64,
-      },
+      passwordLength: 64,
       removalPolicy: RemovalPolicy.RETAIN,
-    });
-    Validations.of(secret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason: 'ElastiCache AUTH tokens cannot be rotated by Secrets Manager without a custom rotation function; rotate with ModifyReplicationGroup (AuthTokenUpdateStrategy ROTATE).',
+      whyNotRotated: 'ElastiCache AUTH tokens cannot be rotated by Secrets Manager without a custom rotation function; rotate with ModifyReplicationGroup (AuthTokenUpdateStrategy ROTATE).',
     });
     const subnetGroup = new elasticache.CfnSubnetGroup(this, 'CacheSubnets', {
       description: 'Staging caches',

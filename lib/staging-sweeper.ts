@@ -14,23 +14,8 @@ import { StagingNames } from './naming';
 import { HANDLER_RUNTIME, handlerCode } from './private/handler-code';
 import { validateParameterPrefix } from './shared-staging-ref';
 
-/** Properties of the {@link StagingSweeper}. */
-export interface StagingSweeperProps {
-  /**
-   * The staging system's prefix: the sweeper acts only on stacks named `<prefix>-*` that carry
-   * the tags `staging:prefix=<prefix>` and `staging:kind=feature|feature-lite`.
-   * @default 'staging'
-   */
-  readonly prefix?: string;
-
-  /**
-   * The SSM path of the staging system. Pins are read from `<parameterPrefix>/pins/<staging name>`,
-   * keep-alives from `<parameterPrefix>/keep-alive/<staging name>`, and the sweeper keeps its own
-   * state under `<parameterPrefix>/sweeper/`.
-   * @default `/${prefix}`
-   */
-  readonly parameterPrefix?: string;
-
+/** How the sweeper behaves, wherever it is deployed. */
+export interface StagingSweeperOptions {
   /**
    * A feature staging with no activity (deploy, request, keep-alive) for this long is deleted.
    * @default Duration.days(3)
@@ -78,6 +63,24 @@ export interface StagingSweeperProps {
    * @default logs.RetentionDays.THREE_MONTHS
    */
   readonly logRetention?: logs.RetentionDays;
+}
+
+/** Properties of `StagingSweeper`. */
+export interface StagingSweeperProps extends StagingSweeperOptions {
+  /**
+   * The staging system's prefix: the sweeper acts only on stacks named `<prefix>-*` that carry
+   * the tags `staging:prefix=<prefix>` and `staging:kind=feature|feature-lite`.
+   * @default 'staging'
+   */
+  readonly prefix?: string;
+
+  /**
+   * The SSM path of the staging system. Pins are read from `<parameterPrefix>/pins/<staging name>`,
+   * keep-alives from `<parameterPrefix>/keep-alive/<staging name>`, and the sweeper keeps its own
+   * state under `<parameterPrefix>/sweeper/`.
+   * @default `/${prefix}`
+   */
+  readonly parameterPrefix?: string;
 }
 
 /**

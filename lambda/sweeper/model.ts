@@ -3,6 +3,10 @@
  * stack ARNs, the RequestCount query window, and the inactivity arithmetic. No AWS calls here.
  */
 import { BranchParameterNames, FEATURE_KINDS, FeatureOutputs, TagKeys } from '../../lib/contract';
+// The inverse of the tags the constructs write; lib/naming.ts imports nothing beyond node:crypto.
+import { decodeTagValue } from '../../lib/naming';
+
+export { decodeTagValue };
 
 /** Below `<parameterPrefix>/`: the sweeper's own state (warnings sent, deletions claimed). */
 export const STATE_PREFIX = 'sweeper';
@@ -254,19 +258,6 @@ export function parseStackArn(arn: string): StackArn | undefined {
   return { partition: m[1], region: m[2], account: m[3], stackName: m[4], uuid: m[5] };
 }
 
-/** Reverses the `+XX` escaping of tag values (lib/naming.ts `encodeTagValue`). */
-export function decodeTagValue(encoded: string): string {
-  const bytes: number[] = [];
-  for (let i = 0; i < encoded.length; i++) {
-    if (encoded[i] === '+' && /^[0-9A-F]{2}$/.test(encoded.slice(i + 1, i + 3))) {
-      bytes.push(parseInt(encoded.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else {
-      bytes.push(...Buffer.from(encoded[i], 'utf8'));
-    }
-  }
-  return Buffer.from(bytes).toString('utf8');
-}
 
 export type PinState =
   | { readonly kind: 'active'; readonly until: number; readonly value: string }
