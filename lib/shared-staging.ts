@@ -268,6 +268,8 @@ export class SharedStaging extends Construct {
   public readonly workloadSecurityGroup: ec2.SecurityGroup;
   public readonly dataSecurityGroup: ec2.SecurityGroup;
   public readonly database: rds.DatabaseInstance;
+  /** The database the apps use on the shared Postgres (branch restores keep it). */
+  public readonly databaseName: string;
   public readonly cacheAuthSecret: secretsmanager.Secret;
   public readonly cache: elasticache.CfnReplicationGroup;
   public readonly solrSecret: secretsmanager.ISecret;
@@ -352,8 +354,9 @@ export class SharedStaging extends Construct {
     this.loadBalancer.addRedirect({ sourcePort: 80, targetPort: 443 });
 
     // Shared data sources.
+    this.databaseName = props.database?.databaseName ?? 'app';
     this.database = this.newDatabase(props.database ?? {});
-    const { secret: cacheSecret, group: cache } = this.newCache(props.cache ?? {});
+    const { secret: cacheSecret, group: cache, subnetGroup: cacheSubnets } = this.newCache(props.cache ?? {});
     this.cacheAuthSecret = cacheSecret;
     this.cache = cache;
     this.solrSecret =
@@ -408,7 +411,7 @@ export class SharedStaging extends Construct {
       target: route53.RecordTarget.fromAlias(new route53targets.LoadBalancerTarget(this.loadBalancer)),
     });
 
-    this.publish(props, workloadSubnets);
+    this.publish(props, workloadSubnets, cacheSubnets);
     this.addListenerRuleProvider();
     this.addDataProviders();
 
@@ -594,8 +597,6 @@ export class SharedStaging extends Construct {
     };
   }
 
-  private databaseName = 'app';
-
   private newVpc(props: SharedStagingProps): ec2.Vpc {
     const vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr(props.vpcCidr ?? '10.64.0.0/16'),
@@ -669,7 +670,6 @@ export class SharedStaging extends Construct {
   }
 
   private newDatabase(options: SharedDatabaseOptions): rds.DatabaseInstance {
-    this.databaseName = options.databaseName ?? 'app';
     const instanceIdentifier = `${this.prefix}-shared`;
     // RDS writes to this group; creating it here gives it a retention without a LogRetention function.
     const logGroup = new logs.LogGroup(this, 'DatabaseLogs', {
@@ -714,7 +714,11 @@ export class SharedStaging extends Construct {
     return database;
   }
 
-  private newCache(options: SharedCacheOptions): { secret: secretsmanager.Secret; group: elasticache.CfnReplicationGroup } {
+  private newCache(options: SharedCacheOptions): {
+    secret: secretsmanager.Secret;
+    group: elasticache.CfnReplicationGroup;
+    subnetGroup: elasticache.CfnSubnetGroup;
+  } {
     const secret = generatedSecret(this, 'CacheAuth', {
       description: 'AUTH token of the shared staging Redis/Valkey',
       passwordLength: 64,
@@ -753,18 +757,15 @@ export class SharedStaging extends Construct {
         reason: 'The default port is kept so apps need no special configuration; only staging app tasks reach it (security group).',
       },
     );
-    this.cacheSubnetGroup = subnetGroup;
-    return { secret, group };
+    return { secret, group, subnetGroup };
   }
-
-  private cacheSubnetGroup?: elasticache.CfnSubnetGroup;
 
   /** Isolated subnets for data when the VPC has them, else the private ones. */
   private isolatedOrPrivate(): ec2.SubnetType {
     return this.vpc.isolatedSubnets.length > 0 ? ec2.SubnetType.PRIVATE_ISOLATED : ec2.SubnetType.PRIVATE_WITH_EGRESS;
   }
 
-  private publish(props: SharedStagingProps, workloadSubnets: ec2.SelectedSubnets): void {
+  private publish(props: SharedStagingProps, workloadSubnets: ec2.SelectedSubnets, cacheSubnets: elasticache.CfnSubnetGroup): void {
     const values: Record<string, string> = {
       [SharedParameterNames.VPC_ID]: this.vpc.vpcId,
       [SharedParameterNames.PRIVATE_SUBNET_IDS]: Fn.join(',', workloadSubnets.subnetIds),
@@ -790,7 +791,7 @@ export class SharedStaging extends Construct {
       [SharedParameterNames.CACHE_ENDPOINT]: this.cache.attrPrimaryEndPointAddress,
       [SharedParameterNames.CACHE_PORT]: this.cache.attrPrimaryEndPointPort,
       [SharedParameterNames.CACHE_AUTH_SECRET_ARN]: this.cacheAuthSecret.secretArn,
-      [SharedParameterNames.CACHE_SUBNET_GROUP]: this.cacheSubnetGroup!.ref,
+      [SharedParameterNames.CACHE_SUBNET_GROUP]: cacheSubnets.ref,
       [SharedParameterNames.SOLR_URL]: props.solr.url,
       [SharedParameterNames.SOLR_SECRET_ARN]: this.solrSecret.secretArn,
     };
