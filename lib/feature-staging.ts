@@ -112,7 +112,7 @@ export class FeatureStaging extends Construct {
         DATABASE_HOST: () => resource.getAttString('Endpoint'),
         DATABASE_PORT: () => resource.getAttString('Port'),
         // The restored copy keeps the source's database and master user; only the password is its own.
-        DATABASE_NAME: () => this.shared.database.databaseName,
+        DATABASE_NAME: () => resource.getAttString('DatabaseName'),
         DATABASE_USERNAME: () => resource.getAttString('MasterUsername'),
       },
       secrets: { DATABASE_PASSWORD: () => ecs.Secret.fromSecretsManager(secret, 'password') },

@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { buildStagingApp } from '../bin/staging-app';
 import {
   FeatureStaging,
+  FeatureStagingLite,
   FeatureStagingProps,
   MANAGED_BY_VALUE,
   SharedStagingRef,
@@ -260,13 +261,15 @@ describe('FeatureStaging, defaults (own Postgres, own Valkey, shared Solr)', () 
             DATABASE_HOST: getAtt(dbId, 'Endpoint'),
             DATABASE_PORT: getAtt(dbId, 'Port'),
             DATABASE_USERNAME: getAtt(dbId, 'MasterUsername'),
-            DATABASE_NAME: P('database/name'),
+            // The restored copy's own database name: a restore from production may not match staging's.
+            DATABASE_NAME: getAtt(dbId, 'DatabaseName'),
           },
         });
         expect(c.secrets.DATABASE_PASSWORD).toEqual(join({ Ref: secretId }, ':password::'));
         expect(c.secrets).not.toHaveProperty('DATABASE_USERNAME');
       }
       expect(ssmParameterIds(json, '/staging/shared/database/endpoint')).toEqual([]);
+      expect(ssmParameterIds(json, '/staging/shared/database/name')).toEqual([]);
     });
   });
 
@@ -950,5 +953,19 @@ describe('ready-made app, shared stack: the data providers', () => {
     for (const name of ['redis-prefix', 'listener-priority']) {
       expect({ name, waiter: provider(name).waiter }).toEqual({ name, waiter: undefined });
     }
+  });
+});
+
+describe('stack naming and the sweeper', () => {
+  test('warns when a branch stack is named so that the sweeper would never find it', () => {
+    // Without CloudFormation Validate, which would turn the warning into a synth error.
+    const app = new App();
+    const stack = new Stack(app, 'my-branch-stack', { env: { account: '123456789012', region: 'eu-west-1' } });
+    new FeatureStagingLite(stack, 'Staging', {
+      branch: 'feature/x',
+      shared: SharedStagingRef.fromParameters(stack, 'Shared'),
+      image: ecs.ContainerImage.fromRegistry('nginx:1.27'),
+    });
+    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('will never be swept; name it "staging-feature-x-[0-9a-f]{8}"'));
   });
 });

@@ -436,6 +436,8 @@ async function converge(instance: DBInstance, props: RestoreProps): Promise<IsCo
       Engine: instance.Engine ?? '',
       EngineVersion: instance.EngineVersion ?? '',
       MasterUsername: instance.MasterUsername ?? '',
+      // The copy keeps the source's database; a restore from production may not name it like staging.
+      DatabaseName: instance.DBName ?? '',
     },
   };
 }

@@ -1,4 +1,4 @@
-import { CfnOutput, CustomResource, Fn, Stack, Tags } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, CustomResource, Fn, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
@@ -189,6 +189,12 @@ function tagStack(scope: IConstruct, kind: string, names: StagingNames): void {
     );
   }
   Object.defineProperty(stack, STAGING_MARKER, { value: names.name, enumerable: false });
+  if (!Token.isUnresolved(stack.stackName) && stack.stackName !== names.stackName) {
+    Annotations.of(stack).addWarningV2(
+      'cdk-multi-staging:stackName',
+      `The sweeper only removes branch stagings named "<prefix>-<staging name>", so stack "${stack.stackName}" of branch ${JSON.stringify(names.branch)} will never be swept; name it "${names.stackName}" (StagingNames.fromBranch(branch, prefix).stackName)`,
+    );
+  }
   for (const [key, value] of Object.entries(stagingTags(kind, names))) {
     // The stack's own tags (what the sweeper reads; with @aws-cdk/core:explicitStackTags,
     // Tags.of(stack) reaches only resources) and every taggable resource in it.

@@ -95,6 +95,7 @@ function instance(overrides: Partial<DBInstance> = {}): DBInstance {
     Engine: 'postgres',
     EngineVersion: '16.4',
     MasterUsername: 'app',
+    DBName: 'myapp',
     AllocatedStorage: 20,
     BackupRetentionPeriod: 0,
     MonitoringInterval: 0,
@@ -490,6 +491,7 @@ describe('isComplete after Create', () => {
       Engine: 'postgres',
       EngineVersion: '16.4',
       MasterUsername: 'app',
+      DatabaseName: 'myapp',
     });
     // Data is only returned with IsComplete: true (the framework rejects it otherwise).
     expect(results.slice(0, 4).every((r) => r.Data === undefined)).toBe(true);
