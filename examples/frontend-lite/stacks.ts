@@ -1,0 +1,74 @@
+import { App, Stack } from 'aws-cdk-lib';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import { FeatureStagingLite, SharedStaging, SharedStagingRef, StagingNames } from 'cdk-multi-staging';
+
+/**
+ * Front-end changes: every branch runs only its own code, on the shared staging's Postgres, Redis
+ * and Solr. Cheap and quick to create: nothing is restored.
+ * - `cdk synth`                  → `staging-shared`, the shared staging (run it once);
+ * - `cdk synth -c branch=NAME`   → `staging-<name>`, that branch's FeatureStagingLite.
+ * Optional: `-c image=<image>` (the image CI just built for the branch).
+ */
+
+const PREFIX = 'staging';
+const DOMAIN = 'staging.example.com';
+const env = { region: 'eu-west-1' };
+const DEFAULT_IMAGE = 'public.ecr.aws/docker/library/nginx:1.27';
+
+/** Builds the example's stacks into `app`: the shared staging, or only the branch given with `-c branch`. */
+export function build(app: App): Stack[] {
+  const branch: unknown = app.node.tryGetContext('branch');
+  if (branch === undefined) return [sharedStack(app)];
+  return [branchStack(app, String(branch))];
+}
+
+function image(app: App): ecs.ContainerImage {
+  return ecs.ContainerImage.fromRegistry(app.node.tryGetContext('image') ?? DEFAULT_IMAGE);
+}
+
+function sharedStack(app: App): Stack {
+  const stack = new Stack(app, 'SharedStaging', {
+    stackName: `${PREFIX}-shared`,
+    description: 'Shared staging: network, cluster, load balancer, data and the shared app',
+    env,
+    terminationProtection: true,
+  });
+  new SharedStaging(stack, 'Staging', {
+    prefix: PREFIX,
+    domainName: DOMAIN,
+    hostedZone: route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', {
+      hostedZoneId: 'Z0123456789ABCDEFGHIJ',
+      zoneName: 'example.com',
+    }),
+    solr: { url: 'https://solr.internal.example.com:8983/solr' },
+    app: {
+      image: image(app),
+      web: { name: 'web', cpu: 512, memoryLimitMiB: 1024, desiredCount: 2 },
+    },
+  });
+  return stack;
+}
+
+function branchStack(app: App, branch: string): Stack {
+  const names = StagingNames.fromBranch(branch, PREFIX);
+  // The stack must be named `names.stackName` (`<prefix>-<staging name>`): the sweeper matches it.
+  const stack = new Stack(app, names.stackName, {
+    stackName: names.stackName,
+    description: `Front-end staging of ${JSON.stringify(branch)} at https://${names.hostName(DOMAIN)}`,
+    env,
+  });
+  new FeatureStagingLite(stack, 'Staging', {
+    branch,
+    shared: SharedStagingRef.fromParameters(stack, 'Shared', { prefix: PREFIX }),
+    image: image(app),
+    // Per-branch environment wins over every default, including the data-source variables: here
+    // the branch's front end calls the shared staging's API and shows the new checkout.
+    environment: {
+      API_BASE_URL: `https://shared.${DOMAIN}/api`,
+      FEATURE_FLAGS: 'new-checkout',
+      LOG_LEVEL: 'debug',
+    },
+  });
+  return stack;
+}
