@@ -12,7 +12,7 @@ import { generatedSecret } from './private/generated-secret';
 import { combineWiring, eager, LazyWiring, layer, sharedCacheWiring, sharedDatabaseWiring, sharedSearchWiring } from './private/data-wiring';
 import { ISharedStaging } from './shared-staging-ref';
 import { StagingCache, StagingDatabase, StagingSearch } from './staging-data';
-import { StagingProvider } from './staging-provider';
+import { PROVIDER_SERVICE_TIMEOUT } from './private/timeouts';
 import { StagingServices } from './staging-services';
 
 /** Properties of `FeatureStaging`. */
@@ -155,7 +155,7 @@ export class FeatureStaging extends Construct {
     const resource = new CustomResource(this, 'Database', {
       serviceToken: this.shared.serviceToken(ProviderNames.DATABASE_RESTORE),
       resourceType: 'Custom::StagingDatabase',
-      serviceTimeout: StagingProvider.SERVICE_TIMEOUT,
+      serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
       removalPolicy: RemovalPolicy.DESTROY,
       properties: {
         SourceInstanceIdentifier: options.sourceInstanceIdentifier ?? this.shared.database.instanceIdentifier,
@@ -212,7 +212,7 @@ export class FeatureStaging extends Construct {
     return new CustomResource(this, 'CacheKeyPrefix', {
       serviceToken: this.shared.serviceToken(ProviderNames.REDIS_PREFIX),
       resourceType: 'Custom::StagingRedisPrefix',
-      serviceTimeout: StagingProvider.SERVICE_TIMEOUT,
+      serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
       properties: {
         Host: this.shared.cache.endpoint,
         Port: this.shared.cache.port,
@@ -229,7 +229,7 @@ export class FeatureStaging extends Construct {
     return new CustomResource(this, 'SearchCollection', {
       serviceToken: this.shared.serviceToken(ProviderNames.SOLR_COLLECTION),
       resourceType: 'Custom::StagingSolrCollection',
-      serviceTimeout: StagingProvider.SERVICE_TIMEOUT,
+      serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
       properties: {
         SolrUrl: this.shared.solr.url,
         CredentialsSecretArn: this.shared.solr.secret.secretArn,

@@ -8,6 +8,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { acknowledgeWildcardPermissions } from './private/acknowledge';
 import { HANDLER_RUNTIME, handlerCode } from './private/handler-code';
+import { PROVIDER_SERVICE_TIMEOUT } from './private/timeouts';
 
 /** How a shared custom-resource provider runs. */
 export interface StagingProviderOptions {
@@ -93,7 +94,7 @@ export class StagingProvider extends Construct {
    * The `serviceTimeout` feature stacks give custom resources of these providers: CloudFormation's
    * maximum, above every provider's `totalTimeout`.
    */
-  public static readonly SERVICE_TIMEOUT = Duration.hours(1);
+  public static readonly SERVICE_TIMEOUT = PROVIDER_SERVICE_TIMEOUT;
 
   /** The service token feature stacks pass to `CustomResource`. */
   public readonly serviceToken: string;

@@ -6,7 +6,7 @@ import { Construct, IConstruct } from 'constructs';
 import { FeatureOutputs, MANAGED_BY_VALUE, ProviderNames, Streams, TagKeys } from '../contract';
 import { StagingNames } from '../naming';
 import { ISharedStaging } from '../shared-staging-ref';
-import { StagingProvider } from '../staging-provider';
+import { PROVIDER_SERVICE_TIMEOUT } from './timeouts';
 import { ScheduledJobOptions, ServiceOptions, StagingServices, WebServiceOptions } from '../staging-services';
 import { acknowledgeWildcardPermissions } from './acknowledge';
 import { eager, layer, LazyWiring, resolveWiring } from './data-wiring';
@@ -93,7 +93,7 @@ export class BranchServices extends Construct {
     this.listenerRule = new CustomResource(this, 'ListenerRule', {
       serviceToken: shared.serviceToken(ProviderNames.LISTENER_PRIORITY),
       resourceType: 'Custom::StagingListenerRule',
-      serviceTimeout: StagingProvider.SERVICE_TIMEOUT,
+      serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
       properties: {
         ListenerArn: shared.listenerArn,
         HostHeader: this.hostName,
@@ -146,7 +146,7 @@ export class BranchServices extends Construct {
     const release = new CustomResource(this, 'Release', {
       serviceToken: props.shared.serviceToken(ProviderNames.RELEASE_TASK),
       resourceType: 'Custom::StagingRelease',
-      serviceTimeout: StagingProvider.SERVICE_TIMEOUT,
+      serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
       properties: {
         ClusterArn: props.shared.cluster.clusterArn,
         TaskDefinitionArn: taskDefinition.taskDefinitionArn,

@@ -1,0 +1,80 @@
+import { App, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import type { ServiceOptions } from '../lib';
+import { FeatureStaging } from '../lib/feature-staging';
+import { FeatureStagingLite } from '../lib/feature-staging-lite';
+import { StagingNames } from '../lib/naming';
+import { SharedStagingRef } from '../lib/shared-staging-ref';
+import { StagingCache, StagingDatabase, StagingSearch } from '../lib/staging-data';
+import { appImage, env } from './common';
+import { BranchContext, ServiceConfig, StagingConfig } from './config';
+
+/** The ready-made app's branch stack, `<prefix>-<staging name>`: FeatureStaging, or Lite with `-c lite=true`. */
+export function featureStack(app: App, config: StagingConfig, context: BranchContext): Stack {
+  const names = StagingNames.fromBranch(context.branch, config.prefix);
+  const stack = new Stack(app, names.stackName, {
+    stackName: names.stackName,
+    description: `Branch staging of ${JSON.stringify(names.branch)} at https://${names.hostName(config.domainName)}`,
+    env: env(config),
+  });
+  const shared = SharedStagingRef.fromParameters(stack, 'Shared', { prefix: config.prefix, parameterPrefix: config.parameterPrefix });
+  const sized = (s: ServiceConfig): ServiceOptions => {
+    const size = config.feature.services[s.name] ?? {};
+    return {
+      name: s.name,
+      command: s.command,
+      environment: s.environment,
+      cpu: size.cpu,
+      memoryLimitMiB: size.memoryMiB,
+      desiredCount: size.desiredCount,
+    };
+  };
+  const common = {
+    branch: context.branch,
+    shared,
+    image: appImage(stack, context.image ?? config.app.image),
+    web: { ...sized(config.app.web), containerPort: config.app.containerPort, healthCheckPath: config.app.healthCheckPath },
+    workers: config.app.workers.map(sized),
+    scheduledJobs: config.app.scheduledJobs.map((job) => ({ ...sized(job), schedule: scheduler.ScheduleExpression.expression(job.schedule) })),
+    environment: { ...config.app.environment, ...config.feature.environment, ...context.environment },
+    capacityProviderStrategies: config.feature.spotOnly ? [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }] : undefined,
+  };
+  if (context.lite) {
+    new FeatureStagingLite(stack, 'Staging', common);
+    return stack;
+  }
+  const f = config.feature;
+  new FeatureStaging(stack, 'Staging', {
+    ...common,
+    database:
+      f.database.mode === 'shared'
+        ? StagingDatabase.shared()
+        : StagingDatabase.fromLatestSnapshot({
+            sourceInstanceIdentifier: f.database.sourceInstanceIdentifier,
+            instanceType: f.database.instanceClass ? new ec2.InstanceType(f.database.instanceClass.replace(/^db\./, '')) : undefined,
+            minStorageGiB: f.database.minStorageGiB,
+            // A new value on every deploy with -c refreshData=true restores a fresh copy; without it the data is kept.
+            refreshToken: context.refreshData ? new Date().toISOString() : undefined,
+          }),
+    cache:
+      f.cache.mode === 'dedicated'
+        ? StagingCache.dedicated({ nodeType: f.cache.nodeType })
+        : f.cache.mode === 'prefix'
+          ? StagingCache.sharedPrefix()
+          : StagingCache.shared(),
+    search:
+      f.solr.mode === 'restore'
+        ? StagingSearch.restoredCollection({
+            sourceCollection: f.solr.sourceCollection!,
+            backupLocation: f.solr.backupLocation!,
+            backupRepository: f.solr.backupRepository,
+          })
+        : f.solr.mode === 'empty'
+          ? StagingSearch.emptyCollection({ sourceCollection: f.solr.sourceCollection!, configSet: f.solr.configSet })
+          : StagingSearch.shared({ collection: f.solr.sourceCollection }),
+    releaseCommand: f.releaseCommand,
+  });
+  return stack;
+}
+

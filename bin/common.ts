@@ -1,0 +1,40 @@
+import { Stack } from 'aws-cdk-lib';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import type { ServiceOptions } from '../lib';
+import { ServiceConfig, StagingConfig } from './config';
+
+/** What the ready-made app's shared and branch stacks both need. */
+
+export function env(config: StagingConfig) {
+  const region = config.region ?? process.env.CDK_DEFAULT_REGION;
+  if (!region) {
+    throw new Error('staging.region is not set and the AWS CLI has no default region; add "region": "eu-west-1" (yours) to the "staging" block of cdk.json');
+  }
+  return { account: config.account ?? process.env.CDK_DEFAULT_ACCOUNT, region };
+}
+
+export function serviceOptions(s: ServiceConfig): ServiceOptions {
+  return {
+    name: s.name,
+    command: s.command,
+    cpu: s.cpu,
+    memoryLimitMiB: s.memoryMiB,
+    desiredCount: s.desiredCount,
+    environment: s.environment,
+  };
+}
+
+const ECR_IMAGE = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?\/([a-z0-9._\/-]+)(?::([\w.-]+)|@(sha256:[0-9a-f]{64}))?$/;
+
+/** A private ECR image gets pull permissions on its repository; any other image is pulled as is. */
+export function appImage(scope: Stack, uri: string): ecs.ContainerImage {
+  const ecrImage = ECR_IMAGE.exec(uri);
+  if (!ecrImage) return ecs.ContainerImage.fromRegistry(uri);
+  const [, account, region, china, name, tag, digest] = ecrImage;
+  const repository = ecr.Repository.fromRepositoryAttributes(scope, 'AppRepository', {
+    repositoryArn: `arn:${china ? 'aws-cn' : 'aws'}:ecr:${region}:${account}:repository/${name}`,
+    repositoryName: name,
+  });
+  return ecs.ContainerImage.fromEcrRepository(repository, digest ?? tag ?? 'latest');
+}

@@ -1,0 +1,85 @@
+import { App, Duration, Size, Stack, Tags } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { MANAGED_BY_VALUE, StagingKinds, TagKeys } from '../lib/contract';
+import { SharedStaging } from '../lib/shared-staging';
+import { appImage, env, serviceOptions } from './common';
+import { StagingConfig } from './config';
+
+/** The ready-made app's shared stack, `<prefix>-shared`. */
+export function sharedStack(app: App, config: StagingConfig): Stack {
+  const stack = new Stack(app, 'SharedStaging', {
+    stackName: `${config.prefix}-shared`,
+    description: `Shared staging (${config.domainName}): network, cluster, load balancer, data sources and providers for branch stagings`,
+    env: env(config),
+    terminationProtection: true,
+  });
+  for (const [key, value] of Object.entries({
+    [TagKeys.KIND]: StagingKinds.SHARED,
+    [TagKeys.PREFIX]: config.prefix,
+    [TagKeys.MANAGED_BY]: MANAGED_BY_VALUE,
+  })) {
+    stack.tags.setTag(key, value); // the stack itself
+    Tags.of(stack).add(key, value); // and its resources
+  }
+
+  const hostedZone = route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', {
+    hostedZoneId: config.hostedZoneId,
+    zoneName: config.hostedZoneName,
+  });
+  const db = config.database;
+  new SharedStaging(stack, 'Staging', {
+    prefix: config.prefix,
+    parameterPrefix: config.parameterPrefix,
+    domainName: config.domainName,
+    hostedZone,
+    vpc: config.network.vpcId ? ec2.Vpc.fromLookup(stack, 'Vpc', { vpcId: config.network.vpcId }) : undefined,
+    vpcCidr: config.network.cidr,
+    maxAzs: config.network.maxAzs,
+    natGateways: config.network.natGateways,
+    containerInsights: config.cluster.containerInsights,
+    ec2Capacity: config.cluster.ec2Capacity && {
+      instanceType: config.cluster.ec2Capacity.instanceType ? new ec2.InstanceType(config.cluster.ec2Capacity.instanceType) : undefined,
+      minCapacity: config.cluster.ec2Capacity.minCapacity,
+      maxCapacity: config.cluster.ec2Capacity.maxCapacity,
+    },
+    database: {
+      instanceType: db.instanceClass ? new ec2.InstanceType(db.instanceClass.replace(/^db\./, '')) : undefined,
+      engineVersion: db.engineVersion ? rds.PostgresEngineVersion.of(db.engineVersion, db.engineVersion.split('.')[0]) : undefined,
+      allocatedStorage: db.allocatedStorageGiB ? Size.gibibytes(db.allocatedStorageGiB) : undefined,
+      databaseName: db.databaseName,
+      multiAz: db.multiAz,
+      backupRetention: db.backupRetentionDays ? Duration.days(db.backupRetentionDays) : undefined,
+    },
+    cache: { nodeType: config.cache.nodeType, engineVersion: config.cache.engineVersion },
+    solr: {
+      url: config.solr.url,
+      credentials: config.solr.credentialsSecretArn
+        ? secretsmanager.Secret.fromSecretCompleteArn(stack, 'SolrCredentials', config.solr.credentialsSecretArn)
+        : undefined,
+    },
+    sweeper: {
+      enabled: config.sweeper.enabled,
+      idleTimeout: config.sweeper.idleDays !== undefined ? Duration.hours(config.sweeper.idleDays * 24) : undefined,
+      warningPeriod: config.sweeper.warningHours !== undefined ? Duration.hours(config.sweeper.warningHours) : undefined,
+      schedule: config.sweeper.scheduleMinutes !== undefined ? Duration.minutes(config.sweeper.scheduleMinutes) : undefined,
+      dryRun: config.sweeper.dryRun,
+      retainResourcesOnDeleteFailed: config.sweeper.retainResourcesOnDeleteFailed,
+    },
+    app: {
+      image: appImage(stack, config.app.image),
+      environment: config.app.environment,
+      web: { ...serviceOptions(config.app.web), containerPort: config.app.containerPort, healthCheckPath: config.app.healthCheckPath },
+      workers: config.app.workers.map(serviceOptions),
+      scheduledJobs: config.app.scheduledJobs.map((job) => ({
+        ...serviceOptions(job),
+        schedule: scheduler.ScheduleExpression.expression(job.schedule),
+      })),
+    },
+  });
+  return stack;
+}
+
