@@ -1,10 +1,13 @@
-export * from './contract';
+// The public API. Everything here is jsii-friendly: classes, interfaces and static members only.
+export { BranchParameterNames, FeatureOutputs, ProviderNames, SharedParameterNames, StagingKinds, Streams, TagKeys } from './contract';
 export * from './feature-staging';
 export * from './feature-staging-lite';
-export * from './naming';
+export { StagingNames } from './naming';
 export * from './shared-staging';
-export * from './shared-staging-ref';
+export { SharedStagingRef } from './shared-staging-ref';
+export type { ISharedStaging, SharedCacheInfo, SharedDatabaseInfo, SharedSolrInfo, SharedStagingRefProps } from './shared-staging-ref';
 export * from './staging-data';
 export * from './staging-provider';
-export * from './staging-services';
+export { StagingServices } from './staging-services';
+export type { ScheduledJobOptions, ServiceOptions, StagingServicesProps, WebServiceOptions } from './staging-services';
 export * from './staging-sweeper';

@@ -3,7 +3,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { FeatureStagingLite, FeatureStagingLiteProps, MANAGED_BY_VALUE, SharedStagingRef, StagingKinds, StagingNames, TagKeys } from '../lib';
+import { FeatureStagingLite, FeatureStagingLiteProps, SharedStagingRef, StagingKinds, StagingNames, TagKeys } from '../lib';
+import { MANAGED_BY_VALUE } from '../lib/contract';
 import { normalizeTemplate } from '../lib/testing';
 import { formatFindings, testApp, validationFindings } from './util/validate';
 

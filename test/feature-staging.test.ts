@@ -10,7 +10,6 @@ import {
   FeatureStaging,
   FeatureStagingLite,
   FeatureStagingProps,
-  MANAGED_BY_VALUE,
   SharedStagingRef,
   StagingCache,
   StagingDatabase,
@@ -19,6 +18,7 @@ import {
   StagingSearch,
   TagKeys,
 } from '../lib';
+import { MANAGED_BY_VALUE } from '../lib/contract';
 import { normalizeTemplate } from '../lib/testing';
 import { dependencies } from '../scripts/critical-path';
 import { formatFindings, testApp, validationFindings } from './util/validate';
