@@ -16,6 +16,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { ProviderNames, SharedParameterNames, StagingKinds, Streams, TagKeys } from './contract';
 import { acknowledgeWildcardPermissions } from './private/acknowledge';
+import { layer } from './private/data-wiring';
 import { generatedSecret } from './private/generated-secret';
 import { StagingNames } from './naming';
 import { BRANCH_SUBNET_COUNT, validateParameterPrefix } from './shared-staging-ref';
@@ -386,18 +387,20 @@ export class SharedStaging extends Construct {
       web: props.app.web,
       workers: props.app.workers,
       scheduledJobs: props.app.scheduledJobs,
-      environment: {
-        ...this.dataEnvironment(props.solr.url),
-        ...props.app.environment,
-      },
-      secrets: {
-        DATABASE_USERNAME: ecs.Secret.fromSecretsManager(this.database.secret!, 'username'),
-        DATABASE_PASSWORD: ecs.Secret.fromSecretsManager(this.database.secret!, 'password'),
-        REDIS_PASSWORD: ecs.Secret.fromSecretsManager(this.cacheAuthSecret, 'password'),
-        SOLR_USERNAME: ecs.Secret.fromSecretsManager(this.solrSecret, 'username'),
-        SOLR_PASSWORD: ecs.Secret.fromSecretsManager(this.solrSecret, 'password'),
-        ...props.app.secrets,
-      },
+      // The app's own variables and secrets win over the data-source ones, name by name.
+      ...layer(
+        {
+          environment: this.dataEnvironment(props.solr.url),
+          secrets: {
+            DATABASE_USERNAME: ecs.Secret.fromSecretsManager(this.database.secret!, 'username'),
+            DATABASE_PASSWORD: ecs.Secret.fromSecretsManager(this.database.secret!, 'password'),
+            REDIS_PASSWORD: ecs.Secret.fromSecretsManager(this.cacheAuthSecret, 'password'),
+            SOLR_USERNAME: ecs.Secret.fromSecretsManager(this.solrSecret, 'username'),
+            SOLR_PASSWORD: ecs.Secret.fromSecretsManager(this.solrSecret, 'password'),
+          },
+        },
+        { environment: props.app.environment ?? {}, secrets: props.app.secrets ?? {} },
+      ),
       capacityProviderStrategies: [{ capacityProvider: 'FARGATE', base: 1, weight: 1 }],
     });
     this.listener.addTargetGroups('SharedApp', {
