@@ -174,7 +174,8 @@ export class BranchServices extends Construct {
   }
 }
 
-const STAGING_MARKER = 'cdk-multi-staging:staging-name';
+/** The staging each stack holds: one at most, or its tags would lie. */
+const stagingOfStack = new WeakMap<Stack, string>();
 
 /**
  * Tags the whole stack as this staging (the sweeper reads stack tags) and refuses a second
@@ -182,13 +183,13 @@ const STAGING_MARKER = 'cdk-multi-staging:staging-name';
  */
 function tagStack(scope: IConstruct, kind: string, names: StagingNames): void {
   const stack = Stack.of(scope);
-  const existing = stack.node.tryGetContext(STAGING_MARKER) ?? (stack as unknown as Record<string, string>)[STAGING_MARKER];
+  const existing = stagingOfStack.get(stack);
   if (existing !== undefined) {
     throw new Error(
       `Stack ${stack.node.path} already holds the staging "${existing}"; put each branch staging (here "${names.name}") in its own stack, named e.g. "${names.stackName}"`,
     );
   }
-  Object.defineProperty(stack, STAGING_MARKER, { value: names.name, enumerable: false });
+  stagingOfStack.set(stack, names.name);
   if (!Token.isUnresolved(stack.stackName) && stack.stackName !== names.stackName) {
     Annotations.of(stack).addWarningV2(
       'cdk-multi-staging:stackName',
