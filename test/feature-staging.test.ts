@@ -21,6 +21,7 @@ import {
 import { MANAGED_BY_VALUE } from '../lib/contract';
 import { normalizeTemplate } from '../lib/testing';
 import { dependencies } from '../scripts/critical-path';
+import { container, containers, join, only, onlyId, resourcesOfType, ssm, ssmParameterIds } from './util/template';
 import { formatFindings, testApp, validationFindings } from './util/validate';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
@@ -87,66 +88,7 @@ function withFeature(feature: Record<string, unknown>): unknown {
 }
 
 /** `{ Ref }` to the stack parameter that reads the SSM parameter `path`. */
-function ssm(json: any, path: string): { Ref: string } {
-  const ids = ssmParameterIds(json, path);
-  if (ids.length !== 1) throw new Error(`expected one SSM parameter ${path} in the template, found ${ids.length}`);
-  return { Ref: ids[0] };
-}
 
-function ssmParameterIds(json: any, path: string): string[] {
-  return Object.entries(json.Parameters ?? {})
-    .filter(([, p]: [string, any]) => p.Default === path && String(p.Type).startsWith('AWS::SSM::Parameter::Value'))
-    .map(([id]) => id);
-}
-
-function resourcesOfType(json: any, type: string): Array<[string, any]> {
-  return Object.entries(json.Resources as Record<string, any>).filter(([, r]) => r.Type === type);
-}
-
-function onlyId(json: any, type: string): string {
-  const found = resourcesOfType(json, type);
-  if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
-  return found[0][0];
-}
-
-function only(json: any, type: string): any {
-  return json.Resources[onlyId(json, type)];
-}
-
-interface Container {
-  readonly taskDefinition: string;
-  readonly service: string;
-  readonly environment: Record<string, unknown>;
-  readonly environmentNames: string[];
-  readonly secrets: Record<string, unknown>;
-  readonly raw: any;
-}
-
-/** Every container of every task definition, with its environment and secrets as maps. */
-function containers(json: any): Container[] {
-  return resourcesOfType(json, 'AWS::ECS::TaskDefinition').flatMap(([id, r]) =>
-    (r.Properties.ContainerDefinitions as any[]).map((c) => {
-      const env = (c.Environment ?? []) as Array<{ Name: string; Value: unknown }>;
-      const environment = Object.fromEntries(env.map((e) => [e.Name, e.Value]));
-      return {
-        taskDefinition: id,
-        service: String(environment.STAGING_SERVICE),
-        environment,
-        environmentNames: env.map((e) => e.Name),
-        secrets: Object.fromEntries(((c.Secrets ?? []) as Array<{ Name: string; ValueFrom: unknown }>).map((s) => [s.Name, s.ValueFrom])),
-        raw: c,
-      };
-    }),
-  );
-}
-
-function container(json: any, service: string): Container {
-  const found = containers(json).filter((c) => c.service === service);
-  if (found.length !== 1) throw new Error(`expected one container of service ${service}, found ${found.length}`);
-  return found[0];
-}
-
-const join = (...parts: unknown[]) => ({ 'Fn::Join': ['', parts] });
 const getAtt = (id: string, attribute: string) => ({ 'Fn::GetAtt': [id, attribute] });
 
 /** The ECS services behind a load balancer (the web service). */

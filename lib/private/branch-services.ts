@@ -5,27 +5,18 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct, IConstruct } from 'constructs';
 import { FeatureOutputs, MANAGED_BY_VALUE, ProviderNames, Streams, TagKeys } from '../contract';
 import { StagingNames } from '../naming';
-import { ISharedStaging } from '../shared-staging-ref';
 import { PROVIDER_SERVICE_TIMEOUT } from './timeouts';
-import { ScheduledJobOptions, ServiceOptions, StagingServices, WebServiceOptions } from '../staging-services';
+import type { BranchStagingProps } from '../feature-staging-lite';
+import { ServiceOptions, StagingServices } from '../staging-services';
 import { acknowledgeWildcardPermissions } from './acknowledge';
 import { eager, layer, LazyWiring, resolveWiring } from './data-wiring';
 
 /** What every branch staging takes, whatever its data. */
-export interface BranchServicesProps {
+export interface BranchServicesProps extends Omit<BranchStagingProps, 'branch'> {
   readonly names: StagingNames;
   readonly kind: string;
-  readonly shared: ISharedStaging;
-  readonly image: ecs.ContainerImage;
-  readonly web?: WebServiceOptions;
-  readonly workers?: ServiceOptions[];
-  readonly scheduledJobs?: ScheduledJobOptions[];
-  readonly environment?: Record<string, string>;
-  readonly secrets?: Record<string, ecs.Secret>;
   /** Variables and secrets that point at the data sources; `environment` and `secrets` win over them. */
   readonly data: LazyWiring;
-  readonly logRetention?: logs.RetentionDays;
-  readonly capacityProviderStrategies?: ecs.CapacityProviderStrategy[];
   /** A command run as a one-off task before the services roll (migrations). */
   readonly releaseCommand?: string[];
 }
