@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -908,11 +908,15 @@ describe('the steps, run', () => {
 
   test.each(workflows.map((w) => [w.file.replace(`${ROOT}/`, ''), w] as const))('%s: "Resolve the stack" names the branch\'s stack and its region, offline', (_, wf) => {
     const outdir = mkdtempSync(join(tmpdir(), 'ci-ls-'));
+    // The step runs where cdk.json is and writes stacks.json there: leave the work tree as found.
+    const written = join(ROOT, 'stacks.json');
+    const existed = existsSync(written);
     const res = runStep(step(wf, 'Resolve the stack').run, {
       cwd: ROOT,
       env: { BRANCH, LITE: 'false' },
       fakes: { npx: npx(outdir) },
     });
+    if (!existed) rmSync(written, { force: true });
     expect({ status: res.status, stderr: res.status === 0 ? '' : res.stderr }).toEqual({ status: 0, stderr: '' });
     expect(res.outputs).toMatchObject({ name: STACK_NAME, region: STAGING.region });
     if (wf === deploy) expect(res.outputs.sha).toMatch(/^[0-9a-f]{40}$/);
