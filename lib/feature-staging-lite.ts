@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { StagingKinds } from './contract';
 import { StagingNames } from './naming';
 import { BranchServices } from './private/branch-services';
-import { combineWiring, sharedCacheWiring, sharedDatabaseWiring, sharedSearchWiring } from './private/data-wiring';
+import { cacheWiring, combineWiring, databaseWiring, searchWiring } from './private/data-wiring';
 import { ISharedStaging } from './shared-staging-ref';
 import { ScheduledJobOptions, ServiceOptions, StagingServices, WebServiceOptions } from './staging-services';
 
@@ -92,7 +92,7 @@ export class FeatureStagingLite extends Construct {
       ...props,
       names: this.names,
       kind: StagingKinds.FEATURE_LITE,
-      data: combineWiring(sharedDatabaseWiring(props.shared), sharedCacheWiring(props.shared), sharedSearchWiring(props.shared)),
+      data: combineWiring(databaseWiring(props.shared.database), cacheWiring(props.shared.cache), searchWiring(props.shared.solr)),
     });
     this.url = branch.url;
     this.services = branch.services;

@@ -9,7 +9,7 @@ import { BranchStagingProps } from './feature-staging-lite';
 import { StagingNames } from './naming';
 import { BranchServices } from './private/branch-services';
 import { generatedSecret } from './private/generated-secret';
-import { combineWiring, eager, LazyWiring, layer, sharedCacheWiring, sharedDatabaseWiring, sharedSearchWiring } from './private/data-wiring';
+import { cacheWiring, combineWiring, databaseWiring, eager, LazyWiring, layer, searchWiring } from './private/data-wiring';
 import { ISharedStaging } from './shared-staging-ref';
 import { StagingCache, StagingDatabase, StagingSearch } from './staging-data';
 import { PROVIDER_SERVICE_TIMEOUT } from './private/timeouts';
@@ -104,7 +104,7 @@ export class FeatureStaging extends Construct {
   }
 
   private databaseWiring(database: StagingDatabase): LazyWiring {
-    if (database._mode === 'shared') return sharedDatabaseWiring(this.shared);
+    if (database._mode === 'shared') return databaseWiring(this.shared.database);
     const { resource, secret } = this.restoredDatabase(database);
     (this as { database?: CustomResource }).database = resource;
     return {
@@ -120,20 +120,17 @@ export class FeatureStaging extends Construct {
   }
 
   private cacheWiring(cache: StagingCache): LazyWiring {
-    if (cache._mode === 'shared') return sharedCacheWiring(this.shared);
+    if (cache._mode === 'shared') return cacheWiring(this.shared.cache);
     if (cache._mode === 'prefix') {
-      return layer(sharedCacheWiring(this.shared), eager({ REDIS_KEY_PREFIX: this.cacheKeyPrefix().getAttString('KeyPrefix') }));
+      return layer(cacheWiring(this.shared.cache), eager({ REDIS_KEY_PREFIX: this.cacheKeyPrefix().getAttString('KeyPrefix') }));
     }
     const { group, secret } = this.dedicatedCache(cache);
     (this as { cache?: elasticache.CfnReplicationGroup }).cache = group;
-    return eager(
-      { REDIS_HOST: group.attrPrimaryEndPointAddress, REDIS_PORT: group.attrPrimaryEndPointPort, REDIS_TLS: 'true' },
-      { REDIS_PASSWORD: ecs.Secret.fromSecretsManager(secret, 'password') },
-    );
+    return cacheWiring({ endpoint: group.attrPrimaryEndPointAddress, port: group.attrPrimaryEndPointPort, authSecret: secret });
   }
 
   private searchWiring(search: StagingSearch): LazyWiring {
-    const shared = sharedSearchWiring(this.shared);
+    const shared = searchWiring(this.shared.solr);
     if (search._mode === 'shared') {
       return search._sourceCollection ? layer(shared, eager({ SOLR_COLLECTION: search._sourceCollection })) : shared;
     }

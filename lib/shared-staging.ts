@@ -16,7 +16,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { ProviderNames, SharedParameterNames, StagingKinds, Streams, TagKeys } from './contract';
 import { acknowledgeWildcardPermissions } from './private/acknowledge';
-import { layer } from './private/data-wiring';
+import { cacheWiring, combineWiring, databaseWiring, eager, layer, resolveWiring, searchWiring } from './private/data-wiring';
 import { generatedSecret } from './private/generated-secret';
 import { StagingNames } from './naming';
 import { BRANCH_SUBNET_COUNT, validateParameterPrefix } from './shared-staging-ref';
@@ -387,19 +387,21 @@ export class SharedStaging extends Construct {
       web: props.app.web,
       workers: props.app.workers,
       scheduledJobs: props.app.scheduledJobs,
-      // The app's own variables and secrets win over the data-source ones, name by name.
-      ...layer(
-        {
-          environment: this.dataEnvironment(props.solr.url),
-          secrets: {
-            DATABASE_USERNAME: ecs.Secret.fromSecretsManager(this.database.secret!, 'username'),
-            DATABASE_PASSWORD: ecs.Secret.fromSecretsManager(this.database.secret!, 'password'),
-            REDIS_PASSWORD: ecs.Secret.fromSecretsManager(this.cacheAuthSecret, 'password'),
-            SOLR_USERNAME: ecs.Secret.fromSecretsManager(this.solrSecret, 'username'),
-            SOLR_PASSWORD: ecs.Secret.fromSecretsManager(this.solrSecret, 'password'),
-          },
-        },
-        { environment: props.app.environment ?? {}, secrets: props.app.secrets ?? {} },
+      // The same variables branches get; the app's own win over them, name by name.
+      ...resolveWiring(
+        layer(
+          combineWiring(
+            databaseWiring({
+              endpoint: this.database.dbInstanceEndpointAddress,
+              port: this.database.dbInstanceEndpointPort,
+              databaseName: this.databaseName,
+              secret: this.database.secret!,
+            }),
+            cacheWiring({ endpoint: this.cache.attrPrimaryEndPointAddress, port: this.cache.attrPrimaryEndPointPort, authSecret: this.cacheAuthSecret }),
+            searchWiring({ url: props.solr.url, secret: this.solrSecret }),
+          ),
+          eager(props.app.environment, props.app.secrets),
+        ),
       ),
       capacityProviderStrategies: [{ capacityProvider: 'FARGATE', base: 1, weight: 1 }],
     });
@@ -585,19 +587,6 @@ export class SharedStaging extends Construct {
   /** The provider added under `name`, if any. */
   public provider(name: string): StagingProvider | undefined {
     return this.providers[name];
-  }
-
-  /** Environment variables that point containers at the shared data sources. */
-  private dataEnvironment(solrUrl: string): Record<string, string> {
-    return {
-      DATABASE_HOST: this.database.dbInstanceEndpointAddress,
-      DATABASE_PORT: this.database.dbInstanceEndpointPort,
-      DATABASE_NAME: this.databaseName,
-      REDIS_HOST: this.cache.attrPrimaryEndPointAddress,
-      REDIS_PORT: this.cache.attrPrimaryEndPointPort,
-      REDIS_TLS: 'true',
-      SOLR_URL: solrUrl,
-    };
   }
 
   private newVpc(props: SharedStagingProps): ec2.Vpc {

@@ -22,7 +22,7 @@ export interface BranchServicesProps extends Omit<BranchStagingProps, 'branch'> 
 }
 
 /** Staging-sized defaults: "far less web-workers, with less CPU and memory". */
-export const BRANCH_DEFAULTS = { cpu: 256, memoryLimitMiB: 512, desiredCount: 1 } as const;
+const BRANCH_DEFAULTS = { cpu: 256, memoryLimitMiB: 512, desiredCount: 1 } as const;
 
 /**
  * A branch's services on the shared cluster, its host rule on the shared listener, its DNS name,
@@ -196,7 +196,7 @@ function tagStack(scope: IConstruct, kind: string, names: StagingNames): void {
 }
 
 /** The tags of a branch staging. */
-export function stagingTags(kind: string, names: StagingNames): Record<string, string> {
+function stagingTags(kind: string, names: StagingNames): Record<string, string> {
   return {
     [TagKeys.KIND]: kind,
     [TagKeys.NAME]: names.name,

@@ -1,5 +1,5 @@
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import { ISharedStaging } from '../shared-staging-ref';
+import type { SharedCacheInfo, SharedDatabaseInfo, SharedSolrInfo } from '../shared-staging-ref';
 
 /**
  * Environment variables and secrets that point containers at data stores, made only when used:
@@ -16,36 +16,39 @@ export interface Wiring {
   readonly secrets: Record<string, ecs.Secret>;
 }
 
-/** The shared Postgres. */
-export function sharedDatabaseWiring(shared: ISharedStaging): LazyWiring {
+/**
+ * A Postgres: `DATABASE_HOST`, `DATABASE_PORT`, `DATABASE_NAME`, and `DATABASE_USERNAME` and
+ * `DATABASE_PASSWORD` from its secret. Each value is read only when used.
+ */
+export function databaseWiring(db: Pick<SharedDatabaseInfo, 'endpoint' | 'port' | 'databaseName' | 'secret'>): LazyWiring {
   return {
     environment: {
-      DATABASE_HOST: () => shared.database.endpoint,
-      DATABASE_PORT: () => shared.database.port,
-      DATABASE_NAME: () => shared.database.databaseName,
+      DATABASE_HOST: () => db.endpoint,
+      DATABASE_PORT: () => db.port,
+      DATABASE_NAME: () => db.databaseName,
     },
     secrets: {
-      DATABASE_USERNAME: () => ecs.Secret.fromSecretsManager(shared.database.secret, 'username'),
-      DATABASE_PASSWORD: () => ecs.Secret.fromSecretsManager(shared.database.secret, 'password'),
+      DATABASE_USERNAME: () => ecs.Secret.fromSecretsManager(db.secret, 'username'),
+      DATABASE_PASSWORD: () => ecs.Secret.fromSecretsManager(db.secret, 'password'),
     },
   };
 }
 
-/** The shared Redis/Valkey. */
-export function sharedCacheWiring(shared: ISharedStaging): LazyWiring {
+/** A Redis/Valkey with TLS: `REDIS_HOST`, `REDIS_PORT`, `REDIS_TLS`, and `REDIS_PASSWORD` from its AUTH secret. */
+export function cacheWiring(cache: Pick<SharedCacheInfo, 'endpoint' | 'port' | 'authSecret'>): LazyWiring {
   return {
-    environment: { REDIS_HOST: () => shared.cache.endpoint, REDIS_PORT: () => shared.cache.port, REDIS_TLS: () => 'true' },
-    secrets: { REDIS_PASSWORD: () => ecs.Secret.fromSecretsManager(shared.cache.authSecret, 'password') },
+    environment: { REDIS_HOST: () => cache.endpoint, REDIS_PORT: () => cache.port, REDIS_TLS: () => 'true' },
+    secrets: { REDIS_PASSWORD: () => ecs.Secret.fromSecretsManager(cache.authSecret, 'password') },
   };
 }
 
-/** The shared Solr. */
-export function sharedSearchWiring(shared: ISharedStaging): LazyWiring {
+/** A Solr server: `SOLR_URL`, and `SOLR_USERNAME` and `SOLR_PASSWORD` from its secret. */
+export function searchWiring(solr: SharedSolrInfo): LazyWiring {
   return {
-    environment: { SOLR_URL: () => shared.solr.url },
+    environment: { SOLR_URL: () => solr.url },
     secrets: {
-      SOLR_USERNAME: () => ecs.Secret.fromSecretsManager(shared.solr.secret, 'username'),
-      SOLR_PASSWORD: () => ecs.Secret.fromSecretsManager(shared.solr.secret, 'password'),
+      SOLR_USERNAME: () => ecs.Secret.fromSecretsManager(solr.secret, 'username'),
+      SOLR_PASSWORD: () => ecs.Secret.fromSecretsManager(solr.secret, 'password'),
     },
   };
 }
