@@ -456,7 +456,7 @@ function deletionPlan(ctx: Context, info: StackInfo, retain?: readonly string[])
   };
 }
 
-export function describeActivity(a: Activity): string {
+function describeActivity(a: Activity): string {
   const what = { 'stack-created': 'stack created', 'stack-updated': 'stack updated', 'keep-alive': 'keep-alive', request: 'last request' }[a.source];
   return `${what} ${iso(a.at)}`;
 }
