@@ -11,6 +11,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { BranchParameterNames, FEATURE_KINDS, TagKeys } from './contract';
 import { StagingNames } from './naming';
+import { SweeperEnvironment as Env, SweeperEnvironmentVariables } from './sweeper-contract';
 import { HANDLER_RUNTIME, handlerCode } from './private/handler-code';
 import { validateParameterPrefix } from './shared-staging-ref';
 
@@ -226,6 +227,21 @@ export class StagingSweeper extends Construct {
     );
     this.topic.grantPublish(role);
 
+    // The longest a run can last: an undelivered warning claimed longer ago was left by a dead run.
+    const runTimeout = Duration.minutes(15);
+    const environment: SweeperEnvironmentVariables = {
+      [Env.STAGING_PREFIX]: prefix,
+      [Env.PARAMETER_PREFIX]: parameterPrefix,
+      [Env.IDLE_TIMEOUT_SECONDS]: String(idleTimeout.toSeconds()),
+      [Env.WARNING_PERIOD_SECONDS]: String(warningPeriod.toSeconds()),
+      [Env.RUN_TIMEOUT_SECONDS]: String(runTimeout.toSeconds()),
+      [Env.DRY_RUN]: String(props.dryRun ?? false),
+      [Env.RETAIN_RESOURCES_ON_DELETE_FAILED]: String(props.retainResourcesOnDeleteFailed ?? false),
+      [Env.TOPIC_ARN]: this.topic.topicArn,
+      [Env.DELETION_ROLE_ARN]: this.deletionRole.roleArn,
+      [Env.ACCOUNT_ID]: Aws.ACCOUNT_ID,
+      [Env.METRIC_NAMESPACE]: StagingSweeper.METRIC_NAMESPACE,
+    };
     this.function = new lambda.Function(this, 'Function', {
       code: handlerCode('sweeper'),
       handler: 'index.handler',
@@ -233,23 +249,12 @@ export class StagingSweeper extends Construct {
       architecture: lambda.Architecture.ARM_64,
       role,
       logGroup: this.logGroup,
-      timeout: Duration.minutes(15),
+      timeout: runTimeout,
       memorySize: 512,
       // A second guard besides the SSM claims: runs never overlap.
       reservedConcurrentExecutions: 1,
       description: `Deletes ${prefix}-* feature stagings idle for ${idleTimeout.toHumanString()}, after warning`,
-      environment: {
-        STAGING_PREFIX: prefix,
-        PARAMETER_PREFIX: parameterPrefix,
-        IDLE_TIMEOUT_SECONDS: String(idleTimeout.toSeconds()),
-        WARNING_PERIOD_SECONDS: String(warningPeriod.toSeconds()),
-        DRY_RUN: String(props.dryRun ?? false),
-        RETAIN_RESOURCES_ON_DELETE_FAILED: String(props.retainResourcesOnDeleteFailed ?? false),
-        TOPIC_ARN: this.topic.topicArn,
-        DELETION_ROLE_ARN: this.deletionRole.roleArn,
-        ACCOUNT_ID: Aws.ACCOUNT_ID,
-        METRIC_NAMESPACE: StagingSweeper.METRIC_NAMESPACE,
-      },
+      environment: { ...environment },
     });
     // A failed run is not retried: the next scheduled run starts from a fresh look anyway.
     this.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: schedule.toSeconds() > 3600 ? Duration.hours(1) : schedule });

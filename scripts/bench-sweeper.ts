@@ -18,6 +18,7 @@ import { PublishBatchCommand, SNSClient, type PublishBatchCommandInput } from '@
 import { DeleteParametersCommand, GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../lambda/sweeper/index';
+import type { SweeperEnvironmentVariables } from '../lib/sweeper-contract';
 
 const LATENCY_MS = Number(process.env.LATENCY_MS ?? 50);
 const ACCOUNT = '123456789012';
@@ -70,6 +71,19 @@ function buildWorld(n: number, scenario: 'steady' | 'busy'): World {
     world.stacks.push(s);
     return s;
   };
+  /** A warning SNS accepted, claimed at `claimedAt`, as the sweeper records it. */
+  const warned = (s: Stack, activity: { at: number; source: string }, claimedAt: number) => {
+    const deadline = activity.at + 3 * DAY;
+    const record = {
+      stackId: s.StackId,
+      claimedAt: new Date(claimedAt).toISOString(),
+      deleteAt: new Date(Math.max(deadline, claimedAt + DAY)).toISOString(),
+      lastActivity: new Date(activity.at).toISOString(),
+      lastActivitySource: activity.source,
+      deliveredAt: new Date(claimedAt).toISOString(),
+    };
+    world.params.set(`/staging/sweeper/warned/${s.StackName!.slice('staging-'.length)}/${Math.floor(deadline / 1000)}`, { value: JSON.stringify(record), modified: claimedAt });
+  };
   stack('shared', 'shared', 90 * DAY);
   for (let i = 0; i < Math.ceil(n / 20); i++) stack(`unrelated-${i}`, undefined, 90 * DAY); // look-alikes
   for (let i = 0; i < n; i++) {
@@ -81,15 +95,13 @@ function buildWorld(n: number, scenario: 'steady' | 'busy'): World {
       stack(name, kind, 10 * DAY); // idle: warn now
     } else if (busy && pct < 15) {
       const s = stack(name, kind, 10 * DAY); // warned 2 days ago: delete now
-      const deadline = Math.floor((s.LastUpdatedTime!.getTime() + 3 * DAY) / 1000);
-      world.params.set(`/staging/sweeper/warned/${name}/${deadline}`, { value: '{}', modified: NOW - 2 * DAY });
+      warned(s, { at: s.LastUpdatedTime!.getTime(), source: 'stack-updated' }, NOW - 2 * DAY);
     } else if (busy && pct < 18) {
-      stack(name, kind, 2 * DAY + 12 * HOUR); // last request 2 days 11 hours ago: warned an hour ago, due tomorrow
+      const s = stack(name, kind, 2 * DAY + 12 * HOUR); // last request 2 days 11 hours ago: warned an hour ago, due tomorrow
       const at = NOW - 2 * DAY - 11 * HOUR;
       world.requests.set(`targetgroup/staging-${name}/0123456789abcdef`, at);
       // The sweeper counts a request at the end of its hour bucket.
-      const deadline = Math.floor((Math.floor(at / HOUR) * HOUR + HOUR + 3 * DAY) / 1000);
-      world.params.set(`/staging/sweeper/warned/${name}/${deadline}`, { value: '{}', modified: NOW - HOUR });
+      warned(s, { at: Math.floor(at / HOUR) * HOUR + HOUR, source: 'request' }, NOW - HOUR);
     } else if (pct < 28) {
       stack(name, kind, 30 * DAY); // pinned
       world.params.set(`/staging/pins/${name}`, { value: '2099-12-31', modified: NOW - 5 * DAY });
@@ -175,19 +187,20 @@ function install(world: World): void {
 }
 
 async function main(): Promise<void> {
-  Object.assign(process.env, {
+  const environment: SweeperEnvironmentVariables = {
     STAGING_PREFIX: 'staging',
     PARAMETER_PREFIX: '/staging',
     IDLE_TIMEOUT_SECONDS: String(3 * 86400),
     WARNING_PERIOD_SECONDS: '86400',
+    RUN_TIMEOUT_SECONDS: '900',
     DRY_RUN: 'false',
     RETAIN_RESOURCES_ON_DELETE_FAILED: 'false',
     TOPIC_ARN: `arn:aws:sns:${REGION}:${ACCOUNT}:staging-sweeper`,
     DELETION_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/staging-sweeper-deletion`,
     ACCOUNT_ID: ACCOUNT,
-    AWS_REGION: REGION,
     METRIC_NAMESPACE: 'CdkMultiStaging/StagingSweeper',
-  });
+  };
+  Object.assign(process.env, environment, { AWS_REGION: REGION });
   const quiet = console.log;
   console.log(`Staging sweeper benchmark: simulated AWS, ${LATENCY_MS} ms per call, DescribeStacks pages of 100, GetParametersByPath pages of 10.\n`);
   const rows: string[][] = [];
@@ -222,7 +235,10 @@ async function main(): Promise<void> {
   for (const r of rows) console.log(line(r));
   console.log(`\nPeak resident memory of this process: ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MB (the function has 512 MB and 15 minutes).`);
   console.log('Reads per run: ceil(stacks/100) DescribeStacks + ceil(candidates/500) GetMetricData + ceil(params/10) GetParametersByPath over pins, keep-alives and sweeper state.');
-  console.log('Writes per run: one claim (PutParameter) per warning or deletion, one DeleteStack per deletion, PublishBatch per 10 notices, DeleteParameters per 10 obsolete state parameters, one PutMetricData.');
+  console.log(
+    'Writes per run: two PutParameter per warning (the claim, then the delivered mark once SNS accepted it), one claim (PutParameter) and one DeleteStack per deletion, ' +
+      'PublishBatch per 10 notices, DeleteParameters per 10 obsolete state parameters, one PutMetricData.',
+  );
 }
 
 main().catch((e) => {

@@ -8,8 +8,10 @@ import { CloudWatchClient, GetMetricDataCommand, PutMetricDataCommand, type Metr
 import { PublishBatchCommand, SNSClient, type PublishBatchRequestEntry } from '@aws-sdk/client-sns';
 import { DeleteParametersCommand, GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { isAwsError } from '../shared/provider';
-import { MetricWindow, ResourceInfo, lastRequestAt } from './model';
+import { MetricWindow, Parameter, RequestResult, ResourceInfo, lastRequestAt } from './model';
 import type { Notice } from './messages';
+
+export type { Parameter, RequestResult };
 
 const SDK = { maxAttempts: 8, retryMode: 'adaptive' } as const;
 export const cloudformation = new CloudFormationClient(SDK);
@@ -38,12 +40,6 @@ export async function describeAllStacks(): Promise<Stack[]> {
   return stacks;
 }
 
-export interface Parameter {
-  readonly name: string;
-  readonly value: string;
-  readonly lastModifiedMs?: number;
-}
-
 /** Every parameter below `path` (recursive, all pages). */
 export async function parametersByPath(path: string): Promise<Parameter[]> {
   const out: Parameter[] = [];
@@ -64,14 +60,6 @@ export interface RequestQuery {
   readonly key: string;
   readonly targetGroup: string;
   readonly loadBalancer: string;
-}
-
-export interface RequestResult {
-  /** End of the newest hour with requests. */
-  readonly lastRequestMs?: number;
-  /** Whether any data point came back at all. */
-  readonly hasData: boolean;
-  readonly error?: string;
 }
 
 /**
@@ -150,21 +138,33 @@ export async function lastRequests(queries: RequestQuery[], window: MetricWindow
  */
 export async function claim(name: string, value: Record<string, unknown>): Promise<boolean> {
   try {
-    await ssm.send(
-      new PutParameterCommand({
-        Name: name,
-        Value: fitParameterValue(value),
-        Type: 'String',
-        Tier: 'Standard',
-        Overwrite: false,
-        Description: 'State of the staging sweeper; removed by the sweeper when the staging is gone.',
-      }),
-    );
+    await putParameter(name, value, false);
     return true;
   } catch (e) {
     if (isAwsError(e, 'ParameterAlreadyExists')) return false;
     throw e;
   }
+}
+
+/**
+ * Rewrites a parameter this run claimed (Overwrite=true): how a warning is marked delivered once
+ * SNS accepted it. Only the run holding the claim calls it.
+ */
+export async function rewrite(name: string, value: Record<string, unknown>): Promise<void> {
+  await putParameter(name, value, true);
+}
+
+async function putParameter(name: string, value: Record<string, unknown>, overwrite: boolean): Promise<void> {
+  await ssm.send(
+    new PutParameterCommand({
+      Name: name,
+      Value: fitParameterValue(value),
+      Type: 'String',
+      Tier: 'Standard',
+      Overwrite: overwrite,
+      Description: 'State of the staging sweeper; removed by the sweeper when the staging is gone.',
+    }),
+  );
 }
 
 /** JSON of `value` within a standard parameter's 4 KB: long lists are cut to what fits, never mid-JSON. */
@@ -192,16 +192,26 @@ export async function deleteParameters(names: string[]): Promise<void> {
   }
 }
 
-export async function deleteStack(stackId: string, roleArn: string, clientRequestToken: string, retain?: string[]): Promise<void> {
-  await cloudformation.send(
-    new DeleteStackCommand({
-      // The stack id, not the name: only the very stack that was judged idle can be deleted.
-      StackName: stackId,
-      RoleARN: roleArn,
-      ClientRequestToken: clientRequestToken,
-      RetainResources: retain?.length ? retain : undefined,
-    }),
-  );
+/**
+ * DeleteStack by stack id. `already-gone` when CloudFormation answers that the stack does not exist
+ * (a ValidationError): someone deleted it first, which is what the sweeper wanted, not a failure.
+ */
+export async function deleteStack(stackId: string, roleArn: string, clientRequestToken: string, retain?: readonly string[]): Promise<'deleting' | 'already-gone'> {
+  try {
+    await cloudformation.send(
+      new DeleteStackCommand({
+        // The stack id, not the name: only the very stack that was judged idle can be deleted.
+        StackName: stackId,
+        RoleARN: roleArn,
+        ClientRequestToken: clientRequestToken,
+        RetainResources: retain?.length ? [...retain] : undefined,
+      }),
+    );
+    return 'deleting';
+  } catch (e) {
+    if (isAwsError(e, 'ValidationError') && /does not exist/i.test(e instanceof Error ? e.message : '')) return 'already-gone';
+    throw e;
+  }
 }
 
 /** The resources of a stack that are DELETE_FAILED, with CloudFormation's reason. */

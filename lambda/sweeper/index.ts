@@ -1,35 +1,76 @@
 /**
  * The staging sweeper: deletes feature stagings that nobody has used for a while, after warning.
  *
- * Invoked by its schedule (an EventBridge event: a normal run) or by hand:
+ * Invoked by its schedule (the EventBridge "Scheduled Event": a normal run) or by hand:
  *   aws lambda invoke --function-name <fn> --cli-binary-format raw-in-base64-out \
  *     --payload '{"dryRun": true}' report.json
  * returns the full report of what a run would do, making no mutating call at all. A manual
- * `{"dryRun": false}` cannot override a sweeper deployed with dryRun.
+ * `{"dryRun": false}` cannot override a sweeper deployed with dryRun. An event with any other key
+ * (`{"DryRun": true}`, `{"dry_run": true}`, ...) is refused: the run does nothing and fails,
+ * naming the key it knows.
  *
- * Configuration (environment, set by the StagingSweeper construct):
- * - STAGING_PREFIX: stack-name prefix; feature stacks are `<prefix>-<staging name>`.
- * - PARAMETER_PREFIX: SSM path, e.g. `/staging` (pins, keep-alives and the sweeper's state below it).
- * - IDLE_TIMEOUT_SECONDS, WARNING_PERIOD_SECONDS.
- * - DRY_RUN, RETAIN_RESOURCES_ON_DELETE_FAILED: `true` or `false`.
- * - TOPIC_ARN, DELETION_ROLE_ARN, ACCOUNT_ID, METRIC_NAMESPACE; AWS_REGION comes from Lambda.
- * - CONCURRENCY (optional, default 8): stacks worked on at the same time.
+ * Configuration: the environment variables of lib/sweeper-contract.ts, set by the StagingSweeper
+ * construct; AWS_REGION comes from Lambda. Missing or unreadable values (DRY_RUN included) refuse
+ * to run.
  */
+import { ScheduledEvent, SweeperEnvironment as Env, SweeperEventKeys } from '../../lib/sweeper-contract';
 import { SweepReport, SweeperConfig } from './model';
 import { sweep } from './sweep';
 
-export interface SweepEvent {
-  /** `true` (or `"true"`): preview only. */
-  readonly dryRun?: boolean | string;
-  readonly [key: string]: unknown;
+export async function handler(event: unknown): Promise<SweepReport> {
+  const { dryRun } = parseEvent(event);
+  const config = configFromEnvironment(process.env);
+  return sweep(dryRun ? { ...config, dryRun: true } : config, Date.now());
 }
 
-export async function handler(event: SweepEvent | undefined): Promise<SweepReport> {
-  const config = configFromEnvironment(process.env, event);
-  return sweep(config, Date.now());
+/**
+ * What the event asks for. Fails closed: anything the handler does not know is refused rather
+ * than ignored, so a mistyped `dryRun` can never turn a preview into a real run.
+ */
+export function parseEvent(event: unknown): { readonly dryRun: boolean } {
+  if (event === undefined || event === null) return { dryRun: false };
+  const refuse = (why: string): never => {
+    throw new Error(
+      `The sweeper refused the event and did nothing: ${why}. Invoke it with {"${SweeperEventKeys.DRY_RUN}": true} to preview a run, ` +
+        `or {} (or {"${SweeperEventKeys.DRY_RUN}": false}) to run it now; its schedule sends an EventBridge "${ScheduledEvent.DETAIL_TYPE}".`,
+    );
+  };
+  if (typeof event !== 'object' || Array.isArray(event)) refuse(`the event must be a JSON object (got ${JSON.stringify(event)?.slice(0, 80)})`);
+  const e = event as Record<string, unknown>;
+  if (e.source === ScheduledEvent.SOURCE && e['detail-type'] === ScheduledEvent.DETAIL_TYPE) {
+    const extra = Object.keys(e).filter((k) => !(ScheduledEvent.KEYS as readonly string[]).includes(k));
+    if (extra.length) refuse(`a scheduled event carries no key ${extra.map((k) => JSON.stringify(k)).join(', ')}`);
+    return { dryRun: false };
+  }
+  const known: readonly string[] = Object.values(SweeperEventKeys);
+  const unknown = Object.keys(e).filter((k) => !known.includes(k));
+  if (unknown.length) {
+    refuse(unknown.map((k) => `unknown key ${JSON.stringify(k)}${suggestion(k, known)}`).join('; '));
+  }
+  const requested = e[SweeperEventKeys.DRY_RUN];
+  if (requested === undefined || requested === false || requested === 'false') return { dryRun: false };
+  if (requested === true || requested === 'true') return { dryRun: true };
+  return refuse(`"${SweeperEventKeys.DRY_RUN}" must be true or false (got ${JSON.stringify(requested)})`);
 }
 
-export function configFromEnvironment(env: Record<string, string | undefined>, event?: SweepEvent): SweeperConfig {
+/** ` (did you mean "dryRun"?)` for a key that differs only in case, separators or a typo or two. */
+function suggestion(key: string, known: readonly string[]): string {
+  const fold = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const match = known.find((k) => fold(k) === fold(key)) ?? known.find((k) => editDistance(fold(k), fold(key)) <= 2);
+  return match ? ` (did you mean "${match}"?)` : ` (the only key is "${known.join('", "')}")`;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = row;
+  }
+  return previous[b.length];
+}
+
+export function configFromEnvironment(env: Record<string, string | undefined>): SweeperConfig {
   const problems: string[] = [];
   const text = (name: string): string => {
     const v = env[name];
@@ -41,35 +82,29 @@ export function configFromEnvironment(env: Record<string, string | undefined>, e
     if (!Number.isFinite(v) || v <= 0) problems.push(`environment variable ${name} must be a positive number of seconds (got ${JSON.stringify(env[name])})`);
     return v * 1000;
   };
-  const flag = (name: string): boolean => {
-    const v = (env[name] ?? 'false').trim();
-    if (v !== 'true' && v !== 'false') problems.push(`environment variable ${name} must be "true" or "false" (got ${JSON.stringify(v)})`);
+  const flag = (name: string, unset?: 'false'): boolean => {
+    const v = (env[name] ?? unset ?? '').trim();
+    if (v !== 'true' && v !== 'false') problems.push(`environment variable ${name} must be "true" or "false" (got ${JSON.stringify(env[name])})`);
     return v === 'true';
   };
-  let manualDryRun = false;
-  const requested = event?.dryRun;
-  if (requested !== undefined) {
-    if (requested === true || requested === 'true') manualDryRun = true;
-    else if (requested !== false && requested !== 'false') {
-      problems.push(`the event's dryRun must be true or false (got ${JSON.stringify(requested)}); invoke with {"dryRun": true} to preview`);
-    }
-  }
   const config: SweeperConfig = {
-    prefix: text('STAGING_PREFIX'),
-    parameterPrefix: text('PARAMETER_PREFIX').replace(/\/+$/, ''),
-    idleTimeoutMs: seconds('IDLE_TIMEOUT_SECONDS'),
-    warningPeriodMs: seconds('WARNING_PERIOD_SECONDS'),
-    dryRun: flag('DRY_RUN') || manualDryRun,
-    retainResourcesOnDeleteFailed: flag('RETAIN_RESOURCES_ON_DELETE_FAILED'),
-    topicArn: text('TOPIC_ARN'),
-    deletionRoleArn: text('DELETION_ROLE_ARN'),
-    account: text('ACCOUNT_ID'),
+    prefix: text(Env.STAGING_PREFIX),
+    parameterPrefix: text(Env.PARAMETER_PREFIX).replace(/\/+$/, ''),
+    idleTimeoutMs: seconds(Env.IDLE_TIMEOUT_SECONDS),
+    warningPeriodMs: seconds(Env.WARNING_PERIOD_SECONDS),
+    runTimeoutMs: seconds(Env.RUN_TIMEOUT_SECONDS),
+    // No default: a sweeper that cannot tell whether it is a dry run does not run.
+    dryRun: flag(Env.DRY_RUN),
+    retainResourcesOnDeleteFailed: flag(Env.RETAIN_RESOURCES_ON_DELETE_FAILED, 'false'),
+    topicArn: text(Env.TOPIC_ARN),
+    deletionRoleArn: text(Env.DELETION_ROLE_ARN),
+    account: text(Env.ACCOUNT_ID),
     region: text('AWS_REGION'),
-    metricNamespace: text('METRIC_NAMESPACE'),
-    concurrency: Number(env.CONCURRENCY ?? 8) || 8,
+    metricNamespace: text(Env.METRIC_NAMESPACE),
+    concurrency: Number(env[Env.CONCURRENCY] ?? 8) || 8,
   };
   if (problems.length === 0 && config.warningPeriodMs >= config.idleTimeoutMs) {
-    problems.push('WARNING_PERIOD_SECONDS must be shorter than IDLE_TIMEOUT_SECONDS');
+    problems.push(`${Env.WARNING_PERIOD_SECONDS} must be shorter than ${Env.IDLE_TIMEOUT_SECONDS}`);
   }
   if (problems.length) {
     throw new Error(`The sweeper is misconfigured and did nothing: ${problems.join('; ')}. Redeploy the StagingSweeper construct.`);

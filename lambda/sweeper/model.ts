@@ -4,13 +4,17 @@
  */
 import { BranchParameterNames, FEATURE_KINDS, FeatureOutputs, TagKeys } from '../../lib/contract';
 // The inverse of the tags the constructs write; lib/naming.ts imports nothing beyond node:crypto.
-import { decodeTagValue } from '../../lib/naming';
+import { StagingNames, decodeTagValue } from '../../lib/naming';
 
 export { decodeTagValue };
 
 /** Below `<parameterPrefix>/`: the sweeper's own state (warnings sent, deletions claimed). */
 export const STATE_PREFIX = 'sweeper';
-/** `<parameterPrefix>/sweeper/warned/<staging name>/<idle deadline, epoch seconds>` */
+/**
+ * `<parameterPrefix>/sweeper/warned/<staging name>/<idle deadline, epoch seconds>`: a warning,
+ * claimed (a `WarningRecord` without `deliveredAt`) before it is published, and rewritten with
+ * `deliveredAt` once SNS accepted it. Only a delivered warning lets the staging be deleted.
+ */
 export const WARNED = 'warned';
 /** `<parameterPrefix>/sweeper/deleting/<staging name>/<stack uuid>/<attempt>` */
 export const DELETING = 'deleting';
@@ -30,6 +34,11 @@ export interface SweeperConfig {
   readonly parameterPrefix: string;
   readonly idleTimeoutMs: number;
   readonly warningPeriodMs: number;
+  /**
+   * The longest a run can last (the function's timeout). A warning claimed longer ago than this
+   * and never marked delivered was left by a run that died before SNS accepted it.
+   */
+  readonly runTimeoutMs: number;
   /** Preview only: no mutating call at all. */
   readonly dryRun: boolean;
   /** Retry DELETE_FAILED stacks with RetainResources = the resources that failed. */
@@ -125,18 +134,20 @@ export interface CompletedDeletion {
   error?: string;
 }
 
+/** The counts of a run, derived from its final report (sweep.ts `countsOf`), never kept along the way. */
 export interface Counts {
   /** Feature stagings considered (marker tag, name prefix, own account and region). */
-  scanned: number;
-  /** Idle past the timeout and not pinned. */
-  idle: number;
-  /** Warnings published (dry run: that would be). */
-  warned: number;
-  /** DeleteStack calls accepted (dry run: that would be made). */
-  deleted: number;
-  /** Stagings the sweeper could not handle: API errors, DELETE_FAILED, unreadable pins. */
-  failed: number;
-  pinned: number;
+  readonly scanned: number;
+  /** Stagings whose idle deadline (`idleAt`) has passed. */
+  readonly idle: number;
+  /** Warnings SNS accepted (dry run: that would be sent). */
+  readonly warned: number;
+  /** DeleteStack calls accepted, or answered "does not exist" (dry run: that would be made). */
+  readonly deleted: number;
+  /** Stagings the sweeper could not handle (outcome `failed`: API errors, unreadable pins) and DELETE_FAILED stacks; each once. */
+  readonly failed: number;
+  /** Stagings kept by an active pin. */
+  readonly pinned: number;
 }
 
 export interface SweepReport {
@@ -211,6 +222,9 @@ export function classifyStack(stack: RawStack, config: SweeperConfig): StackInfo
   const stagingName = tags.get(TagKeys.NAME) ?? '';
   if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(stagingName) || `${namePrefix}${stagingName}` !== stackName) {
     return ignore(`${TagKeys.NAME}=${JSON.stringify(stagingName)} does not match the stack name: never touched`);
+  }
+  if (StagingNames.RESERVED_NAMES.includes(stagingName)) {
+    return ignore(`"${stagingName}" is a reserved staging name (the shared staging, where every staging and the shared database live): never deleted, whatever its tags say`);
   }
   const arn = parseStackArn(stack.StackId ?? '');
   if (!arn || arn.region !== config.region || arn.account !== config.account || arn.stackName !== stackName) {
@@ -293,6 +307,22 @@ export function parseKeepAlive(value: string, lastModifiedMs: number | undefined
   return lastModifiedMs !== undefined ? { at: Math.min(lastModifiedMs, nowMs), problem } : { problem };
 }
 
+/** An SSM parameter as the sweeper reads it. */
+export interface Parameter {
+  readonly name: string;
+  readonly value: string;
+  readonly lastModifiedMs?: number;
+}
+
+/** What GetMetricData said about one target group's RequestCount. */
+export interface RequestResult {
+  /** End of the newest hour with requests. */
+  readonly lastRequestMs?: number;
+  /** Whether any data point came back at all. */
+  readonly hasData: boolean;
+  readonly error?: string;
+}
+
 /** The RequestCount query: hour-aligned buckets (so results are stable across runs) over the idle window. */
 export interface MetricWindow {
   readonly periodSeconds: number;
@@ -360,9 +390,6 @@ export function errorMessage(e: unknown): string {
   return String(e);
 }
 
-export function emptyCounts(): Counts {
-  return { scanned: 0, idle: 0, warned: 0, deleted: 0, failed: 0, pinned: 0 };
-}
 
 /** Names of the SSM parameters the sweeper uses, under the staging system's parameter prefix. */
 export class ParameterNames {

@@ -1,7 +1,5 @@
 import { fitParameterValue } from '../../lambda/sweeper/aws';
-import { configFromEnvironment } from '../../lambda/sweeper/index';
 import {
-  SweeperConfig,
   classifyStack,
   decodeTagValue,
   isIgnored,
@@ -11,25 +9,13 @@ import {
   parsePin,
   parseStackArn,
 } from '../../lambda/sweeper/model';
+import { SWEEPER_CONFIG } from './sweeper-fixtures';
 
 const NOW = Date.UTC(2026, 4, 10, 12, 0, 0);
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
 
-const config: SweeperConfig = {
-  prefix: 'staging',
-  parameterPrefix: '/staging',
-  idleTimeoutMs: 3 * DAY,
-  warningPeriodMs: DAY,
-  dryRun: false,
-  retainResourcesOnDeleteFailed: false,
-  topicArn: 'arn:aws:sns:eu-west-1:123456789012:sweeper',
-  deletionRoleArn: 'arn:aws:iam::123456789012:role/deleter',
-  account: '123456789012',
-  region: 'eu-west-1',
-  metricNamespace: 'CdkMultiStaging/StagingSweeper',
-  concurrency: 4,
-};
+const config = SWEEPER_CONFIG;
 
 describe('parsePin', () => {
   test('a pin keeps the staging until the end of that UTC day', () => {
@@ -138,6 +124,15 @@ describe('classifyStack', () => {
     ['another account', { StackId: base.StackId.replace('123456789012', '210987654321') }, /not a stack of account/],
     ['another region', { StackId: base.StackId.replace('eu-west-1', 'us-east-1') }, /not a stack of account/],
     ['a nested stack', { ParentId: base.StackId }, /nested stack/],
+    [
+      'the reserved name "shared", even tagged as a feature',
+      {
+        StackName: 'staging-shared',
+        StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/staging-shared/11111111-2222-3333-4444-555555555555',
+        Tags: tags('staging:name', 'shared'),
+      },
+      /"shared" is a reserved staging name .* never deleted, whatever its tags say/,
+    ],
   ])('%s is ignored', (_, change, reason) => {
     const c = classifyStack({ ...base, ...change }, config);
     expect(c && isIgnored(c) ? c.reason : c).toMatch(reason);
@@ -146,40 +141,6 @@ describe('classifyStack', () => {
   test('a stack without the name prefix is not considered at all', () => {
     expect(classifyStack({ ...base, StackName: 'production-app' }, config)).toBeUndefined();
     expect(classifyStack({ ...base, StackName: 'stagingfeature-x' }, config)).toBeUndefined();
-  });
-});
-
-describe('configFromEnvironment', () => {
-  const env = {
-    STAGING_PREFIX: 'staging',
-    PARAMETER_PREFIX: '/staging',
-    IDLE_TIMEOUT_SECONDS: String(3 * 86400),
-    WARNING_PERIOD_SECONDS: '86400',
-    DRY_RUN: 'false',
-    RETAIN_RESOURCES_ON_DELETE_FAILED: 'false',
-    TOPIC_ARN: config.topicArn,
-    DELETION_ROLE_ARN: config.deletionRoleArn,
-    ACCOUNT_ID: '123456789012',
-    AWS_REGION: 'eu-west-1',
-    METRIC_NAMESPACE: 'CdkMultiStaging/StagingSweeper',
-  };
-
-  test('reads the construct-provided environment', () => {
-    expect(configFromEnvironment(env)).toMatchObject({ prefix: 'staging', idleTimeoutMs: 3 * DAY, warningPeriodMs: DAY, dryRun: false });
-  });
-
-  test('{"dryRun": true} previews; {"dryRun": false} cannot override a dry-run deployment', () => {
-    expect(configFromEnvironment(env, { dryRun: true }).dryRun).toBe(true);
-    expect(configFromEnvironment(env, { dryRun: 'true' }).dryRun).toBe(true);
-    expect(configFromEnvironment({ ...env, DRY_RUN: 'true' }, { dryRun: false }).dryRun).toBe(true);
-  });
-
-  test('fails when misconfigured, naming every problem', () => {
-    expect(() => configFromEnvironment({ ...env, TOPIC_ARN: undefined, IDLE_TIMEOUT_SECONDS: 'three days' })).toThrow(
-      /IDLE_TIMEOUT_SECONDS must be a positive number.*TOPIC_ARN is missing/,
-    );
-    expect(() => configFromEnvironment(env, { dryRun: 'maybe' })).toThrow(/dryRun must be true or false/);
-    expect(() => configFromEnvironment({ ...env, WARNING_PERIOD_SECONDS: String(4 * 86400) })).toThrow(/shorter than IDLE_TIMEOUT_SECONDS/);
   });
 });
 

@@ -13,20 +13,17 @@ import { DeleteParametersCommand, GetParametersByPathCommand, PutParameterComman
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../../lambda/sweeper/index';
 import type { SweepReport } from '../../lambda/sweeper/model';
+import { ACCOUNT, REGION, ROLE_ARN, SCHEDULED_EVENT, SWEEPER_ENV } from './sweeper-fixtures';
 
 const cfn = mockClient(CloudFormationClient);
 const cw = mockClient(CloudWatchClient);
 const ssm = mockClient(SSMClient);
 const sns = mockClient(SNSClient);
 
-const ACCOUNT = '123456789012';
-const REGION = 'eu-west-1';
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
 /** 2026-05-10T12:00:00Z: the frozen "now" of every run unless a test moves it. */
 const NOW = Date.UTC(2026, 4, 10, 12, 0, 0);
-const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/staging-sweeper-deletion`;
-const TOPIC_ARN = `arn:aws:sns:${REGION}:${ACCOUNT}:staging-sweeper`;
 
 function awsError(name: string, message = name): Error {
   return Object.assign(new Error(message), { name, $metadata: {} });
@@ -65,6 +62,8 @@ class World {
   published: { subject: string; message: string; event: string; staging: string }[] = [];
   /** Return a failure for these; checked on every call. */
   failures: { command: string; when: (input: any) => boolean; error: Error }[] = [];
+  /** The function dies (times out, runs out of memory) when it makes one of these calls: the call never returns. */
+  deaths: { command: string; when: (input: any) => boolean }[] = [];
 
   constructor() {
     cfn.on(DescribeStacksCommand).callsFake(async (input) => {
@@ -77,7 +76,7 @@ class World {
     });
     cfn.on(DeleteStackCommand).callsFake(async (input) => {
       await tick();
-      this.fail('DeleteStack', input);
+      await this.fail('DeleteStack', input);
       const s = this.stacks.find((x) => x.StackId === input.StackName);
       if (s) s.StackStatus = 'DELETE_IN_PROGRESS';
       return {};
@@ -98,7 +97,7 @@ class World {
     });
     ssm.on(PutParameterCommand).callsFake(async (input) => {
       await tick();
-      this.fail('PutParameter', input);
+      await this.fail('PutParameter', input);
       if (!input.Overwrite && this.params.has(input.Name!)) throw awsError('ParameterAlreadyExists', `The parameter already exists.`);
       this.params.set(input.Name!, { value: input.Value!, modified: this.now });
       return { Version: 1 };
@@ -145,7 +144,7 @@ class World {
     });
     cw.on(PutMetricDataCommand).resolves({});
     sns.on(PublishBatchCommand).callsFake(async (input: PublishBatchCommandInput) => {
-      this.fail('PublishBatch', input);
+      await this.fail('PublishBatch', input);
       expect(input.PublishBatchRequestEntries!.length).toBeLessThanOrEqual(10);
       for (const e of input.PublishBatchRequestEntries ?? []) {
         this.published.push({
@@ -159,7 +158,8 @@ class World {
     });
   }
 
-  private fail(command: string, input: unknown): void {
+  private fail(command: string, input: unknown): Promise<never> | void {
+    if (this.deaths.some((x) => x.command === command && x.when(input))) return new Promise<never>(() => undefined);
     const f = this.failures.find((x) => x.command === command && x.when(input));
     if (f) throw f.error;
   }
@@ -240,20 +240,7 @@ beforeEach(() => {
   jest.useFakeTimers({ now: NOW, doNotFake: ['nextTick', 'setImmediate', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'queueMicrotask'] });
   uuidCounter = 0;
   world = new World();
-  process.env = {
-    ...process.env,
-    STAGING_PREFIX: 'staging',
-    PARAMETER_PREFIX: '/staging',
-    IDLE_TIMEOUT_SECONDS: String(3 * 86400),
-    WARNING_PERIOD_SECONDS: '86400',
-    DRY_RUN: 'false',
-    RETAIN_RESOURCES_ON_DELETE_FAILED: 'false',
-    TOPIC_ARN,
-    DELETION_ROLE_ARN: ROLE_ARN,
-    ACCOUNT_ID: ACCOUNT,
-    AWS_REGION: REGION,
-    METRIC_NAMESPACE: 'CdkMultiStaging/StagingSweeper',
-  };
+  process.env = { ...process.env, ...SWEEPER_ENV };
   jest.spyOn(console, 'log').mockImplementation(() => undefined);
   jest.spyOn(console, 'error').mockImplementation(() => undefined);
 });
@@ -263,7 +250,7 @@ afterEach(() => {
   jest.restoreAllMocks();
 });
 
-const run = (event: Record<string, unknown> = { source: 'aws.events', 'detail-type': 'Scheduled Event' }) => handler(event);
+const run = (event: Record<string, unknown> = SCHEDULED_EVENT) => handler(event);
 const staging = (report: SweepReport, name: string) => report.stagings.find((s) => s.stagingName === name)!;
 const deletedIds = () => cfn.commandCalls(DeleteStackCommand).map((c) => c.args[0].input.StackName);
 const MUTATING = [
@@ -274,6 +261,18 @@ const MUTATING = [
   [cw, PutMetricDataCommand],
 ] as const;
 const mutatingCalls = () => MUTATING.reduce((n, [client, command]) => n + (client as any).commandCalls(command).length, 0);
+
+/** The value of a warning parameter that SNS accepted: claimed at `claimedAt`, announcing `deleteAt`. */
+function deliveredWarning(stack: Stack, claimedAt: number, deleteAt: number): string {
+  return JSON.stringify({
+    stackId: stack.StackId,
+    claimedAt: new Date(claimedAt).toISOString(),
+    deleteAt: new Date(deleteAt).toISOString(),
+    lastActivity: stack.CreationTime!.toISOString(),
+    lastActivitySource: 'stack-created',
+    deliveredAt: new Date(claimedAt).toISOString(),
+  });
+}
 
 /** Warns the stagings, then moves past the warning period. */
 async function warnThenWait(): Promise<void> {
@@ -332,7 +331,7 @@ describe('dry run', () => {
     ]);
     const due = world.stack('due');
     const deadline = Math.floor((due.CreationTime!.getTime() + 3 * DAY) / 1000);
-    world.param(`/staging/sweeper/warned/due/${deadline}`, JSON.stringify({ deleteAfter: new Date(NOW - HOUR).toISOString() }), 2 * DAY);
+    world.param(`/staging/sweeper/warned/due/${deadline}`, deliveredWarning(due, NOW - 2 * DAY, NOW - HOUR), 2 * DAY);
     world.param('/staging/sweeper/warned/gone/123', '{}', 5 * DAY); // obsolete state
     world.param('/staging/sweeper/deleting/finished/00000000-aaaa-bbbb-cccc-000000000000/1', JSON.stringify({ stackName: 'staging-finished' }), 2 * DAY);
   }
@@ -738,5 +737,182 @@ describe('concurrent runs', () => {
     world.advance(HOUR);
     await run();
     expect(cfn.commandCalls(DeleteStackCommand)[0].args[0].input.ClientRequestToken).toBe(`sweeper-${uuid}-2`);
+  });
+});
+
+describe('the warning protocol: what a warning says is what happens', () => {
+  /** Lets a run that will never finish get as far as it can. */
+  async function settle(): Promise<void> {
+    for (let i = 0; i < 50; i++) await tick();
+  }
+  const warnedParams = () => world.state().filter((k) => k.includes('/warned/'));
+  const record = (name: string) => JSON.parse(world.params.get(name)!.value);
+
+  test('a warning counts once SNS accepted it: claimed, published, then marked delivered with the activity it rests on', async () => {
+    world.addStack({ name: 'idle', createdAgo: 10 * DAY });
+    await run();
+    expect(warnedParams()).toHaveLength(1);
+    expect(record(warnedParams()[0])).toEqual({
+      stackId: world.stack('idle').StackId,
+      claimedAt: new Date(NOW).toISOString(),
+      deleteAt: new Date(NOW + DAY).toISOString(),
+      lastActivity: new Date(NOW - 10 * DAY).toISOString(),
+      lastActivitySource: 'stack-created',
+      deliveredAt: new Date(NOW).toISOString(),
+    });
+    const puts = ssm.commandCalls(PutParameterCommand).map((c) => c.args[0].input);
+    expect(puts.map((p) => [p.Name, p.Overwrite])).toEqual([
+      [warnedParams()[0], false], // the claim
+      [warnedParams()[0], true], // delivered, after PublishBatch
+    ]);
+    expect(JSON.parse(puts[0].Value!).deliveredAt).toBeUndefined();
+  });
+
+  test('a run killed between recording a warning and publishing it: the next run does not delete, it warns afresh', async () => {
+    world.addStack({ name: 'idle', createdAgo: 10 * DAY });
+    world.deaths.push({ command: 'PublishBatch', when: () => true });
+    void run(); // dies in PublishBatch: the claim is written, nothing is published, nothing marked
+    await settle();
+    expect(warnedParams()).toHaveLength(1);
+    expect(record(warnedParams()[0]).deliveredAt).toBeUndefined();
+    expect(world.published).toEqual([]);
+    world.deaths = [];
+
+    // Within the function timeout the claim may still be in flight: nobody else warns.
+    world.advance(5 * 60_000);
+    const meanwhile = await run();
+    expect(staging(meanwhile, 'idle')).toMatchObject({ action: 'keep', reason: expect.stringMatching(/may still be sending it/) });
+    expect(world.published).toEqual([]);
+
+    // Past the announced deletion time: no warning was ever delivered, so no deletion; warned afresh.
+    world.advance(DAY + HOUR);
+    const next = await run();
+    expect(deletedIds()).toEqual([]);
+    expect(staging(next, 'idle')).toMatchObject({ action: 'warn', outcome: 'done', deleteAt: new Date(world.now + DAY).toISOString(), reason: expect.stringMatching(/never marked delivered.*withdrawn/) });
+    expect(world.published.map((p) => p.event)).toEqual(['warning']);
+    expect(world.published[0].message).toContain(`Deletion at:   ${new Date(world.now + DAY).toISOString()}`);
+    expect(record(warnedParams()[0]).deliveredAt).toBeDefined();
+
+    // The fresh warning's period runs its full length, then the staging goes.
+    world.advance(DAY - HOUR);
+    await run();
+    expect(deletedIds()).toEqual([]);
+    world.advance(HOUR);
+    await run();
+    expect(deletedIds()).toEqual([world.stack('idle').StackId]);
+  });
+
+  test('a run killed after SNS accepted the warning but before marking it delivered: warned again, never deleted unwarned', async () => {
+    world.addStack({ name: 'idle', createdAgo: 10 * DAY });
+    world.deaths.push({ command: 'PutParameter', when: (i) => i.Overwrite === true });
+    void run();
+    await settle();
+    expect(world.published.map((p) => p.event)).toEqual(['warning']);
+    world.deaths = [];
+
+    world.advance(DAY + HOUR);
+    const next = await run();
+    expect(deletedIds()).toEqual([]);
+    expect(staging(next, 'idle')).toMatchObject({ action: 'warn', outcome: 'done' });
+    expect(world.published.map((p) => p.event)).toEqual(['warning', 'warning']);
+  });
+
+  test('marking a warning delivered fails: reported as a failure, and the warning does not count', async () => {
+    world.addStack({ name: 'idle', createdAgo: 10 * DAY });
+    world.failures.push({ command: 'PutParameter', when: (i) => i.Overwrite === true, error: awsError('ThrottlingException', 'Rate exceeded') });
+    const report = await run();
+    expect(staging(report, 'idle')).toMatchObject({ action: 'warn', outcome: 'failed', error: expect.stringMatching(/SNS accepted the warning but marking it delivered failed.*ThrottlingException.*15 minutes old/) });
+    expect(report.counts).toMatchObject({ warned: 0, failed: 1 });
+    world.failures = [];
+    world.advance(DAY + HOUR);
+    await run();
+    expect(deletedIds()).toEqual([]);
+  });
+
+  test('a staging whose last activity was a request that ages out of the query window: one warning, deleted at the announced time', async () => {
+    world.addStack({ name: 'used', createdAgo: 10 * DAY });
+    // The last request, in the hour that ends 2 days ago: idle deadline tomorrow at this time.
+    world.request('used', 2 * DAY + 30 * 60_000);
+    const first = await run();
+    expect(staging(first, 'used')).toMatchObject({ action: 'warn', lastActivitySource: 'request', lastActivity: new Date(NOW - 2 * DAY).toISOString(), deleteAt: new Date(NOW + DAY).toISOString() });
+
+    for (let h = 1; h < 24; h++) {
+      world.advance(HOUR);
+      const r = await run();
+      expect(staging(r, 'used')).toMatchObject({ action: 'keep', deleteAt: new Date(NOW + DAY).toISOString() });
+    }
+    // Now the request has left the RequestCount window; the warning's recorded activity has not.
+    world.advance(HOUR);
+    const due = await run();
+    const window = cw.commandCalls(GetMetricDataCommand).at(-1)!.args[0].input;
+    expect(window.MetricDataQueries).toHaveLength(1);
+    expect(window.StartTime!.getTime()).toBeGreaterThan(NOW - 2 * DAY - 30 * 60_000); // the request is outside it
+    expect(staging(due, 'used')).toMatchObject({ action: 'delete', outcome: 'done', lastActivitySource: 'request', lastActivity: new Date(NOW - 2 * DAY).toISOString() });
+    expect(deletedIds()).toEqual([world.stack('used').StackId]);
+    expect(world.published.map((p) => p.event)).toEqual(['warning', 'deleting']);
+  });
+
+  test('the reserved name "shared" is never deleted, whatever its tags say', async () => {
+    const shared = world.addStack({ name: 'shared', createdAgo: 90 * DAY, kind: 'feature' });
+    world.param(`/staging/sweeper/warned/shared/${Math.floor((NOW - 87 * DAY) / 1000)}`, deliveredWarning(shared, NOW - 5 * DAY, NOW - 4 * DAY), 5 * DAY);
+    await warnThenWait();
+    const report = await run();
+    expect(report.stagings).toEqual([]);
+    expect(report.ignored).toEqual([{ stackName: 'staging-shared', reason: expect.stringMatching(/reserved staging name/) }]);
+    expect(deletedIds()).toEqual([]);
+    expect(world.published).toEqual([]);
+  });
+
+  test('DeleteStack answering "does not exist" is a deletion, not a failure', async () => {
+    world.addStack({ name: 'gone', createdAgo: 10 * DAY });
+    await warnThenWait();
+    const id = world.stack('gone').StackId!;
+    cfn.on(DeleteStackCommand).callsFake(async () => {
+      world.stack('gone').StackStatus = 'DELETE_COMPLETE'; // someone else deleted it meanwhile
+      throw awsError('ValidationError', `Stack [${id}] does not exist`);
+    });
+    const report = await run();
+    expect(staging(report, 'gone')).toMatchObject({ action: 'delete', outcome: 'done', reason: expect.stringMatching(/does not exist: it is gone already/) });
+    expect(report.counts).toMatchObject({ deleted: 1, failed: 0 });
+    const metrics = cw.commandCalls(PutMetricDataCommand).at(-1)!.args[0].input.MetricData!;
+    expect(metrics.find((m) => m.MetricName === 'Failed')!.Value).toBe(0);
+
+    world.advance(HOUR);
+    const after = await run();
+    expect(after.completed).toEqual([expect.objectContaining({ stagingName: 'gone', outcome: 'done' })]);
+    expect(world.state()).toEqual([]);
+  });
+
+  test('another ValidationError of DeleteStack is still a failure', async () => {
+    world.addStack({ name: 'odd', createdAgo: 10 * DAY });
+    await warnThenWait();
+    world.failures.push({ command: 'DeleteStack', when: () => true, error: awsError('ValidationError', 'Role arn:aws:iam::123456789012:role/x is invalid or cannot be assumed') });
+    const report = await run();
+    expect(staging(report, 'odd')).toMatchObject({ outcome: 'failed', error: expect.stringMatching(/cannot be assumed/) });
+    expect(report.counts.failed).toBe(1);
+  });
+});
+
+describe('invocation fails closed', () => {
+  test.each([{ DryRun: true }, { dry_run: true }, { dryrun: true }])('%j is refused before any call, naming "dryRun"', async (event) => {
+    world.addStack({ name: 'due', createdAgo: 10 * DAY });
+    await expect(run(event)).rejects.toThrow(/did nothing: unknown key "(DryRun|dry_run|dryrun)" \(did you mean "dryRun"\?\)/);
+    const calls = [cfn, ssm, cw, sns].reduce((n, c) => n + c.calls().length, 0);
+    expect(calls).toBe(0);
+  });
+
+  test.each([undefined, '', 'yes'])('DRY_RUN=%j refuses to run', async (value) => {
+    world.addStack({ name: 'due', createdAgo: 10 * DAY });
+    process.env.DRY_RUN = value;
+    if (value === undefined) delete process.env.DRY_RUN;
+    await expect(run()).rejects.toThrow(/misconfigured and did nothing: environment variable DRY_RUN must be "true" or "false"/);
+    expect([cfn, ssm, cw, sns].reduce((n, c) => n + c.calls().length, 0)).toBe(0);
+  });
+
+  test('the schedule\'s full EventBridge event runs the sweeper', async () => {
+    world.addStack({ name: 'idle', createdAgo: 10 * DAY });
+    const report = await run(SCHEDULED_EVENT);
+    expect(report.dryRun).toBe(false);
+    expect(world.published.map((p) => p.event)).toEqual(['warning']);
   });
 });
