@@ -1,11 +1,20 @@
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
+  // Node's environment, quiet: console output is shown only for failed tests (test/util/quiet-environment.ts).
+  testEnvironment: '<rootDir>/test/util/quiet-environment.ts',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
-    // Type-checking is `npm run typecheck`; tests only transpile, which keeps them fast.
-    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.dev.json' }],
+    // swc only strips types (type-checking is `npm run typecheck`): about a tenth of ts-jest's
+    // transform time, and the same module output as tsc (CommonJS, ES2022 class fields).
+    '^.+\\.ts$': [
+      '@swc/jest',
+      {
+        jsc: { parser: { syntax: 'typescript' }, target: 'es2022', transform: { useDefineForClassFields: true } },
+        module: { type: 'commonjs' },
+        sourceMaps: 'inline',
+      },
+    ],
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
   // Examples import the package by name, as users do; in this repo that name is the source.
