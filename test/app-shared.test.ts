@@ -40,6 +40,26 @@ describe('ready-made app, shared stack', () => {
     expect(formatFindings(validationFindings(app))).toEqual([]);
   });
 
+  test('is selected by the name the README uses: `cdk deploy staging-shared`', () => {
+    // The CDK CLI selects stacks by construct path, which for a top-level stack is its id.
+    const stack = app.node.tryFindChild('staging-shared');
+    expect(stack && Stack.isStack(stack) ? [stack.node.id, stack.stackName, stack.artifactId] : stack).toEqual(['staging-shared', 'staging-shared', 'staging-shared']);
+  });
+
+  test('outputs what a user looks up after the deploy: the shared URL, the sweeper function and its topic', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(Object.keys(outputs).sort()).toEqual(
+      ['SharedStagingClusterName', 'SharedStagingParameterPrefix', 'SharedStagingUrl', 'SweeperDryRunCommand', 'SweeperFunctionName', 'SweeperTopicArn'].sort(),
+    );
+    expect(outputs.SharedStagingUrl.Value).toBe('https://shared.staging.example.com');
+    expect(outputs.SharedStagingParameterPrefix.Value).toBe('/staging');
+    const [fn] = Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: Match.objectLike({ STAGING_PREFIX: 'staging' }) } } }));
+    expect(outputs.SweeperFunctionName.Value).toEqual({ Ref: fn });
+    const [topic] = Object.keys(template.findResources('AWS::SNS::Topic'));
+    expect(outputs.SweeperTopicArn.Value).toEqual({ Ref: topic });
+    expect(Object.entries(outputs).filter(([, o]) => 'Export' in o)).toEqual([]);
+  });
+
   test('serves HTTPS with a wildcard certificate and a modern TLS policy; HTTP only redirects', () => {
     template.hasResourceProperties('AWS::CertificateManager::Certificate', {
       DomainName: '*.staging.example.com',
@@ -165,6 +185,7 @@ describe('SharedStaging props', () => {
     const shared = new SharedStaging(stack, 'S', sharedProps(stack, { sweeper: { enabled: false } }));
     expect(shared.sweeper).toBeUndefined();
     Template.fromStack(stack).resourceCountIs('AWS::Events::Rule', 0);
+    expect(Object.keys(Template.fromStack(stack).toJSON().Outputs).filter((o) => o.startsWith('Sweeper'))).toEqual([]);
   });
 
   test('a second provider with the same name is refused', () => {
