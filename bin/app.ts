@@ -16,7 +16,8 @@ const CONSTRUCTS: Record<string, string> = {
 };
 
 function main(): void {
-  const app = new App();
+  // No synth at exit: after bad input there is nothing to synthesize.
+  const app = new App({ autoSynth: false });
   buildStagingApp(app);
   const assembly = app.synth();
   for (const stack of assembly.stacks) {
