@@ -43,7 +43,8 @@ describe('ready-made app as a process', () => {
   let lite: Run;
 
   beforeAll(async () => {
-    const { region: _, ...noRegion } = STAGING;
+    const noRegion = { ...STAGING };
+    delete noRegion.region;
     // Two at a time: the machine has two cores.
     [badConfig, flagWithoutBranch] = await Promise.all([
       runApp({ staging: { ...noRegion, databse: { instanceClass: 'db.r6g.large' }, prefix: 'my-staging' } }),
