@@ -119,9 +119,9 @@ const SERVICE_NAME = { pattern: /^[a-z][a-z0-9-]{0,30}$/, rule: '1 to 31 lower-c
 
 /** Sizes of a service; Fargate allows only some combinations of cpu and memoryMiB (checked below). */
 const size = () => ({
-  cpu: doc(num({ integer: true, min: 256, max: 16384 }), 'CPU units (1024 = one vCPU).', '256'),
-  memoryMiB: doc(num({ integer: true, min: 512, max: 122880 }), 'Memory in MiB; a Fargate size with `cpu`.', '512'),
-  desiredCount: doc(num({ integer: true, min: 0, max: 100 }), 'Tasks (0 stops the service).', '1'),
+  cpu: doc(num({ integer: true, min: 256, max: 16384 }), 'CPU units (1024 = one vCPU).', '`256`'),
+  memoryMiB: doc(num({ integer: true, min: 512, max: 122880 }), 'Memory in MiB; a Fargate size with `cpu`.', '`512`'),
+  desiredCount: doc(num({ integer: true, min: 0, max: 100 }), 'Tasks (0 stops the service).', '`1`'),
 });
 
 const serviceFields = () => ({
@@ -199,7 +199,7 @@ const stagingFields = block({
       block({
         instanceType: doc(text({ pattern: /^[a-z0-9]+\.[a-z0-9]+$/, rule: 'an EC2 instance type, family.size', example: 't3.large' }), 'EC2 capacity (ECS managed scaling) on top of Fargate and Fargate Spot: its instance type.', '`t3.large`'),
         minCapacity: doc(num({ integer: true, min: 0 }), 'Fewest instances.', '`0`'),
-        maxCapacity: doc(num({ integer: true, min: 1 }), 'Most instances.', '`2`'),
+        maxCapacity: doc(num({ integer: true, min: 1 }), 'Most instances.', '`10`'),
       }).optional(),
     ),
   }),

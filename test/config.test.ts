@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readBranchContext, readStagingConfig, StagingInputError } from '../bin/config';
+import { configurationRows, configurationTable, readmeTable } from '../bin/config-table';
 
 /** Parsed JSON, as cdk.json context is. */
 type Json = ReturnType<typeof JSON.parse>;
@@ -378,5 +379,28 @@ describe('readBranchContext', () => {
 
   test('leaves keys that look like nothing of ours alone', () => {
     expect(readBranchContext({ branch: 'feature/x', dev: 'true', environment: 'prod', 'aws:cdk:enable-path-metadata': true, team: 'web' })?.branch).toBe('feature/x');
+  });
+});
+
+describe('the README and the schema agree', () => {
+  const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+
+  test('the configuration table is the one generated from the schema (npx tsx bin/config-table.ts --write)', () => {
+    expect(readmeTable(readme)).toBe(configurationTable());
+  });
+
+  test('the table has every key, including those it once left out', () => {
+    const keys = configurationRows().map((r) => r.key);
+    expect(keys).toEqual(expect.arrayContaining(['sweeper.retainResourcesOnDeleteFailed', 'feature.solr.backupRepository', 'feature.solr.configSet', 'region']));
+    expect(configurationRows().find((r) => r.key === 'region')?.default).toBe('required');
+  });
+
+  test('the error messages the README quotes are the real ones', () => {
+    const quoted = [
+      problemLines(problemsOf(withChange((s) => (s.prefix = 'my-staging'))))[0],
+      problemLines(problemsOf(withChange((s) => (s.network.maxAzs = 1))))[0],
+      problemLines(problemsOf(withChange((s) => (s.sweeper.idledays = 5))))[0],
+    ];
+    for (const line of quoted) expect(readme).toContain(line.slice(4));
   });
 });
