@@ -1,5 +1,10 @@
+const os = require('node:os');
+
 /** @type {import('jest').Config} */
 module.exports = {
+  // Jest's default is one worker less than the cores: a single worker on the 2-core machines the
+  // suite runs on, which leaves a core idle. Two workers at least.
+  maxWorkers: Math.max(2, (os.availableParallelism?.() ?? os.cpus().length) - 1),
   // Node's environment, quiet: console output is shown only for failed tests (test/util/quiet-environment.ts).
   testEnvironment: '<rootDir>/test/util/quiet-environment.ts',
   roots: ['<rootDir>/test'],

@@ -67,17 +67,25 @@ function hostLabel(template: any): string {
 const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
+/** `-c branch=feature/new_cool_page -c lite=true`, synthesized once for the whole file (with validation). */
+let exampleLite: { stacks: Stack[]; findings: string[]; out: ReturnType<typeof synthesized> } | undefined;
+function liteExample() {
+  if (!exampleLite) {
+    const { app, stacks } = branchApp({ branch: 'feature/new_cool_page', lite: 'true' });
+    const findings = formatFindings(validationFindings(app));
+    exampleLite = { stacks, findings, out: synthesized(app) };
+  }
+  return exampleLite;
+}
+
 describe('ready-made app: cdk synth -c branch=feature/new_cool_page -c lite=true', () => {
   const branch = 'feature/new_cool_page';
-  let app: App;
   let stacks: Stack[];
   let findings: string[];
   let out: ReturnType<typeof synthesized>;
 
   beforeAll(() => {
-    ({ app, stacks } = branchApp({ branch, lite: 'true' }));
-    findings = formatFindings(validationFindings(app));
-    out = synthesized(app);
+    ({ stacks, findings, out } = liteExample());
   });
 
   test('gives exactly one stack, named after the branch', () => {
@@ -139,7 +147,7 @@ describe('ready-made app: cdk synth -c branch=feature/new_cool_page (FeatureStag
     const { app } = branchApp({ branch });
     findings = formatFindings(validationFindings(app));
     [full] = synthesized(app);
-    [lite] = synthesized(branchApp({ branch, lite: 'true' }).app);
+    [lite] = liteExample().out;
     [switching] = synthesized(branchApp({ branch, allowKindSwitch: 'true' }).app);
   });
 
