@@ -146,6 +146,26 @@ describe('ready-made app, shared stack', () => {
   });
 });
 
+describe('ready-made app with network.vpcId, credentials at hand', () => {
+  const saved = { account: process.env.CDK_DEFAULT_ACCOUNT, validation: process.env.CDK_VALIDATION };
+  afterAll(() => {
+    for (const [key, value] of [['CDK_DEFAULT_ACCOUNT', saved.account], ['CDK_VALIDATION', saved.validation]] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  });
+
+  test('leaves the VPC lookup to the CDK CLI: reports it as missing context and skips validating the placeholder VPC', () => {
+    process.env.CDK_DEFAULT_ACCOUNT = '123456789012'; // as the CLI sets it when it has credentials
+    delete process.env.CDK_VALIDATION;
+    const app = testApp({ context: { staging: { ...exampleConfig, account: '123456789012', network: { vpcId: 'vpc-0123456789abcdef0' } } } });
+    buildStagingApp(app);
+    expect(process.env.CDK_VALIDATION).toBe('false');
+    const assembly = app.synth();
+    expect(assembly.manifest.missing?.map((m) => [m.provider, (m.props as { filter?: unknown }).filter])).toEqual([['vpc-provider', { 'vpc-id': 'vpc-0123456789abcdef0' }]]);
+  });
+});
+
 describe('SharedStaging props', () => {
   test('fails on an environment-agnostic stack, naming the fix', () => {
     const stack = new Stack(new App({ context: FEATURE_FLAGS }), 'Agnostic');

@@ -377,6 +377,13 @@ describe('readBranchContext', () => {
     expect(lines).toEqual(['Invalid branch context (-c):', `  - ${key}: is not a context key of the ready-made app; did you mean "${meant}"? (got "true")`]);
   });
 
+  test('fails on -c staging.<key>: one key of the block cannot be set with -c', () => {
+    expect(linesOf(() => readBranchContext({ 'staging.region': 'us-west-2' }))).toEqual([
+      'Invalid branch context (-c):',
+      `  - staging.region: is not read; -c cannot set one key of the staging block, edit it in cdk.json (or pass the whole block: -c staging='{...}') (got "us-west-2")`,
+    ]);
+  });
+
   test('leaves keys that look like nothing of ours alone', () => {
     expect(readBranchContext({ branch: 'feature/x', dev: 'true', environment: 'prod', 'aws:cdk:enable-path-metadata': true, team: 'web' })?.branch).toBe('feature/x');
   });
