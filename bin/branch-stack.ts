@@ -93,9 +93,9 @@ export function featureStack(app: App, config: StagingConfig, context: BranchCon
  * full-to-lite deploy would delete the branch's database, cache and collection. Each kind holds
  * an SSM parameter of the same name under a logical ID of its own, so a deploy of the other kind
  * must create it while the old one still exists (CloudFormation deletes removed resources only
- * after everything else succeeded): it fails with
- * `KindIsLiteSwitchWithAllowKindSwitch CREATE_FAILED ... /<prefix>/branches/<name>/kind already exists`
- * and rolls back, deleting nothing. `-c allowKindSwitch=true` leaves the parameter out for one
+ * after everything else succeeded): it fails with `AWS::SSM::Parameter
+ * (KindIsLiteSwitchWithAllowKindSwitch): /<prefix>/branches/<name>/kind already exists in stack ...`
+ * (early validation, or CREATE_FAILED and a rollback), deleting nothing. `-c allowKindSwitch=true` leaves the parameter out for one
  * deploy (the old one is then removed); the next deploy records the new kind.
  * This works at deploy time and needs no Lambda function and no lookup at synth.
  */
