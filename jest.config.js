@@ -1,11 +1,25 @@
+const os = require('node:os');
+
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
+  // Jest's default is one worker less than the cores: a single worker on the 2-core machines the
+  // suite runs on, which leaves a core idle. Two workers at least.
+  maxWorkers: Math.max(2, (os.availableParallelism?.() ?? os.cpus().length) - 1),
+  // Node's environment, quiet: console output is shown only for failed tests (test/util/quiet-environment.ts).
+  testEnvironment: '<rootDir>/test/util/quiet-environment.ts',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
-    // Type-checking is `npm run typecheck`; tests only transpile, which keeps them fast.
-    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.dev.json' }],
+    // swc only strips types (type-checking is `npm run typecheck`): about a tenth of ts-jest's
+    // transform time, and the same module output as tsc (CommonJS, ES2022 class fields).
+    '^.+\\.ts$': [
+      '@swc/jest',
+      {
+        jsc: { parser: { syntax: 'typescript' }, target: 'es2022', transform: { useDefineForClassFields: true } },
+        module: { type: 'commonjs' },
+        sourceMaps: 'inline',
+      },
+    ],
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
   // Examples import the package by name, as users do; in this repo that name is the source.

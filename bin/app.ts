@@ -1,7 +1,36 @@
 #!/usr/bin/env node
+import { join, relative } from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { StagingKinds, TagKeys } from '../lib/contract';
+import { StagingInputError } from './config';
 import { buildStagingApp } from './staging-app';
 
-const app = new App();
-buildStagingApp(app);
-app.synth();
+/**
+ * The ready-made app (README, "The ready-made app"). Bad input is printed as messages, one per
+ * line, and the app exits 1 without a stack trace; set CDK_DEBUG=true to see one.
+ */
+const CONSTRUCTS: Record<string, string> = {
+  [StagingKinds.SHARED]: 'SharedStaging',
+  [StagingKinds.FEATURE]: 'FeatureStaging',
+  [StagingKinds.FEATURE_LITE]: 'FeatureStagingLite',
+};
+
+function main(): void {
+  // No synth at exit: after bad input there is nothing to synthesize.
+  const app = new App({ autoSynth: false });
+  buildStagingApp(app);
+  const assembly = app.synth();
+  for (const stack of assembly.stacks) {
+    const where = relative(process.cwd(), join(assembly.directory, stack.templateFile));
+    process.stderr.write(`Synthesized ${stack.stackName} (${CONSTRUCTS[stack.tags[TagKeys.KIND]] ?? 'a stack'}) to ${where}\n`);
+  }
+}
+
+try {
+  main();
+} catch (e) {
+  const lines = e instanceof StagingInputError ? e.lines : [String((e as Error)?.message ?? e)];
+  process.stderr.write(`${lines.join('\n')}\n`);
+  if (process.env.CDK_DEBUG === 'true' && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+  process.exitCode = 1;
+}

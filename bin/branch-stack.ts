@@ -1,7 +1,9 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { Annotations, App, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { ServiceOptions } from '../lib';
+import { StagingKinds } from '../lib/contract';
 import { FeatureStaging } from '../lib/feature-staging';
 import { FeatureStagingLite } from '../lib/feature-staging-lite';
 import { StagingNames } from '../lib/naming';
@@ -40,8 +42,15 @@ export function featureStack(app: App, config: StagingConfig, context: BranchCon
     environment: { ...config.app.environment, ...config.feature.environment, ...context.environment },
     capacityProviderStrategies: config.feature.spotOnly ? [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }] : undefined,
   };
+  if (!context.allowKindSwitch) kindLock(stack, names, context.lite ? StagingKinds.FEATURE_LITE : StagingKinds.FEATURE);
   if (context.lite) {
     new FeatureStagingLite(stack, 'Staging', common);
+    if (config.feature.releaseCommand) {
+      Annotations.of(stack).addWarningV2(
+        'cdk-multi-staging:liteSkipsReleaseCommand',
+        `staging.feature.releaseCommand (${JSON.stringify(config.feature.releaseCommand)}) does not run in a lite staging: it uses the shared database, which shared staging's deploys migrate. Deploy the branch without -c lite=true to run it on a database of its own.`,
+      );
+    }
     return stack;
   }
   const f = config.feature;
@@ -78,3 +87,25 @@ export function featureStack(app: App, config: StagingConfig, context: BranchCon
   return stack;
 }
 
+
+/**
+ * Makes a switch between lite and full explicit. Both kinds of a branch share one stack, and a
+ * full-to-lite deploy would delete the branch's database, cache and collection. Each kind holds
+ * an SSM parameter of the same name under a logical ID of its own, so a deploy of the other kind
+ * must create it while the old one still exists (CloudFormation deletes removed resources only
+ * after everything else succeeded): it fails with `AWS::SSM::Parameter
+ * (KindIsLiteSwitchWithAllowKindSwitch): /<prefix>/branches/<name>/kind already exists in stack ...`
+ * (early validation, or CREATE_FAILED and a rollback), deleting nothing. `-c allowKindSwitch=true` leaves the parameter out for one
+ * deploy (the old one is then removed); the next deploy records the new kind.
+ * This works at deploy time and needs no Lambda function and no lookup at synth.
+ */
+function kindLock(stack: Stack, names: StagingNames, kind: string): void {
+  const id = kind === StagingKinds.FEATURE_LITE ? 'KindIsLiteSwitchWithAllowKindSwitch' : 'KindIsFullSwitchWithAllowKindSwitch';
+  const other = kind === StagingKinds.FEATURE_LITE ? 'a full FeatureStaging (its database, cache and collection would be deleted)' : 'a lite FeatureStagingLite';
+  new ssm.CfnParameter(stack, id, {
+    name: `${names.parameterPath}/kind`,
+    type: 'String',
+    value: kind,
+    description: `This branch staging is ${kind}. A deploy of the other kind fails on this parameter instead of replacing ${other}; deploy once with -c allowKindSwitch=true to switch.`,
+  });
+}

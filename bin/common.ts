@@ -1,4 +1,5 @@
 import { Stack } from 'aws-cdk-lib';
+import type { MissingContext } from 'aws-cdk-lib/cloud-assembly-schema';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { ServiceOptions } from '../lib';
@@ -6,12 +7,19 @@ import { ServiceConfig, StagingConfig } from './config';
 
 /** What the ready-made app's shared and branch stacks both need. */
 
-export function env(config: StagingConfig) {
-  const region = config.region ?? process.env.CDK_DEFAULT_REGION;
-  if (!region) {
-    throw new Error('staging.region is not set and the AWS CLI has no default region; add "region": "eu-west-1" (yours) to the "staging" block of cdk.json');
+/** A stack that remembers its context lookups still to be made (`Vpc.fromLookup` without cached context). */
+export class LookupStack extends Stack {
+  public readonly pendingLookups: MissingContext[] = [];
+
+  public reportMissingContextKey(report: MissingContext): void {
+    this.pendingLookups.push(report);
+    super.reportMissingContextKey(report);
   }
-  return { account: config.account ?? process.env.CDK_DEFAULT_ACCOUNT, region };
+}
+
+/** Where the stacks go: `staging.region` (required), and `staging.account` or the CLI's credentials' account. */
+export function env(config: StagingConfig) {
+  return { account: config.account ?? process.env.CDK_DEFAULT_ACCOUNT, region: config.region };
 }
 
 export function serviceOptions(s: ServiceConfig): ServiceOptions {

@@ -1,409 +1,503 @@
+import { z } from 'zod';
 import { fargateSizeProblem } from '../lib/staging-services';
+import { nearMiss } from './suggest';
 
 /**
- * Reads the `staging` block of cdk.json context into typed configuration for the ready-made app.
- * Every problem is collected, then reported at once; each message names the context key, shows
- * the value and says what to write instead.
+ * The ready-made app's input: the `staging` block of cdk.json context, and the `-c` flags of a
+ * branch deploy. One zod schema for each is the single source of their types, defaults, checks
+ * and documentation (the README's configuration table is generated from it: bin/config-table.ts).
+ *
+ * Every problem is collected, then reported at once, one line each:
+ * `<key>: <the rule, in words>; <the fix> (got <the value>)`.
  */
 
-export interface ServiceConfig {
-  readonly name: string;
-  readonly command?: string[];
-  readonly cpu?: number;
-  readonly memoryMiB?: number;
-  readonly desiredCount?: number;
-  readonly environment?: Record<string, string>;
-}
-
-export interface JobConfig extends ServiceConfig {
-  /** An EventBridge Scheduler expression: `cron(...)`, `rate(...)`. */
-  readonly schedule: string;
-}
-
-export interface StagingConfig {
-  readonly prefix: string;
-  readonly parameterPrefix?: string;
-  readonly domainName: string;
-  readonly hostedZoneId: string;
-  readonly hostedZoneName: string;
-  readonly account?: string;
-  readonly region?: string;
-  readonly network: {
-    readonly vpcId?: string;
-    readonly cidr?: string;
-    readonly maxAzs?: number;
-    readonly natGateways?: number;
-  };
-  readonly cluster: {
-    readonly containerInsights?: boolean;
-    readonly ec2Capacity?: { readonly instanceType?: string; readonly minCapacity?: number; readonly maxCapacity?: number };
-  };
-  readonly database: {
-    readonly instanceClass?: string;
-    readonly engineVersion?: string;
-    readonly allocatedStorageGiB?: number;
-    readonly databaseName?: string;
-    readonly multiAz?: boolean;
-    readonly backupRetentionDays?: number;
-  };
-  readonly cache: { readonly nodeType?: string; readonly engineVersion?: string };
-  readonly solr: { readonly url: string; readonly credentialsSecretArn?: string };
-  /** The sweeper of idle feature stagings. */
-  readonly sweeper: {
-    readonly enabled?: boolean;
-    readonly idleDays?: number;
-    readonly warningHours?: number;
-    readonly scheduleMinutes?: number;
-    readonly dryRun?: boolean;
-    readonly retainResourcesOnDeleteFailed?: boolean;
-  };
-  /** How branch stagings differ from shared staging. */
-  readonly feature: {
-    /** Per-service sizes for branches, by service name (`web`, a worker's or a job's name). */
-    readonly services: Record<string, { readonly cpu?: number; readonly memoryMiB?: number; readonly desiredCount?: number }>;
-    /** Extra environment for every branch. */
-    readonly environment?: Record<string, string>;
-    /** Run every branch task on Fargate Spot (cheapest; tasks wait when Spot has no room). */
-    readonly spotOnly?: boolean;
-    /** FeatureStaging's Postgres: `snapshot` (own, restored) or `shared`. */
-    readonly database: {
-      readonly mode: 'snapshot' | 'shared';
-      readonly sourceInstanceIdentifier?: string;
-      readonly instanceClass?: string;
-      readonly minStorageGiB?: number;
-    };
-    /** FeatureStaging's Redis: `dedicated`, `prefix` (key prefix on the shared one) or `shared`. */
-    readonly cache: { readonly mode: 'dedicated' | 'prefix' | 'shared'; readonly nodeType?: string };
-    /** FeatureStaging's Solr: `restore`, `empty` or `shared`. */
-    readonly solr: {
-      readonly mode: 'restore' | 'empty' | 'shared';
-      readonly sourceCollection?: string;
-      readonly backupLocation?: string;
-      readonly backupRepository?: string;
-      readonly configSet?: string;
-    };
-    /** Run before the services roll, e.g. ["bin/rails", "db:migrate"]. */
-    readonly releaseCommand?: string[];
-  };
-  readonly app: {
-    readonly image: string;
-    readonly containerPort?: number;
-    readonly healthCheckPath?: string;
-    readonly environment?: Record<string, string>;
-    readonly web: ServiceConfig;
-    readonly workers: ServiceConfig[];
-    readonly scheduledJobs: JobConfig[];
-  };
-}
-
-type Json = any;
-
-/** Collects problems while reading. */
-class Reader {
-  public readonly problems: string[] = [];
-
-  public fail(key: string, value: unknown, fix: string): undefined {
-    this.problems.push(`${key}: ${fix} (got ${JSON.stringify(value)})`);
-    return undefined;
+/**
+ * Bad input: the problems, one line each, under a title (or several such sections). The app
+ * prints `lines` and exits 1, without a stack trace.
+ */
+export class StagingInputError extends Error {
+  /** Several errors as one, section after section. */
+  public static combine(errors: readonly StagingInputError[]): StagingInputError {
+    return new StagingInputError(errors.flatMap((e) => e.lines));
   }
 
-  public object(key: string, value: Json, required = false): Json | undefined {
-    if (value === undefined || value === null) {
-      return required ? this.fail(key, value, 'is required; add it to the "staging" block of cdk.json or pass -c') : undefined;
-    }
-    if (typeof value !== 'object' || Array.isArray(value)) return this.fail(key, value, 'must be an object');
-    return value;
-  }
+  public readonly lines: readonly string[];
 
-  public string(key: string, value: Json, opts: { required?: boolean; pattern?: RegExp; example?: string } = {}): string | undefined {
-    if (value === undefined || value === null || value === '') {
-      return opts.required ? this.fail(key, value, `is required${opts.example ? `, e.g. ${JSON.stringify(opts.example)}` : ''}`) : undefined;
-    }
-    if (typeof value !== 'string') return this.fail(key, value, `must be a string${opts.example ? `, e.g. ${JSON.stringify(opts.example)}` : ''}`);
-    if (opts.pattern && !opts.pattern.test(value)) {
-      return this.fail(key, value, `is not valid${opts.example ? `; write it like ${JSON.stringify(opts.example)}` : ''}`);
-    }
-    return value;
-  }
-
-  public number(key: string, value: Json, opts: { min?: number; max?: number; integer?: boolean } = {}): number | undefined {
-    if (value === undefined || value === null) return undefined;
-    const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-    const bounds = `${opts.min !== undefined ? ` >= ${opts.min}` : ''}${opts.max !== undefined ? ` and <= ${opts.max}` : ''}`;
-    if (typeof n !== 'number' || !Number.isFinite(n) || (opts.integer && !Number.isInteger(n))) {
-      return this.fail(key, value, `must be a ${opts.integer ? 'whole ' : ''}number${bounds}`);
-    }
-    if ((opts.min !== undefined && n < opts.min) || (opts.max !== undefined && n > opts.max)) {
-      return this.fail(key, value, `must be${bounds}`);
-    }
-    return n;
-  }
-
-  public boolean(key: string, value: Json): boolean | undefined {
-    if (value === undefined || value === null) return undefined;
-    if (value === true || value === 'true') return true;
-    if (value === false || value === 'false') return false;
-    return this.fail(key, value, 'must be true or false');
-  }
-
-  public oneOf<T extends string>(key: string, value: Json, allowed: readonly T[]): T | undefined {
-    if (value === undefined || value === null) return undefined;
-    if (!allowed.includes(value)) return this.fail(key, value, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
-    return value as T;
-  }
-
-  public stringList(key: string, value: Json): string[] | undefined {
-    if (value === undefined || value === null) return undefined;
-    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
-      return this.fail(key, value, 'must be a list of strings, e.g. ["bin/rails", "db:migrate"]');
-    }
-    return value;
-  }
-
-  public stringMap(key: string, value: Json): Record<string, string> | undefined {
-    const obj = this.object(key, value);
-    if (!obj) return undefined;
-    const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(obj)) {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
-        this.fail(`${key}.${k}`, k, 'is not a valid environment variable name; use letters, digits and _');
-      } else if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
-        this.fail(`${key}.${k}`, v, 'must be a string');
-      } else {
-        out[k] = String(v);
-      }
-    }
-    return out;
+  constructor(titleOrLines: string | readonly string[], problems: readonly string[] = []) {
+    const lines = typeof titleOrLines === 'string' ? [titleOrLines, ...problems.map((p) => `  - ${p}`)] : titleOrLines;
+    super(lines.join('\n'));
+    this.name = 'StagingInputError';
+    this.lines = lines;
   }
 }
+
+/** What the README's configuration table says about a key. */
+export interface KeyDoc {
+  readonly meaning: string;
+  /** The default, in words, when the schema does not hold it (a construct's default). */
+  readonly default?: string;
+}
+
+/** Documentation of every key of the `staging` block, by schema. */
+export const keyDocs = new WeakMap<z.ZodType, KeyDoc>();
+
+function doc<T extends z.ZodType>(schema: T, meaning: string, defaultText?: string): T {
+  keyDocs.set(schema, { meaning, default: defaultText });
+  return schema;
+}
+
+/** `null` and `""` count as not given, as they did in cdk.json before. */
+const absent = (v: unknown): unknown => (v === null || v === '' ? undefined : v);
+
+interface TextRule {
+  readonly pattern?: RegExp;
+  /** The rule, in words: "1 to 20 lower-case letters and digits, ...". */
+  readonly rule?: string;
+  readonly example?: string;
+}
+
+function textSchema(r: TextRule) {
+  const eg = r.example ? `, e.g. ${JSON.stringify(r.example)}` : '';
+  const s = z.string({ error: (issue) => (issue.input === undefined ? `is required${eg}` : `must be a string${eg}`) });
+  return r.pattern ? s.regex(r.pattern, { error: `must be ${r.rule}${r.example ? `; write it like ${JSON.stringify(r.example)}` : ''}` }) : s;
+}
+
+const text = (r: TextRule = {}) => z.preprocess(absent, textSchema(r).optional());
+const requiredText = (r: TextRule = {}) => z.preprocess(absent, textSchema(r));
+
+/** Numbers may be given as strings, as `-c` passes them. */
+function num(r: { integer?: boolean; min?: number; max?: number }) {
+  const bounds = `${r.min !== undefined ? ` >= ${r.min}` : ''}${r.max !== undefined ? `${r.min !== undefined ? ' and' : ''} <= ${r.max}` : ''}`;
+  const kind = `must be a ${r.integer ? 'whole ' : ''}number${bounds}`;
+  let s = z.number({ error: kind });
+  if (r.integer) s = s.int({ error: kind });
+  if (r.min !== undefined) s = s.min(r.min, { error: `must be${bounds}` });
+  if (r.max !== undefined) s = s.max(r.max, { error: `must be${bounds}` });
+  const toNumber = (v: unknown) => {
+    const given = absent(v);
+    return typeof given === 'string' && given.trim() !== '' && Number.isFinite(Number(given)) ? Number(given) : given;
+  };
+  return z.preprocess(toNumber, s.optional());
+}
+
+/** Booleans may be given as `"true"` and `"false"`, as `-c` passes them. */
+const flag = () => z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : absent(v)), z.boolean({ error: 'must be true or false' }).optional());
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T, defaultValue: T[number]) {
+  return z.preprocess(absent, z.enum(values, { error: `must be one of ${values.map((v) => JSON.stringify(v)).join(', ')}` }).default(defaultValue));
+}
+
+const COMMAND_RULE = 'must be a non-empty list of strings, e.g. ["bin/rails", "db:migrate"]';
+const command = () =>
+  z.preprocess(
+    absent,
+    z.custom<string[]>((v) => Array.isArray(v) && v.length > 0 && v.every((c) => typeof c === 'string'), { error: COMMAND_RULE }).optional(),
+  );
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Variables: names of letters, digits and _; values strings (numbers and booleans are written as strings). */
+const environment = () =>
+  z.record(
+    z.string().regex(ENV_NAME, { error: 'is not a valid environment variable name; use letters, digits and _, not starting with a digit' }),
+    z.union([z.string(), z.number(), z.boolean()], { error: 'must be a string' }).transform(String),
+    { error: 'must be an object of variables, e.g. {"LOG_LEVEL": "info"}' },
+  );
+const optionalEnvironment = () => z.preprocess(absent, environment().optional());
+
+const REQUIRED_BLOCK = 'is required; add it to the "staging" block of cdk.json or pass -c';
+const objectError = (issue: { input?: unknown }) => (issue.input === undefined ? REQUIRED_BLOCK : 'must be an object');
+/** A block of keys: unknown keys are refused (with "did you mean"). */
+const block = <T extends z.core.$ZodLooseShape>(shape: T) => z.strictObject(shape, { error: objectError });
+/** A block that may be left out: then it is `{}` with its defaults. */
+const optionalBlock = <T extends z.core.$ZodLooseShape>(shape: T) => z.preprocess(absent, block(shape).prefault({} as never));
 
 // At most 189 characters: a host is a 63-character staging name, a dot and the domain, within DNS's 253.
 const DOMAIN = /^(?=.{1,189}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const DOMAIN_RULE = 'a lower-case DNS name of at most 189 characters: labels of letters, digits and hyphens joined by dots, no scheme or spaces';
+const SOLR_NAME = { pattern: /^[A-Za-z0-9._][A-Za-z0-9._-]*$/, rule: 'a Solr name: letters, digits, ".", "_" and "-", not starting with "-"' };
+const SERVICE_NAME = { pattern: /^[a-z][a-z0-9-]{0,30}$/, rule: '1 to 31 lower-case letters, digits and hyphens, starting with a letter', example: 'worker' };
 
-function service(r: Reader, key: string, value: Json, defaultName?: string): ServiceConfig | undefined {
-  const obj = r.object(key, value, true);
-  if (!obj) return undefined;
-  const name = defaultName ?? r.string(`${key}.name`, obj.name, { required: true, pattern: /^[a-z][a-z0-9-]{0,30}$/, example: 'worker' });
-  return {
-    name: name ?? 'invalid',
-    command: r.stringList(`${key}.command`, obj.command),
-    cpu: r.number(`${key}.cpu`, obj.cpu, { integer: true, min: 256, max: 16384 }),
-    memoryMiB: r.number(`${key}.memoryMiB`, obj.memoryMiB, { integer: true, min: 512, max: 122880 }),
-    desiredCount: r.number(`${key}.desiredCount`, obj.desiredCount, { integer: true, min: 0, max: 100 }),
-    environment: r.stringMap(`${key}.environment`, obj.environment),
-  };
-}
+/** Sizes of a service; Fargate allows only some combinations of cpu and memoryMiB (checked below). */
+const size = () => ({
+  cpu: doc(num({ integer: true, min: 256, max: 16384 }), 'CPU units (1024 = one vCPU).', '`256`'),
+  memoryMiB: doc(num({ integer: true, min: 512, max: 122880 }), 'Memory in MiB; a Fargate size with `cpu`.', '`512`'),
+  desiredCount: doc(num({ integer: true, min: 0, max: 100 }), 'Tasks (0 stops the service).', '`1`'),
+});
 
-/** Reads and checks the `staging` context block. Throws one error listing every problem. */
-export function readStagingConfig(raw: unknown): StagingConfig {
-  const r = new Reader();
-  const s = r.object('staging', raw, true) ?? {};
-  const network = r.object('staging.network', s.network) ?? {};
-  const cluster = r.object('staging.cluster', s.cluster) ?? {};
-  const ec2Capacity = r.object('staging.cluster.ec2Capacity', cluster.ec2Capacity);
-  const database = r.object('staging.database', s.database) ?? {};
-  const cache = r.object('staging.cache', s.cache) ?? {};
-  const solr = r.object('staging.solr', s.solr, true) ?? {};
-  const app = r.object('staging.app', s.app, true) ?? {};
-  const feature = r.object('staging.feature', s.feature) ?? {};
-  const sweeper = r.object('staging.sweeper', s.sweeper) ?? {};
-  const featureServices = r.object('staging.feature.services', feature.services) ?? {};
-  const featureDb = r.object('staging.feature.database', feature.database) ?? {};
-  const featureCache = r.object('staging.feature.cache', feature.cache) ?? {};
-  const featureSolr = r.object('staging.feature.solr', feature.solr) ?? {};
-  const workers = s.app?.workers ?? [];
-  const jobs = s.app?.scheduledJobs ?? [];
-  if (!Array.isArray(workers)) r.fail('staging.app.workers', workers, 'must be a list of services');
-  if (!Array.isArray(jobs)) r.fail('staging.app.scheduledJobs', jobs, 'must be a list of jobs');
+const serviceFields = () => ({
+  command: doc(command(), "The container's command, e.g. `[\"bundle\", \"exec\", \"sidekiq\"]`.", "the image's"),
+  ...size(),
+  environment: doc(optionalEnvironment(), 'Variables of this service only.', '–'),
+});
 
-  const config: StagingConfig = {
-    prefix: r.string('staging.prefix', s.prefix ?? 'staging', { pattern: /^[a-z][a-z0-9]{0,19}$/, example: 'staging' }) ?? 'staging',
-    parameterPrefix: r.string('staging.parameterPrefix', s.parameterPrefix, { pattern: /^\/[A-Za-z0-9_.\/-]*[A-Za-z0-9_.-]$/, example: '/staging' }),
-    domainName: r.string('staging.domainName', s.domainName, { required: true, pattern: DOMAIN, example: 'staging.example.com' }) ?? '',
-    hostedZoneId: r.string('staging.hostedZoneId', s.hostedZoneId, { required: true, pattern: /^Z[A-Z0-9]{1,31}$/, example: 'Z0123456789ABCDEFGHIJ' }) ?? '',
-    hostedZoneName: r.string('staging.hostedZoneName', s.hostedZoneName, { required: true, pattern: DOMAIN, example: 'example.com' }) ?? '',
-    account: r.string('staging.account', s.account, { pattern: /^\d{12}$/, example: '123456789012' }),
-    region: r.string('staging.region', s.region, { pattern: /^[a-z]{2}(-[a-z]+)+-\d$/, example: 'eu-west-1' }),
-    network: {
-      vpcId: r.string('staging.network.vpcId', network.vpcId, { pattern: /^vpc-[0-9a-f]{8,17}$/, example: 'vpc-0123456789abcdef0' }),
-      cidr: r.string('staging.network.cidr', network.cidr, { pattern: /^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-4])$/, example: '10.64.0.0/16' }),
-      maxAzs: r.number('staging.network.maxAzs', network.maxAzs, { integer: true, min: 2, max: 6 }),
-      natGateways: r.number('staging.network.natGateways', network.natGateways, { integer: true, min: 1, max: 6 }),
-    },
-    cluster: {
-      containerInsights: r.boolean('staging.cluster.containerInsights', cluster.containerInsights),
-      ec2Capacity: ec2Capacity && {
-        instanceType: r.string('staging.cluster.ec2Capacity.instanceType', ec2Capacity.instanceType, { pattern: /^[a-z0-9]+\.[a-z0-9]+$/, example: 't3.large' }),
-        minCapacity: r.number('staging.cluster.ec2Capacity.minCapacity', ec2Capacity.minCapacity, { integer: true, min: 0 }),
-        maxCapacity: r.number('staging.cluster.ec2Capacity.maxCapacity', ec2Capacity.maxCapacity, { integer: true, min: 1 }),
-      },
-    },
-    database: {
-      instanceClass: r.string('staging.database.instanceClass', database.instanceClass, { pattern: /^db\.[a-z0-9]+\.[a-z0-9]+$/, example: 'db.t4g.medium' }),
-      engineVersion: r.string('staging.database.engineVersion', database.engineVersion, { pattern: /^\d+(\.\d+)?$/, example: '16' }),
-      allocatedStorageGiB: r.number('staging.database.allocatedStorageGiB', database.allocatedStorageGiB, { integer: true, min: 20, max: 65536 }),
-      databaseName: r.string('staging.database.databaseName', database.databaseName, { pattern: /^[a-zA-Z][a-zA-Z0-9_]{0,62}$/, example: 'app' }),
-      multiAz: r.boolean('staging.database.multiAz', database.multiAz),
-      backupRetentionDays: r.number('staging.database.backupRetentionDays', database.backupRetentionDays, { integer: true, min: 1, max: 35 }),
-    },
-    cache: {
-      nodeType: r.string('staging.cache.nodeType', cache.nodeType, { pattern: /^cache\.[a-z0-9]+\.[a-z0-9]+$/, example: 'cache.t4g.small' }),
-      engineVersion: r.string('staging.cache.engineVersion', cache.engineVersion, { pattern: /^\d+\.\d+$/, example: '8.0' }),
-    },
-    solr: {
-      url: r.string('staging.solr.url', solr.url, { required: true, pattern: /^https?:\/\/[^\s/]+(\/\S*)?$/, example: 'https://solr.internal.example.com:8983/solr' }) ?? '',
-      credentialsSecretArn: r.string('staging.solr.credentialsSecretArn', solr.credentialsSecretArn, {
-        pattern: /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/,
-        example: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:solr-AbCdEf',
-      }),
-    },
-    sweeper: {
-      enabled: r.boolean('staging.sweeper.enabled', sweeper.enabled),
-      idleDays: r.number('staging.sweeper.idleDays', sweeper.idleDays, { min: 0.5, max: 90 }),
-      warningHours: r.number('staging.sweeper.warningHours', sweeper.warningHours, { min: 1, max: 720 }),
-      scheduleMinutes: r.number('staging.sweeper.scheduleMinutes', sweeper.scheduleMinutes, { integer: true, min: 1, max: 720 }),
-      dryRun: r.boolean('staging.sweeper.dryRun', sweeper.dryRun),
-      retainResourcesOnDeleteFailed: r.boolean('staging.sweeper.retainResourcesOnDeleteFailed', sweeper.retainResourcesOnDeleteFailed),
-    },
-    feature: {
-      services: Object.fromEntries(
-        Object.entries(featureServices).map(([name, v]: [string, Json]) => {
-          const key = `staging.feature.services.${name}`;
-          const o = r.object(key, v) ?? {};
-          return [
-            name,
-            {
-              cpu: r.number(`${key}.cpu`, o.cpu, { integer: true, min: 256, max: 16384 }),
-              memoryMiB: r.number(`${key}.memoryMiB`, o.memoryMiB, { integer: true, min: 512, max: 122880 }),
-              desiredCount: r.number(`${key}.desiredCount`, o.desiredCount, { integer: true, min: 0, max: 100 }),
-            },
-          ];
-        }),
+const webSchema = block({
+  name: doc(z.preprocess(absent, z.literal('web', { error: 'must be "web": the web service is always named web' }).optional()), 'Always `web`.', '`web`'),
+  ...serviceFields(),
+}).transform((web) => ({ ...web, name: 'web' }));
+
+const workerSchema = block({
+  name: doc(requiredText(SERVICE_NAME), 'The service name, in names and `STAGING_SERVICE`.'),
+  ...serviceFields(),
+});
+
+const jobSchema = block({
+  name: doc(requiredText(SERVICE_NAME), 'The job name.'),
+  schedule: doc(
+    requiredText({ pattern: /^(cron|rate)\(.+\)$/, rule: 'an EventBridge Scheduler expression, cron(...) or rate(...)', example: 'cron(0 3 * * ? *)' }),
+    'When it runs (UTC): `cron(...)` or `rate(...)`.',
+  ),
+  ...serviceFields(),
+});
+
+/** The `staging` block of cdk.json context, before the checks across keys. */
+const stagingFields = block({
+  prefix: doc(
+    z.preprocess(absent, textSchema({ pattern: /^[a-z][a-z0-9]{0,19}$/, rule: '1 to 20 lower-case letters and digits, starting with a letter, no hyphens', example: 'staging' }).default('staging')),
+    'Stack names (`<prefix>-shared`, `<prefix>-<branch>`), tags, SSM paths. No hyphens: `staging-a` + branch `x` and `staging` + branch `a-x` would share a stack name.',
+  ),
+  parameterPrefix: doc(
+    text({ pattern: /^\/[A-Za-z0-9_./-]*[A-Za-z0-9_.-]$/, rule: 'an SSM path: "/", then letters, digits, "_", ".", "-" and "/", not ending in "/"', example: '/staging' }),
+    'Where the shared staging publishes its SSM parameters.',
+    '`/<prefix>`',
+  ),
+  domainName: doc(
+    requiredText({ pattern: DOMAIN, rule: DOMAIN_RULE, example: 'staging.example.com' }),
+    'The staging domain: branches live at `<name>.<domainName>`, shared staging at `shared.<domainName>`. `hostedZoneName` or a subdomain of it.',
+  ),
+  hostedZoneId: doc(
+    requiredText({ pattern: /^Z[A-Z0-9]{1,31}$/, rule: 'a Route 53 hosted zone ID: "Z" and capital letters and digits, without "/hostedzone/"', example: 'Z0123456789ABCDEFGHIJ' }),
+    'The Route 53 zone of `domainName` (or of its parent).',
+  ),
+  hostedZoneName: doc(requiredText({ pattern: DOMAIN, rule: DOMAIN_RULE, example: 'example.com' }), 'The name of that zone.'),
+  account: doc(
+    text({ pattern: /^\d{12}$/, rule: 'an AWS account ID of 12 digits', example: '123456789012' }),
+    'The AWS account. Required with `network.vpcId`.',
+    "the CLI's credentials",
+  ),
+  region: doc(
+    requiredText({ pattern: /^[a-z]{2}(-[a-z]+)+-\d$/, rule: 'an AWS region code: lower-case words joined by hyphens, ending in a number', example: 'eu-west-1' }),
+    "The AWS region. Required: the CDK CLI would otherwise pick us-east-1 without a word.",
+  ),
+  network: optionalBlock({
+    vpcId: doc(
+      text({ pattern: /^vpc-[0-9a-f]{8,17}$/, rule: '"vpc-" and 8 to 17 lower-case hex digits', example: 'vpc-0123456789abcdef0' }),
+      'Use this existing VPC instead of creating one. It is looked up at synth: needs `account` and AWS credentials once (then cached in cdk.context.json).',
+      '–',
+    ),
+    cidr: doc(
+      text({ pattern: /^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-4])$/, rule: 'an IPv4 CIDR block from /16 to /24', example: '10.64.0.0/16' }),
+      'The new VPC.',
+      '`10.64.0.0/16`',
+    ),
+    maxAzs: doc(num({ integer: true, min: 2, max: 6 }), 'Availability zones of the new VPC.', '`2`'),
+    natGateways: doc(num({ integer: true, min: 1, max: 6 }), 'NAT gateways of the new VPC.', '`1`'),
+  }),
+  cluster: optionalBlock({
+    containerInsights: doc(flag(), 'CloudWatch Container Insights.', '`true`'),
+    ec2Capacity: z.preprocess(
+      absent,
+      block({
+        instanceType: doc(text({ pattern: /^[a-z0-9]+\.[a-z0-9]+$/, rule: 'an EC2 instance type, family.size', example: 't3.large' }), 'EC2 capacity (ECS managed scaling) on top of Fargate and Fargate Spot: its instance type.', '`t3.large`'),
+        minCapacity: doc(num({ integer: true, min: 0 }), 'Fewest instances.', '`0`'),
+        maxCapacity: doc(num({ integer: true, min: 1 }), 'Most instances.', '`10`'),
+      }).optional(),
+    ),
+  }),
+  database: optionalBlock({
+    instanceClass: doc(text({ pattern: /^db\.[a-z0-9]+\.[a-z0-9]+$/, rule: 'an RDS instance class starting with "db."', example: 'db.t4g.medium' }), 'The shared Postgres: instance class.', '`db.t4g.medium`'),
+    engineVersion: doc(text({ pattern: /^\d+(\.\d+)?$/, rule: 'a Postgres version, major or major.minor', example: '16' }), 'Postgres version.', '`16`'),
+    allocatedStorageGiB: doc(num({ integer: true, min: 20, max: 65536 }), 'Storage in GiB.', '`50`'),
+    databaseName: doc(text({ pattern: /^[a-zA-Z][a-zA-Z0-9_]{0,62}$/, rule: '1 to 63 letters, digits and "_", starting with a letter', example: 'app' }), 'Database name.', '`app`'),
+    multiAz: doc(flag(), 'Multi-AZ.', '`false`'),
+    backupRetentionDays: doc(num({ integer: true, min: 1, max: 35 }), 'Days of automated backups (branch databases restore from them).', '`7`'),
+  }),
+  cache: optionalBlock({
+    nodeType: doc(text({ pattern: /^cache\.[a-z0-9]+\.[a-z0-9]+$/, rule: 'an ElastiCache node type starting with "cache."', example: 'cache.t4g.small' }), 'The shared Valkey: node type.', '`cache.t4g.small`'),
+    engineVersion: doc(text({ pattern: /^\d+\.\d+$/, rule: 'a Valkey version, major.minor', example: '8.0' }), 'Valkey version.', '`8.0`'),
+  }),
+  solr: block({
+    url: doc(
+      requiredText({ pattern: /^https?:\/\/[^\s/]+(\/\S*)?$/, rule: 'an http:// or https:// URL without spaces', example: 'https://solr.internal.example.com:8983/solr' }),
+      'Base URL of your Solr server.',
+    ),
+    credentialsSecretArn: doc(
+      text({ pattern: /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, rule: 'the complete ARN of a Secrets Manager secret', example: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:solr-AbCdEf' }),
+      'Secrets Manager secret `{"username","password"}` for Solr basic auth.',
+      'a new secret',
+    ),
+  }),
+  sweeper: optionalBlock({
+    enabled: doc(flag(), 'Run the sweeper ([docs/sweeper.md](docs/sweeper.md)).', '`true`'),
+    idleDays: doc(num({ min: 0.5, max: 90 }), 'Days without a deploy, a request or a keep-alive after which a branch staging is destroyed.', '`3`'),
+    warningHours: doc(num({ min: 1, max: 720 }), 'Hours before that when the warning goes to the SNS topic; less than `idleDays`.', '`24`'),
+    scheduleMinutes: doc(num({ integer: true, min: 1, max: 720 }), 'How often it runs.', '`60`'),
+    dryRun: doc(flag(), 'Report only, destroy nothing.', '`false`'),
+    retainResourcesOnDeleteFailed: doc(
+      flag(),
+      'When a delete fails (DELETE_FAILED), retry it keeping the resources that failed, and report them.',
+      '`false`',
+    ),
+  }),
+  feature: optionalBlock({
+    services: doc(
+      z.preprocess(absent, z.record(z.string(), block(size()), { error: 'must be an object of service names, e.g. {"web": {"cpu": 256}}' }).default({})),
+      'Branch sizes, by service name (`web`, a worker or a job): "far fewer, smaller".',
+    ),
+    environment: doc(optionalEnvironment(), 'Extra environment of every branch.', '–'),
+    spotOnly: doc(flag(), 'Run branch tasks only on Fargate Spot. By default the first task of each service is on-demand and further tasks mostly Spot.', '`false`'),
+    database: optionalBlock({
+      mode: doc(oneOf(['snapshot', 'shared'], 'snapshot'), "`snapshot`: the branch's own Postgres from the newest snapshot; `shared`: the shared one."),
+      sourceInstanceIdentifier: doc(
+        text({ pattern: /^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, rule: 'an RDS instance identifier: 1 to 63 letters, digits and hyphens, starting with a letter', example: 'production-db' }),
+        'The instance whose snapshots branches restore (may be production).',
+        'the shared Postgres',
       ),
-      environment: r.stringMap('staging.feature.environment', feature.environment),
-      spotOnly: r.boolean('staging.feature.spotOnly', feature.spotOnly),
-      database: {
-        mode: r.oneOf('staging.feature.database.mode', featureDb.mode, ['snapshot', 'shared'] as const) ?? 'snapshot',
-        sourceInstanceIdentifier: r.string('staging.feature.database.sourceInstanceIdentifier', featureDb.sourceInstanceIdentifier, {
-          pattern: /^[a-zA-Z][a-zA-Z0-9-]{0,62}$/,
-          example: 'production-db',
-        }),
-        instanceClass: r.string('staging.feature.database.instanceClass', featureDb.instanceClass, { pattern: /^db\.[a-z0-9]+\.[a-z0-9]+$/, example: 'db.t4g.micro' }),
-        minStorageGiB: r.number('staging.feature.database.minStorageGiB', featureDb.minStorageGiB, { integer: true, min: 20, max: 65536 }),
-      },
-      cache: {
-        mode: r.oneOf('staging.feature.cache.mode', featureCache.mode, ['dedicated', 'prefix', 'shared'] as const) ?? 'dedicated',
-        nodeType: r.string('staging.feature.cache.nodeType', featureCache.nodeType, { pattern: /^cache\.[a-z0-9]+\.[a-z0-9]+$/, example: 'cache.t4g.micro' }),
-      },
-      solr: {
-        mode: r.oneOf('staging.feature.solr.mode', featureSolr.mode, ['restore', 'empty', 'shared'] as const) ?? 'shared',
-        sourceCollection: r.string('staging.feature.solr.sourceCollection', featureSolr.sourceCollection, {
-          required: featureSolr.mode === 'restore' || featureSolr.mode === 'empty',
-          pattern: /^[A-Za-z0-9._][A-Za-z0-9._-]*$/,
-          example: 'products',
-        }),
-        backupLocation: r.string('staging.feature.solr.backupLocation', featureSolr.backupLocation, {
-          required: featureSolr.mode === 'restore',
-          example: '/var/solr/backups',
-        }),
-        backupRepository: r.string('staging.feature.solr.backupRepository', featureSolr.backupRepository),
-        configSet: r.string('staging.feature.solr.configSet', featureSolr.configSet),
-      },
-      releaseCommand: r.stringList('staging.feature.releaseCommand', feature.releaseCommand),
-    },
-    app: {
-      image: r.string('staging.app.image', app.image, { required: true, example: 'public.ecr.aws/docker/library/nginx:1.27' }) ?? '',
-      containerPort: r.number('staging.app.containerPort', app.containerPort, { integer: true, min: 1, max: 65535 }),
-      healthCheckPath: r.string('staging.app.healthCheckPath', app.healthCheckPath, { pattern: /^\//, example: '/health' }),
-      environment: r.stringMap('staging.app.environment', app.environment),
-      web: service(r, 'staging.app.web', app.web, 'web') ?? { name: 'web' },
-      workers: (Array.isArray(workers) ? workers : []).map((w: Json, i: number) => service(r, `staging.app.workers[${i}]`, w)).filter(isDefined),
-      scheduledJobs: (Array.isArray(jobs) ? jobs : [])
-        .map((j: Json, i: number) => {
-          const base = service(r, `staging.app.scheduledJobs[${i}]`, j);
-          const schedule = r.string(`staging.app.scheduledJobs[${i}].schedule`, j?.schedule, {
-            required: true,
-            pattern: /^(cron|rate)\(.+\)$/,
-            example: 'cron(0 3 * * ? *)',
-          });
-          return base && schedule ? { ...base, schedule } : undefined;
-        })
-        .filter(isDefined),
-    },
-  };
-  for (const [key, svc] of [
-    ['staging.app.web', config.app.web],
-    ...config.app.workers.map((w, i) => [`staging.app.workers[${i}]`, w] as const),
-    ...config.app.scheduledJobs.map((j, i) => [`staging.app.scheduledJobs[${i}]`, j] as const),
-  ] as Array<readonly [string, ServiceConfig]>) {
-    const problem = fargateSizeProblem(svc.cpu ?? 256, svc.memoryMiB ?? 512);
-    if (problem) r.fail(key, { cpu: svc.cpu, memoryMiB: svc.memoryMiB }, problem.replace('memoryLimitMiB', 'memoryMiB').replace(/ \(got \d+\)$/, ''));
+      instanceClass: doc(text({ pattern: /^db\.[a-z0-9]+\.[a-z0-9]+$/, rule: 'an RDS instance class starting with "db."', example: 'db.t4g.micro' }), 'Instance class of a branch database.', '`db.t4g.micro`'),
+      minStorageGiB: doc(num({ integer: true, min: 20, max: 65536 }), 'Storage of a branch database, never below the snapshot’s.', "the snapshot's"),
+    }),
+    cache: optionalBlock({
+      mode: doc(oneOf(['dedicated', 'prefix', 'shared'], 'dedicated'), '`dedicated`: its own Valkey; `prefix`: a key prefix on the shared one, removed on destroy; `shared`.'),
+      nodeType: doc(text({ pattern: /^cache\.[a-z0-9]+\.[a-z0-9]+$/, rule: 'an ElastiCache node type starting with "cache."', example: 'cache.t4g.micro' }), 'Node type of a dedicated branch cache.', '`cache.t4g.micro`'),
+    }),
+    solr: optionalBlock({
+      mode: doc(
+        oneOf(['restore', 'empty', 'shared'], 'shared'),
+        '`restore`: its own collection from the newest backup of `sourceCollection` (a backup is taken when none exists); `empty`: an empty collection with the source\'s configset; `shared`.',
+      ),
+      sourceCollection: doc(text({ ...SOLR_NAME, example: 'products' }), 'The shared collection (required by `restore` and `empty`; with `shared`, the branch uses it as `SOLR_COLLECTION`).', '–'),
+      backupLocation: doc(text({ example: '/var/solr/backups' }), "Where Solr keeps backups, on the Solr server (required by `restore`).", '–'),
+      backupRepository: doc(text({ ...SOLR_NAME, example: 's3' }), "The Solr backup repository (`restore`).", "Solr's default"),
+      configSet: doc(text({ ...SOLR_NAME, example: 'products' }), 'The configset of an `empty` collection.', "the source collection's"),
+    }),
+    releaseCommand: doc(
+      command(),
+      'Run before the services roll on each deploy of a FeatureStaging, e.g. `["bin/rails","db:migrate"]`. Lite stagings do not run it (they use the shared database); synth warns.',
+      '–',
+    ),
+  }),
+  app: block({
+    image: doc(
+      requiredText({ pattern: /^\S+$/, rule: 'an image reference without spaces', example: 'public.ecr.aws/docker/library/nginx:1.27' }),
+      'The image of shared staging, and of branches without `-c image`.',
+    ),
+    containerPort: doc(num({ integer: true, min: 1, max: 65535 }), 'The port the web container listens on.', '`80`'),
+    healthCheckPath: doc(text({ pattern: /^\//, rule: 'a path starting with "/"', example: '/health' }), 'The load balancer health check.', '`/`'),
+    environment: doc(optionalEnvironment(), 'Variables of every container.', '–'),
+    web: webSchema,
+    workers: z.preprocess(absent, z.array(workerSchema, { error: 'must be a list of services' }).default([])),
+    scheduledJobs: z.preprocess(absent, z.array(jobSchema, { error: 'must be a list of jobs' }).default([])),
+  }),
+});
+
+type Fields = z.output<typeof stagingFields>;
+
+/** The checks across keys, as issues of the schema. */
+function checkAcross(c: Fields, ctx: z.RefinementCtx): void {
+  const fail = (path: Array<string | number>, message: string, shown: unknown) => ctx.addIssue({ code: 'custom', path, message, params: { shown } });
+  const zone = c.hostedZoneName;
+  if (c.domainName !== zone && !c.domainName.endsWith(`.${zone}`)) {
+    fail(
+      ['domainName'],
+      `must be staging.hostedZoneName (${JSON.stringify(zone)}) or a subdomain of it, because its records go in that zone; e.g. ${JSON.stringify(`staging.${zone}`)}, or correct hostedZoneName and hostedZoneId`,
+      c.domainName,
+    );
   }
-  for (const [name, size] of Object.entries(config.feature.services)) {
-    const problem = fargateSizeProblem(size.cpu ?? 256, size.memoryMiB ?? 512);
-    if (problem) {
-      r.fail(`staging.feature.services.${name}`, size, `${problem.replace(/memoryLimitMiB/g, 'memoryMiB').replace(/ \(got \d+\)$/, '')} (branches default to cpu 256, memoryMiB 512)`);
-    }
+  if (c.network.vpcId && (c.network.cidr || c.network.maxAzs)) {
+    const { vpcId, cidr, maxAzs } = c.network;
+    fail(['network'], 'give either vpcId (use an existing VPC) or cidr/maxAzs (create one), not both', JSON.parse(JSON.stringify({ vpcId, cidr, maxAzs })));
   }
-  const serviceNames = ['web', ...config.app.workers.map((w) => w.name), ...config.app.scheduledJobs.map((j) => j.name)];
-  for (const name of Object.keys(config.feature.services)) {
+  if (c.network.vpcId && !c.account) {
+    fail(
+      ['network', 'vpcId'],
+      'is looked up in your AWS account at synth, which needs AWS credentials and staging.account; add "account": "<the VPC\'s 12-digit account ID>" to the "staging" block and run cdk with credentials once (the result is cached in cdk.context.json)',
+      c.network.vpcId,
+    );
+  }
+  const services: Array<[Array<string | number>, { cpu?: number; memoryMiB?: number }]> = [
+    [['app', 'web'], c.app.web],
+    ...c.app.workers.map((w, i): [Array<string | number>, typeof w] => [['app', 'workers', i], w]),
+    ...c.app.scheduledJobs.map((j, i): [Array<string | number>, typeof j] => [['app', 'scheduledJobs', i], j]),
+  ];
+  for (const [path, s] of services) {
+    const problem = fargateSizeProblem(s.cpu ?? 256, s.memoryMiB ?? 512);
+    if (problem) fail(path, problem.replace(/memoryLimitMiB/g, 'memoryMiB').replace(/ \(got \d+\)$/, ''), { cpu: s.cpu, memoryMiB: s.memoryMiB });
+  }
+  const serviceNames = ['web', ...c.app.workers.map((w) => w.name), ...c.app.scheduledJobs.map((j) => j.name)];
+  for (const [name, s] of Object.entries(c.feature.services)) {
     if (!serviceNames.includes(name)) {
-      r.fail(`staging.feature.services.${name}`, name, `names no service of the app; use one of ${serviceNames.map((n) => JSON.stringify(n)).join(', ')}`);
+      const guess = nearMiss(name, serviceNames);
+      fail(
+        ['feature', 'services', name],
+        `names no service of the app; ${guess ? `did you mean ${JSON.stringify(guess)}? ` : ''}use one of ${serviceNames.map((n) => JSON.stringify(n)).join(', ')}`,
+        name,
+      );
+      continue;
+    }
+    const problem = fargateSizeProblem(s.cpu ?? 256, s.memoryMiB ?? 512);
+    if (problem) {
+      fail(['feature', 'services', name], `${problem.replace(/memoryLimitMiB/g, 'memoryMiB').replace(/ \(got \d+\)$/, '')} (branches default to cpu 256, memoryMiB 512)`, s);
     }
   }
-  if (config.sweeper.idleDays !== undefined && config.sweeper.warningHours !== undefined && config.sweeper.warningHours >= config.sweeper.idleDays * 24) {
-    r.fail('staging.sweeper.warningHours', config.sweeper.warningHours, `must be shorter than staging.sweeper.idleDays (${config.sweeper.idleDays} days)`);
+  const { idleDays, warningHours } = c.sweeper;
+  if (idleDays !== undefined && warningHours !== undefined && warningHours >= idleDays * 24) {
+    fail(['sweeper', 'warningHours'], `must be shorter than staging.sweeper.idleDays (${idleDays} days = ${idleDays * 24} hours)`, warningHours);
   }
-  if (config.network.vpcId && (config.network.cidr || config.network.maxAzs)) {
-    r.fail('staging.network', s.network, 'give either vpcId (use an existing VPC) or cidr/maxAzs (create one), not both');
+  const solr = c.feature.solr;
+  if ((solr.mode === 'restore' || solr.mode === 'empty') && !solr.sourceCollection) {
+    fail(['feature', 'solr', 'sourceCollection'], `is required with mode ${JSON.stringify(solr.mode)}, e.g. "products"`, undefined);
   }
-  if (r.problems.length > 0) {
-    throw new Error(`Invalid staging configuration in cdk.json context:\n  - ${r.problems.join('\n  - ')}`);
+  if (solr.mode === 'restore' && !solr.backupLocation) {
+    fail(['feature', 'solr', 'backupLocation'], 'is required with mode "restore", e.g. "/var/solr/backups"', undefined);
   }
-  return config;
 }
 
-function isDefined<T>(v: T | undefined): v is T {
-  return v !== undefined;
+/** The `staging` block of cdk.json context: every key, its rule and its default. */
+export const stagingSchema = z.preprocess(absent, stagingFields).superRefine(checkAcross);
+
+export type StagingConfig = z.output<typeof stagingSchema>;
+export type ServiceConfig = StagingConfig['app']['workers'][number];
+export type JobConfig = StagingConfig['app']['scheduledJobs'][number];
+
+/** Reads and checks the `staging` context block. Throws one StagingInputError listing every problem. */
+export function readStagingConfig(raw: unknown): StagingConfig {
+  // A missing block is reported with the required keys inside it, so one run shows all that is needed.
+  const missing = absent(raw) === undefined ? [`staging: ${REQUIRED_BLOCK} (got undefined)`] : [];
+  const result = stagingSchema.safeParse(missing.length > 0 ? {} : raw);
+  if (result.success && missing.length === 0) return result.data;
+  const problems = result.success ? [] : problemLines(result.error, raw, 'staging', stagingSchema);
+  throw new StagingInputError('Invalid staging configuration in cdk.json context:', [...missing, ...problems]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The -c flags of a branch deploy.
+
+const BRANCH_RULE = 'must be a git branch name; pass -c branch=$(git branch --show-current)';
+
+const NOT_JSON = Symbol('not JSON');
+const parsedOr = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+};
+/** `-c env='{"K":"v"}'`: a JSON object of variables. */
+const envFlag = z.preprocess(
+  (v) => (typeof v !== 'string' ? v : parsedOr(v) === v ? NOT_JSON : parsedOr(v)),
+  z.custom<unknown>((v) => v !== NOT_JSON, { error: `must be a JSON object of variables, e.g. -c env='{"LOG_LEVEL":"debug"}'`, abort: true }).pipe(environment()),
+);
+
+/** The `-c` keys of a branch deploy (README, "Branch context keys"). */
+export const branchContextSchema = z.object({
+  branch: z.string({ error: BRANCH_RULE }).refine((b) => b.trim() !== '', { error: BRANCH_RULE }),
+  lite: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'must be true or false' }).default(false)),
+  image: z
+    .string({ error: 'must be an image reference, e.g. "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:3f2a1bc"' })
+    .refine((i) => i !== '', { error: 'must be an image address when given (is the variable in -c image=$IMAGE set?); leave -c image out to use staging.app.image' })
+    .refine((i) => i === '' || /^\S+$/.test(i), { error: 'must be an image reference without spaces; write it like "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:3f2a1bc"' })
+    .optional(),
+  env: envFlag.optional(),
+  refreshData: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'must be true or false' }).default(false)),
+  allowKindSwitch: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'must be true or false' }).default(false)),
+});
 
 /** The command-line context of one branch deploy: `-c branch=... -c lite=true -c image=... -c env='{...}'`. */
-export interface BranchContext {
-  readonly branch: string;
-  readonly lite: boolean;
-  readonly image?: string;
-  readonly environment?: Record<string, string>;
-  readonly refreshData: boolean;
+export type BranchContext = Omit<z.output<typeof branchContextSchema>, 'env'> & { readonly environment?: Record<string, string> };
+
+/** The context keys of the ready-made app. */
+export const CONTEXT_KEYS = ['staging', ...Object.keys(branchContextSchema.shape)];
+
+/**
+ * Reads the branch flags from the whole context; undefined when no branch was given (the shared
+ * stack). Fails on a branch flag without `branch`, and on a key that looks like one of ours.
+ */
+export function readBranchContext(context: Record<string, unknown>): BranchContext | undefined {
+  const problems: string[] = [];
+  for (const key of Object.keys(context)) {
+    if (CONTEXT_KEYS.includes(key) || key.startsWith('@aws-cdk') || key.includes(':')) continue;
+    if (key.startsWith('staging.')) {
+      problems.push(`${key}: is not read; -c cannot set one key of the staging block, edit it in cdk.json (or pass the whole block: -c staging='{...}') (got ${show(context[key])})`);
+      continue;
+    }
+    const guess = nearMiss(key, CONTEXT_KEYS);
+    if (guess) problems.push(`${key}: is not a context key of the ready-made app; did you mean ${JSON.stringify(guess)}? (got ${show(context[key])})`);
+  }
+  const ours = Object.fromEntries(Object.keys(branchContextSchema.shape).filter((k) => context[k] !== undefined).map((k) => [k, context[k]]));
+  if (ours.branch === undefined) {
+    for (const [key, value] of Object.entries(ours)) {
+      problems.push(`${key}: applies to a branch staging, but no branch was given; add -c branch=$(git branch --show-current), or leave -c ${key} out to synthesize the shared stack (got ${show(value)})`);
+    }
+  }
+  const result = ours.branch === undefined ? undefined : branchContextSchema.safeParse(ours);
+  // Values are shown as given, -c env as the JSON it holds.
+  const shown = { ...ours, env: typeof ours.env === 'string' ? parsedOr(ours.env) : ours.env };
+  if (result && !result.success) problems.push(...problemLines(result.error, shown, '', branchContextSchema));
+  if (problems.length > 0) throw new StagingInputError('Invalid branch context (-c):', problems);
+  if (!result?.success) return undefined;
+  const { env, ...rest } = result.data;
+  return { ...rest, environment: env };
 }
 
-/** Reads the branch context; undefined when no branch was given (the shared stack). */
-export function readBranchContext(get: (key: string) => unknown): BranchContext | undefined {
-  const branch = get('branch');
-  if (branch === undefined) return undefined;
-  const r = new Reader();
-  if (typeof branch !== 'string' || branch.trim() === '') {
-    r.fail('branch', branch, 'must be a git branch name; pass -c branch=$(git branch --show-current)');
-  }
-  const lite = r.boolean('lite', get('lite')) ?? false;
-  const refreshData = r.boolean('refreshData', get('refreshData')) ?? false;
-  if (get('image') === '') r.fail('image', '', 'must be an image address when given; leave -c image out to use staging.app.image');
-  const image = r.string('image', get('image'), { pattern: /^\S+$/, example: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:3f2a1bc' });
-  let environment: Record<string, string> | undefined;
-  const env = get('env');
-  if (env !== undefined) {
-    let parsed: unknown = env;
-    if (typeof env === 'string') {
-      try {
-        parsed = JSON.parse(env);
-      } catch {
-        r.fail('env', env, `must be a JSON object of variables, e.g. -c env='{"LOG_LEVEL":"debug"}'`);
-        parsed = undefined;
+// ---------------------------------------------------------------------------------------------
+// Issues as lines: `<key>: <message> (got <value>)`.
+
+function problemLines(error: z.ZodError, raw: unknown, root: string, schema: z.ZodType): string[] {
+  const lines: string[] = [];
+  // Zod runs the checks across keys on values that failed a check of their own (a regex, a
+  // bound); a key is reported once, for its own problem.
+  const own = error.issues.filter((i) => i.code !== 'custom').map((i) => keyPath('', i.path as Array<string | number>));
+  const related = (a: string, b: string) => a === b || a.startsWith(`${b}.`) || a.startsWith(`${b}[`) || b.startsWith(`${a}.`) || b.startsWith(`${a}[`);
+  const issues = error.issues.filter((i) => i.code !== 'custom' || !own.some((o) => related(o, keyPath('', i.path as Array<string | number>))));
+  for (const issue of issues) {
+    const path = issue.path as Array<string | number>;
+    if (issue.code === 'unrecognized_keys') {
+      const known = Object.keys(shapeAt(schema, path) ?? {});
+      for (const key of issue.keys) {
+        const guess = nearMiss(key, known, { prefixes: true });
+        const where = keyPath(root, path) || 'the context';
+        const hint = guess ? `did you mean ${JSON.stringify(guess)}?` : `the keys there are ${known.map((k) => JSON.stringify(k)).join(', ')}`;
+        lines.push(`${keyPath(root, [...path, key])}: is not a key of ${where}; ${hint} (got ${show(valueAt(raw, [...path, key]))})`);
       }
+      continue;
     }
-    if (parsed !== undefined) environment = r.stringMap('env', parsed);
+    const message = issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
+    const shown = issue.code === 'invalid_key' ? path[path.length - 1] : issue.code === 'custom' && issue.params && 'shown' in issue.params ? issue.params.shown : valueAt(raw, path);
+    lines.push(`${keyPath(root, path)}: ${message} (got ${show(shown)})`);
   }
-  if (r.problems.length > 0) {
-    throw new Error(`Invalid branch context:\n  - ${r.problems.join('\n  - ')}`);
+  return lines;
+}
+
+function keyPath(root: string, path: Array<string | number>): string {
+  return path.reduce<string>((p, k) => (typeof k === 'number' ? `${p}[${k}]` : p ? `${p}.${k}` : k), root);
+}
+
+function valueAt(raw: unknown, path: Array<string | number>): unknown {
+  return path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string | number, unknown>)[k] : undefined), raw);
+}
+
+function show(value: unknown): string {
+  return value === undefined ? 'undefined' : JSON.stringify(value);
+}
+
+/** The schema inside wrappers: optional, default, preprocess and transform pipes. */
+export function unwrap(schema: z.ZodType): z.ZodType {
+  let s = schema;
+  for (;;) {
+    if (s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodPrefault || s instanceof z.ZodNullable) s = s.unwrap() as z.ZodType;
+    else if (s instanceof z.ZodPipe) s = (s.in instanceof z.ZodTransform ? s.out : s.in) as z.ZodType;
+    else return s;
   }
-  return { branch: branch as string, lite, image, environment, refreshData };
+}
+
+/** The keys of the object schema at `path` (array indexes and record keys step into elements). */
+function shapeAt(schema: z.ZodType, path: Array<string | number>): Record<string, z.ZodType> | undefined {
+  let s = unwrap(schema);
+  for (const key of path) {
+    if (s instanceof z.ZodObject) s = unwrap(s.shape[key as string]);
+    else if (s instanceof z.ZodArray) s = unwrap(s.element as z.ZodType);
+    else if (s instanceof z.ZodRecord) s = unwrap(s.valueType as z.ZodType);
+    else return undefined;
+    if (!s) return undefined;
+  }
+  return s instanceof z.ZodObject ? (s.shape as Record<string, z.ZodType>) : undefined;
 }

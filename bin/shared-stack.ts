@@ -1,4 +1,4 @@
-import { App, Duration, Size, Stack, Tags } from 'aws-cdk-lib';
+import { App, Duration, Size, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as route53 from 'aws-cdk-lib/aws-route53';
@@ -6,12 +6,15 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { MANAGED_BY_VALUE, StagingKinds, TagKeys } from '../lib/contract';
 import { SharedStaging } from '../lib/shared-staging';
-import { appImage, env, serviceOptions } from './common';
+import { appImage, env, LookupStack, serviceOptions } from './common';
 import { StagingConfig } from './config';
 
-/** The ready-made app's shared stack, `<prefix>-shared`. */
-export function sharedStack(app: App, config: StagingConfig): Stack {
-  const stack = new Stack(app, 'SharedStaging', {
+/**
+ * The ready-made app's shared stack, `<prefix>-shared`: its construct id is its name, so
+ * `cdk deploy staging-shared` selects it.
+ */
+export function sharedStack(app: App, config: StagingConfig): LookupStack {
+  const stack = new LookupStack(app, `${config.prefix}-shared`, {
     stackName: `${config.prefix}-shared`,
     description: `Shared staging (${config.domainName}): network, cluster, load balancer, data sources and providers for branch stagings`,
     env: env(config),

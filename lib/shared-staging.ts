@@ -22,6 +22,7 @@ import { StagingNames } from './naming';
 import { BRANCH_SUBNET_COUNT, validateParameterPrefix } from './shared-staging-ref';
 import { ScheduledJobOptions, ServiceOptions, StagingServices, WebServiceOptions } from './staging-services';
 import { StagingProvider, StagingProviderOptions } from './staging-provider';
+import { addSharedOutputs } from './private/shared-outputs';
 import { StagingSweeper, StagingSweeperOptions } from './staging-sweeper';
 
 /** The shared Postgres. */
@@ -424,6 +425,7 @@ export class SharedStaging extends Construct {
     if (enabled) {
       this.sweeper = new StagingSweeper(this, 'Sweeper', { prefix: this.prefix, parameterPrefix: this.parameterPrefix, ...sweeper });
     }
+    addSharedOutputs(this);
   }
 
   /**

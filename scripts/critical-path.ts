@@ -1,11 +1,12 @@
 /**
- * `npm run critical-path [-- -c branch=NAME] [-- template.json]`: the longest dependency chain of a
+ * `npm run critical-path [-- -c branch=NAME -c lite=true ...] [-- template.json]`: the longest dependency chain of a
  * synthesized feature stack, i.e. what bounds `cdk deploy` of a branch when CloudFormation creates
  * everything else in parallel. Dependencies are DependsOn plus every Ref / Fn::GetAtt /
  * Fn::Sub reference to another resource. Chains are weighted by typical create times (estimates,
  * in seconds; the order matters more than the figures).
  */
 import { spawnSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,28 +85,67 @@ export function criticalPath(template: any): Chain {
   return result;
 }
 
-function synthesizeFeatureStack(args: string[]): any {
+/** What to analyse: a template file, or the ready-made app's branch stack with this `-c` context. */
+export interface CriticalPathArgs {
+  readonly file?: string;
+  /** `-c key=value`, as `cdk` takes them; the branch defaults to `feature/new_cool_page`. */
+  readonly context: Record<string, string>;
+}
+
+const USAGE = 'usage: npm run critical-path [-- -c branch=NAME [-c lite=true] [-c KEY=VALUE ...]] [-- template.json]';
+
+/** Parses the command line as `cdk` would its `-c`/`--context` options; throws with the usage on anything else. */
+export function parseCriticalPathArgs(argv: string[]): CriticalPathArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { context: { type: 'string', short: 'c', multiple: true } }, allowPositionals: true });
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n${USAGE}`);
+  }
+  const context: Record<string, string> = { branch: 'feature/new_cool_page' };
+  for (const pair of parsed.values.context ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new Error(`-c ${pair}: must be KEY=VALUE, e.g. -c lite=true\n${USAGE}`);
+    context[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  if (parsed.positionals.length > 1 || parsed.positionals.some((p) => !p.endsWith('.json'))) {
+    throw new Error(`only one template file (*.json) may be given (got ${parsed.positionals.map((p) => JSON.stringify(p)).join(', ')})\n${USAGE}`);
+  }
+  return { file: parsed.positionals[0], context };
+}
+
+/** The ready-made app's branch stack with this context, synthesized in a process of its own. */
+function synthesizeBranchStack(extra: Record<string, string>): { name: string; template: any } {
   const outdir = mkdtempSync(join(tmpdir(), 'critical-path-'));
   const root = join(__dirname, '..');
   const context = JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')).context;
-  const branch = args[args.indexOf('branch') + 1] ?? 'feature/new_cool_page';
   const result = spawnSync(process.execPath, ['--import', 'tsx', 'bin/app.ts'], {
     cwd: root,
-    env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ ...context, branch }) },
+    env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ ...context, ...extra }) },
     encoding: 'utf8',
   });
   if (result.status !== 0) throw new Error(result.stderr);
   const file = readdirSync(outdir).find((f) => f.endsWith('.template.json'))!;
-  return JSON.parse(readFileSync(join(outdir, file), 'utf8'));
+  return { name: file.replace(/\.template\.json$/, ''), template: JSON.parse(readFileSync(join(outdir, file), 'utf8')) };
 }
 
 if (require.main === module) {
-  const args = process.argv.slice(2).flatMap((a) => a.split('='));
-  const file = args.find((a) => a.endsWith('.json'));
-  const template = file ? JSON.parse(readFileSync(file, 'utf8')) : synthesizeFeatureStack(args);
+  let args: CriticalPathArgs;
+  try {
+    args = parseCriticalPathArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  const { name, template } = args.file
+    ? { name: args.file, template: JSON.parse(readFileSync(args.file, 'utf8')) }
+    : synthesizeBranchStack(args.context);
   const chain = criticalPath(template);
   const count = Object.keys(template.Resources).length;
-  console.log(`Critical path of the feature stack (${count} resources), about ${Math.round(chain.seconds / 60)} min of estimated create time:`);
+  const what = args.file
+    ? `template ${name}`
+    : `stack ${name} (branch ${JSON.stringify(args.context.branch)}, ${args.context.lite === 'true' ? 'FeatureStagingLite' : 'FeatureStaging'})`;
+  console.log(`Critical path of ${what}, ${count} resources: about ${Math.round(chain.seconds / 60)} min of estimated create time:`);
   for (const r of chain.resources) console.log(`  ${String(r.seconds).padStart(4)} s  ${r.type.padEnd(38)} ${r.id}`);
   const deps = dependencies(template);
   const roots = Object.keys(template.Resources).filter((id) => (deps.get(id)?.size ?? 0) === 0);

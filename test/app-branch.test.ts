@@ -8,6 +8,12 @@ import { formatFindings, testApp, validationFindings } from './util/validate';
 /** The example `staging` block of cdk.json, as `cdk synth` reads it. */
 const STAGING = JSON.parse(readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8')).context.staging;
 const DOMAIN: string = STAGING.domainName;
+/** The example block without feature.releaseCommand, which lite stagings skip with a warning. */
+const STAGING_NO_RELEASE = { ...STAGING, feature: { ...STAGING.feature, releaseCommand: undefined } };
+/** The warning of a lite synth when feature.releaseCommand is set (the example block sets it). */
+const LITE_SKIPS_RELEASE = expect.stringMatching(
+  /^Construct Annotations Annotation::cdk-multi-staging:liteSkipsReleaseCommand \(warning\) at staging-[a-z0-9-]+: staging\.feature\.releaseCommand \(.*\) does not run in a lite staging/,
+);
 
 /** The ready-made app with `-c` context on top of the example `staging` block. */
 function branchApp(context: Record<string, unknown>, staging: unknown = STAGING): { app: App; stacks: Stack[] } {
@@ -18,6 +24,18 @@ function branchApp(context: Record<string, unknown>, staging: unknown = STAGING)
 /** What `cdk synth` would print: the stacks of the cloud assembly, with their templates. */
 function synthesized(app: App) {
   return app.synth().stacks.map((s) => ({ stackName: s.stackName, template: s.template as any, tags: s.tags, environment: s.environment }));
+}
+
+/** The kind-lock parameters of a branch stack, as [logical ID, properties without description]. */
+function kindLocks(template: any): Array<[string, unknown]> {
+  return Object.entries(template.Resources as Record<string, any>)
+    .filter(([id, r]) => r.Type === 'AWS::SSM::Parameter' && id.startsWith('KindIs'))
+    .map(([id, r]) => {
+      const properties = { ...r.Properties };
+      delete properties.Description;
+      delete properties.Tags;
+      return [id, properties];
+    });
 }
 
 function resources(template: any, type: string): any[] {
@@ -49,17 +67,25 @@ function hostLabel(template: any): string {
 const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
+/** `-c branch=feature/new_cool_page -c lite=true`, synthesized once for the whole file (with validation). */
+let exampleLite: { stacks: Stack[]; findings: string[]; out: ReturnType<typeof synthesized> } | undefined;
+function liteExample() {
+  if (!exampleLite) {
+    const { app, stacks } = branchApp({ branch: 'feature/new_cool_page', lite: 'true' });
+    const findings = formatFindings(validationFindings(app));
+    exampleLite = { stacks, findings, out: synthesized(app) };
+  }
+  return exampleLite;
+}
+
 describe('ready-made app: cdk synth -c branch=feature/new_cool_page -c lite=true', () => {
   const branch = 'feature/new_cool_page';
-  let app: App;
   let stacks: Stack[];
   let findings: string[];
   let out: ReturnType<typeof synthesized>;
 
   beforeAll(() => {
-    ({ app, stacks } = branchApp({ branch, lite: 'true' }));
-    findings = formatFindings(validationFindings(app));
-    out = synthesized(app);
+    ({ stacks, findings, out } = liteExample());
   });
 
   test('gives exactly one stack, named after the branch', () => {
@@ -69,8 +95,14 @@ describe('ready-made app: cdk synth -c branch=feature/new_cool_page -c lite=true
     expect(out[0].environment.region).toBe('eu-west-1');
   });
 
-  test('is clean under cdk-nag AwsSolutions and CloudFormation Validate', () => {
-    expect(findings).toEqual([]);
+  test('is clean under cdk-nag AwsSolutions and CloudFormation Validate, and warns that it skips feature.releaseCommand', () => {
+    expect(findings).toEqual([LITE_SKIPS_RELEASE]);
+  });
+
+  test('records its kind in an SSM parameter that a full deploy of the branch would collide with', () => {
+    expect(kindLocks(out[0].template)).toEqual([
+      ['KindIsLiteSwitchWithAllowKindSwitch', { Name: `/staging/branches/${StagingNames.fromBranch(branch).name}/kind`, Type: 'String', Value: 'feature-lite' }],
+    ]);
   });
 
   test('is that branch\'s FeatureStagingLite: its host, its branch variables, no Lambda', () => {
@@ -104,6 +136,54 @@ describe('ready-made app: cdk synth -c branch=feature/new_cool_page -c lite=true
   });
 });
 
+describe('ready-made app: cdk synth -c branch=feature/new_cool_page (FeatureStaging, own data)', () => {
+  const branch = 'feature/new_cool_page';
+  let findings: string[];
+  let full: ReturnType<typeof synthesized>[number];
+  let lite: ReturnType<typeof synthesized>[number];
+  let switching: ReturnType<typeof synthesized>[number];
+
+  beforeAll(() => {
+    const { app } = branchApp({ branch });
+    findings = formatFindings(validationFindings(app));
+    [full] = synthesized(app);
+    [lite] = liteExample().out;
+    [switching] = synthesized(branchApp({ branch, allowKindSwitch: 'true' }).app);
+  });
+
+  test('is clean under cdk-nag AwsSolutions and CloudFormation Validate', () => {
+    expect(findings).toEqual([]);
+  });
+
+  test('records its kind under the same parameter name as lite, in a resource of its own: switching kinds fails the deploy', () => {
+    const name = `/staging/branches/${StagingNames.fromBranch(branch).name}/kind`;
+    expect(kindLocks(full.template)).toEqual([['KindIsFullSwitchWithAllowKindSwitch', { Name: name, Type: 'String', Value: 'feature' }]]);
+    expect(kindLocks(lite.template)).toEqual([['KindIsLiteSwitchWithAllowKindSwitch', { Name: name, Type: 'String', Value: 'feature-lite' }]]);
+    expect(full.stackName).toBe(lite.stackName);
+    // The message a failed switch shows names the flag that allows it.
+    for (const t of [full.template, lite.template]) {
+      expect(Object.values(t.Resources as Record<string, any>).find((r) => r.Type === 'AWS::SSM::Parameter')?.Properties.Description).toContain('-c allowKindSwitch=true');
+    }
+  });
+
+  test('-c allowKindSwitch=true leaves the kind out for that deploy, and nothing else', () => {
+    expect(kindLocks(switching.template)).toEqual([]);
+    const ids = (t: any) => Object.keys(t.Resources).filter((id) => !id.startsWith('KindIs')).sort();
+    expect(ids(switching.template)).toEqual(ids(full.template));
+  });
+
+  test('gives DATABASE_USERNAME as a plain variable, as FeatureStagingLite does', () => {
+    for (const { template } of [full, lite]) {
+      for (const td of resources(template, 'AWS::ECS::TaskDefinition')) {
+        for (const c of td.Properties.ContainerDefinitions as any[]) {
+          expect((c.Environment as Array<{ Name: string }>).map((e) => e.Name)).toContain('DATABASE_USERNAME');
+          expect(((c.Secrets ?? []) as Array<{ Name: string }>).map((e) => e.Name)).not.toContain('DATABASE_USERNAME');
+        }
+      }
+    }
+  });
+});
+
 describe('ready-made app: awkward branch names', () => {
   const long = 'feature/' + 'x'.repeat(191);
   const branches: Array<[string, string]> = [
@@ -128,7 +208,7 @@ describe('ready-made app: awkward branch names', () => {
 
   beforeAll(() => {
     for (const [, branch] of branches) {
-      const { app } = branchApp({ branch, lite: 'true' });
+      const { app } = branchApp({ branch, lite: 'true' }, STAGING_NO_RELEASE);
       const findings = validated.has(branch) ? formatFindings(validationFindings(app)) : [];
       const out = synthesized(app);
       const families = resources(out[0].template, 'AWS::ECS::TaskDefinition').map((td) => td.Properties.Family);
@@ -183,7 +263,7 @@ describe('ready-made app: bad input fails with the key and the value', () => {
   });
 
   test('fails when -c env is not an object of strings', () => {
-    expect(fails({ branch: 'feature/x', lite: 'true', env: '["LOG_LEVEL"]' })).toThrow(/env: must be an object \(got \["LOG_LEVEL"\]\)/);
+    expect(fails({ branch: 'feature/x', lite: 'true', env: '["LOG_LEVEL"]' })).toThrow(/env: must be an object of variables, e\.g\. .* \(got \["LOG_LEVEL"\]\)/);
     expect(fails({ branch: 'feature/x', lite: 'true', env: '{"LOG_LEVEL":{"level":"debug"}}' })).toThrow(/env\.LOG_LEVEL: must be a string \(got \{"level":"debug"\}\)/);
   });
 
@@ -192,7 +272,7 @@ describe('ready-made app: bad input fails with the key and the value', () => {
   });
 
   test('fails when -c image is not an image reference', () => {
-    expect(fails({ branch: 'feature/x', lite: 'true', image: 'my image' })).toThrow(/image: is not valid.*\(got "my image"\)/);
+    expect(fails({ branch: 'feature/x', lite: 'true', image: 'my image' })).toThrow(/image: must be an image reference without spaces; write it like .*\(got "my image"\)/);
   });
 
   test('fails when -c image is empty, rather than silently deploying the default image', () => {
@@ -231,7 +311,10 @@ describe('ready-made app: -c env and -c image', () => {
   let findings: string[];
 
   beforeAll(() => {
-    const { app } = branchApp({ branch: 'feature/new_cool_page', lite: 'true', env: '{"LOG_LEVEL":"debug","DATABASE_HOST":"db.branch.internal"}', image });
+    const { app } = branchApp(
+      { branch: 'feature/new_cool_page', lite: 'true', env: '{"LOG_LEVEL":"debug","DATABASE_HOST":"db.branch.internal"}', image },
+      STAGING_NO_RELEASE,
+    );
     findings = formatFindings(validationFindings(app));
     template = synthesized(app)[0].template;
   });

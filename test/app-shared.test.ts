@@ -40,6 +40,26 @@ describe('ready-made app, shared stack', () => {
     expect(formatFindings(validationFindings(app))).toEqual([]);
   });
 
+  test('is selected by the name the README uses: `cdk deploy staging-shared`', () => {
+    // The CDK CLI selects stacks by construct path, which for a top-level stack is its id.
+    const stack = app.node.tryFindChild('staging-shared');
+    expect(stack && Stack.isStack(stack) ? [stack.node.id, stack.stackName, stack.artifactId] : stack).toEqual(['staging-shared', 'staging-shared', 'staging-shared']);
+  });
+
+  test('outputs what a user looks up after the deploy: the shared URL, the sweeper function and its topic', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(Object.keys(outputs).sort()).toEqual(
+      ['SharedStagingClusterName', 'SharedStagingParameterPrefix', 'SharedStagingUrl', 'SweeperDryRunCommand', 'SweeperFunctionName', 'SweeperTopicArn'].sort(),
+    );
+    expect(outputs.SharedStagingUrl.Value).toBe('https://shared.staging.example.com');
+    expect(outputs.SharedStagingParameterPrefix.Value).toBe('/staging');
+    const [fn] = Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: Match.objectLike({ STAGING_PREFIX: 'staging' }) } } }));
+    expect(outputs.SweeperFunctionName.Value).toEqual({ Ref: fn });
+    const [topic] = Object.keys(template.findResources('AWS::SNS::Topic'));
+    expect(outputs.SweeperTopicArn.Value).toEqual({ Ref: topic });
+    expect(Object.entries(outputs).filter(([, o]) => 'Export' in o)).toEqual([]);
+  });
+
   test('serves HTTPS with a wildcard certificate and a modern TLS policy; HTTP only redirects', () => {
     template.hasResourceProperties('AWS::CertificateManager::Certificate', {
       DomainName: '*.staging.example.com',
@@ -126,6 +146,26 @@ describe('ready-made app, shared stack', () => {
   });
 });
 
+describe('ready-made app with network.vpcId, credentials at hand', () => {
+  const saved = { account: process.env.CDK_DEFAULT_ACCOUNT, validation: process.env.CDK_VALIDATION };
+  afterAll(() => {
+    for (const [key, value] of [['CDK_DEFAULT_ACCOUNT', saved.account], ['CDK_VALIDATION', saved.validation]] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  });
+
+  test('leaves the VPC lookup to the CDK CLI: reports it as missing context and skips validating the placeholder VPC', () => {
+    process.env.CDK_DEFAULT_ACCOUNT = '123456789012'; // as the CLI sets it when it has credentials
+    delete process.env.CDK_VALIDATION;
+    const app = testApp({ context: { staging: { ...exampleConfig, account: '123456789012', network: { vpcId: 'vpc-0123456789abcdef0' } } } });
+    buildStagingApp(app);
+    expect(process.env.CDK_VALIDATION).toBe('false');
+    const assembly = app.synth();
+    expect(assembly.manifest.missing?.map((m) => [m.provider, (m.props as { filter?: unknown }).filter])).toEqual([['vpc-provider', { 'vpc-id': 'vpc-0123456789abcdef0' }]]);
+  });
+});
+
 describe('SharedStaging props', () => {
   test('fails on an environment-agnostic stack, naming the fix', () => {
     const stack = new Stack(new App({ context: FEATURE_FLAGS }), 'Agnostic');
@@ -165,6 +205,7 @@ describe('SharedStaging props', () => {
     const shared = new SharedStaging(stack, 'S', sharedProps(stack, { sweeper: { enabled: false } }));
     expect(shared.sweeper).toBeUndefined();
     Template.fromStack(stack).resourceCountIs('AWS::Events::Rule', 0);
+    expect(Object.keys(Template.fromStack(stack).toJSON().Outputs).filter((o) => o.startsWith('Sweeper'))).toEqual([]);
   });
 
   test('a second provider with the same name is refused', () => {

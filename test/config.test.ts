@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readStagingConfig } from '../bin/config';
+import { readBranchContext, readStagingConfig, StagingInputError } from '../bin/config';
+import { configurationRows, configurationTable, readmeTable } from '../bin/config-table';
 
 /** Parsed JSON, as cdk.json context is. */
 type Json = ReturnType<typeof JSON.parse>;
@@ -61,6 +62,7 @@ describe('readStagingConfig', () => {
       domainName: 'staging.example.com',
       hostedZoneId: 'Z123',
       hostedZoneName: 'example.com',
+      region: 'eu-west-1',
       solr: { url: 'http://solr:8983/solr' },
       app: { image: 'nginx', web: {} },
     });
@@ -101,7 +103,12 @@ describe('readStagingConfig', () => {
   });
 
   test('an existing VPC alone is accepted', () => {
-    const config = readStagingConfig(withChange((s) => (s.network = { vpcId: 'vpc-0123456789abcdef0' })));
+    const config = readStagingConfig(
+      withChange((s) => {
+        s.network = { vpcId: 'vpc-0123456789abcdef0' };
+        s.account = '123456789012';
+      }),
+    );
     expect(config.network.vpcId).toBe('vpc-0123456789abcdef0');
   });
 
@@ -142,8 +149,8 @@ describe('readStagingConfig', () => {
     ['containerPort is 0', (s) => (s.app.containerPort = 0), 'staging.app.containerPort', '0', /must be >= 1 and <= 65535/],
     ['healthCheckPath has no slash', (s) => (s.app.healthCheckPath = 'health'), 'staging.app.healthCheckPath', '"health"', /write it like "\/health"/],
     ['web cpu is too small', (s) => (s.app.web.cpu = 128), 'staging.app.web.cpu', '128', /must be >= 256 and <= 16384/],
-    ['command is a string', (s) => (s.app.workers[0].command = 'bin/worker --queue default'), 'staging.app.workers[0].command', '"bin/worker --queue default"', /must be a list of strings, e\.g\. \["bin\/rails", "db:migrate"\]/],
-    ['command has a number', (s) => (s.app.web.command = ['sleep', 60]), 'staging.app.web.command', '["sleep",60]', /must be a list of strings/],
+    ['command is a string', (s) => (s.app.workers[0].command = 'bin/worker --queue default'), 'staging.app.workers[0].command', '"bin/worker --queue default"', /must be a non-empty list of strings, e\.g\. \["bin\/rails", "db:migrate"\]/],
+    ['command has a number', (s) => (s.app.web.command = ['sleep', 60]), 'staging.app.web.command', '["sleep",60]', /must be a non-empty list of strings/],
     ['environment variable name has a hyphen', (s) => (s.app.environment['LOG-LEVEL'] = 'info'), 'staging.app.environment.LOG-LEVEL', '"LOG-LEVEL"', /is not a valid environment variable name; use letters, digits and _/],
     ['environment variable name starts with a digit', (s) => (s.app.web.environment = { '1X': 'y' }), 'staging.app.web.environment.1X', '"1X"', /is not a valid environment variable name/],
     ['environment value is an object', (s) => (s.app.environment.NESTED = { a: 1 }), 'staging.app.environment.NESTED', '{"a":1}', /must be a string/],
@@ -183,14 +190,14 @@ describe('readStagingConfig', () => {
   });
 
   test('fails when vpcId is given together with cidr', () => {
-    const message = problemsOf(withChange((s) => (s.network = { vpcId: 'vpc-0123456789abcdef0', cidr: '10.64.0.0/16' })));
+    const message = problemsOf(withChange((s) => ((s.network = { vpcId: 'vpc-0123456789abcdef0', cidr: '10.64.0.0/16' }), (s.account = '123456789012'))));
     expect(problemLines(message)).toEqual([
       '  - staging.network: give either vpcId (use an existing VPC) or cidr/maxAzs (create one), not both (got {"vpcId":"vpc-0123456789abcdef0","cidr":"10.64.0.0/16"})',
     ]);
   });
 
   test('fails when vpcId is given together with maxAzs', () => {
-    const message = problemsOf(withChange((s) => (s.network = { vpcId: 'vpc-0123456789abcdef0', maxAzs: '2' })));
+    const message = problemsOf(withChange((s) => ((s.network = { vpcId: 'vpc-0123456789abcdef0', maxAzs: '2' }), (s.account = '123456789012'))));
     expect(problemLines(message)).toHaveLength(1);
     expect(message).toContain('staging.network: give either vpcId');
   });
@@ -239,6 +246,168 @@ describe('readStagingConfig', () => {
 
   test('accepts a domainName of 189 characters', () => {
     const domain189 = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(57)}.com`;
-    expect(readStagingConfig(withChange((s) => (s.domainName = domain189))).domainName).toBe(domain189);
+    const config = readStagingConfig(withChange((s) => ((s.domainName = domain189), (s.hostedZoneName = `${'c'.repeat(57)}.com`))));
+    expect(config.domainName).toBe(domain189);
+  });
+});
+
+describe('readStagingConfig: unknown keys, rules in words, checks across keys', () => {
+  test.each([
+    ['a misspelt block', (s: Json) => (s.databse = { instanceClass: 'db.r6g.large' }), 'staging.databse', 'did you mean "database"?', '{"instanceClass":"db.r6g.large"}'],
+    ['a key in the wrong case', (s: Json) => (s.sweeper.idledays = 5), 'staging.sweeper.idledays', 'did you mean "idleDays"?', '5'],
+    ['a key cut short', (s: Json) => (s.app.web.memory = 2048), 'staging.app.web.memory', 'did you mean "memoryMiB"?', '2048'],
+    ['a misspelt key in a list element', (s: Json) => (s.app.workers[0].comand = ['x']), 'staging.app.workers[0].comand', 'did you mean "command"?', '["x"]'],
+    ['a misspelt key of a branch size', (s: Json) => (s.feature.services.web.cpus = 512), 'staging.feature.services.web.cpus', 'did you mean "cpu"?', '512'],
+  ])('fails on %s, saying "did you mean"', (_what, change, key, hint, shown) => {
+    const lines = problemLines(problemsOf(withChange(change)));
+    expect(lines).toEqual([expect.stringMatching(new RegExp(`^  - ${key.replace(/[.[\]]/g, '\\$&')}: is not a key of .*; ${hint.replace(/[?]/g, '\\?')} \\(got ${shown.replace(/[[\]{}]/g, '\\$&')}\\)$`))]);
+  });
+
+  test('fails on a key that looks like nothing known, listing the keys there', () => {
+    const lines = problemLines(problemsOf(withChange((s) => (s.cache.tier = 'gold'))));
+    expect(lines).toEqual(['  - staging.cache.tier: is not a key of staging.cache; the keys there are "nodeType", "engineVersion" (got "gold")']);
+  });
+
+  test('says the rule in words, then the fix', () => {
+    const lines = problemLines(problemsOf(withChange((s) => (s.prefix = 'my-staging'))));
+    expect(lines).toEqual([
+      '  - staging.prefix: must be 1 to 20 lower-case letters and digits, starting with a letter, no hyphens; write it like "staging" (got "my-staging")',
+    ]);
+  });
+
+  test('fails when region is missing: the CDK CLI would pick us-east-1 without a word', () => {
+    expect(problemLines(problemsOf(withChange((s) => delete s.region)))).toEqual(['  - staging.region: is required, e.g. "eu-west-1" (got undefined)']);
+  });
+
+  test('fails when domainName is outside hostedZoneName, at synth rather than during the first deploy', () => {
+    const lines = problemLines(problemsOf(withChange((s) => (s.domainName = 'staging.example.org'))));
+    expect(lines).toEqual([
+      '  - staging.domainName: must be staging.hostedZoneName ("example.com") or a subdomain of it, because its records go in that zone; e.g. "staging.example.com", or correct hostedZoneName and hostedZoneId (got "staging.example.org")',
+    ]);
+  });
+
+  test('accepts domainName equal to hostedZoneName, and refuses a look-alike suffix', () => {
+    expect(readStagingConfig(withChange((s) => (s.domainName = 'example.com'))).domainName).toBe('example.com');
+    expect(problemLines(problemsOf(withChange((s) => (s.domainName = 'badexample.com'))))[0]).toMatch(/^  - staging\.domainName: must be staging\.hostedZoneName/);
+  });
+
+  test('fails when network.vpcId comes without staging.account: the look-up needs both it and credentials', () => {
+    const lines = problemLines(problemsOf(withChange((s) => (s.network = { vpcId: 'vpc-0123456789abcdef0' }))));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^  - staging\.network\.vpcId: is looked up .* needs AWS credentials and staging\.account; add "account"/);
+  });
+
+  test('fails when a Solr mode lacks what it needs', () => {
+    const lines = problemLines(problemsOf(withChange((s) => (s.feature.solr = { mode: 'restore' }))));
+    expect(lines).toEqual([
+      '  - staging.feature.solr.sourceCollection: is required with mode "restore", e.g. "products" (got undefined)',
+      '  - staging.feature.solr.backupLocation: is required with mode "restore", e.g. "/var/solr/backups" (got undefined)',
+    ]);
+  });
+
+  test('fails when sweeper.warningHours is not shorter than idleDays', () => {
+    expect(problemLines(problemsOf(withChange((s) => (s.sweeper = { idleDays: 1, warningHours: 24 }))))).toEqual([
+      '  - staging.sweeper.warningHours: must be shorter than staging.sweeper.idleDays (1 days = 24 hours) (got 24)',
+    ]);
+  });
+
+  test('reads the options the README used to leave out', () => {
+    const config = readStagingConfig(
+      withChange((s) => {
+        s.sweeper.retainResourcesOnDeleteFailed = 'true';
+        s.feature.solr = { mode: 'restore', sourceCollection: 'products', backupLocation: '/backups', backupRepository: 's3' };
+      }),
+    );
+    expect(config.sweeper.retainResourcesOnDeleteFailed).toBe(true);
+    expect(config.feature.solr).toEqual({ mode: 'restore', sourceCollection: 'products', backupLocation: '/backups', backupRepository: 's3' });
+    expect(readStagingConfig(withChange((s) => (s.feature.solr = { mode: 'empty', sourceCollection: 'products', configSet: 'products_v2' }))).feature.solr.configSet).toBe(
+      'products_v2',
+    );
+  });
+
+  test('applies the defaults of the schema', () => {
+    const config = readStagingConfig(withChange((s) => delete s.feature));
+    expect(config.feature).toEqual({ services: {}, database: { mode: 'snapshot' }, cache: { mode: 'dedicated' }, solr: { mode: 'shared' } });
+  });
+});
+
+describe('readBranchContext', () => {
+  /** The lines of the StagingInputError that `f` throws. */
+  function linesOf(f: () => unknown): readonly string[] {
+    try {
+      f();
+    } catch (e) {
+      if (e instanceof StagingInputError) return e.lines;
+      throw e;
+    }
+    throw new Error('did not throw');
+  }
+
+  test('no branch and no branch flag: the shared stack', () => {
+    expect(readBranchContext({ staging: {}, '@aws-cdk/core:checkSecretUsage': true, myOwnKey: 'x', dev: 'true' })).toBeUndefined();
+  });
+
+  test('reads the flags, strings as -c passes them', () => {
+    expect(readBranchContext({ branch: 'feature/x', lite: 'true', image: 'app:1', env: '{"A":"1"}', refreshData: 'false' })).toEqual({
+      branch: 'feature/x',
+      lite: true,
+      image: 'app:1',
+      environment: { A: '1' },
+      refreshData: false,
+      allowKindSwitch: false,
+    });
+  });
+
+  test.each(['lite', 'image', 'env', 'refreshData', 'allowKindSwitch'])('fails when -c %s comes without -c branch, naming branch', (key) => {
+    const value = key === 'env' ? '{"A":"1"}' : key === 'image' ? 'app:1' : 'true';
+    expect(linesOf(() => readBranchContext({ [key]: value }))).toEqual([
+      'Invalid branch context (-c):',
+      `  - ${key}: applies to a branch staging, but no branch was given; add -c branch=$(git branch --show-current), or leave -c ${key} out to synthesize the shared stack (got ${JSON.stringify(value)})`,
+    ]);
+  });
+
+  test.each([
+    ['Branch', 'branch'],
+    ['lit', 'lite'],
+    ['refreshdata', 'refreshData'],
+    ['imgae', 'image'],
+    ['Staging', 'staging'],
+  ])('fails on the near miss -c %s, saying "did you mean %s"', (key, meant) => {
+    const lines = linesOf(() => readBranchContext({ branch: 'feature/x', [key]: 'true' }));
+    expect(lines).toEqual(['Invalid branch context (-c):', `  - ${key}: is not a context key of the ready-made app; did you mean "${meant}"? (got "true")`]);
+  });
+
+  test('fails on -c staging.<key>: one key of the block cannot be set with -c', () => {
+    expect(linesOf(() => readBranchContext({ 'staging.region': 'us-west-2' }))).toEqual([
+      'Invalid branch context (-c):',
+      `  - staging.region: is not read; -c cannot set one key of the staging block, edit it in cdk.json (or pass the whole block: -c staging='{...}') (got "us-west-2")`,
+    ]);
+  });
+
+  test('leaves keys that look like nothing of ours alone', () => {
+    expect(readBranchContext({ branch: 'feature/x', dev: 'true', environment: 'prod', 'aws:cdk:enable-path-metadata': true, team: 'web' })?.branch).toBe('feature/x');
+  });
+});
+
+describe('the README and the schema agree', () => {
+  const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+
+  test('the configuration table is the one generated from the schema (npx tsx bin/config-table.ts --write)', () => {
+    expect(readmeTable(readme)).toBe(configurationTable());
+  });
+
+  test('the table has every key, including those it once left out', () => {
+    const keys = configurationRows().map((r) => r.key);
+    expect(keys).toEqual(expect.arrayContaining(['sweeper.retainResourcesOnDeleteFailed', 'feature.solr.backupRepository', 'feature.solr.configSet', 'region']));
+    expect(configurationRows().find((r) => r.key === 'region')?.default).toBe('required');
+  });
+
+  test('the error messages the README quotes are the real ones', () => {
+    const quoted = [
+      problemLines(problemsOf(withChange((s) => (s.prefix = 'my-staging'))))[0],
+      problemLines(problemsOf(withChange((s) => (s.network.maxAzs = 1))))[0],
+      problemLines(problemsOf(withChange((s) => (s.sweeper.idledays = 5))))[0],
+    ];
+    for (const line of quoted) expect(readme).toContain(line.slice(4));
   });
 });

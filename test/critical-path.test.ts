@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildStagingApp } from '../bin/staging-app';
-import { CREATE_SECONDS, criticalPath, dependencies } from '../scripts/critical-path';
+import { CREATE_SECONDS, criticalPath, dependencies, parseCriticalPathArgs } from '../scripts/critical-path';
 import { testApp } from './util/validate';
 
 /** The example `staging` block of cdk.json, as `cdk synth` reads it. */
@@ -241,5 +241,36 @@ describe('critical path of the ready-made app\'s feature stack (cdk.json example
     for (let i = 1; i < ids.length; i++) {
       expect({ resource: ids[i], dependsOn: graph.get(ids[i])!.has(ids[i - 1]) }).toEqual({ resource: ids[i], dependsOn: true });
     }
+  });
+});
+
+describe('npm run critical-path arguments', () => {
+  test('no arguments: the full stack of feature/new_cool_page', () => {
+    expect(parseCriticalPathArgs([])).toEqual({ file: undefined, context: { branch: 'feature/new_cool_page' } });
+  });
+
+  test('-c lite=true is context, not a branch named "-c"', () => {
+    expect(parseCriticalPathArgs(['-c', 'lite=true'])).toEqual({ file: undefined, context: { branch: 'feature/new_cool_page', lite: 'true' } });
+  });
+
+  test('-c branch=..., --context and --context=... as cdk takes them; a value may hold "="', () => {
+    expect(parseCriticalPathArgs(['-c', 'branch=fix/a=b', '--context', 'lite=true', '--context=refreshData=true']).context).toEqual({
+      branch: 'fix/a=b',
+      lite: 'true',
+      refreshData: 'true',
+    });
+  });
+
+  test('a template file', () => {
+    expect(parseCriticalPathArgs(['cdk.out/x.template.json'])).toEqual({ file: 'cdk.out/x.template.json', context: { branch: 'feature/new_cool_page' } });
+  });
+
+  test.each([
+    [['--lite'], /Unknown option '--lite'[^]*usage: npm run critical-path/],
+    [['-c', 'lite'], /-c lite: must be KEY=VALUE, e\.g\. -c lite=true/],
+    [['-c'], /argument missing|requires a value|Option '-c/],
+    [['branch', 'feature/x'], /only one template file \(\*\.json\) may be given \(got "branch", "feature\/x"\)/],
+  ])('fails on %j, with the usage', (argv, message) => {
+    expect(() => parseCriticalPathArgs(argv as string[])).toThrow(message);
   });
 });

@@ -13,7 +13,7 @@ const ENV = { account: '123456789012', region: 'eu-west-1' };
 const BRANCH = 'feature/new_cool_page';
 const NAMES = StagingNames.fromBranch(BRANCH);
 const IMAGE = 'public.ecr.aws/docker/library/nginx:1.27';
-const SECRET_NAMES = ['DATABASE_USERNAME', 'DATABASE_PASSWORD', 'REDIS_PASSWORD', 'SOLR_USERNAME', 'SOLR_PASSWORD'];
+const SECRET_NAMES = ['DATABASE_PASSWORD', 'REDIS_PASSWORD', 'SOLR_USERNAME', 'SOLR_PASSWORD'];
 
 interface Built {
   readonly app: App;
@@ -188,6 +188,8 @@ describe('FeatureStagingLite', () => {
           DATABASE_HOST: P('database/endpoint'),
           DATABASE_PORT: P('database/port'),
           DATABASE_NAME: P('database/name'),
+          // As in FeatureStaging: a plain variable, read from the shared secret at deploy time.
+          DATABASE_USERNAME: join('{{resolve:secretsmanager:', P('database/secret-arn'), ':SecretString:username::}}'),
           REDIS_HOST: P('cache/endpoint'),
           REDIS_PORT: P('cache/port'),
           REDIS_TLS: 'true',
@@ -199,7 +201,6 @@ describe('FeatureStagingLite', () => {
     test('passwords come as ECS secrets from the shared secrets, never as plain environment', () => {
       for (const c of containers(json)) {
         expect(c.secrets).toEqual({
-          DATABASE_USERNAME: join(P('database/secret-arn'), ':username::'),
           DATABASE_PASSWORD: join(P('database/secret-arn'), ':password::'),
           REDIS_PASSWORD: join(P('cache/auth-secret-arn'), ':password::'),
           SOLR_USERNAME: join(P('solr/secret-arn'), ':username::'),

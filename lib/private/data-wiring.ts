@@ -1,3 +1,4 @@
+import { Fn } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { SharedCacheInfo, SharedDatabaseInfo, SharedSolrInfo } from '../shared-staging-ref';
 
@@ -17,8 +18,8 @@ export interface Wiring {
 }
 
 /**
- * A Postgres: `DATABASE_HOST`, `DATABASE_PORT`, `DATABASE_NAME`, and `DATABASE_USERNAME` and
- * `DATABASE_PASSWORD` from its secret. Each value is read only when used.
+ * A Postgres: `DATABASE_HOST`, `DATABASE_PORT`, `DATABASE_NAME`, `DATABASE_USERNAME` (read from
+ * its secret at deploy time), and the ECS secret `DATABASE_PASSWORD`. Each value is read only when used.
  */
 export function databaseWiring(db: Pick<SharedDatabaseInfo, 'endpoint' | 'port' | 'databaseName' | 'secret'>): LazyWiring {
   return {
@@ -26,9 +27,11 @@ export function databaseWiring(db: Pick<SharedDatabaseInfo, 'endpoint' | 'port' 
       DATABASE_HOST: () => db.endpoint,
       DATABASE_PORT: () => db.port,
       DATABASE_NAME: () => db.databaseName,
+      // A plain variable, as a restored branch database gives it: CloudFormation reads the user
+      // name from the secret at deploy time (a dynamic reference); the password stays an ECS secret.
+      DATABASE_USERNAME: () => Fn.join('', ['{{resolve:secretsmanager:', db.secret.secretArn, ':SecretString:username::}}']),
     },
     secrets: {
-      DATABASE_USERNAME: () => ecs.Secret.fromSecretsManager(db.secret, 'username'),
       DATABASE_PASSWORD: () => ecs.Secret.fromSecretsManager(db.secret, 'password'),
     },
   };

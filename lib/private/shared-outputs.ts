@@ -1,0 +1,41 @@
+import { CfnOutput, Fn, Stack } from 'aws-cdk-lib';
+import type { SharedStaging } from '../shared-staging';
+
+/**
+ * Output names of the shared staging stack: what a user looks up after `cdk deploy`
+ * (`aws cloudformation describe-stacks --stack-name staging-shared --query "Stacks[0].Outputs"`).
+ */
+export class SharedOutputs {
+  /** `https://shared.<domain>`: the shared-staging app. */
+  public static readonly URL = 'SharedStagingUrl';
+  /** Where feature stacks read the shared staging (SSM parameter prefix). */
+  public static readonly PARAMETER_PREFIX = 'SharedStagingParameterPrefix';
+  /** The ECS cluster every staging runs on. */
+  public static readonly CLUSTER_NAME = 'SharedStagingClusterName';
+  /** The sweeper's function: `aws lambda invoke --function-name <it>`. */
+  public static readonly SWEEPER_FUNCTION_NAME = 'SweeperFunctionName';
+  /** Its notification topic (warnings and reports): `aws sns subscribe --topic-arn <it>`. */
+  public static readonly SWEEPER_TOPIC_ARN = 'SweeperTopicArn';
+  /** A dry run of the sweeper, ready to paste. */
+  public static readonly SWEEPER_DRY_RUN_COMMAND = 'SweeperDryRunCommand';
+}
+
+/** Adds the shared staging's outputs to its stack (no exports: nothing may import them). */
+export function addSharedOutputs(shared: SharedStaging): void {
+  const stack = Stack.of(shared);
+  new CfnOutput(stack, SharedOutputs.URL, { value: shared.url, description: 'The shared-staging app' });
+  new CfnOutput(stack, SharedOutputs.PARAMETER_PREFIX, { value: shared.parameterPrefix, description: 'SSM parameters that feature stacks read' });
+  new CfnOutput(stack, SharedOutputs.CLUSTER_NAME, { value: shared.cluster.clusterName, description: 'The ECS cluster of every staging' });
+  const sweeper = shared.sweeper;
+  if (!sweeper) return;
+  new CfnOutput(stack, SharedOutputs.SWEEPER_FUNCTION_NAME, { value: sweeper.function.functionName, description: 'The sweeper of idle feature stagings' });
+  new CfnOutput(stack, SharedOutputs.SWEEPER_TOPIC_ARN, { value: sweeper.topic.topicArn, description: "The sweeper's warnings and reports; subscribe to it" });
+  new CfnOutput(stack, SharedOutputs.SWEEPER_DRY_RUN_COMMAND, {
+    description: 'What the sweeper would do now, changing nothing',
+    value: Fn.join('', [
+      'aws lambda invoke --function-name ',
+      sweeper.function.functionName,
+      ` --payload '{"dryRun":true}' --cli-binary-format raw-in-base64-out sweeper-report.json`,
+    ]),
+  });
+}
