@@ -1,5 +1,5 @@
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import type { SharedCacheInfo, SharedDatabaseInfo, SharedSolrInfo } from '../shared-staging-ref';
+import type { BranchCacheInfo, BranchDatabaseInfo, BranchSearchInfo } from '../staging-data';
 
 /**
  * Environment variables and secrets that point containers at data stores, made only when used:
@@ -17,35 +17,48 @@ export interface Wiring {
 }
 
 /**
- * A Postgres: `DATABASE_HOST`, `DATABASE_PORT`, `DATABASE_NAME`, and `DATABASE_USERNAME` and
- * `DATABASE_PASSWORD` from its secret. Each value is read only when used.
+ * A Postgres: `DATABASE_HOST`, `DATABASE_PORT`, `DATABASE_NAME`, `DATABASE_USERNAME` (a plain
+ * variable when the user is known, else from the secret) and `DATABASE_PASSWORD` from its secret.
+ * Each value is read only when used.
  */
-export function databaseWiring(db: Pick<SharedDatabaseInfo, 'endpoint' | 'port' | 'databaseName' | 'secret'>): LazyWiring {
+export function databaseWiring(db: Pick<BranchDatabaseInfo, 'endpoint' | 'port' | 'databaseName' | 'secret' | 'username'>): LazyWiring {
+  const username = db.username;
   return {
     environment: {
       DATABASE_HOST: () => db.endpoint,
       DATABASE_PORT: () => db.port,
       DATABASE_NAME: () => db.databaseName,
+      ...(username !== undefined ? { DATABASE_USERNAME: () => username } : {}),
     },
     secrets: {
-      DATABASE_USERNAME: () => ecs.Secret.fromSecretsManager(db.secret, 'username'),
+      ...(username === undefined ? { DATABASE_USERNAME: () => ecs.Secret.fromSecretsManager(db.secret, 'username') } : {}),
       DATABASE_PASSWORD: () => ecs.Secret.fromSecretsManager(db.secret, 'password'),
     },
   };
 }
 
-/** A Redis/Valkey with TLS: `REDIS_HOST`, `REDIS_PORT`, `REDIS_TLS`, and `REDIS_PASSWORD` from its AUTH secret. */
-export function cacheWiring(cache: Pick<SharedCacheInfo, 'endpoint' | 'port' | 'authSecret'>): LazyWiring {
+/**
+ * A Redis/Valkey with TLS: `REDIS_HOST`, `REDIS_PORT`, `REDIS_TLS`, `REDIS_KEY_PREFIX` when the
+ * branch has one, and `REDIS_PASSWORD` from its AUTH secret.
+ */
+export function cacheWiring(cache: Pick<BranchCacheInfo, 'endpoint' | 'port' | 'authSecret' | 'keyPrefix'>): LazyWiring {
+  const keyPrefix = cache.keyPrefix;
   return {
-    environment: { REDIS_HOST: () => cache.endpoint, REDIS_PORT: () => cache.port, REDIS_TLS: () => 'true' },
+    environment: {
+      REDIS_HOST: () => cache.endpoint,
+      REDIS_PORT: () => cache.port,
+      REDIS_TLS: () => 'true',
+      ...(keyPrefix !== undefined ? { REDIS_KEY_PREFIX: () => keyPrefix } : {}),
+    },
     secrets: { REDIS_PASSWORD: () => ecs.Secret.fromSecretsManager(cache.authSecret, 'password') },
   };
 }
 
-/** A Solr server: `SOLR_URL`, and `SOLR_USERNAME` and `SOLR_PASSWORD` from its secret. */
-export function searchWiring(solr: SharedSolrInfo): LazyWiring {
+/** A Solr server: `SOLR_URL`, `SOLR_COLLECTION` when one is given, and `SOLR_USERNAME` and `SOLR_PASSWORD` from its secret. */
+export function searchWiring(solr: Pick<BranchSearchInfo, 'url' | 'secret' | 'collection'>): LazyWiring {
+  const collection = solr.collection;
   return {
-    environment: { SOLR_URL: () => solr.url },
+    environment: { SOLR_URL: () => solr.url, ...(collection !== undefined ? { SOLR_COLLECTION: () => collection } : {}) },
     secrets: {
       SOLR_USERNAME: () => ecs.Secret.fromSecretsManager(solr.secret, 'username'),
       SOLR_PASSWORD: () => ecs.Secret.fromSecretsManager(solr.secret, 'password'),
