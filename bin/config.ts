@@ -65,9 +65,9 @@ export interface StagingConfig {
     readonly environment?: Record<string, string>;
     /** Run every branch task on Fargate Spot (cheapest; tasks wait when Spot has no room). */
     readonly spotOnly?: boolean;
-    /** FeatureStaging's Postgres: `snapshot` (own, restored) or `shared`. */
+    /** FeatureStaging's Postgres: `snapshot` (own, restored), `template` (own, copied on the shared instance) or `shared`. */
     readonly database: {
-      readonly mode: 'snapshot' | 'shared';
+      readonly mode: 'snapshot' | 'template' | 'shared';
       readonly sourceInstanceIdentifier?: string;
       readonly instanceClass?: string;
       readonly minStorageGiB?: number;
@@ -283,7 +283,7 @@ export function readStagingConfig(raw: unknown): StagingConfig {
       environment: r.stringMap('staging.feature.environment', feature.environment),
       spotOnly: r.boolean('staging.feature.spotOnly', feature.spotOnly),
       database: {
-        mode: r.oneOf('staging.feature.database.mode', featureDb.mode, ['snapshot', 'shared'] as const) ?? 'snapshot',
+        mode: r.oneOf('staging.feature.database.mode', featureDb.mode, ['snapshot', 'template', 'shared'] as const) ?? 'snapshot',
         sourceInstanceIdentifier: r.string('staging.feature.database.sourceInstanceIdentifier', featureDb.sourceInstanceIdentifier, {
           pattern: /^[a-zA-Z][a-zA-Z0-9-]{0,62}$/,
           example: 'production-db',

@@ -18,12 +18,15 @@
  * 6. Drops the old one.
  * A failure before the swap leaves the live golden template as it was; `set -e` stops the script.
  */
-// String.raw keeps psql's backslash commands as they are; `\${` (escaped from interpolation) becomes bash's `${`.
-const SCRIPT = String.raw`set -euo pipefail
-: "\${SOURCE_DATABASE:?}" "\${TEMPLATE_DATABASE:?}" "\${TEMPLATE_OWNER:?}" "\${LOCK_CLASS:?}" "\${LOCK_OBJECT:?}"
-maintenance="\${MAINTENANCE_DATABASE:-postgres}"
-next="\${TEMPLATE_DATABASE}_next"
-old="\${TEMPLATE_DATABASE}_old"
+// String.raw keeps psql's backslash commands as they are. No `${` braces: CloudFormation Validate
+// (E1029) would take them for Fn::Sub parameters.
+export const GOLDEN_REFRESH_SCRIPT = String.raw`set -euo pipefail
+for v in SOURCE_DATABASE TEMPLATE_DATABASE TEMPLATE_OWNER LOCK_CLASS LOCK_OBJECT; do
+  [ -n "$(printenv "$v")" ] || { echo "$v is not set" >&2; exit 2; }
+done
+maintenance=$(printenv MAINTENANCE_DATABASE || echo postgres)
+next="$TEMPLATE_DATABASE"_next
+old="$TEMPLATE_DATABASE"_old
 say() { printf '{"level":"info","message":"%s","template":"%s"}\n' "$1" "$TEMPLATE_DATABASE"; }
 sql() { psql -X -q -v ON_ERROR_STOP=1 -d "$maintenance" -v golden="$TEMPLATE_DATABASE" -v next="$next" -v old="$old" -v owner="$TEMPLATE_OWNER" -v source="$SOURCE_DATABASE" -v lock_class="$LOCK_CLASS" -v lock_object="$LOCK_OBJECT" "$@"; }
 drop_database() {
@@ -68,5 +71,3 @@ SQL
 drop_database "$old"
 say "refresh done"
 `;
-
-export const GOLDEN_REFRESH_SCRIPT = SCRIPT.replace(/\\\$\{/g, '${');
