@@ -7,8 +7,9 @@ import { join as joinPath } from 'node:path';
 import { App, CustomResource, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as route53 from 'aws-cdk-lib/aws-route53';
 import { buildStagingApp } from '../bin/staging-app';
-import { FeatureStaging, ISharedStaging, SharedStagingRef, StagingCache, StagingDatabase, StagingNames } from '../lib';
+import { FeatureStaging, ISharedStaging, SharedStaging, SharedStagingRef, StagingCache, StagingDatabase, StagingNames } from '../lib';
 import { DatabaseTemplateEnvironment as E } from '../lambda/database-template/properties';
 import { GOLDEN_REFRESH_SCRIPT } from '../lib/private/golden-refresh-script';
 import { container, containers, join, only, onlyId, resourcesOfType, ssm, ssmParameterIds } from './util/template';
@@ -256,5 +257,42 @@ describe('ready-made app with feature.database.mode "template" and feature.cache
     const json = Template.fromStack(stack).toJSON();
     expect(resourcesOfType(json, 'AWS::Lambda::Function').filter(([, f]) => /database-template/.test(f.Properties.Description))).toEqual([]);
     expect(json.Outputs?.StagingDatabaseTemplateRefreshCommand).toBeUndefined();
+  });
+});
+
+describe('SharedStaging databaseTemplate bad input', () => {
+  function shared(staging: Record<string, unknown>): () => unknown {
+    return () => buildStagingApp(new App({ context: { staging: { ...TEMPLATE_AND_PREFIX, ...staging } } }));
+  }
+
+  test('fails when the shared app\'s database name falls in the branch databases\' pattern', () => {
+    expect(shared({ database: { ...STAGING.database, databaseName: 'staging_br_app' } })).toThrow(
+      /database\.databaseName must not start with 'staging_br_', the branch databases' pattern \(got "staging_br_app"\)/,
+    );
+  });
+});
+
+describe('GoldenTemplate names', () => {
+  function golden(templateDatabaseName: string): () => unknown {
+    return () => {
+      const stack = new Stack(new App(), 'S', { env: ENV });
+      return new SharedStaging(stack, 'Staging', {
+        domainName: 'staging.example.com',
+        hostedZone: route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'example.com' }),
+        solr: { url: 'https://solr.internal.example.com:8983/solr' },
+        app: { image: ecs.ContainerImage.fromRegistry('nginx'), web: { name: 'web' } },
+        databaseTemplate: { templateDatabaseName },
+      });
+    };
+  }
+
+  test.each([
+    ['app', /must differ from the shared app's database \(got "app"\)/],
+    ['staging_br_golden', /must not start with 'staging_br_'/],
+    ['x'.repeat(59), /must be at most 58 bytes/],
+    ['Golden', /lower-case letters/],
+  ])('fails for templateDatabaseName %s, naming the option and the value', (name, message) => {
+    expect(golden(name)).toThrow(message);
+    expect(golden(name)).toThrow(/databaseTemplate\.templateDatabaseName/);
   });
 });

@@ -136,5 +136,9 @@ function validate(props: GoldenTemplateProps, name: string): void {
   if (!Token.isUnresolved(props.sourceDatabase) && name === props.sourceDatabase) {
     problems.push(`${key} must differ from the shared app's database (got ${JSON.stringify(name)}): the app is always connected to it, so it cannot serve as a template`);
   }
+  const branchPrefix = StagingNames.branchDatabasePrefix(props.prefix);
+  if (!Token.isUnresolved(props.sourceDatabase) && props.sourceDatabase.startsWith(branchPrefix)) {
+    problems.push(`database.databaseName must not start with '${branchPrefix}', the branch databases' pattern (got ${JSON.stringify(props.sourceDatabase)}); e.g. "app"`);
+  }
   if (problems.length > 0) throw new Error(problems.join('\n'));
 }

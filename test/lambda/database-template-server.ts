@@ -27,12 +27,19 @@ export function postgresBinDir(): string {
 const ADMIN = 'app_admin';
 const PASSWORD = 'admin-password-for-tests';
 
+export interface PostgresServerOptions {
+  /** fsync on, as a real server runs (slower); the tests turn it off. */
+  readonly durable?: boolean;
+}
+
 export class PostgresServer {
   public port = 0;
   public readonly admin = { username: ADMIN, password: PASSWORD };
   public readonly bin = postgresBinDir();
   private dir = '';
   private runAs?: { uid: number; gid: number };
+
+  constructor(private readonly options: PostgresServerOptions = {}) {}
 
   async start(): Promise<this> {
     this.dir = mkdtempSync(join(tmpdir(), 'database-template-pg-'));
@@ -50,7 +57,7 @@ export class PostgresServer {
     this.run('initdb', ['-D', data, '-U', ADMIN, '--pwfile', pwfile, '--auth', 'scram-sha-256', '-E', 'UTF8', '--locale', 'C.UTF-8', '--no-sync']);
     for (let attempt = 1; attempt <= 5; attempt++) {
       this.port = await freePort();
-      const options = `-c listen_addresses=127.0.0.1 -p ${this.port} -c unix_socket_directories=${this.dir} -c fsync=off -c max_connections=60`;
+      const options = `-c listen_addresses=127.0.0.1 -p ${this.port} -c unix_socket_directories=${this.dir} -c fsync=${this.options.durable ? 'on' : 'off'} -c max_connections=60`;
       const started = this.run('pg_ctl', ['-D', data, '-l', join(this.dir, 'log'), '-o', options, '-w', '-t', '30', 'start'], false);
       if (started) return this;
     }
