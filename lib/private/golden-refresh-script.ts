@@ -17,6 +17,8 @@
  *    is renamed `<golden>_old`, the new one `<golden>`.
  * 6. Drops the old one.
  * A failure before the swap leaves the live golden template as it was; `set -e` stops the script.
+ * A refresh that finds another one running (by its sessions' application name) stops at once;
+ * two that start together both stop.
  */
 // String.raw keeps psql's backslash commands as they are. No `${` braces: CloudFormation Validate
 // (E1029) would take them for Fn::Sub parameters.
@@ -25,6 +27,10 @@ for v in SOURCE_DATABASE TEMPLATE_DATABASE TEMPLATE_OWNER LOCK_CLASS LOCK_OBJECT
   [ -n "$(printenv "$v")" ] || { echo "$v is not set" >&2; exit 2; }
 done
 maintenance=$(printenv MAINTENANCE_DATABASE || echo postgres)
+# Every session of this refresh (psql, pg_dump, pg_restore) carries this name, and one session is
+# held open from start to end, so a second refresh always sees the first.
+export PGAPPNAME="cdk-multi-staging golden refresh $$-$RANDOM"
+
 next="$TEMPLATE_DATABASE"_next
 old="$TEMPLATE_DATABASE"_old
 say() { printf '{"level":"info","message":"%s","template":"%s"}\n' "$1" "$TEMPLATE_DATABASE"; }
@@ -36,6 +42,19 @@ SELECT format('DROP DATABASE %I WITH (FORCE)', :'name') FROM pg_database WHERE d
 SQL
 }
 say "refresh started"
+echo 'SELECT 1 \watch 5' | psql -X -q -d "$maintenance" >/dev/null 2>&1 &
+holder=$!
+trap 'kill $holder 2>/dev/null || true' EXIT
+for attempt in $(seq 1 100); do
+  held=$(sql -t -A -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$PGAPPNAME' AND pid <> pg_backend_pid()")
+  [ "$held" != "0" ] && break
+  sleep 0.1
+done
+others=$(sql -t -A -c "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'cdk-multi-staging golden refresh %' AND application_name <> '$PGAPPNAME'")
+if [ "$others" != "0" ]; then
+  echo "another refresh of $TEMPLATE_DATABASE is running ($others sessions); this one stops and changes nothing" >&2
+  exit 3
+fi
 sql <<'SQL'
 SELECT format('CREATE ROLE %I NOLOGIN', :'owner') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'owner') \gexec
 SELECT format('GRANT %I TO CURRENT_USER', :'owner') WHERE NOT pg_has_role(CURRENT_USER, :'owner', 'MEMBER') \gexec

@@ -67,7 +67,6 @@ export class GoldenTemplate extends Construct {
         PGHOST: props.host,
         PGPORT: props.port,
         PGSSLMODE: 'require',
-        PGAPPNAME: 'cdk-multi-staging golden refresh',
         SOURCE_DATABASE: props.sourceDatabase,
         TEMPLATE_DATABASE: this.templateDatabase,
         TEMPLATE_OWNER: this.templateOwner,

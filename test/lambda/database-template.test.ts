@@ -137,6 +137,20 @@ describe('the golden template made by the refresh script', () => {
   });
 });
 
+test('a refresh that finds another one running stops at once and changes nothing', async () => {
+  const first = refresh();
+  for (let i = 0; i < 400 && !(await server.databases()).includes(`${GOLDEN}_next`); i++) await new Promise((r) => setTimeout(r, 5));
+  const second = await refresh();
+  expect(second.code).toBe(3);
+  expect(second.output).toContain('another refresh of staging_template is running');
+  expect((await first).code).toBe(0);
+  expect((await server.databases()).filter((d) => d.startsWith(GOLDEN))).toEqual([GOLDEN]);
+  // Neither leaves a session behind that would stop the next refresh.
+  const sessions = () => server.sql<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'cdk-multi-staging golden refresh%'");
+  for (let i = 0; i < 200 && (await sessions())[0].n > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  expect((await sessions())[0].n).toBe(0);
+});
+
 describe('Create', () => {
   test('copies the golden template into the branch database and returns where it is', async () => {
     const response = await onEvent(event('Create', 'feature-a'));
