@@ -13,6 +13,7 @@ import { FeatureStaging, ISharedStaging, SharedStaging, SharedStagingRef, Stagin
 import { DatabaseTemplateEnvironment as E } from '../lambda/database-template/properties';
 import { GOLDEN_REFRESH_SCRIPT } from '../lib/private/golden-refresh-script';
 import { container, containers, join, only, onlyId, resourcesOfType, ssm, ssmParameterIds } from './util/template';
+import { criticalPath } from '../scripts/critical-path';
 import { formatFindings, testApp, validationFindings } from './util/validate';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
@@ -162,6 +163,18 @@ describe('ready-made app with feature.database.mode "template" and feature.cache
     expect(types.filter((t) => /^AWS::(RDS|ElastiCache|Lambda)::/.test(t))).toEqual([]);
     expect(resourcesOfType(json, 'Custom::StagingTemplateDatabase')).toHaveLength(1);
     expect(resourcesOfType(json, 'Custom::StagingRedisPrefix')).toHaveLength(1);
+  });
+
+  test('the modelled time to URL is within 8 minutes: copy, release, service (with the shared Solr)', () => {
+    const staging = { ...TEMPLATE_AND_PREFIX, feature: { ...TEMPLATE_AND_PREFIX.feature, solr: { mode: 'shared' } } };
+    const json = Template.fromStack(buildStagingApp(new App({ context: { staging, branch: BRANCH } }))[0]).toJSON();
+    const chain = criticalPath(json);
+    expect(chain.seconds).toBeLessThanOrEqual(8 * 60);
+    expect(chain.resources.map((r) => r.type).filter((t) => t.startsWith('Custom::') || t === 'AWS::ECS::Service')).toEqual([
+      'Custom::StagingTemplateDatabase',
+      'Custom::StagingRelease',
+      'AWS::ECS::Service',
+    ]);
   });
 
   test('-c refreshData=true sets a RefreshToken on the template database', () => {
