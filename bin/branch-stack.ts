@@ -59,7 +59,9 @@ export function featureStack(app: App, config: StagingConfig, context: BranchCon
     database:
       f.database.mode === 'shared'
         ? StagingDatabase.shared()
-        : StagingDatabase.fromLatestSnapshot({
+        : f.database.mode === 'template'
+          ? StagingDatabase.fromTemplate({ refreshToken: context.refreshData ? new Date().toISOString() : undefined })
+          : StagingDatabase.fromLatestSnapshot({
             sourceInstanceIdentifier: f.database.sourceInstanceIdentifier,
             instanceType: f.database.instanceClass ? new ec2.InstanceType(f.database.instanceClass.replace(/^db\./, '')) : undefined,
             minStorageGiB: f.database.minStorageGiB,

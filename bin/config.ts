@@ -246,7 +246,7 @@ const stagingFields = block({
     environment: doc(optionalEnvironment(), 'Extra environment of every branch.', '–'),
     spotOnly: doc(flag(), 'Run branch tasks only on Fargate Spot. By default the first task of each service is on-demand and further tasks mostly Spot.', '`false`'),
     database: optionalBlock({
-      mode: doc(oneOf(['snapshot', 'shared'], 'snapshot'), "`snapshot`: the branch's own Postgres from the newest snapshot; `shared`: the shared one."),
+      mode: doc(oneOf(['snapshot', 'template', 'shared'], 'snapshot'), "`snapshot`: the branch's own Postgres instance from the newest snapshot; `template`: a database of its own on the shared Postgres, copied from a golden template in seconds (the shared stack then keeps the template fresh, nightly); `shared`: the shared database."),
       sourceInstanceIdentifier: doc(
         text({ pattern: /^[a-zA-Z][a-zA-Z0-9-]{0,62}$/, rule: 'an RDS instance identifier: 1 to 63 letters, digits and hyphens, starting with a letter', example: 'production-db' }),
         'The instance whose snapshots branches restore (may be production).',

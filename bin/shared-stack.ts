@@ -57,6 +57,8 @@ export function sharedStack(app: App, config: StagingConfig): LookupStack {
       multiAz: db.multiAz,
       backupRetention: db.backupRetentionDays ? Duration.days(db.backupRetentionDays) : undefined,
     },
+    // Branches with feature.database.mode "template" are copied from a golden template on the shared Postgres.
+    databaseTemplate: config.feature.database.mode === 'template' ? {} : undefined,
     cache: { nodeType: config.cache.nodeType, engineVersion: config.cache.engineVersion },
     solr: {
       url: config.solr.url,

@@ -89,6 +89,7 @@ export class ProviderNames {
   public static readonly SOLR_COLLECTION = 'solr-collection';
   public static readonly RELEASE_TASK = 'release-task';
   public static readonly REDIS_PREFIX = 'redis-prefix';
+  public static readonly DATABASE_TEMPLATE = 'database-template';
 }
 
 /** Stream names given to containers as STAGING_STREAM, to separate exceptions and metrics. */

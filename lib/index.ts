@@ -4,6 +4,7 @@ export * from './feature-staging';
 export * from './feature-staging-lite';
 export { StagingNames } from './naming';
 export * from './shared-staging';
+export type { SharedDatabaseTemplateOptions } from './providers/database-template';
 export { SharedStagingRef } from './shared-staging-ref';
 export type { ISharedStaging, SharedCacheInfo, SharedDatabaseInfo, SharedSolrInfo, SharedStagingRefProps } from './shared-staging-ref';
 export * from './staging-data';

@@ -109,6 +109,20 @@ export class StagingNames {
     return this.fit(`${this.prefix}-`, 58);
   }
 
+  /**
+   * The branch's database on the shared Postgres, and its login role: `<prefix>_br_<name>` with
+   * `_` for `-`, at most 63 bytes (Postgres's identifier limit). Every such name starts with
+   * `branchDatabasePrefix(prefix)`, which the database-template provider requires.
+   */
+  public get branchDatabaseName(): string {
+    return this.fit(StagingNames.branchDatabasePrefix(this.prefix), 63).replace(/-/g, '_');
+  }
+
+  /** What every branch database and role name of a staging system starts with: `<prefix>_br_`. */
+  public static branchDatabasePrefix(prefix: string): string {
+    return `${prefix}_br_`;
+  }
+
   /** ElastiCache replication group id: at most 40 characters, starts with a letter, no `--`. */
   public get cacheId(): string {
     return this.fit(`${this.prefix}-`, 40);

@@ -19,6 +19,8 @@ import { acknowledgeWildcardPermissions } from './private/acknowledge';
 import { cacheWiring, combineWiring, databaseWiring, eager, layer, resolveWiring, searchWiring } from './private/data-wiring';
 import { generatedSecret } from './private/generated-secret';
 import { StagingNames } from './naming';
+import { GoldenTemplate } from './private/golden-template';
+import { acknowledgeDatabaseTemplateProvider, databaseTemplateProvider, SharedDatabaseTemplateOptions } from './providers/database-template';
 import { BRANCH_SUBNET_COUNT, validateParameterPrefix } from './shared-staging-ref';
 import { ScheduledJobOptions, ServiceOptions, StagingServices, WebServiceOptions } from './staging-services';
 import { StagingProvider, StagingProviderOptions } from './staging-provider';
@@ -228,6 +230,13 @@ export interface SharedStagingProps {
   /** The user's Solr server. */
   readonly solr: SharedSolrOptions;
 
+  /**
+   * Offer branch databases copied from a golden template on the shared Postgres
+   * (`StagingDatabase.fromTemplate()`): the golden template, its refresh and the provider.
+   * @default - no template databases
+   */
+  readonly databaseTemplate?: SharedDatabaseTemplateOptions;
+
   /** The shared-staging app. */
   readonly app: SharedAppOptions;
 
@@ -420,6 +429,7 @@ export class SharedStaging extends Construct {
     this.publish(props, workloadSubnets, cacheSubnets);
     this.addListenerRuleProvider();
     this.addDataProviders();
+    if (props.databaseTemplate) this.addDatabaseTemplate(props.databaseTemplate, props.database?.engineVersion ?? rds.PostgresEngineVersion.VER_16);
 
     const { enabled = true, ...sweeper } = props.sweeper ?? {};
     if (enabled) {
@@ -535,6 +545,19 @@ export class SharedStaging extends Construct {
       ...inVpc,
       policies: [new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.cacheAuthSecret.secretArn] })],
     });
+  }
+
+  /** The golden template, its refresh task and the database-template provider. */
+  private addDatabaseTemplate(options: SharedDatabaseTemplateOptions, engineVersion: rds.PostgresEngineVersion): void {
+    const target = { host: this.database.dbInstanceEndpointAddress, port: this.database.dbInstanceEndpointPort, adminSecret: this.database.secret! };
+    const golden = new GoldenTemplate(this, 'DatabaseTemplate', {
+      ...options, ...target, prefix: this.prefix, cluster: this.cluster, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups: [this.workloadSecurityGroup], sourceDatabase: this.databaseName, postgresMajorVersion: engineVersion.postgresMajorVersion,
+    });
+    acknowledgeDatabaseTemplateProvider(this.addProvider(ProviderNames.DATABASE_TEMPLATE, databaseTemplateProvider({
+      ...target, prefix: this.prefix, vpc: this.vpc, securityGroups: [this.workloadSecurityGroup], templateDatabase: golden.templateDatabase,
+      templateOwner: golden.templateOwner, protectedDatabases: [this.databaseName], refreshCommand: golden.refreshCommand,
+    })));
   }
 
   /** Branch host rules on the shared listener, with priorities allocated without collisions. */

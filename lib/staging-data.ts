@@ -1,4 +1,103 @@
+import { CustomResource, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elasticache from 'aws-cdk-lib/aws-elasticache';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct, IConstruct } from 'constructs';
+import { ProviderNames, StagingKinds, TagKeys } from './contract';
+import { StagingNames } from './naming';
+import { generatedSecret } from './private/generated-secret';
+import { PROVIDER_SERVICE_TIMEOUT } from './private/timeouts';
+import { ISharedStaging } from './shared-staging-ref';
+import { TEMPLATE_DATABASE_RESOURCE_TYPE, TemplateDatabaseResourceProperties } from './database-template-contract';
+
+/** What a data mode needs to bind itself to one branch. */
+export interface StagingDataContext {
+  /** The names derived from the branch. */
+  readonly names: StagingNames;
+  /** The shared staging the branch builds on. */
+  readonly shared: ISharedStaging;
+}
+
+/** The Postgres a branch uses, as its containers see it. */
+export interface BranchDatabaseInfo {
+  /** Host name (`DATABASE_HOST`). */
+  readonly endpoint: string;
+  /** Port (`DATABASE_PORT`). */
+  readonly port: string;
+  /** Database name (`DATABASE_NAME`). */
+  readonly databaseName: string;
+  /**
+   * The user (`DATABASE_USERNAME`, a plain variable).
+   * @default - the `username` field of `secret` (an ECS secret)
+   */
+  readonly username?: string;
+  /** JSON secret with `password` (and `username` when `username` is not given). */
+  readonly secret: secretsmanager.ISecret;
+  /**
+   * The construct that makes the branch's own database; depend on it to wait for the data.
+   * @default - none: the branch uses a database it does not own
+   */
+  readonly resource?: IConstruct;
+}
+
+/** The Redis a branch uses, as its containers see it. */
+export interface BranchCacheInfo {
+  /** Host name (`REDIS_HOST`). */
+  readonly endpoint: string;
+  /** Port (`REDIS_PORT`). */
+  readonly port: string;
+  /** JSON secret with `password`, the AUTH token (`REDIS_PASSWORD`). */
+  readonly authSecret: secretsmanager.ISecret;
+  /**
+   * The branch's key prefix (`REDIS_KEY_PREFIX`).
+   * @default - none: the whole key space
+   */
+  readonly keyPrefix?: string;
+  /**
+   * The construct that makes the branch's own cache or key prefix.
+   * @default - none: the branch uses a cache it does not own
+   */
+  readonly resource?: IConstruct;
+}
+
+/** The Solr a branch uses, as its containers see it. */
+export interface BranchSearchInfo {
+  /** Base URL of Solr (`SOLR_URL`). */
+  readonly url: string;
+  /** JSON secret with `username` and `password` (`SOLR_USERNAME`, `SOLR_PASSWORD`). */
+  readonly secret: secretsmanager.ISecret;
+  /**
+   * The collection (`SOLR_COLLECTION`).
+   * @default - not set
+   */
+  readonly collection?: string;
+  /**
+   * The construct that makes the branch's own collection.
+   * @default - none: the branch uses a collection it does not own
+   */
+  readonly resource?: IConstruct;
+}
+
+/** The tags the database-restore provider checks before it modifies or deletes an instance. */
+function featureTags(names: StagingNames): Array<{ Key: string; Value: string }> {
+  return [
+    { Key: TagKeys.KIND, Value: StagingKinds.FEATURE },
+    { Key: TagKeys.NAME, Value: names.name },
+    { Key: TagKeys.PREFIX, Value: names.prefix },
+  ];
+}
+
+/** The branch's generated password secret, `<prefix>/branches/<name>/<suffix>`, deleted with the stack. */
+function branchSecret(scope: Construct, id: string, names: StagingNames, suffix: string, props: { description: string; passwordLength: number; whyNotRotated: string; fields?: Record<string, string> }) {
+  return generatedSecret(scope, id, {
+    secretName: `${names.parameterPath.slice(1)}/${suffix}`,
+    removalPolicy: RemovalPolicy.DESTROY,
+    ...props,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Postgres
 
 /** Options of `StagingDatabase.fromLatestSnapshot`. */
 export interface SnapshotDatabaseOptions {
@@ -30,26 +129,187 @@ export interface SnapshotDatabaseOptions {
   readonly refreshToken?: string;
 }
 
+/** Options of `StagingDatabase.fromTemplate`. */
+export interface TemplateDatabaseOptions {
+  /**
+   * Change this value to copy the golden template again on the next deploy: the branch's
+   * connections are ended, its database is dropped and copied anew (its role and password stay).
+   * The ready-made app sets it from `-c refreshData=true`.
+   * @default - keep the copy made when the stack was created
+   */
+  readonly refreshToken?: string;
+
+  /**
+   * Most connections the branch's role may open at once, so that one branch cannot use up the
+   * shared instance's `max_connections`. Size the shared instance for the branches it hosts.
+   * @default 20
+   */
+  readonly connectionLimit?: number;
+}
+
 /**
  * Where a branch's Postgres comes from. Choose with a static factory:
- * `StagingDatabase.fromLatestSnapshot()` or `StagingDatabase.shared()`.
+ * `StagingDatabase.fromLatestSnapshot()`, `StagingDatabase.fromTemplate()` or
+ * `StagingDatabase.shared()`. FeatureStaging binds the choice to the branch (`bind`), as
+ * `lambda.Code` binds to a function.
  */
-export class StagingDatabase {
+export abstract class StagingDatabase {
   /** The branch's own instance, restored from the newest snapshot and downsized for staging. */
   public static fromLatestSnapshot(options: SnapshotDatabaseOptions = {}): StagingDatabase {
-    return new StagingDatabase('snapshot', options);
+    return new SnapshotDatabase(options);
+  }
+
+  /**
+   * A database of the branch's own on the shared Postgres, copied in seconds from the golden
+   * template (`CREATE DATABASE … TEMPLATE`), with a login role of its own that may connect to it
+   * only. The shared staging must offer templates (`SharedStaging` `databaseTemplate`), and its
+   * golden template must have been refreshed once.
+   */
+  public static fromTemplate(options: TemplateDatabaseOptions = {}): StagingDatabase {
+    return new TemplateDatabase(options);
   }
 
   /** The shared staging's Postgres. */
   public static shared(): StagingDatabase {
-    return new StagingDatabase('shared', {});
+    return new SharedDatabase();
   }
 
-  private constructor(
-    /** @internal */ public readonly _mode: 'snapshot' | 'shared',
-    /** @internal */ public readonly _options: SnapshotDatabaseOptions,
-  ) {}
+  /** Problems with this choice for the branch, as messages that name the option; empty when valid. */
+  public validate(_context: StagingDataContext): string[] {
+    return [];
+  }
+
+  /** Makes what the branch needs below `scope` and says where its containers find it. */
+  public abstract bind(scope: Construct, context: StagingDataContext): BranchDatabaseInfo;
 }
+
+class SharedDatabase extends StagingDatabase {
+  public bind(_scope: Construct, { shared }: StagingDataContext): BranchDatabaseInfo {
+    // Read on use only, so a branch that overrides a variable never reads its parameter.
+    return {
+      get endpoint() { return shared.database.endpoint; },
+      get port() { return shared.database.port; },
+      get databaseName() { return shared.database.databaseName; },
+      get secret() { return shared.database.secret; },
+    };
+  }
+}
+
+class SnapshotDatabase extends StagingDatabase {
+  constructor(private readonly options: SnapshotDatabaseOptions) {
+    super();
+  }
+
+  public validate(): string[] {
+    const minStorage = this.options.minStorageGiB;
+    if (minStorage !== undefined && (!Number.isInteger(minStorage) || minStorage < 20 || minStorage > 65536)) {
+      return [`database minStorageGiB must be a whole number from 20 to 65536 (got ${minStorage})`];
+    }
+    return [];
+  }
+
+  /** The branch's Postgres, owned by the shared database-restore provider. */
+  public bind(scope: Construct, { names, shared }: StagingDataContext): BranchDatabaseInfo {
+    const options = this.options;
+    const secret = branchSecret(scope, 'DatabasePassword', names, 'database', {
+      description: `Master password of the branch database of ${names.name}`,
+      passwordLength: 32,
+      whyNotRotated: 'Generated for one disposable branch database and deleted with it (3 idle days at most by default); rotation would outlive neither.',
+    });
+    const resource = new CustomResource(scope, 'Database', {
+      serviceToken: shared.serviceToken(ProviderNames.DATABASE_RESTORE),
+      resourceType: 'Custom::StagingDatabase',
+      serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
+      removalPolicy: RemovalPolicy.DESTROY,
+      properties: {
+        SourceInstanceIdentifier: options.sourceInstanceIdentifier ?? shared.database.instanceIdentifier,
+        InstanceIdentifierBase: names.databaseIdentifierBase,
+        InstanceClass: `db.${(options.instanceType ?? new ec2.InstanceType('t4g.micro')).toString()}`,
+        AllocatedStorageGiB: options.minStorageGiB,
+        DbSubnetGroupName: shared.database.subnetGroupName,
+        VpcSecurityGroupIds: [shared.dataSecurityGroup.securityGroupId],
+        MasterUserSecretArn: secret.secretArn,
+        RefreshToken: options.refreshToken,
+        Tags: featureTags(names),
+      },
+    });
+    return {
+      endpoint: resource.getAttString('Endpoint'),
+      port: resource.getAttString('Port'),
+      // The restored copy keeps the source's database and master user; only the password is its own.
+      databaseName: resource.getAttString('DatabaseName'),
+      username: resource.getAttString('MasterUsername'),
+      secret,
+      resource,
+    };
+  }
+}
+
+/** Default `TemplateDatabaseOptions.connectionLimit`. */
+const DEFAULT_CONNECTION_LIMIT = 20;
+
+class TemplateDatabase extends StagingDatabase {
+  constructor(private readonly options: TemplateDatabaseOptions) {
+    super();
+  }
+
+  public validate({ names, shared }: StagingDataContext): string[] {
+    const problems: string[] = [];
+    const limit = this.options.connectionLimit;
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000)) {
+      problems.push(`database connectionLimit must be a whole number from 1 to 1000 (got ${limit}); it caps the branch role's connections to the shared Postgres`);
+    }
+    if (!shared.database) {
+      problems.push(
+        `database StagingDatabase.fromTemplate() needs the shared staging's Postgres, but shared.database is ${JSON.stringify(shared.database)}; ` +
+          'use SharedStagingRef.fromParameters (or pass an ISharedStaging with a database), or choose StagingDatabase.fromLatestSnapshot()',
+      );
+    }
+    const name = names.branchDatabaseName;
+    if (Buffer.byteLength(name, 'utf8') > 63 || !/^[a-z][a-z0-9_]*$/.test(name)) {
+      // StagingNames fits the name; this guards against a change there.
+      problems.push(`the branch database name ${JSON.stringify(name)} must be at most 63 bytes of [a-z0-9_] (Postgres identifier limit)`);
+    }
+    return problems;
+  }
+
+  /** The branch's database on the shared Postgres, owned by the shared database-template provider. */
+  public bind(scope: Construct, { names, shared }: StagingDataContext): BranchDatabaseInfo {
+    const roleName = names.branchDatabaseName;
+    const secret = branchSecret(scope, 'DatabasePassword', names, 'database', {
+      description: `Password of the login role of the branch database of ${names.name} (a copy of the golden template)`,
+      fields: { username: roleName },
+      passwordLength: 32,
+      whyNotRotated: 'Generated for one disposable branch database and deleted with it (3 idle days at most by default); rotation would outlive neither.',
+    });
+    const properties: TemplateDatabaseResourceProperties = {
+      DatabaseName: names.branchDatabaseName,
+      RoleName: roleName,
+      PasswordSecretArn: secret.secretArn,
+      ConnectionLimit: String(this.options.connectionLimit ?? DEFAULT_CONNECTION_LIMIT),
+      StagingName: names.name,
+      RefreshToken: this.options.refreshToken,
+    };
+    const resource = new CustomResource(scope, 'Database', {
+      serviceToken: shared.serviceToken(ProviderNames.DATABASE_TEMPLATE),
+      resourceType: TEMPLATE_DATABASE_RESOURCE_TYPE,
+      serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
+      removalPolicy: RemovalPolicy.DESTROY,
+      properties: { ...properties },
+    });
+    return {
+      endpoint: resource.getAttString('Endpoint'),
+      port: resource.getAttString('Port'),
+      databaseName: resource.getAttString('DatabaseName'),
+      username: resource.getAttString('Username'),
+      secret,
+      resource,
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redis
 
 /** Options of `StagingCache.dedicated`. */
 export interface DedicatedCacheOptions {
@@ -70,10 +330,10 @@ export interface DedicatedCacheOptions {
  * Where a branch's Redis comes from. Choose with a static factory:
  * `StagingCache.dedicated()`, `StagingCache.sharedPrefix()` or `StagingCache.shared()`.
  */
-export class StagingCache {
+export abstract class StagingCache {
   /** The branch's own single-node Valkey, with TLS and AUTH, no snapshots. It starts empty. */
   public static dedicated(options: DedicatedCacheOptions = {}): StagingCache {
-    return new StagingCache('dedicated', options);
+    return new DedicatedCache(options);
   }
 
   /**
@@ -81,19 +341,105 @@ export class StagingCache {
    * `<prefix>:<staging name>:`). Its keys are removed when the staging is destroyed.
    */
   public static sharedPrefix(): StagingCache {
-    return new StagingCache('prefix', {});
+    return new PrefixCache();
   }
 
   /** The shared Redis, keys and all. */
   public static shared(): StagingCache {
-    return new StagingCache('shared', {});
+    return new SharedCache();
   }
 
-  private constructor(
-    /** @internal */ public readonly _mode: 'dedicated' | 'prefix' | 'shared',
-    /** @internal */ public readonly _options: DedicatedCacheOptions,
-  ) {}
+  /** Problems with this choice for the branch, as messages that name the option; empty when valid. */
+  public validate(_context: StagingDataContext): string[] {
+    return [];
+  }
+
+  /** Makes what the branch needs below `scope` and says where its containers find it. */
+  public abstract bind(scope: Construct, context: StagingDataContext): BranchCacheInfo;
 }
+
+/** The shared Redis, read on use only. */
+function sharedCacheInfo(shared: ISharedStaging): Pick<BranchCacheInfo, 'endpoint' | 'port' | 'authSecret'> {
+  return {
+    get endpoint() { return shared.cache.endpoint; },
+    get port() { return shared.cache.port; },
+    get authSecret() { return shared.cache.authSecret; },
+  };
+}
+
+class SharedCache extends StagingCache {
+  public bind(_scope: Construct, { shared }: StagingDataContext): BranchCacheInfo {
+    return sharedCacheInfo(shared);
+  }
+}
+
+class PrefixCache extends StagingCache {
+  /** The branch's key prefix on the shared Redis; its keys are removed when the stack is deleted. */
+  public bind(scope: Construct, { names, shared }: StagingDataContext): BranchCacheInfo {
+    const resource = new CustomResource(scope, 'CacheKeyPrefix', {
+      serviceToken: shared.serviceToken(ProviderNames.REDIS_PREFIX),
+      resourceType: 'Custom::StagingRedisPrefix',
+      serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
+      properties: {
+        Host: shared.cache.endpoint,
+        Port: shared.cache.port,
+        Tls: 'true',
+        AuthSecretArn: shared.cache.authSecret.secretArn,
+        KeyPrefix: names.redisKeyPrefix,
+      },
+    });
+    const cache = sharedCacheInfo(shared);
+    return {
+      get endpoint() { return cache.endpoint; },
+      get port() { return cache.port; },
+      get authSecret() { return cache.authSecret; },
+      keyPrefix: resource.getAttString('KeyPrefix'),
+      resource,
+    };
+  }
+}
+
+class DedicatedCache extends StagingCache {
+  constructor(private readonly options: DedicatedCacheOptions) {
+    super();
+  }
+
+  /** A single small Valkey node with TLS and AUTH and no snapshots; deleted with the stack. */
+  public bind(scope: Construct, { names, shared }: StagingDataContext): BranchCacheInfo {
+    const secret = branchSecret(scope, 'CacheAuth', names, 'cache', {
+      description: `AUTH token of the branch cache of ${names.name}`,
+      passwordLength: 64,
+      whyNotRotated: 'Generated for one disposable branch cache and deleted with it; ElastiCache AUTH tokens cannot be rotated by Secrets Manager without a custom function.',
+    });
+    const group = new elasticache.CfnReplicationGroup(scope, 'Cache', {
+      replicationGroupId: names.cacheId,
+      replicationGroupDescription: `Branch cache of ${names.name}`,
+      engine: 'valkey',
+      engineVersion: this.options.engineVersion ?? '8.0',
+      cacheNodeType: this.options.nodeType ?? 'cache.t4g.micro',
+      numCacheClusters: 1,
+      automaticFailoverEnabled: false,
+      multiAzEnabled: false,
+      cacheSubnetGroupName: shared.cache.subnetGroupName,
+      securityGroupIds: [shared.dataSecurityGroup.securityGroupId],
+      atRestEncryptionEnabled: true,
+      transitEncryptionEnabled: true,
+      transitEncryptionMode: 'required',
+      authToken: secret.secretValueFromJson('password').unsafeUnwrap(),
+      snapshotRetentionLimit: 0,
+      port: 6379,
+    });
+    group.applyRemovalPolicy(RemovalPolicy.DESTROY);
+    Validations.of(group).acknowledge(
+      { id: 'AwsSolutions-AEC4', reason: 'A branch cache is disposable and starts empty; a replica in a second AZ would double its cost.' },
+      { id: 'AwsSolutions-AEC5', reason: 'The default port is kept so the app needs no special configuration; only staging app tasks reach it (security group).' },
+    );
+    return { endpoint: group.attrPrimaryEndPointAddress, port: group.attrPrimaryEndPointPort, authSecret: secret, resource: group };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Solr
 
 /** Options of `StagingSearch.restoredCollection`. */
 export interface RestoredCollectionOptions {
@@ -142,25 +488,92 @@ export interface SharedSearchOptions {
  * `StagingSearch.restoredCollection()`, `StagingSearch.emptyCollection()` or `StagingSearch.shared()`.
  * Collections live on the shared Solr server ("Solr namespaces").
  */
-export class StagingSearch {
+export abstract class StagingSearch {
   /** The branch's own collection, restored from the newest backup of the shared-staging collection. */
   public static restoredCollection(options: RestoredCollectionOptions): StagingSearch {
-    return new StagingSearch('restore', options.sourceCollection, options);
+    return new CollectionSearch('restore', options.sourceCollection, options);
   }
 
   /** The branch's own empty collection, from the source collection's configset. */
   public static emptyCollection(options: EmptyCollectionOptions): StagingSearch {
-    return new StagingSearch('empty', options.sourceCollection, options);
+    return new CollectionSearch('empty', options.sourceCollection, options);
   }
 
   /** The shared Solr as it is. */
   public static shared(options: SharedSearchOptions = {}): StagingSearch {
-    return new StagingSearch('shared', options.collection, {});
+    return new SharedSearch(options.collection);
   }
 
-  private constructor(
-    /** @internal */ public readonly _mode: 'restore' | 'empty' | 'shared',
-    /** @internal */ public readonly _sourceCollection: string | undefined,
-    /** @internal */ public readonly _options: Partial<RestoredCollectionOptions & EmptyCollectionOptions>,
-  ) {}
+  /** Problems with this choice for the branch, as messages that name the option; empty when valid. */
+  public validate(_context: StagingDataContext): string[] {
+    return [];
+  }
+
+  /** Makes what the branch needs below `scope` and says where its containers find it. */
+  public abstract bind(scope: Construct, context: StagingDataContext): BranchSearchInfo;
+}
+
+/** The shared Solr, read on use only. */
+function sharedSearchInfo(shared: ISharedStaging, collection: string | undefined, resource?: IConstruct): BranchSearchInfo {
+  return {
+    get url() { return shared.solr.url; },
+    get secret() { return shared.solr.secret; },
+    collection,
+    resource,
+  };
+}
+
+class SharedSearch extends StagingSearch {
+  constructor(private readonly collection: string | undefined) {
+    super();
+  }
+
+  public bind(_scope: Construct, { shared }: StagingDataContext): BranchSearchInfo {
+    return sharedSearchInfo(shared, this.collection || undefined);
+  }
+}
+
+const SOLR_NAME = /^[A-Za-z0-9._][A-Za-z0-9._-]*$/;
+
+class CollectionSearch extends StagingSearch {
+  constructor(
+    private readonly mode: 'restore' | 'empty',
+    private readonly sourceCollection: string,
+    private readonly options: Partial<RestoredCollectionOptions & EmptyCollectionOptions>,
+  ) {
+    super();
+  }
+
+  public validate(): string[] {
+    const problems: string[] = [];
+    if (!SOLR_NAME.test(this.sourceCollection ?? '')) {
+      problems.push(`search sourceCollection must be a Solr collection name (got ${JSON.stringify(this.sourceCollection)}); e.g. "products"`);
+    }
+    if (this.mode === 'restore' && !(this.options.backupLocation ?? '').trim()) {
+      problems.push(`search backupLocation must be the path of Solr's backups (got ${JSON.stringify(this.options.backupLocation)}); e.g. "/var/solr/backups"`);
+    }
+    return problems;
+  }
+
+  /** The branch's collection on the shared Solr server. */
+  public bind(scope: Construct, { names, shared }: StagingDataContext): BranchSearchInfo {
+    const o = this.options;
+    const resource = new CustomResource(scope, 'SearchCollection', {
+      serviceToken: shared.serviceToken(ProviderNames.SOLR_COLLECTION),
+      resourceType: 'Custom::StagingSolrCollection',
+      serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
+      properties: {
+        SolrUrl: shared.solr.url,
+        CredentialsSecretArn: shared.solr.secret.secretArn,
+        Collection: names.solrCollectionName,
+        SourceCollection: this.sourceCollection,
+        Mode: this.mode,
+        ConfigSet: o.configSet,
+        BackupLocation: o.backupLocation,
+        BackupRepository: o.backupRepository,
+        BackupName: o.backupName,
+      },
+    });
+    return sharedSearchInfo(shared, resource.getAttString('Collection'), resource);
+  }
 }

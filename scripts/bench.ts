@@ -5,7 +5,8 @@
  *   same resources (scripts/bench/handwritten-branch.ts).
  * Each app runs RUNS times, interleaved, as `node --import tsx <app>` with the cdk.json context
  * (feature flags on, CloudFormation Validate included); medians are compared as ratios.
- * Then the sweeper benchmark (scripts/bench-sweeper.ts), if present.
+ * Then the sweeper benchmark (scripts/bench-sweeper.ts), if present, and the database-template
+ * handler against a real Postgres (scripts/bench-database-template.ts).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -59,4 +60,9 @@ console.log(`  Lite / hand-written ratio: ${(lite / hand).toFixed(3)} (${((lite 
 if (existsSync(join(root, 'scripts', 'bench-sweeper.ts'))) {
   console.log('');
   execFileSync(process.execPath, ['--import', 'tsx', 'scripts/bench-sweeper.ts'], { cwd: root, stdio: 'inherit' });
+}
+
+if (existsSync(join(root, 'scripts', 'bench-database-template.ts'))) {
+  console.log('');
+  execFileSync(process.execPath, ['--import', 'tsx', 'scripts/bench-database-template.ts'], { cwd: root, stdio: 'inherit' });
 }

@@ -24,7 +24,8 @@ for (const name of names) {
     minify: true,
     sourcemap: false,
     // The Node.js Lambda runtime ships AWS SDK v3, as aws-cdk-lib's own handlers assume.
-    external: ['@aws-sdk/*'],
+    // pg (database-template) is bundled; its optional native binding is never loaded (pure JS client).
+    external: ['@aws-sdk/*', 'pg-native'],
     metafile: true,
     logLevel: 'warning',
   });

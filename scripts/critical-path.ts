@@ -1,5 +1,5 @@
 /**
- * `npm run critical-path [-- -c branch=NAME -c lite=true ...] [-- template.json]`: the longest dependency chain of a
+ * `npm run critical-path [-- -c branch=NAME -c lite=true ...] [-- -c database=MODE -c cache=MODE -c solr=MODE] [-- template.json]`: the longest dependency chain of a
  * synthesized feature stack, i.e. what bounds `cdk deploy` of a branch when CloudFormation creates
  * everything else in parallel. Dependencies are DependsOn plus every Ref / Fn::GetAtt /
  * Fn::Sub reference to another resource. Chains are weighted by typical create times (estimates,
@@ -14,6 +14,11 @@ import { join } from 'node:path';
 /** Typical create times in seconds, by resource type (estimates from AWS documentation and experience). */
 export const CREATE_SECONDS: Record<string, number> = {
   'Custom::StagingDatabase': 900, // restore from snapshot, then modify (password, backups off)
+  // CREATE DATABASE ... TEMPLATE on the shared instance: 0.7 s (17 MB) to 2.2 s (484 MB) measured
+  // locally (scripts/bench-database-template.ts); about 6 s for 500 MB at RDS gp3's ~90 MB/s
+  // (RESEARCH §3: 6 GB in 67 s); plus the custom-resource round trip (Provider framework Lambda,
+  // VPC handler, two Secrets Manager reads, the response through S3) of about 10 s.
+  'Custom::StagingTemplateDatabase': 20,
   'AWS::ElastiCache::ReplicationGroup': 600,
   'Custom::StagingSolrCollection': 180, // async RESTORE, polled
   'Custom::StagingRelease': 180, // one-off migration task
@@ -119,9 +124,19 @@ function synthesizeBranchStack(extra: Record<string, string>): { name: string; t
   const outdir = mkdtempSync(join(tmpdir(), 'critical-path-'));
   const root = join(__dirname, '..');
   const context = JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')).context;
+  // -c database=template -c cache=prefix -c solr=shared: the ready-made app's data modes
+  // (staging.feature.<store>.mode); every other key is passed to the app as cdk's -c would.
+  const rest: Record<string, string> = { ...extra };
+  const feature = { ...context.staging.feature };
+  for (const store of ['database', 'cache', 'solr'] as const) {
+    const mode = rest[store];
+    delete rest[store];
+    if (mode) feature[store] = { ...feature[store], mode };
+  }
+  const staging = { ...context.staging, feature };
   const result = spawnSync(process.execPath, ['--import', 'tsx', 'bin/app.ts'], {
     cwd: root,
-    env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ ...context, ...extra }) },
+    env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify({ ...context, ...rest, staging }) },
     encoding: 'utf8',
   });
   if (result.status !== 0) throw new Error(result.stderr);
@@ -145,7 +160,7 @@ if (require.main === module) {
   const what = args.file
     ? `template ${name}`
     : `stack ${name} (branch ${JSON.stringify(args.context.branch)}, ${args.context.lite === 'true' ? 'FeatureStagingLite' : 'FeatureStaging'})`;
-  console.log(`Critical path of ${what}, ${count} resources: about ${Math.round(chain.seconds / 60)} min of estimated create time:`);
+  console.log(`Critical path of ${what}, ${count} resources: about ${Math.round(chain.seconds / 60)} min (${chain.seconds} s) of estimated create time:`);
   for (const r of chain.resources) console.log(`  ${String(r.seconds).padStart(4)} s  ${r.type.padEnd(38)} ${r.id}`);
   const deps = dependencies(template);
   const roots = Object.keys(template.Resources).filter((id) => (deps.get(id)?.size ?? 0) === 0);

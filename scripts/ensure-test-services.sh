@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
-# Runs before `npm test`: the redis-prefix handler is tested against a real redis-server, so make
-# sure one is on PATH. On a fresh Debian machine (as root) it is installed from Debian's packages;
-# elsewhere this says how to install it. Nothing is started here: the tests start their own.
+# Runs before `npm test`: handlers are tested against real servers, so make sure they are
+# installed: redis-server (redis-prefix) and the PostgreSQL server binaries (database-template:
+# initdb, pg_ctl, pg_dump, pg_restore under /usr/lib/postgresql/<major>/bin, and psql). On a
+# fresh Debian machine (as root) they are installed from Debian's packages; elsewhere this says
+# how to install them. Nothing is started here: the tests start their own servers.
 set -euo pipefail
-if command -v redis-server >/dev/null 2>&1; then
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v psql >/dev/null 2>&1; then
+  missing+=(postgresql)
+fi
+if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-  echo "pretest: redis-server is not installed; installing Debian's redis-server package for the handler tests"
+  echo "pretest: installing Debian's ${missing[*]} for the handler tests"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
-  # The tests run their own servers on random loopback ports; the packaged service is not needed.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  # The tests run their own servers on random loopback ports; the packaged services are not needed.
   (service redis-server stop >/dev/null 2>&1 || true)
+  (service postgresql stop >/dev/null 2>&1 || true)
   exit 0
 fi
-echo "pretest: redis-server is needed by the redis-prefix handler tests. Install it (e.g. 'sudo apt-get install redis-server' or 'brew install redis') and run npm test again." >&2
+echo "pretest: ${missing[*]} needed by the handler tests (redis-prefix, database-template). Install them (e.g. 'sudo apt-get install ${missing[*]}' or 'brew install redis postgresql') and run npm test again." >&2
 exit 1

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, CustomResource, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -314,9 +314,20 @@ describe('FeatureStaging, defaults (own Postgres, own Valkey, shared Solr)', () 
   test('exposes what it made', () => {
     expect(built.staging.names.name).toBe(NAMES.name);
     expect(built.staging.url).toMatch(/^https:\/\/feature-new-cool-page-[0-9a-f]{8}\./);
-    expect(built.staging.database).toBeDefined();
-    expect(built.staging.cache).toBeDefined();
-    expect(built.staging.searchCollection).toBeUndefined();
+    // Typed information about each store, with the construct that made it when the branch owns it.
+    const dbId = onlyId(json, 'Custom::StagingDatabase');
+    const stack = built.stack;
+    expect(stack.resolve(built.staging.database.endpoint)).toEqual(getAtt(dbId, 'Endpoint'));
+    expect(stack.resolve(built.staging.database.username)).toEqual(getAtt(dbId, 'MasterUsername'));
+    expect(stack.resolve(built.staging.database.secret.secretArn)).toEqual({ Ref: branchSecretId(json, 'database') });
+    expect(built.staging.database.resource).toBeInstanceOf(CustomResource);
+    const cacheId = onlyId(json, 'AWS::ElastiCache::ReplicationGroup');
+    expect(stack.resolve(built.staging.cache.endpoint)).toEqual(getAtt(cacheId, 'PrimaryEndPoint.Address'));
+    expect(stack.resolve(built.staging.cache.port)).toEqual(getAtt(cacheId, 'PrimaryEndPoint.Port'));
+    expect(built.staging.cache.keyPrefix).toBeUndefined();
+    expect(built.staging.cache.resource).toBeDefined();
+    expect(built.staging.search.resource).toBeUndefined();
+    expect(built.staging.search.collection).toBeUndefined();
   });
 
   test('snapshot', () => {
@@ -348,7 +359,7 @@ describe('FeatureStaging database options', () => {
     const { json, template, staging } = build({ database: StagingDatabase.shared() });
     template.resourceCountIs('Custom::StagingDatabase', 0);
     expect(resourcesOfType(json, 'AWS::SecretsManager::Secret').map(([, s]) => s.Properties.Name)).toEqual([`staging/branches/${NAMES.name}/cache`]);
-    expect(staging.database).toBeUndefined();
+    expect(staging.database.resource).toBeUndefined();
     for (const c of containers(json)) {
       expect(c.environment.DATABASE_HOST).toEqual(ssm(json, '/staging/shared/database/endpoint'));
       expect(c.secrets.DATABASE_PASSWORD).toEqual(join(ssm(json, '/staging/shared/database/secret-arn'), ':password::'));
@@ -366,7 +377,7 @@ describe('FeatureStaging cache options', () => {
     const { json, template, staging } = build({ cache: StagingCache.shared() });
     template.resourceCountIs('AWS::ElastiCache::ReplicationGroup', 0);
     template.resourceCountIs('Custom::StagingRedisPrefix', 0);
-    expect(staging.cache).toBeUndefined();
+    expect(staging.cache.resource).toBeUndefined();
     for (const c of containers(json)) {
       expect(c.environment.REDIS_HOST).toEqual(ssm(json, '/staging/shared/cache/endpoint'));
       expect(c.environment).not.toHaveProperty('REDIS_KEY_PREFIX');
@@ -403,7 +414,8 @@ describe('FeatureStaging with a key prefix on the shared Redis and an empty Solr
       AuthSecretArn: P('cache/auth-secret-arn'),
     });
     expect(NAMES.redisKeyPrefix).toBe(`staging:${NAMES.name}:`);
-    expect(built.staging.cache).toBeUndefined();
+    expect(built.staging.cache.resource).toBeInstanceOf(CustomResource);
+    expect(built.staging.cache.keyPrefix).toBeDefined();
   });
 
   test('containers get the shared Redis and REDIS_KEY_PREFIX', () => {
@@ -460,7 +472,7 @@ describe('FeatureStaging search options', () => {
       BackupName: 'products-nightly',
     });
     expect(NAMES.solrCollectionName).toBe(`staging_${NAMES.name}`);
-    expect(staging.searchCollection).toBeDefined();
+    expect(staging.search.resource).toBeInstanceOf(CustomResource);
     const collectionId = onlyId(json, 'Custom::StagingSolrCollection');
     for (const c of containers(json)) {
       expect(c.environment.SOLR_COLLECTION).toEqual(getAtt(collectionId, 'Collection'));

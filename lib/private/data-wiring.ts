@@ -1,6 +1,6 @@
 import { Fn } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import type { SharedCacheInfo, SharedDatabaseInfo, SharedSolrInfo } from '../shared-staging-ref';
+import type { BranchCacheInfo, BranchDatabaseInfo, BranchSearchInfo } from '../staging-data';
 
 /**
  * Environment variables and secrets that point containers at data stores, made only when used:
@@ -18,18 +18,20 @@ export interface Wiring {
 }
 
 /**
- * A Postgres: `DATABASE_HOST`, `DATABASE_PORT`, `DATABASE_NAME`, `DATABASE_USERNAME` (read from
- * its secret at deploy time), and the ECS secret `DATABASE_PASSWORD`. Each value is read only when used.
+ * A Postgres: `DATABASE_HOST`, `DATABASE_PORT`, `DATABASE_NAME`, `DATABASE_USERNAME` (a plain
+ * variable: the user name when it is known, else read from the secret by CloudFormation at deploy
+ * time) and the ECS secret `DATABASE_PASSWORD`. Each value is read only when used.
  */
-export function databaseWiring(db: Pick<SharedDatabaseInfo, 'endpoint' | 'port' | 'databaseName' | 'secret'>): LazyWiring {
+export function databaseWiring(db: Pick<BranchDatabaseInfo, 'endpoint' | 'port' | 'databaseName' | 'secret' | 'username'>): LazyWiring {
+  const username = db.username;
   return {
     environment: {
       DATABASE_HOST: () => db.endpoint,
       DATABASE_PORT: () => db.port,
       DATABASE_NAME: () => db.databaseName,
-      // A plain variable, as a restored branch database gives it: CloudFormation reads the user
-      // name from the secret at deploy time (a dynamic reference); the password stays an ECS secret.
-      DATABASE_USERNAME: () => Fn.join('', ['{{resolve:secretsmanager:', db.secret.secretArn, ':SecretString:username::}}']),
+      // A plain variable in every mode: the known user name, or a dynamic reference CloudFormation
+      // resolves from the secret at deploy time; the password stays an ECS secret.
+      DATABASE_USERNAME: () => username ?? Fn.join('', ['{{resolve:secretsmanager:', db.secret.secretArn, ':SecretString:username::}}']),
     },
     secrets: {
       DATABASE_PASSWORD: () => ecs.Secret.fromSecretsManager(db.secret, 'password'),
@@ -37,18 +39,28 @@ export function databaseWiring(db: Pick<SharedDatabaseInfo, 'endpoint' | 'port' 
   };
 }
 
-/** A Redis/Valkey with TLS: `REDIS_HOST`, `REDIS_PORT`, `REDIS_TLS`, and `REDIS_PASSWORD` from its AUTH secret. */
-export function cacheWiring(cache: Pick<SharedCacheInfo, 'endpoint' | 'port' | 'authSecret'>): LazyWiring {
+/**
+ * A Redis/Valkey with TLS: `REDIS_HOST`, `REDIS_PORT`, `REDIS_TLS`, `REDIS_KEY_PREFIX` when the
+ * branch has one, and `REDIS_PASSWORD` from its AUTH secret.
+ */
+export function cacheWiring(cache: Pick<BranchCacheInfo, 'endpoint' | 'port' | 'authSecret' | 'keyPrefix'>): LazyWiring {
+  const keyPrefix = cache.keyPrefix;
   return {
-    environment: { REDIS_HOST: () => cache.endpoint, REDIS_PORT: () => cache.port, REDIS_TLS: () => 'true' },
+    environment: {
+      REDIS_HOST: () => cache.endpoint,
+      REDIS_PORT: () => cache.port,
+      REDIS_TLS: () => 'true',
+      ...(keyPrefix !== undefined ? { REDIS_KEY_PREFIX: () => keyPrefix } : {}),
+    },
     secrets: { REDIS_PASSWORD: () => ecs.Secret.fromSecretsManager(cache.authSecret, 'password') },
   };
 }
 
-/** A Solr server: `SOLR_URL`, and `SOLR_USERNAME` and `SOLR_PASSWORD` from its secret. */
-export function searchWiring(solr: SharedSolrInfo): LazyWiring {
+/** A Solr server: `SOLR_URL`, `SOLR_COLLECTION` when one is given, and `SOLR_USERNAME` and `SOLR_PASSWORD` from its secret. */
+export function searchWiring(solr: Pick<BranchSearchInfo, 'url' | 'secret' | 'collection'>): LazyWiring {
+  const collection = solr.collection;
   return {
-    environment: { SOLR_URL: () => solr.url },
+    environment: { SOLR_URL: () => solr.url, ...(collection !== undefined ? { SOLR_COLLECTION: () => collection } : {}) },
     secrets: {
       SOLR_USERNAME: () => ecs.Secret.fromSecretsManager(solr.secret, 'username'),
       SOLR_PASSWORD: () => ecs.Secret.fromSecretsManager(solr.secret, 'password'),

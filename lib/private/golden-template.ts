@@ -1,0 +1,143 @@
+import { CfnOutput, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { MAX_IDENTIFIER_BYTES, NEXT_SUFFIX, TEMPLATE_LOCK, identifierProblem } from '../database-template-contract';
+import { StagingNames } from '../naming';
+import type { SharedDatabaseTemplateOptions } from '../providers/database-template';
+import { acknowledgeWildcardPermissions } from './acknowledge';
+import { GOLDEN_REFRESH_SCRIPT } from './golden-refresh-script';
+
+/** Properties of `GoldenTemplate`. */
+export interface GoldenTemplateProps extends SharedDatabaseTemplateOptions {
+  readonly prefix: string;
+  readonly cluster: ecs.ICluster;
+  readonly vpcSubnets: ec2.SubnetSelection;
+  readonly securityGroups: ec2.ISecurityGroup[];
+  readonly host: string;
+  readonly port: string;
+  /** The shared Postgres's admin secret (`username`, `password`). */
+  readonly adminSecret: secretsmanager.ISecret;
+  /** The shared app's database: the refresh's source. */
+  readonly sourceDatabase: string;
+  /** Major version of the shared Postgres: the refresh runs the same version's pg_dump. */
+  readonly postgresMajorVersion: string;
+}
+
+/**
+ * The golden template on the shared Postgres and its refresh: a one-off Fargate task with the
+ * official postgres image that runs GOLDEN_REFRESH_SCRIPT (pg_dump | pg_restore into a new
+ * database beside the live template, then a swap), on a schedule and on demand.
+ */
+export class GoldenTemplate extends Construct {
+  public readonly templateDatabase: string;
+  /** The NOLOGIN role that owns the golden template's objects. */
+  public readonly templateOwner: string;
+  public readonly taskDefinition: ecs.FargateTaskDefinition;
+  /** The command that refreshes the golden template now (also the stack output). */
+  public readonly refreshCommand: string;
+
+  constructor(scope: Construct, id: string, props: GoldenTemplateProps) {
+    super(scope, id);
+    this.templateDatabase = props.templateDatabaseName ?? `${props.prefix}_template`;
+    this.templateOwner = `${props.prefix}_template_owner`;
+    validate(props, this.templateDatabase);
+
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `/${props.prefix}/shared/database-template-refresh`,
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'RefreshTask', {
+      family: `${props.prefix}-database-template-refresh`,
+      cpu: props.cpu ?? 512,
+      memoryLimitMiB: props.memoryLimitMiB ?? 1024,
+      runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.ARM64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+    });
+    this.taskDefinition.addContainer('refresh', {
+      image: ecs.ContainerImage.fromRegistry(`public.ecr.aws/docker/library/postgres:${props.postgresMajorVersion}`),
+      entryPoint: ['bash', '-c'],
+      command: [GOLDEN_REFRESH_SCRIPT],
+      essential: true,
+      environment: {
+        PGHOST: props.host,
+        PGPORT: props.port,
+        PGSSLMODE: 'require',
+        SOURCE_DATABASE: props.sourceDatabase,
+        TEMPLATE_DATABASE: this.templateDatabase,
+        TEMPLATE_OWNER: this.templateOwner,
+        LOCK_CLASS: String(TEMPLATE_LOCK.classId),
+        LOCK_OBJECT: String(TEMPLATE_LOCK.objectId),
+      },
+      secrets: {
+        PGUSER: ecs.Secret.fromSecretsManager(props.adminSecret, 'username'),
+        PGPASSWORD: ecs.Secret.fromSecretsManager(props.adminSecret, 'password'),
+      },
+      logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: 'refresh' }),
+    });
+    Validations.of(this.taskDefinition).acknowledge({
+      id: 'AwsSolutions-ECS2',
+      reason: 'Only non-secret configuration (host, database names, lock ids) is passed as environment; the admin credentials are ECS secrets from Secrets Manager.',
+    });
+
+    const schedule = new scheduler.Schedule(this, 'Schedule', {
+      schedule: props.schedule ?? scheduler.ScheduleExpression.cron({ minute: '0', hour: '2' }),
+      description: `Refreshes the golden template ${this.templateDatabase} from ${props.sourceDatabase}`,
+      target: new targets.EcsRunFargateTask(props.cluster, {
+        taskDefinition: this.taskDefinition,
+        vpcSubnets: props.vpcSubnets,
+        securityGroups: props.securityGroups,
+        capacityProviderStrategies: [{ capacityProvider: 'FARGATE', weight: 1 }],
+      }),
+    });
+    acknowledgeWildcardPermissions(
+      schedule,
+      'Scheduler may tag the refresh tasks it starts on the shared cluster; task ids are not known in advance.',
+      /^Resource::arn:.+:ecs:.+:task\/[^/*]+\/\*$/,
+    );
+
+    const subnets = props.cluster.vpc.selectSubnets(props.vpcSubnets).subnetIds;
+    this.refreshCommand = Fn.join('', [
+      'aws ecs run-task --region ',
+      Stack.of(this).region,
+      ' --cluster ',
+      props.cluster.clusterName,
+      ' --task-definition ',
+      this.taskDefinition.family,
+      ' --capacity-provider-strategy capacityProvider=FARGATE,weight=1 --network-configuration "awsvpcConfiguration={subnets=[',
+      Fn.join(',', subnets),
+      '],securityGroups=[',
+      Fn.join(',', props.securityGroups.map((g) => g.securityGroupId)),
+      ']}"',
+    ]);
+    new CfnOutput(Stack.of(this), 'StagingDatabaseTemplateRefreshCommand', {
+      description: `Refreshes the golden template ${this.templateDatabase} now (branch databases are copied from it)`,
+      value: this.refreshCommand,
+    });
+  }
+}
+
+function validate(props: GoldenTemplateProps, name: string): void {
+  const problems: string[] = [];
+  const key = 'databaseTemplate.templateDatabaseName';
+  const problem = identifierProblem(key, name);
+  if (problem) problems.push(`${problem} (got ${JSON.stringify(name)})`);
+  else if (Buffer.byteLength(name) > MAX_IDENTIFIER_BYTES - NEXT_SUFFIX.length) {
+    problems.push(`${key} must be at most ${MAX_IDENTIFIER_BYTES - NEXT_SUFFIX.length} bytes, so that '${name}${NEXT_SUFFIX}' fits Postgres's ${MAX_IDENTIFIER_BYTES} (got ${JSON.stringify(name)})`);
+  }
+  if (name.startsWith(StagingNames.branchDatabasePrefix(props.prefix))) {
+    problems.push(`${key} must not start with '${StagingNames.branchDatabasePrefix(props.prefix)}', the branch databases' pattern (got ${JSON.stringify(name)}); e.g. "${props.prefix}_template"`);
+  }
+  if (!Token.isUnresolved(props.sourceDatabase) && name === props.sourceDatabase) {
+    problems.push(`${key} must differ from the shared app's database (got ${JSON.stringify(name)}): the app is always connected to it, so it cannot serve as a template`);
+  }
+  const branchPrefix = StagingNames.branchDatabasePrefix(props.prefix);
+  if (!Token.isUnresolved(props.sourceDatabase) && props.sourceDatabase.startsWith(branchPrefix)) {
+    problems.push(`database.databaseName must not start with '${branchPrefix}', the branch databases' pattern (got ${JSON.stringify(props.sourceDatabase)}); e.g. "app"`);
+  }
+  if (problems.length > 0) throw new Error(problems.join('\n'));
+}
