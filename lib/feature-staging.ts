@@ -6,6 +6,15 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ProviderNames, StagingKinds, TagKeys } from './contract';
 import { BranchStagingProps } from './feature-staging-lite';
+import {
+  DatabaseAttributes,
+  DatabaseResourceProperties,
+  RedisPrefixAttributes,
+  RedisPrefixResourceProperties,
+  ResourceTypes,
+  SolrCollectionAttributes,
+  SolrCollectionResourceProperties,
+} from './provider-contract';
 import { StagingNames } from './naming';
 import { BranchServices } from './private/branch-services';
 import { generatedSecret } from './private/generated-secret';
@@ -109,11 +118,11 @@ export class FeatureStaging extends Construct {
     (this as { database?: CustomResource }).database = resource;
     return {
       environment: {
-        DATABASE_HOST: () => resource.getAttString('Endpoint'),
-        DATABASE_PORT: () => resource.getAttString('Port'),
+        DATABASE_HOST: () => resource.getAttString(DatabaseAttributes.ENDPOINT),
+        DATABASE_PORT: () => resource.getAttString(DatabaseAttributes.PORT),
         // The restored copy keeps the source's database and master user; only the password is its own.
-        DATABASE_NAME: () => resource.getAttString('DatabaseName'),
-        DATABASE_USERNAME: () => resource.getAttString('MasterUsername'),
+        DATABASE_NAME: () => resource.getAttString(DatabaseAttributes.DATABASE_NAME),
+        DATABASE_USERNAME: () => resource.getAttString(DatabaseAttributes.MASTER_USERNAME),
       },
       secrets: { DATABASE_PASSWORD: () => ecs.Secret.fromSecretsManager(secret, 'password') },
     };
@@ -122,7 +131,7 @@ export class FeatureStaging extends Construct {
   private cacheWiring(cache: StagingCache): LazyWiring {
     if (cache._mode === 'shared') return cacheWiring(this.shared.cache);
     if (cache._mode === 'prefix') {
-      return layer(cacheWiring(this.shared.cache), eager({ REDIS_KEY_PREFIX: this.cacheKeyPrefix().getAttString('KeyPrefix') }));
+      return layer(cacheWiring(this.shared.cache), eager({ REDIS_KEY_PREFIX: this.cacheKeyPrefix().getAttString(RedisPrefixAttributes.KEY_PREFIX) }));
     }
     const { group, secret } = this.dedicatedCache(cache);
     (this as { cache?: elasticache.CfnReplicationGroup }).cache = group;
@@ -136,7 +145,7 @@ export class FeatureStaging extends Construct {
     }
     const collection = this.solrCollection(search);
     (this as { searchCollection?: CustomResource }).searchCollection = collection;
-    return layer(shared, eager({ SOLR_COLLECTION: collection.getAttString('Collection') }));
+    return layer(shared, eager({ SOLR_COLLECTION: collection.getAttString(SolrCollectionAttributes.COLLECTION) }));
   }
 
   /** The branch's Postgres, owned by the shared database-restore provider. */
@@ -151,7 +160,7 @@ export class FeatureStaging extends Construct {
     });
     const resource = new CustomResource(this, 'Database', {
       serviceToken: this.shared.serviceToken(ProviderNames.DATABASE_RESTORE),
-      resourceType: 'Custom::StagingDatabase',
+      resourceType: ResourceTypes.DATABASE,
       serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
       removalPolicy: RemovalPolicy.DESTROY,
       properties: {
@@ -164,7 +173,7 @@ export class FeatureStaging extends Construct {
         MasterUserSecretArn: secret.secretArn,
         RefreshToken: options.refreshToken,
         Tags: this.tags,
-      },
+      } satisfies DatabaseResourceProperties,
     });
     return { resource, secret };
   }
@@ -208,7 +217,7 @@ export class FeatureStaging extends Construct {
   private cacheKeyPrefix(): CustomResource {
     return new CustomResource(this, 'CacheKeyPrefix', {
       serviceToken: this.shared.serviceToken(ProviderNames.REDIS_PREFIX),
-      resourceType: 'Custom::StagingRedisPrefix',
+      resourceType: ResourceTypes.REDIS_PREFIX,
       serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
       properties: {
         Host: this.shared.cache.endpoint,
@@ -216,7 +225,7 @@ export class FeatureStaging extends Construct {
         Tls: 'true',
         AuthSecretArn: this.shared.cache.authSecret.secretArn,
         KeyPrefix: this.names.redisKeyPrefix,
-      },
+      } satisfies RedisPrefixResourceProperties,
     });
   }
 
@@ -225,7 +234,7 @@ export class FeatureStaging extends Construct {
     const o = search._options;
     return new CustomResource(this, 'SearchCollection', {
       serviceToken: this.shared.serviceToken(ProviderNames.SOLR_COLLECTION),
-      resourceType: 'Custom::StagingSolrCollection',
+      resourceType: ResourceTypes.SOLR_COLLECTION,
       serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
       properties: {
         SolrUrl: this.shared.solr.url,
@@ -237,7 +246,7 @@ export class FeatureStaging extends Construct {
         BackupLocation: o.backupLocation,
         BackupRepository: o.backupRepository,
         BackupName: o.backupName,
-      },
+      } satisfies SolrCollectionResourceProperties,
     });
   }
 }

@@ -478,7 +478,7 @@ describe('stack states', () => {
       { LogicalResourceId: 'Web', ResourceType: 'AWS::ECS::Service', ResourceStatus: 'DELETE_COMPLETE', LastUpdatedTimestamp: new Date() },
       { LogicalResourceId: 'Sg', PhysicalResourceId: 'sg-0123456789abcdef0', ResourceType: 'AWS::EC2::SecurityGroup', ResourceStatus: 'DELETE_FAILED', ResourceStatusReason: 'has a dependent object', LastUpdatedTimestamp: new Date() },
       { LogicalResourceId: 'Logs', ResourceType: 'AWS::Logs::LogGroup', ResourceStatus: 'DELETE_COMPLETE', LastUpdatedTimestamp: new Date() },
-      { LogicalResourceId: 'Db', PhysicalResourceId: 'staging-stuck', ResourceType: 'Custom::DatabaseRestore', ResourceStatus: 'DELETE_FAILED', ResourceStatusReason: 'timed out', LastUpdatedTimestamp: new Date() },
+      { LogicalResourceId: 'Db', PhysicalResourceId: 'staging-stuck', ResourceType: 'Custom::StagingDatabase', ResourceStatus: 'DELETE_FAILED', ResourceStatusReason: 'timed out', LastUpdatedTimestamp: new Date() },
     ]);
     const report = await run();
     expect(staging(report, 'stuck')).toMatchObject({
