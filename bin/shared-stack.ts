@@ -5,6 +5,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { MANAGED_BY_VALUE, StagingKinds, TagKeys } from '../lib/contract';
+import { SharedStagingNames } from '../lib/naming';
 import { SharedStaging } from '../lib/shared-staging';
 import { appImage, env, serviceOptions } from './common';
 import { StagingConfig } from './config';
@@ -12,7 +13,7 @@ import { StagingConfig } from './config';
 /** The ready-made app's shared stack, `<prefix>-shared`. */
 export function sharedStack(app: App, config: StagingConfig): Stack {
   const stack = new Stack(app, 'SharedStaging', {
-    stackName: `${config.prefix}-shared`,
+    stackName: new SharedStagingNames(config.prefix).stackName,
     description: `Shared staging (${config.domainName}): network, cluster, load balancer, data sources and providers for branch stagings`,
     env: env(config),
     terminationProtection: true,

@@ -152,7 +152,7 @@ export class FeatureStaging extends Construct {
   private restoredDatabase(database: StagingDatabase): { resource: CustomResource; secret: secretsmanager.Secret } {
     const options = database._options;
     const secret = generatedSecret(this, 'DatabasePassword', {
-      secretName: `${this.names.parameterPath.slice(1)}/database`,
+      secretName: this.names.databaseSecretName,
       description: `Master password of the branch database of ${this.names.name}`,
       passwordLength: 32,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -181,7 +181,7 @@ export class FeatureStaging extends Construct {
   /** A single small Valkey node with TLS and AUTH and no snapshots; deleted with the stack. */
   private dedicatedCache(cache: StagingCache): { group: elasticache.CfnReplicationGroup; secret: secretsmanager.Secret } {
     const secret = generatedSecret(this, 'CacheAuth', {
-      secretName: `${this.names.parameterPath.slice(1)}/cache`,
+      secretName: this.names.cacheSecretName,
       description: `AUTH token of the branch cache of ${this.names.name}`,
       passwordLength: 64,
       removalPolicy: RemovalPolicy.DESTROY,

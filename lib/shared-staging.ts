@@ -12,7 +12,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { SharedParameterNames, Streams } from './contract';
-import { StagingNames } from './naming';
+import { SharedStagingNames, StagingNames } from './naming';
 import { acknowledgeWildcardPermissions } from './private/acknowledge';
 import { cacheWiring, combineWiring, databaseWiring, eager, layer, resolveWiring, searchWiring } from './private/data-wiring';
 import { databaseSubnetGroupName, sharedCache, sharedDatabase, solrCredentials } from './private/shared-data';
@@ -303,6 +303,7 @@ export class SharedStaging extends Construct {
     }
 
     // Network and cluster; the load balancer reaches workloads; workloads reach data stores.
+    const shared = new SharedStagingNames(this.prefix);
     const network = sharedNetwork(this, props);
     this.vpc = network.vpc;
     this.cluster = network.cluster;
@@ -319,8 +320,8 @@ export class SharedStaging extends Construct {
     this.database = sharedDatabase(this, placement, {
       ...props.database,
       databaseName: this.databaseName,
-      instanceIdentifier: `${this.prefix}-shared`,
-      logGroupName: `/aws/rds/instance/${this.prefix}-shared/postgresql`,
+      instanceIdentifier: shared.databaseIdentifier,
+      logGroupName: shared.databaseLogGroupName,
     });
     const { secret: cacheSecret, group: cache, subnetGroup: cacheSubnets } = sharedCache(this, placement, props.cache ?? {});
     this.cacheAuthSecret = cacheSecret;
@@ -338,7 +339,7 @@ export class SharedStaging extends Construct {
       stagingName: SharedStaging.SHARED_HOST_LABEL,
       stream: Streams.SHARED_STAGING,
       url: this.url,
-      logGroupPrefix: `/${this.prefix}/${SharedStaging.SHARED_HOST_LABEL}/`,
+      logGroupPrefix: shared.logGroupPrefix,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       logRemovalPolicy: RemovalPolicy.RETAIN,
       web: props.app.web,

@@ -43,7 +43,7 @@ export class BranchServices extends Construct {
     const { names, shared } = props;
     tagStack(this, props.kind, names);
 
-    this.hostName = `${names.name}.${shared.domainName}`;
+    this.hostName = names.hostName(shared.domainName);
     this.url = `https://${this.hostName}`;
 
     const sized = <T extends ServiceOptions>(s: T): T => ({
