@@ -1,4 +1,4 @@
-import { Duration, Fn, RemovalPolicy, Size, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Fn, RemovalPolicy, Size, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -11,7 +11,7 @@ import * as route53targets from 'aws-cdk-lib/aws-route53-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { SharedParameterNames, Streams } from './contract';
+import { SharedParameterNames, StagingKinds, Streams, TagKeys } from './contract';
 import { SharedStagingNames, StagingNames } from './naming';
 import { acknowledgeWildcardPermissions } from './private/acknowledge';
 import { cacheWiring, combineWiring, databaseWiring, eager, layer, resolveWiring, searchWiring } from './private/data-wiring';
@@ -304,6 +304,9 @@ export class SharedStaging extends Construct {
 
     // Network and cluster; the load balancer reaches workloads; workloads reach data stores.
     const shared = new SharedStagingNames(this.prefix);
+    // What the deletion role's and the sweeper's explicit denies recognise shared resources by.
+    Tags.of(this).add(TagKeys.KIND, StagingKinds.SHARED);
+    Tags.of(this).add(TagKeys.PREFIX, this.prefix);
     const network = sharedNetwork(this, props);
     this.vpc = network.vpc;
     this.cluster = network.cluster;

@@ -2,6 +2,7 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { ProviderNames, StagingKinds, TagKeys } from '../contract';
+import { StagingNamePatterns } from '../naming';
 import { ProviderDefinition } from './provider-definition';
 
 /** Properties of `releaseTaskProvider`. */
@@ -14,7 +15,8 @@ export interface ReleaseTaskProviderProps {
 
 /** One-off release tasks (e.g. migrations) of a branch, run before its services roll out. */
 export function releaseTaskProvider(props: ReleaseTaskProviderProps): ProviderDefinition {
-  const { stack, prefix, cluster } = props;
+  const { stack, cluster } = props;
+  const patterns = new StagingNamePatterns(props.prefix);
   return {
     name: ProviderNames.RELEASE_TASK,
     options: {
@@ -25,7 +27,7 @@ export function releaseTaskProvider(props: ReleaseTaskProviderProps): ProviderDe
       policies: [
         new iam.PolicyStatement({
           actions: ['ecs:RunTask'],
-          resources: [`arn:${stack.partition}:ecs:${stack.region}:${stack.account}:task-definition/${prefix}-*:*`],
+          resources: [`arn:${stack.partition}:ecs:${stack.region}:${stack.account}:task-definition/${patterns.taskDefinitionFamily}:*`],
           conditions: { ArnEquals: { 'ecs:cluster': cluster.clusterArn } },
         }),
         new iam.PolicyStatement({
@@ -51,7 +53,7 @@ export function releaseTaskProvider(props: ReleaseTaskProviderProps): ProviderDe
         }),
         new iam.PolicyStatement({
           actions: ['logs:GetLogEvents'],
-          resources: [`arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:/${prefix}/*:log-stream:*`],
+          resources: [`arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:${patterns.logGroupName}:log-stream:*`],
         }),
       ],
     },
