@@ -485,7 +485,7 @@ describe('stack states', () => {
       action: 'report',
       failedResources: [
         { logicalId: 'Sg', physicalId: 'sg-0123456789abcdef0', type: 'AWS::EC2::SecurityGroup', reason: 'has a dependent object' },
-        { logicalId: 'Db', physicalId: 'staging-stuck', type: 'Custom::DatabaseRestore', reason: 'timed out' },
+        { logicalId: 'Db', physicalId: 'staging-stuck', type: 'Custom::StagingDatabase', reason: 'timed out' },
       ],
     });
     expect(report.counts.failed).toBe(1);
