@@ -437,7 +437,7 @@ function deletionStatements(prefix: string): iam.PolicyStatement[] {
     new iam.PolicyStatement({
       sid: 'DeleteUntaggableFeatureResources',
       actions: ['scheduler:DeleteSchedule', 'ec2:RevokeSecurityGroupIngress', 'ec2:RevokeSecurityGroupEgress'],
-      resources: [arn('scheduler', 'schedule/*/*'), arn('ec2', 'security-group/*'), arn('ec2', 'security-group-rule/*')],
+      resources: [arn('scheduler', 'schedule/*/*'), arn('ec2', 'security-group/*')],
     }),
     new iam.PolicyStatement({
       sid: 'DeleteDnsRecordsOnly',
@@ -593,7 +593,6 @@ function deletionAcknowledgements(prefix: string): { id: string; reason: string 
     a(acct('ssm', `parameter/${prefix}/branches/*`), 'Per-branch parameters live under /<prefix>/branches/<branch>.'),
     a(acct('scheduler', 'schedule/*/*'), 'EventBridge Scheduler schedules carry no tags and CloudFormation-generated names; delete-only.'),
     a(acct('ec2', 'security-group/*'), 'Revoking the ingress rules a feature stack added to shared security groups (revoke-only).'),
-    a(acct('ec2', 'security-group-rule/*'), 'The same revocations, authorized on the rule ids as well (revoke-only).'),
     a('arn:<AWS::Partition>:route53:::hostedzone/*', 'DNS records carry no tags; the route53:ChangeResourceRecordSetsActions condition allows DELETE changes only.'),
     a(acct('lambda', 'function:*'), 'Deleting a custom resource invokes its provider function (in the shared stack, whose function names are generated).'),
   ];

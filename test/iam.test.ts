@@ -366,6 +366,15 @@ describe('the deletion role can delete every resource type of a branch stack', (
     });
   }
 
+  test('the Deny on shared resources leaves revoking a rule a branch added to a shared security group possible', async () => {
+    // Branch stacks import the shared groups with mutable: false and add no rules today; a user's
+    // branch stack may, and CloudFormation then revokes that rule on the shared, shared-tagged group.
+    const sg = arn('ec2', 'security-group/sg-0123456789abcdef0');
+    const cases = ['ec2:RevokeSecurityGroupIngress', 'ec2:RevokeSecurityGroupEgress'].map((action) => ({ action, resource: sg, context: sharedTags }));
+    expect(await refused(DELETION_ROLE, cases)).toEqual([]);
+    expect(logicalIds(feature.template, 'AWS::EC2::SecurityGroupIngress')).toEqual([]);
+  });
+
   test('the names in the rows are the branch stack\'s real ones', () => {
     expect(branchResolver.ref(only(feature.template, 'AWS::Logs::LogGroup', (r) => /release$/.test(r.Properties.LogGroupName)))).toBe(branch.logGroupName('release'));
     expect(feature.template.Resources[only(feature.template, 'AWS::ElastiCache::ReplicationGroup')].Properties.ReplicationGroupId).toBe(branch.cacheId);
