@@ -138,7 +138,7 @@ export class StagingSweeper extends Construct {
     this.parameterPrefix = parameterPrefix;
 
     // Aws.* pseudo parameters (not the stack's env), so the policy reads the same in every stack.
-    const featureStacks = `arn:${Aws.PARTITION}:cloudformation:${Aws.REGION}:${Aws.ACCOUNT_ID}:stack/${prefix}-*/*`;
+    const featureStacks = `arn:${Aws.PARTITION}:cloudformation:${Aws.REGION}:${Aws.ACCOUNT_ID}:stack/${new StagingNamePatterns(prefix).stackName}/*`;
     const parameterArn = (path: string) => `arn:${Aws.PARTITION}:ssm:${Aws.REGION}:${Aws.ACCOUNT_ID}:parameter${parameterPrefix}/${path}`;
 
     this.topic = props.topic ?? this.createTopic();
@@ -353,7 +353,7 @@ export class StagingSweeper extends Construct {
           'cloudwatch:GetMetricData (no resource-level permissions) and cloudwatch:PutMetricData (limited by the cloudwatch:namespace condition). All read-only except the namespaced metrics.',
       },
       {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/${this.prefix}-*/*]`,
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/${new StagingNamePatterns(this.prefix).stackName}/*]`,
         reason:
           'Feature stacks are created per branch, so their names are only known as <prefix>-*. DeleteStack is further limited to stacks tagged ' +
           `${TagKeys.KIND}=feature|feature-lite and ${TagKeys.PREFIX}=${this.prefix}, and to the sweeper's own deletion role.`,
