@@ -5,6 +5,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { MANAGED_BY_VALUE, StagingKinds, TagKeys } from '../lib/contract';
+import { SharedStagingNames } from '../lib/naming';
 import { SharedStaging } from '../lib/shared-staging';
 import { appImage, env, LookupStack, serviceOptions } from './common';
 import { StagingConfig } from './config';
@@ -14,8 +15,9 @@ import { StagingConfig } from './config';
  * `cdk deploy staging-shared` selects it.
  */
 export function sharedStack(app: App, config: StagingConfig): LookupStack {
-  const stack = new LookupStack(app, `${config.prefix}-shared`, {
-    stackName: `${config.prefix}-shared`,
+  const stackName = new SharedStagingNames(config.prefix).stackName;
+  const stack = new LookupStack(app, stackName, {
+    stackName,
     description: `Shared staging (${config.domainName}): network, cluster, load balancer, data sources and providers for branch stagings`,
     env: env(config),
     terminationProtection: true,

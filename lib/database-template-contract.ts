@@ -1,12 +1,10 @@
 /**
  * The contract of the database-template provider, imported by the construct (lib/) and the
  * handler alike: the custom-resource type, its ResourceProperties, the provider's environment and
- * the advisory lock that the golden-template refresh shares with branch creates. No imports, so
- * the handler bundle stays small and lib/ pulls in nothing of the handler.
+ * the advisory lock that the golden-template refresh shares with branch creates. It imports only
+ * the import-free provider contract, so the handler bundle stays small and lib/ pulls in nothing of
+ * the handler.
  */
-
-/** The CloudFormation type of a branch database copied from the golden template. */
-export const TEMPLATE_DATABASE_RESOURCE_TYPE = 'Custom::StagingTemplateDatabase';
 
 /** ResourceProperties of `Custom::StagingTemplateDatabase` (CloudFormation sends strings). */
 export interface TemplateDatabaseResourceProperties {

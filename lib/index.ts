@@ -2,7 +2,7 @@
 export { BranchParameterNames, FeatureOutputs, ProviderNames, SharedParameterNames, StagingKinds, Streams, TagKeys } from './contract';
 export * from './feature-staging';
 export * from './feature-staging-lite';
-export { StagingNames } from './naming';
+export { SharedStagingNames, StagingNamePatterns, StagingNames } from './naming';
 export * from './shared-staging';
 export type { SharedDatabaseTemplateOptions } from './providers/database-template';
 export { SharedStagingRef } from './shared-staging-ref';

@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
 
+/** The staging name of the shared staging, reserved for it. */
+const SHARED = 'shared';
+
 /**
  * Turns a git branch into every name a staging needs, each within its AWS limit.
  *
@@ -21,7 +24,7 @@ export class StagingNames {
   public static readonly MAX_NAME_LENGTH = 63;
 
   /** Staging names the shared staging uses for itself. */
-  public static readonly RESERVED_NAMES: readonly string[] = ['shared'];
+  public static readonly RESERVED_NAMES: readonly string[] = [SHARED];
 
   /**
    * Names for a branch.
@@ -128,16 +131,6 @@ export class StagingNames {
     return this.fit(`${this.prefix}-`, 40);
   }
 
-  /**
-   * ALB target group name: at most 32 characters of `[a-zA-Z0-9-]`. Headed by the prefix, or by
-   * its first 4 letters and 4 hex digits of its hash when it is longer than 8, so two staging
-   * systems in one account never share target group names.
-   */
-  public get targetGroupName(): string {
-    const head = this.prefix.length <= 8 ? this.prefix : `${this.prefix.slice(0, 4)}${sha256(this.prefix).slice(0, 4)}`;
-    return this.fit(`${head}-`, 32);
-  }
-
   /** Solr collection name: `[a-z0-9_-]`, starts with a letter, at most 100 characters. */
   public get solrCollectionName(): string {
     return this.fit(`${this.prefix}_`, 100);
@@ -155,17 +148,32 @@ export class StagingNames {
 
   /** Log group for one of the staging's services (at most 512 characters). */
   public logGroupName(service: string): string {
-    return `${this.logGroupPrefix}${slugify(service) || 'service'}`;
+    return serviceLogGroupName(this.logGroupPrefix, service);
+  }
+
+  /** Task definition family of one of the staging's services: `<stack name>-<service>`. */
+  public taskDefinitionFamily(service: string): string {
+    return taskDefinitionFamily(this.stackName, service);
+  }
+
+  /** Name of the secret with the master password of the branch database: `<prefix>/branches/<name>/database`. */
+  public get databaseSecretName(): string {
+    return `${this.parameterPath.slice(1)}/database`;
+  }
+
+  /** Name of the secret with the AUTH token of the branch cache: `<prefix>/branches/<name>/cache`. */
+  public get cacheSecretName(): string {
+    return `${this.parameterPath.slice(1)}/cache`;
+  }
+
+  /** The IAM patterns that match this staging's names (and those of every other branch of its prefix). */
+  public get patterns(): StagingNamePatterns {
+    return new StagingNamePatterns(this.prefix);
   }
 
   /** SSM parameter path of this staging: `/<prefix>/branches/<name>`. */
   public get parameterPath(): string {
     return `/${this.prefix}/branches/${this.name}`;
-  }
-
-  /** The ECS service name for one of the staging's services (at most 255 characters). */
-  public serviceName(service: string): string {
-    return this.fit(`${this.prefix}-`, 200) + `-${slugify(service) || 'service'}`;
   }
 
   /**
@@ -194,6 +202,113 @@ export class StagingNames {
     const words = this.slug.slice(0, Math.max(0, room)).replace(/-+$/, '');
     return words ? `${head}${words}-${this.hash}` : `${head}${this.hash}`;
   }
+}
+
+/**
+ * IAM resource-name patterns (`*` and `?` wildcards) that match every name `StagingNames` gives a
+ * branch staging of `prefix`. The shared stack's providers and the sweeper's deletion role scope
+ * their permissions with these, so a name and the policy that relies on it cannot drift apart
+ * (test/naming.test.ts checks every generated name against its pattern). Where a pattern also
+ * matches a name of the shared staging (`SharedStagingNames`), the policy denies that name
+ * explicitly; `sharedCollisions` lists those.
+ */
+export class StagingNamePatterns {
+  constructor(public readonly prefix: string) {}
+
+  /** Stack names: `<prefix>-*` (the shared stack `<prefix>-shared` matches too). */
+  public get stackName(): string {
+    return `${this.prefix}-*`;
+  }
+
+  /**
+   * RDS instance identifiers of branch databases: `<prefix>-*-????`, the identifier base and the
+   * restore handler's 4-character generation suffix. `<prefix>-shared` does not match.
+   */
+  public get databaseIdentifier(): string {
+    return `${this.prefix}-*-????`;
+  }
+
+  /** ElastiCache replication group ids of branch caches: `<prefix>-*`. */
+  public get cacheId(): string {
+    return `${this.prefix}-*`;
+  }
+
+  /** Secrets Manager names of branch secrets: `<prefix>/branches/*` (ARNs add a random suffix). */
+  public get secretName(): string {
+    return `${this.prefix}/branches/*`;
+  }
+
+  /** SSM parameters of branches: `/<prefix>/branches/*`. */
+  public get parameterPath(): string {
+    return `/${this.prefix}/branches/*`;
+  }
+
+  /** Log groups of stagings: `/<prefix>/*` (the shared app's `/<prefix>/shared/` matches too). */
+  public get logGroupName(): string {
+    return `/${this.prefix}/*`;
+  }
+
+  /** Task definition families of branches: `<prefix>-*`. */
+  public get taskDefinitionFamily(): string {
+    return `${this.prefix}-*`;
+  }
+
+  /**
+   * Names CloudFormation generates for a stack's unnamed resources (IAM roles, ECS services,
+   * alarms, rules): `<stack name>-<logical id>-<suffix>`, so `<prefix>-*`. The shared stack's own
+   * generated names (`<prefix>-shared-...`) match too.
+   */
+  public get generatedName(): string {
+    return `${this.prefix}-*`;
+  }
+}
+
+/**
+ * Names of the shared staging's own resources. A branch never gets these: `shared` is a reserved
+ * staging name.
+ */
+export class SharedStagingNames {
+  constructor(public readonly prefix: string) {}
+
+  /** The shared stack of the ready-made app: `<prefix>-shared`. */
+  public get stackName(): string {
+    return `${this.prefix}-${SHARED}`;
+  }
+
+  /** The shared Postgres: `<prefix>-shared`. */
+  public get databaseIdentifier(): string {
+    return `${this.prefix}-${SHARED}`;
+  }
+
+  /** The log group RDS writes the shared Postgres's log to. */
+  public get databaseLogGroupName(): string {
+    return `/aws/rds/instance/${this.databaseIdentifier}/postgresql`;
+  }
+
+  /** Prefix of the shared app's log groups: `/<prefix>/shared/`. */
+  public get logGroupPrefix(): string {
+    return `/${this.prefix}/${SHARED}/`;
+  }
+
+  /** Log group for one of the shared app's services. */
+  public logGroupName(service: string): string {
+    return serviceLogGroupName(this.logGroupPrefix, service);
+  }
+
+  /** SSM parameters the shared staging publishes: `<parameterPrefix>/shared/*`. */
+  public parameterPath(parameterPrefix: string = `/${this.prefix}`): string {
+    return `${parameterPrefix}/${SHARED}`;
+  }
+}
+
+/** `<logGroupPrefix><service>`: one log group per service, all of a staging's logs together. */
+export function serviceLogGroupName(logGroupPrefix: string, service: string): string {
+  return `${logGroupPrefix}${slugify(service) || 'service'}`;
+}
+
+/** `<familyPrefix>-<service>`. */
+export function taskDefinitionFamily(familyPrefix: string, service: string): string {
+  return `${familyPrefix}-${slugify(service) || 'service'}`;
 }
 
 const HASH_SUFFIX = /-[0-9a-f]{8}$/;

@@ -1,27 +1,36 @@
-import { Duration, Fn, RemovalPolicy, Size, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Fn, RemovalPolicy, Size, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
-import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as route53targets from 'aws-cdk-lib/aws-route53-targets';
-import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { ProviderNames, SharedParameterNames, StagingKinds, Streams, TagKeys } from './contract';
+import { SharedParameterNames, StagingKinds, Streams, TagKeys } from './contract';
+import { SharedStagingNames, StagingNames } from './naming';
 import { acknowledgeWildcardPermissions } from './private/acknowledge';
 import { cacheWiring, combineWiring, databaseWiring, eager, layer, resolveWiring, searchWiring } from './private/data-wiring';
-import { generatedSecret } from './private/generated-secret';
-import { StagingNames } from './naming';
+import { databaseSubnetGroupName, sharedCache, sharedDatabase, solrCredentials } from './private/shared-data';
+import { sharedLoadBalancer } from './private/shared-load-balancer';
 import { GoldenTemplate } from './private/golden-template';
-import { acknowledgeDatabaseTemplateProvider, databaseTemplateProvider, SharedDatabaseTemplateOptions } from './providers/database-template';
-import { BRANCH_SUBNET_COUNT, validateParameterPrefix } from './shared-staging-ref';
+import { sharedNetwork } from './private/shared-network';
+import { publishSharedParameters } from './private/shared-parameters';
+import {
+  databaseRestoreProvider,
+  databaseTemplateProvider,
+  listenerPriorityProvider,
+  ProviderDefinition,
+  SharedDatabaseTemplateOptions,
+  redisPrefixProvider,
+  releaseTaskProvider,
+  solrCollectionProvider,
+} from './providers';
+import { validateParameterPrefix } from './shared-staging-ref';
 import { ScheduledJobOptions, ServiceOptions, StagingServices, WebServiceOptions } from './staging-services';
 import { StagingProvider, StagingProviderOptions } from './staging-provider';
 import { addSharedOutputs } from './private/shared-outputs';
@@ -304,81 +313,34 @@ export class SharedStaging extends Construct {
       );
     }
 
-    // Network and cluster.
-    this.vpc = props.vpc ?? this.newVpc(props);
-    const workloadSubnets = this.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS });
-    if (!Token.isUnresolved(workloadSubnets.subnetIds) && workloadSubnets.subnetIds.length < BRANCH_SUBNET_COUNT) {
-      throw new Error(
-        `vpc must have at least ${BRANCH_SUBNET_COUNT} private subnets with egress (got ${workloadSubnets.subnetIds.length}); pass a VPC with private subnets in two AZs`,
-      );
-    }
-    this.cluster = new ecs.Cluster(this, 'Cluster', {
-      vpc: this.vpc,
-      enableFargateCapacityProviders: true,
-      containerInsightsV2: props.containerInsights === false ? ecs.ContainerInsights.DISABLED : ecs.ContainerInsights.ENABLED,
-    });
-    if (props.ec2Capacity) this.addEc2Capacity(props.ec2Capacity);
-
-    // Security groups: the load balancer reaches workloads; workloads reach data stores.
-    this.workloadSecurityGroup = new ec2.SecurityGroup(this, 'WorkloadSecurityGroup', {
-      vpc: this.vpc,
-      description: 'Staging app tasks (shared and branches)',
-      allowAllOutbound: true,
-    });
-    this.dataSecurityGroup = new ec2.SecurityGroup(this, 'DataSecurityGroup', {
-      vpc: this.vpc,
-      description: 'Staging data stores, reachable from staging app tasks',
-      allowAllOutbound: false,
-    });
-    this.dataSecurityGroup.addIngressRule(this.workloadSecurityGroup, ec2.Port.tcp(5432), 'Postgres from staging apps');
-    this.dataSecurityGroup.addIngressRule(this.workloadSecurityGroup, ec2.Port.tcp(6379), 'Redis from staging apps');
-
-    // The one load balancer: HTTPS with a wildcard certificate; HTTP only redirects.
-    const logBucket = this.newLogBucket();
-    this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
-      vpc: this.vpc,
-      internetFacing: true,
-      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
-      dropInvalidHeaderFields: true,
-    });
-    this.loadBalancer.logAccessLogs(logBucket, 'alb');
-    Validations.of(this.loadBalancer.node.findChild('SecurityGroup')).acknowledge({
-      id: 'AwsSolutions-EC23',
-      reason: 'The staging load balancer is the one public entry point: 443 for HTTPS and 80 only to redirect to HTTPS.',
-    });
-    this.workloadSecurityGroup.connections.allowFrom(this.loadBalancer, ec2.Port.allTcp(), 'Load balancer to app tasks');
-
-    this.certificate = new acm.Certificate(this, 'WildcardCertificate', {
-      domainName: `*.${props.domainName}`,
-      validation: acm.CertificateValidation.fromDns(props.hostedZone),
-    });
-    this.listener = this.loadBalancer.addListener('Https', {
-      port: 443,
-      protocol: elbv2.ApplicationProtocol.HTTPS,
-      certificates: [this.certificate],
-      sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
-      defaultAction: elbv2.ListenerAction.fixedResponse(404, {
-        contentType: 'text/plain',
-        messageBody: 'No staging is deployed at this address.',
-      }),
-    });
-    this.loadBalancer.addRedirect({ sourcePort: 80, targetPort: 443 });
+    // Network and cluster; the load balancer reaches workloads; workloads reach data stores.
+    const shared = new SharedStagingNames(this.prefix);
+    // What the deletion role's and the sweeper's explicit denies recognise shared resources by.
+    Tags.of(this).add(TagKeys.KIND, StagingKinds.SHARED);
+    Tags.of(this).add(TagKeys.PREFIX, this.prefix);
+    const network = sharedNetwork(this, props);
+    this.vpc = network.vpc;
+    this.cluster = network.cluster;
+    this.workloadSecurityGroup = network.workloadSecurityGroup;
+    this.dataSecurityGroup = network.dataSecurityGroup;
+    const lb = sharedLoadBalancer(this, { vpc: this.vpc, workloadSecurityGroup: this.workloadSecurityGroup, domainName: props.domainName, hostedZone: props.hostedZone });
+    this.loadBalancer = lb.loadBalancer;
+    this.listener = lb.listener;
+    this.certificate = lb.certificate;
 
     // Shared data sources.
+    const placement = { vpc: this.vpc, dataSecurityGroup: this.dataSecurityGroup };
     this.databaseName = props.database?.databaseName ?? 'app';
-    this.database = this.newDatabase(props.database ?? {});
-    const { secret: cacheSecret, group: cache, subnetGroup: cacheSubnets } = this.newCache(props.cache ?? {});
+    this.database = sharedDatabase(this, placement, {
+      ...props.database,
+      databaseName: this.databaseName,
+      instanceIdentifier: shared.databaseIdentifier,
+      logGroupName: shared.databaseLogGroupName,
+    });
+    const { secret: cacheSecret, group: cache, subnetGroup: cacheSubnets } = sharedCache(this, placement, props.cache ?? {});
     this.cacheAuthSecret = cacheSecret;
     this.cache = cache;
-    this.solrSecret =
-      props.solr.credentials ??
-      generatedSecret(this, 'SolrCredentials', {
-        description: 'Basic-auth credentials of the staging Solr server',
-        fields: { username: 'staging' },
-        passwordLength: 32,
-        removalPolicy: RemovalPolicy.RETAIN,
-        whyNotRotated: 'Solr runs outside this stack, so Secrets Manager cannot rotate its password; rotate it in Solr and update this secret.',
-      });
+    this.solrSecret = solrCredentials(this, props.solr);
 
     // The shared-staging app.
     const host = `${SharedStaging.SHARED_HOST_LABEL}.${props.domainName}`;
@@ -391,7 +353,7 @@ export class SharedStaging extends Construct {
       stagingName: SharedStaging.SHARED_HOST_LABEL,
       stream: Streams.SHARED_STAGING,
       url: this.url,
-      logGroupPrefix: `/${this.prefix}/${SharedStaging.SHARED_HOST_LABEL}/`,
+      logGroupPrefix: shared.logGroupPrefix,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       logRemovalPolicy: RemovalPolicy.RETAIN,
       web: props.app.web,
@@ -426,9 +388,8 @@ export class SharedStaging extends Construct {
       target: route53.RecordTarget.fromAlias(new route53targets.LoadBalancerTarget(this.loadBalancer)),
     });
 
-    this.publish(props, workloadSubnets, cacheSubnets);
-    this.addListenerRuleProvider();
-    this.addDataProviders();
+    publishSharedParameters(this, this.parameterPrefix, this.parameterValues(props, network.workloadSubnets, cacheSubnets));
+    this.addProviders();
     if (props.databaseTemplate) this.addDatabaseTemplate(props.databaseTemplate, props.database?.engineVersion ?? rds.PostgresEngineVersion.VER_16);
 
     const { enabled = true, ...sweeper } = props.sweeper ?? {};
@@ -436,159 +397,6 @@ export class SharedStaging extends Construct {
       this.sweeper = new StagingSweeper(this, 'Sweeper', { prefix: this.prefix, parameterPrefix: this.parameterPrefix, ...sweeper });
     }
     addSharedOutputs(this);
-  }
-
-  /**
-   * The providers of FeatureStaging's own data: branch databases restored from snapshots, release
-   * tasks, Solr collections and Redis key prefixes. Each may touch only what branches own: names
-   * start with `<prefix>-` (or `<prefix>/branches/` for secrets) and carry the feature tag.
-   */
-  private addDataProviders(): void {
-    const stack = Stack.of(this);
-    const rds = (resource: string) => `arn:${stack.partition}:rds:${stack.region}:${stack.account}:${resource}`;
-    const branchResource = { StringEquals: { [`aws:ResourceTag/${TagKeys.KIND}`]: StagingKinds.FEATURE } };
-    const branchSecrets = `arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${this.prefix}/branches/*`;
-    const subnetGroup = (this.database.node.findChild('SubnetGroup') as rds.SubnetGroup).subnetGroupName;
-
-    const database = this.addProvider(ProviderNames.DATABASE_RESTORE, {
-      handler: 'database-restore',
-      waits: true,
-      queryInterval: Duration.seconds(30),
-      timeout: Duration.minutes(2),
-      policies: [
-        new iam.PolicyStatement({ actions: ['rds:DescribeDBSnapshots', 'rds:DescribeDBInstances'], resources: ['*'] }),
-        new iam.PolicyStatement({
-          actions: ['rds:RestoreDBInstanceFromDBSnapshot'],
-          resources: [rds(`db:${this.prefix}-*`), rds('snapshot:*'), rds(`subgrp:${subnetGroup}`), rds('og:*'), rds('pg:*')],
-        }),
-        new iam.PolicyStatement({
-          actions: ['rds:AddTagsToResource'],
-          resources: [rds(`db:${this.prefix}-*`)],
-        }),
-        new iam.PolicyStatement({
-          actions: ['rds:ModifyDBInstance', 'rds:DeleteDBInstance'],
-          resources: [rds(`db:${this.prefix}-*`)],
-          conditions: branchResource,
-        }),
-        new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [branchSecrets] }),
-        new iam.PolicyStatement({
-          actions: ['kms:CreateGrant', 'kms:DescribeKey', 'kms:Decrypt'],
-          resources: ['*'],
-          conditions: { StringEquals: { 'kms:ViaService': `rds.${stack.region}.amazonaws.com` } },
-        }),
-      ],
-    });
-    acknowledgeWildcardPermissions(
-      database,
-      'Describe calls have no resource-level permissions; restores may read any snapshot, option and parameter group but create only `<prefix>-*` instances; modify and delete need the feature tag as well; KMS use is only through RDS.',
-      /^Resource::(\*|arn:.*:rds:.*:(db:[a-z0-9]+-\*|snapshot:\*|og:\*|pg:\*)|arn:.*:secretsmanager:.*:secret:[a-z0-9]+\/branches\/\*)$/,
-    );
-
-    const cluster = this.cluster;
-    const release = this.addProvider(ProviderNames.RELEASE_TASK, {
-      handler: 'release-task',
-      waits: true,
-      queryInterval: Duration.seconds(15),
-      timeout: Duration.minutes(1),
-      policies: [
-        new iam.PolicyStatement({
-          actions: ['ecs:RunTask'],
-          resources: [`arn:${stack.partition}:ecs:${stack.region}:${stack.account}:task-definition/${this.prefix}-*:*`],
-          conditions: { ArnEquals: { 'ecs:cluster': cluster.clusterArn } },
-        }),
-        new iam.PolicyStatement({
-          actions: ['ecs:ListTasks'],
-          resources: ['*'],
-          conditions: { ArnEquals: { 'ecs:cluster': cluster.clusterArn } },
-        }),
-        new iam.PolicyStatement({
-          actions: ['ecs:DescribeTasks', 'ecs:StopTask'],
-          resources: [`arn:${stack.partition}:ecs:${stack.region}:${stack.account}:task/${cluster.clusterName}/*`],
-        }),
-        new iam.PolicyStatement({
-          actions: ['ecs:TagResource'],
-          resources: [`arn:${stack.partition}:ecs:${stack.region}:${stack.account}:task/${cluster.clusterName}/*`],
-          conditions: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
-        }),
-        new iam.PolicyStatement({
-          actions: ['iam:PassRole'],
-          resources: [`arn:${stack.partition}:iam::${stack.account}:role/*`],
-          conditions: {
-            StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com', [`aws:ResourceTag/${TagKeys.KIND}`]: StagingKinds.FEATURE },
-          },
-        }),
-        new iam.PolicyStatement({
-          actions: ['logs:GetLogEvents'],
-          resources: [`arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:/${this.prefix}/*:log-stream:*`],
-        }),
-      ],
-    });
-    acknowledgeWildcardPermissions(
-      release,
-      'Release tasks run only task definitions named `<prefix>-*` on the one shared cluster, pass only roles tagged as feature-staging roles to ECS tasks, and read only staging log groups; task ids are not known in advance.',
-      /^Resource::(\*|arn:.*:ecs:.*:(task-definition\/[a-z0-9]+-\*:\*|task\/.*\/\*)|arn:.*:iam::.*:role\/\*|arn:.*:logs:.*:log-group:\/[a-z0-9]+\/\*:log-stream:\*)$/,
-    );
-
-    // Solr and Redis are only reachable inside the VPC, so these two handlers run there.
-    const inVpc = { vpc: this.vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }, securityGroups: [this.workloadSecurityGroup] };
-    this.addProvider(ProviderNames.SOLR_COLLECTION, {
-      handler: 'solr-collection',
-      waits: true,
-      queryInterval: Duration.seconds(20),
-      timeout: Duration.minutes(3),
-      ...inVpc,
-      policies: [new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.solrSecret.secretArn] })],
-    });
-    this.addProvider(ProviderNames.REDIS_PREFIX, {
-      handler: 'redis-prefix',
-      timeout: Duration.minutes(10),
-      ...inVpc,
-      policies: [new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.cacheAuthSecret.secretArn] })],
-    });
-  }
-
-  /** The golden template, its refresh task and the database-template provider. */
-  private addDatabaseTemplate(options: SharedDatabaseTemplateOptions, engineVersion: rds.PostgresEngineVersion): void {
-    const target = { host: this.database.dbInstanceEndpointAddress, port: this.database.dbInstanceEndpointPort, adminSecret: this.database.secret! };
-    const golden = new GoldenTemplate(this, 'DatabaseTemplate', {
-      ...options, ...target, prefix: this.prefix, cluster: this.cluster, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      securityGroups: [this.workloadSecurityGroup], sourceDatabase: this.databaseName, postgresMajorVersion: engineVersion.postgresMajorVersion,
-    });
-    acknowledgeDatabaseTemplateProvider(this.addProvider(ProviderNames.DATABASE_TEMPLATE, databaseTemplateProvider({
-      ...target, prefix: this.prefix, vpc: this.vpc, securityGroups: [this.workloadSecurityGroup], templateDatabase: golden.templateDatabase,
-      templateOwner: golden.templateOwner, protectedDatabases: [this.databaseName], refreshCommand: golden.refreshCommand,
-    })));
-  }
-
-  /** Branch host rules on the shared listener, with priorities allocated without collisions. */
-  private addListenerRuleProvider(): void {
-    const [head, tail] = [0, 1].map((i) => Fn.select(i, Fn.split(':listener/', this.listener.listenerArn)));
-    const rulesOfListener = Fn.join('', [head, ':listener-rule/', tail, '/*']);
-    const provider = this.addProvider(ProviderNames.LISTENER_PRIORITY, {
-      handler: 'listener-priority',
-      timeout: Duration.minutes(3),
-      policies: [
-        new iam.PolicyStatement({ actions: ['elasticloadbalancing:DescribeRules'], resources: ['*'] }),
-        new iam.PolicyStatement({
-          actions: ['elasticloadbalancing:CreateRule'],
-          resources: [this.listener.listenerArn, rulesOfListener],
-        }),
-        new iam.PolicyStatement({
-          actions: [
-            'elasticloadbalancing:ModifyRule',
-            'elasticloadbalancing:DeleteRule',
-            'elasticloadbalancing:AddTags',
-            'elasticloadbalancing:RemoveTags',
-          ],
-          resources: [rulesOfListener],
-        }),
-      ],
-    });
-    acknowledgeWildcardPermissions(
-      provider,
-      'DescribeRules supports no resource-level permissions; rule changes are limited to the rules of the one shared listener, whose rule ids are assigned by AWS.',
-      /^Resource::(\*|.*:listener-rule\/.*\/\*)$/,
-    );
   }
 
   /**
@@ -614,176 +422,59 @@ export class SharedStaging extends Construct {
     return this.providers[name];
   }
 
-  private newVpc(props: SharedStagingProps): ec2.Vpc {
-    const vpc = new ec2.Vpc(this, 'Vpc', {
-      ipAddresses: ec2.IpAddresses.cidr(props.vpcCidr ?? '10.64.0.0/16'),
-      maxAzs: props.maxAzs ?? 2,
-      natGateways: props.natGateways ?? 1,
-      subnetConfiguration: [
-        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
-        { name: 'app', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
-        { name: 'data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
-      ],
-    });
-    vpc.addFlowLog('FlowLog', {
-      destination: ec2.FlowLogDestination.toCloudWatchLogs(
-        new logs.LogGroup(this, 'FlowLogs', {
-          retention: logs.RetentionDays.TWO_WEEKS,
-          removalPolicy: RemovalPolicy.DESTROY,
-        }),
-      ),
-      trafficType: ec2.FlowLogTrafficType.REJECT,
-    });
-    return vpc;
+  /**
+   * The providers feature stacks use (one file each in lib/providers/): listener rules, branch
+   * databases, release tasks, Solr collections and Redis key prefixes.
+   */
+  private addProviders(): void {
+    const stack = Stack.of(this);
+    // Solr and Redis are only reachable inside the VPC, so these two handlers run there.
+    const inVpc = { vpc: this.vpc, securityGroups: [this.workloadSecurityGroup] };
+    const definitions: ProviderDefinition[] = [
+      listenerPriorityProvider({ listener: this.listener }),
+      databaseRestoreProvider({ stack, prefix: this.prefix, subnetGroupName: databaseSubnetGroupName(this.database) }),
+      releaseTaskProvider({ stack, prefix: this.prefix, cluster: this.cluster }),
+      solrCollectionProvider({ ...inVpc, credentials: this.solrSecret }),
+      redisPrefixProvider({ ...inVpc, authSecret: this.cacheAuthSecret }),
+    ];
+    for (const definition of definitions) this.addDefinedProvider(definition);
   }
 
-  private addEc2Capacity(options: SharedEc2CapacityOptions): void {
-    const group = new autoscaling.AutoScalingGroup(this, 'Ec2Capacity', {
-      vpc: this.vpc,
+  private addDefinedProvider(definition: ProviderDefinition): StagingProvider {
+    const provider = this.addProvider(definition.name, definition.options);
+    if (definition.wildcards) acknowledgeWildcardPermissions(provider, definition.wildcards.reason, definition.wildcards.findings);
+    return provider;
+  }
+
+  /** The golden template branch databases are copied from, its refresh task and its provider. */
+  private addDatabaseTemplate(options: SharedDatabaseTemplateOptions, engineVersion: rds.PostgresEngineVersion): void {
+    const target = { host: this.database.dbInstanceEndpointAddress, port: this.database.dbInstanceEndpointPort, adminSecret: this.database.secret! };
+    const golden = new GoldenTemplate(this, 'DatabaseTemplate', {
+      ...options,
+      ...target,
+      prefix: this.prefix,
+      cluster: this.cluster,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      instanceType: options.instanceType ?? new ec2.InstanceType('t3.large'),
-      machineImage: ecs.EcsOptimizedImage.amazonLinux2023(),
-      minCapacity: options.minCapacity ?? 0,
-      maxCapacity: options.maxCapacity ?? 10,
-      requireImdsv2: true,
-      blockDevices: [
-        { deviceName: '/dev/xvda', volume: autoscaling.BlockDeviceVolume.ebs(30, { encrypted: true, volumeType: autoscaling.EbsDeviceVolumeType.GP3 }) },
-      ],
+      securityGroups: [this.workloadSecurityGroup],
+      sourceDatabase: this.databaseName,
+      postgresMajorVersion: engineVersion.postgresMajorVersion,
     });
-    Validations.of(group).acknowledge({
-      id: 'AwsSolutions-AS3',
-      reason: 'ECS managed scaling adds and removes instances as branches come and go; scaling notifications would only be noise.',
-    });
-    const capacityProvider = new ecs.AsgCapacityProvider(this, 'Ec2CapacityProvider', {
-      autoScalingGroup: group,
-      enableManagedScaling: true,
-      enableManagedTerminationProtection: false,
-      // ECS drains instances itself, so no drain-hook Lambda is needed.
-      enableManagedDraining: true,
-      targetCapacityPercent: 100,
-    });
-    this.cluster.addAsgCapacityProvider(capacityProvider);
-    acknowledgeWildcardPermissions(
-      group,
-      'The ECS container agent\'s standard instance permissions (ecs:Submit*, discovery, image pulls, logs), limited to this cluster where ECS allows it.',
-      /^(Action::ecs:Submit\*|Resource::\*)$/,
+    this.addDefinedProvider(
+      databaseTemplateProvider({
+        ...target,
+        prefix: this.prefix,
+        vpc: this.vpc,
+        securityGroups: [this.workloadSecurityGroup],
+        templateDatabase: golden.templateDatabase,
+        templateOwner: golden.templateOwner,
+        protectedDatabases: [this.databaseName],
+        refreshCommand: golden.refreshCommand,
+      }),
     );
   }
 
-  private newLogBucket(): s3.Bucket {
-    const bucket = new s3.Bucket(this, 'AccessLogs', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ expiration: Duration.days(30) }],
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    Validations.of(bucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason: 'This bucket receives the load balancer access logs; logging its own access would log the logs.',
-    });
-    return bucket;
-  }
-
-  private newDatabase(options: SharedDatabaseOptions): rds.DatabaseInstance {
-    const instanceIdentifier = `${this.prefix}-shared`;
-    // RDS writes to this group; creating it here gives it a retention without a LogRetention function.
-    const logGroup = new logs.LogGroup(this, 'DatabaseLogs', {
-      logGroupName: `/aws/rds/instance/${instanceIdentifier}/postgresql`,
-      retention: logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    const database = new rds.DatabaseInstance(this, 'Database', {
-      engine: rds.DatabaseInstanceEngine.postgres({ version: options.engineVersion ?? rds.PostgresEngineVersion.VER_16 }),
-      instanceType: options.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MEDIUM),
-      vpc: this.vpc,
-      vpcSubnets: { subnetType: this.isolatedOrPrivate() },
-      securityGroups: [this.dataSecurityGroup],
-      databaseName: this.databaseName,
-      credentials: rds.Credentials.fromGeneratedSecret('app_admin'),
-      allocatedStorage: (options.allocatedStorage ?? Size.gibibytes(50)).toGibibytes(),
-      storageType: rds.StorageType.GP3,
-      storageEncrypted: true,
-      multiAz: options.multiAz ?? false,
-      backupRetention: options.backupRetention ?? Duration.days(7),
-      deletionProtection: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-      publiclyAccessible: false,
-      autoMinorVersionUpgrade: true,
-      iamAuthentication: true,
-      instanceIdentifier,
-      cloudwatchLogsExports: ['postgresql'],
-      parameters: { 'rds.force_ssl': '1' },
-    });
-    database.node.addDependency(logGroup);
-    database.addRotationSingleUser({ automaticallyAfter: Duration.days(30) });
-    if (!options.multiAz) {
-      Validations.of(database).acknowledge({
-        id: 'AwsSolutions-RDS3',
-        reason: 'Staging, not production: a standby doubles the cost and staging can wait for a restart. Set database.multiAz to true to match production.',
-      });
-    }
-    Validations.of(database).acknowledge({
-      id: 'AwsSolutions-RDS11',
-      reason: 'The default port is kept so apps need no special configuration; only staging app tasks reach it (security group).',
-    });
-    return database;
-  }
-
-  private newCache(options: SharedCacheOptions): {
-    secret: secretsmanager.Secret;
-    group: elasticache.CfnReplicationGroup;
-    subnetGroup: elasticache.CfnSubnetGroup;
-  } {
-    const secret = generatedSecret(this, 'CacheAuth', {
-      description: 'AUTH token of the shared staging Redis/Valkey',
-      passwordLength: 64,
-      removalPolicy: RemovalPolicy.RETAIN,
-      whyNotRotated: 'ElastiCache AUTH tokens cannot be rotated by Secrets Manager without a custom rotation function; rotate with ModifyReplicationGroup (AuthTokenUpdateStrategy ROTATE).',
-    });
-    const subnetGroup = new elasticache.CfnSubnetGroup(this, 'CacheSubnets', {
-      description: 'Staging caches',
-      subnetIds: this.vpc.selectSubnets({ subnetType: this.isolatedOrPrivate() }).subnetIds,
-    });
-    const group = new elasticache.CfnReplicationGroup(this, 'Cache', {
-      replicationGroupDescription: 'Shared staging Redis/Valkey',
-      engine: 'valkey',
-      engineVersion: options.engineVersion ?? '8.0',
-      cacheNodeType: options.nodeType ?? 'cache.t4g.small',
-      numCacheClusters: 1,
-      automaticFailoverEnabled: false,
-      multiAzEnabled: false,
-      cacheSubnetGroupName: subnetGroup.ref,
-      securityGroupIds: [this.dataSecurityGroup.securityGroupId],
-      atRestEncryptionEnabled: true,
-      transitEncryptionEnabled: true,
-      transitEncryptionMode: 'required',
-      authToken: secret.secretValueFromJson('password').unsafeUnwrap(),
-      snapshotRetentionLimit: 3,
-      port: 6379,
-    });
-    group.applyRemovalPolicy(RemovalPolicy.RETAIN);
-    Validations.of(group).acknowledge(
-      {
-        id: 'AwsSolutions-AEC4',
-        reason: 'Staging cache: a replica in a second AZ doubles the cost for data that can be rebuilt.',
-      },
-      {
-        id: 'AwsSolutions-AEC5',
-        reason: 'The default port is kept so apps need no special configuration; only staging app tasks reach it (security group).',
-      },
-    );
-    return { secret, group, subnetGroup };
-  }
-
-  /** Isolated subnets for data when the VPC has them, else the private ones. */
-  private isolatedOrPrivate(): ec2.SubnetType {
-    return this.vpc.isolatedSubnets.length > 0 ? ec2.SubnetType.PRIVATE_ISOLATED : ec2.SubnetType.PRIVATE_WITH_EGRESS;
-  }
-
-  private publish(props: SharedStagingProps, workloadSubnets: ec2.SelectedSubnets, cacheSubnets: elasticache.CfnSubnetGroup): void {
-    const values: Record<string, string> = {
+  private parameterValues(props: SharedStagingProps, workloadSubnets: ec2.SelectedSubnets, cacheSubnets: elasticache.CfnSubnetGroup): Record<string, string> {
+    return {
       [SharedParameterNames.VPC_ID]: this.vpc.vpcId,
       [SharedParameterNames.PRIVATE_SUBNET_IDS]: Fn.join(',', workloadSubnets.subnetIds),
       [SharedParameterNames.AVAILABILITY_ZONES]: Fn.join(',', workloadSubnets.availabilityZones),
@@ -804,7 +495,7 @@ export class SharedStaging extends Construct {
       [SharedParameterNames.DATABASE_NAME]: this.databaseName,
       [SharedParameterNames.DATABASE_SECRET_ARN]: this.database.secret!.secretArn,
       [SharedParameterNames.DATABASE_INSTANCE_ID]: this.database.instanceIdentifier,
-      [SharedParameterNames.DATABASE_SUBNET_GROUP]: (this.database.node.findChild('SubnetGroup') as rds.SubnetGroup).subnetGroupName,
+      [SharedParameterNames.DATABASE_SUBNET_GROUP]: databaseSubnetGroupName(this.database),
       [SharedParameterNames.CACHE_ENDPOINT]: this.cache.attrPrimaryEndPointAddress,
       [SharedParameterNames.CACHE_PORT]: this.cache.attrPrimaryEndPointPort,
       [SharedParameterNames.CACHE_AUTH_SECRET_ARN]: this.cacheAuthSecret.secretArn,
@@ -812,13 +503,6 @@ export class SharedStaging extends Construct {
       [SharedParameterNames.SOLR_URL]: props.solr.url,
       [SharedParameterNames.SOLR_SECRET_ARN]: this.solrSecret.secretArn,
     };
-    const parameters = new Construct(this, 'Parameters');
-    for (const [name, value] of Object.entries(values)) {
-      new ssm.StringParameter(parameters, name, {
-        parameterName: `${this.parameterPrefix}/${name}`,
-        stringValue: value,
-      });
-    }
   }
 }
 

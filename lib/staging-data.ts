@@ -8,7 +8,16 @@ import { StagingNames } from './naming';
 import { generatedSecret } from './private/generated-secret';
 import { PROVIDER_SERVICE_TIMEOUT } from './private/timeouts';
 import { ISharedStaging } from './shared-staging-ref';
-import { TEMPLATE_DATABASE_RESOURCE_TYPE, TemplateDatabaseResourceProperties } from './database-template-contract';
+import { TemplateDatabaseResourceProperties } from './database-template-contract';
+import {
+  DatabaseAttributes,
+  DatabaseResourceProperties,
+  RedisPrefixAttributes,
+  RedisPrefixResourceProperties,
+  ResourceTypes,
+  SolrCollectionAttributes,
+  SolrCollectionResourceProperties,
+} from './provider-contract';
 
 /** What a data mode needs to bind itself to one branch. */
 export interface StagingDataContext {
@@ -87,10 +96,10 @@ function featureTags(names: StagingNames): Array<{ Key: string; Value: string }>
   ];
 }
 
-/** The branch's generated password secret, `<prefix>/branches/<name>/<suffix>`, deleted with the stack. */
-function branchSecret(scope: Construct, id: string, names: StagingNames, suffix: string, props: { description: string; passwordLength: number; whyNotRotated: string; fields?: Record<string, string> }) {
+/** A generated password secret of the branch (named by `StagingNames`), deleted with the stack. */
+function branchSecret(scope: Construct, id: string, secretName: string, props: { description: string; passwordLength: number; whyNotRotated: string; fields?: Record<string, string> }) {
   return generatedSecret(scope, id, {
-    secretName: `${names.parameterPath.slice(1)}/${suffix}`,
+    secretName,
     removalPolicy: RemovalPolicy.DESTROY,
     ...props,
   });
@@ -211,14 +220,14 @@ class SnapshotDatabase extends StagingDatabase {
   /** The branch's Postgres, owned by the shared database-restore provider. */
   public bind(scope: Construct, { names, shared }: StagingDataContext): BranchDatabaseInfo {
     const options = this.options;
-    const secret = branchSecret(scope, 'DatabasePassword', names, 'database', {
+    const secret = branchSecret(scope, 'DatabasePassword', names.databaseSecretName, {
       description: `Master password of the branch database of ${names.name}`,
       passwordLength: 32,
       whyNotRotated: 'Generated for one disposable branch database and deleted with it (3 idle days at most by default); rotation would outlive neither.',
     });
     const resource = new CustomResource(scope, 'Database', {
       serviceToken: shared.serviceToken(ProviderNames.DATABASE_RESTORE),
-      resourceType: 'Custom::StagingDatabase',
+      resourceType: ResourceTypes.DATABASE,
       serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
       removalPolicy: RemovalPolicy.DESTROY,
       properties: {
@@ -231,14 +240,14 @@ class SnapshotDatabase extends StagingDatabase {
         MasterUserSecretArn: secret.secretArn,
         RefreshToken: options.refreshToken,
         Tags: featureTags(names),
-      },
+      } satisfies DatabaseResourceProperties,
     });
     return {
-      endpoint: resource.getAttString('Endpoint'),
-      port: resource.getAttString('Port'),
+      endpoint: resource.getAttString(DatabaseAttributes.ENDPOINT),
+      port: resource.getAttString(DatabaseAttributes.PORT),
       // The restored copy keeps the source's database and master user; only the password is its own.
-      databaseName: resource.getAttString('DatabaseName'),
-      username: resource.getAttString('MasterUsername'),
+      databaseName: resource.getAttString(DatabaseAttributes.DATABASE_NAME),
+      username: resource.getAttString(DatabaseAttributes.MASTER_USERNAME),
       secret,
       resource,
     };
@@ -276,7 +285,7 @@ class TemplateDatabase extends StagingDatabase {
   /** The branch's database on the shared Postgres, owned by the shared database-template provider. */
   public bind(scope: Construct, { names, shared }: StagingDataContext): BranchDatabaseInfo {
     const roleName = names.branchDatabaseName;
-    const secret = branchSecret(scope, 'DatabasePassword', names, 'database', {
+    const secret = branchSecret(scope, 'DatabasePassword', names.databaseSecretName, {
       description: `Password of the login role of the branch database of ${names.name} (a copy of the golden template)`,
       fields: { username: roleName },
       passwordLength: 32,
@@ -292,7 +301,7 @@ class TemplateDatabase extends StagingDatabase {
     };
     const resource = new CustomResource(scope, 'Database', {
       serviceToken: shared.serviceToken(ProviderNames.DATABASE_TEMPLATE),
-      resourceType: TEMPLATE_DATABASE_RESOURCE_TYPE,
+      resourceType: ResourceTypes.TEMPLATE_DATABASE,
       serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
       removalPolicy: RemovalPolicy.DESTROY,
       properties: { ...properties },
@@ -378,7 +387,7 @@ class PrefixCache extends StagingCache {
   public bind(scope: Construct, { names, shared }: StagingDataContext): BranchCacheInfo {
     const resource = new CustomResource(scope, 'CacheKeyPrefix', {
       serviceToken: shared.serviceToken(ProviderNames.REDIS_PREFIX),
-      resourceType: 'Custom::StagingRedisPrefix',
+      resourceType: ResourceTypes.REDIS_PREFIX,
       serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
       properties: {
         Host: shared.cache.endpoint,
@@ -386,14 +395,14 @@ class PrefixCache extends StagingCache {
         Tls: 'true',
         AuthSecretArn: shared.cache.authSecret.secretArn,
         KeyPrefix: names.redisKeyPrefix,
-      },
+      } satisfies RedisPrefixResourceProperties,
     });
     const cache = sharedCacheInfo(shared);
     return {
       get endpoint() { return cache.endpoint; },
       get port() { return cache.port; },
       get authSecret() { return cache.authSecret; },
-      keyPrefix: resource.getAttString('KeyPrefix'),
+      keyPrefix: resource.getAttString(RedisPrefixAttributes.KEY_PREFIX),
       resource,
     };
   }
@@ -406,7 +415,7 @@ class DedicatedCache extends StagingCache {
 
   /** A single small Valkey node with TLS and AUTH and no snapshots; deleted with the stack. */
   public bind(scope: Construct, { names, shared }: StagingDataContext): BranchCacheInfo {
-    const secret = branchSecret(scope, 'CacheAuth', names, 'cache', {
+    const secret = branchSecret(scope, 'CacheAuth', names.cacheSecretName, {
       description: `AUTH token of the branch cache of ${names.name}`,
       passwordLength: 64,
       whyNotRotated: 'Generated for one disposable branch cache and deleted with it; ElastiCache AUTH tokens cannot be rotated by Secrets Manager without a custom function.',
@@ -560,7 +569,7 @@ class CollectionSearch extends StagingSearch {
     const o = this.options;
     const resource = new CustomResource(scope, 'SearchCollection', {
       serviceToken: shared.serviceToken(ProviderNames.SOLR_COLLECTION),
-      resourceType: 'Custom::StagingSolrCollection',
+      resourceType: ResourceTypes.SOLR_COLLECTION,
       serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
       properties: {
         SolrUrl: shared.solr.url,
@@ -572,8 +581,8 @@ class CollectionSearch extends StagingSearch {
         BackupLocation: o.backupLocation,
         BackupRepository: o.backupRepository,
         BackupName: o.backupName,
-      },
+      } satisfies SolrCollectionResourceProperties,
     });
-    return sharedSearchInfo(shared, resource.getAttString('Collection'), resource);
+    return sharedSearchInfo(shared, resource.getAttString(SolrCollectionAttributes.COLLECTION), resource);
   }
 }

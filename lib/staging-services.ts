@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
-import { slugify } from './naming';
+import { serviceLogGroupName, slugify, taskDefinitionFamily } from './naming';
 import { acknowledgeWildcardPermissions } from './private/acknowledge';
 import { layer } from './private/data-wiring';
 
@@ -305,7 +305,7 @@ export class StagingServices extends Construct {
     const props = this.props;
     const serviceName = slugify(options.name);
     const logGroup = new logs.LogGroup(this, `${id}Logs`, {
-      logGroupName: `${props.logGroupPrefix}${serviceName}`,
+      logGroupName: serviceLogGroupName(props.logGroupPrefix, serviceName),
       retention: props.logRetention ?? logs.RetentionDays.TWO_WEEKS,
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
     });
@@ -314,7 +314,7 @@ export class StagingServices extends Construct {
     const taskDefinition = new ecs.FargateTaskDefinition(this, `${id}Task`, {
       cpu: options.cpu ?? 256,
       memoryLimitMiB: options.memoryLimitMiB ?? 512,
-      family: props.familyPrefix ? `${props.familyPrefix}-${serviceName}` : undefined,
+      family: props.familyPrefix ? taskDefinitionFamily(props.familyPrefix, serviceName) : undefined,
       runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
     });
     taskDefinition.addContainer('app', {

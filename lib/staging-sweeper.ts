@@ -9,8 +9,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { BranchParameterNames, FEATURE_KINDS, TagKeys } from './contract';
-import { StagingNames } from './naming';
+import { BranchParameterNames, FEATURE_KINDS, StagingKinds, TagKeys } from './contract';
+import { SharedStagingNames, StagingNamePatterns, StagingNames } from './naming';
 import { SweeperEnvironment as Env, SweeperEnvironmentVariables } from './sweeper-contract';
 import { HANDLER_RUNTIME, handlerCode } from './private/handler-code';
 import { validateParameterPrefix } from './shared-staging-ref';
@@ -139,7 +139,7 @@ export class StagingSweeper extends Construct {
     this.parameterPrefix = parameterPrefix;
 
     // Aws.* pseudo parameters (not the stack's env), so the policy reads the same in every stack.
-    const featureStacks = `arn:${Aws.PARTITION}:cloudformation:${Aws.REGION}:${Aws.ACCOUNT_ID}:stack/${prefix}-*/*`;
+    const featureStacks = `arn:${Aws.PARTITION}:cloudformation:${Aws.REGION}:${Aws.ACCOUNT_ID}:stack/${new StagingNamePatterns(prefix).stackName}/*`;
     const parameterArn = (path: string) => `arn:${Aws.PARTITION}:ssm:${Aws.REGION}:${Aws.ACCOUNT_ID}:parameter${parameterPrefix}/${path}`;
 
     this.topic = props.topic ?? this.createTopic();
@@ -185,6 +185,24 @@ export class StagingSweeper extends Construct {
           },
           ArnEquals: { 'cloudformation:RoleArn': this.deletionRole.roleArn },
         },
+      }),
+    );
+    // `<prefix>-*` matches the shared stack `<prefix>-shared` too: never, whatever its tags say.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'NeverDeleteTheSharedStack',
+        effect: iam.Effect.DENY,
+        actions: ['cloudformation:DeleteStack'],
+        resources: [`arn:${Aws.PARTITION}:cloudformation:${Aws.REGION}:${Aws.ACCOUNT_ID}:stack/${new SharedStagingNames(prefix).stackName}/*`],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'NeverDeleteSharedStacks',
+        effect: iam.Effect.DENY,
+        actions: ['cloudformation:DeleteStack'],
+        resources: ['*'],
+        conditions: { StringEquals: { [`aws:ResourceTag/${TagKeys.KIND}`]: StagingKinds.SHARED } },
       }),
     );
     role.addToPrincipalPolicy(
@@ -340,7 +358,7 @@ export class StagingSweeper extends Construct {
           'cloudwatch:GetMetricData (no resource-level permissions) and cloudwatch:PutMetricData (limited by the cloudwatch:namespace condition). All read-only except the namespaced metrics.',
       },
       {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/${this.prefix}-*/*]`,
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/${new StagingNamePatterns(this.prefix).stackName}/*]`,
         reason:
           'Feature stacks are created per branch, so their names are only known as <prefix>-*. DeleteStack is further limited to stacks tagged ' +
           `${TagKeys.KIND}=feature|feature-lite and ${TagKeys.PREFIX}=${this.prefix}, and to the sweeper's own deletion role.`,
@@ -362,71 +380,27 @@ export class StagingSweeper extends Construct {
 /**
  * What the CloudFormation service role may do when the sweeper deletes a feature stack. The
  * primary guard is which stacks can be deleted with it: only the sweeper may pass the role, and the
- * sweeper may only delete tagged `<prefix>-*` feature stacks. Within that, the role holds delete
- * and describe actions only (no create, update or put), on resources either tagged as this
- * system's feature resources or named after the stack, and on the few untaggable resource types
- * scoped to this account and region. Extend it with `deletionRole.addToPrincipalPolicy` when your
- * feature stacks contain other resource types.
+ * sweeper may only delete tagged `<prefix>-*` feature stacks. Within that, the role holds the
+ * delete permissions CloudFormation's resource handlers list for each resource type of a feature
+ * or lite stack (`handlers.delete.permissions` of the registry schemas), on resources either tagged
+ * as this system's feature resources or named after the stack, and on the few untaggable resource
+ * types scoped to this account and region. On top, whatever carries `staging:kind=shared` or bears
+ * a shared staging's name is denied explicitly. Extend it with `deletionRole.addToPrincipalPolicy`
+ * when your feature stacks contain other resource types.
  */
 function deletionStatements(prefix: string): iam.PolicyStatement[] {
   const arn = (service: string, resource: string, region = Aws.REGION) => `arn:${Aws.PARTITION}:${service}:${region}:${Aws.ACCOUNT_ID}:${resource}`;
+  const patterns = new StagingNamePatterns(prefix);
+  const shared = new SharedStagingNames(prefix);
   return [
     new iam.PolicyStatement({
       sid: 'DescribeWhatIsBeingDeleted',
-      actions: [
-        'cloudformation:DescribeStacks',
-        'cloudformation:DescribeStackResources',
-        'ec2:DescribeSecurityGroups',
-        'ec2:DescribeSecurityGroupRules',
-        'ec2:DescribeNetworkInterfaces',
-        'ecs:DescribeServices',
-        'ecs:DescribeTaskDefinition',
-        'elasticloadbalancing:DescribeTargetGroups',
-        'elasticloadbalancing:DescribeRules',
-        'logs:DescribeLogGroups',
-        'secretsmanager:DescribeSecret',
-        'rds:DescribeDBInstances',
-        'elasticache:DescribeReplicationGroups',
-        'elasticache:DescribeCacheClusters',
-        'iam:GetRole',
-        'iam:GetRolePolicy',
-        'iam:ListRolePolicies',
-        'iam:ListAttachedRolePolicies',
-        'iam:ListInstanceProfilesForRole',
-        'events:DescribeRule',
-        'events:ListTargetsByRule',
-        'scheduler:GetSchedule',
-        'route53:GetChange',
-        'route53:ListResourceRecordSets',
-        'cloudwatch:DescribeAlarms',
-        'application-autoscaling:DescribeScalableTargets',
-        'application-autoscaling:DescribeScalingPolicies',
-        'ssm:GetParameters',
-      ],
+      actions: DELETION_READS,
       resources: ['*'],
     }),
     new iam.PolicyStatement({
       sid: 'DeleteTaggedFeatureResources',
-      actions: [
-        'ecs:DeleteService',
-        'ecs:UpdateService',
-        'elasticloadbalancing:DeleteTargetGroup',
-        'logs:DeleteLogGroup',
-        'secretsmanager:DeleteSecret',
-        'rds:DeleteDBInstance',
-        'elasticache:DeleteReplicationGroup',
-        'iam:DeleteRole',
-        'iam:DeleteRolePolicy',
-        'iam:DetachRolePolicy',
-        'ec2:DeleteSecurityGroup',
-        'ec2:RevokeSecurityGroupIngress',
-        'ec2:RevokeSecurityGroupEgress',
-        'events:DeleteRule',
-        'events:RemoveTargets',
-        'cloudwatch:DeleteAlarms',
-        'scheduler:DeleteScheduleGroup',
-        'ssm:DeleteParameter',
-      ],
+      actions: [...TAGGED_DELETES],
       resources: ['*'],
       conditions: {
         StringEquals: {
@@ -437,33 +411,33 @@ function deletionStatements(prefix: string): iam.PolicyStatement[] {
     }),
     new iam.PolicyStatement({
       sid: 'DeleteFeatureResourcesNamedAfterTheStack',
-      actions: [
-        'ecs:DeleteService',
-        'ecs:UpdateService',
-        'logs:DeleteLogGroup',
-        'iam:DeleteRole',
-        'iam:DeleteRolePolicy',
-        'iam:DetachRolePolicy',
-        'events:DeleteRule',
-        'events:RemoveTargets',
-        'cloudwatch:DeleteAlarms',
-        'rds:DeleteDBInstance',
-        'elasticache:DeleteReplicationGroup',
-        'elasticache:DeleteCacheCluster',
-        'ssm:DeleteParameter',
-      ],
+      actions: [...NAMED_DELETES],
       resources: [
-        arn('ecs', `service/*/${prefix}-*`),
-        arn('logs', `log-group:/${prefix}/*`),
-        arn('logs', `log-group:${prefix}-*`),
-        `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${prefix}-*`,
-        arn('events', `rule/${prefix}-*`),
-        arn('cloudwatch', `alarm:${prefix}-*`),
-        arn('rds', `db:${prefix}-*`),
-        arn('elasticache', `replicationgroup:${prefix}-*`),
-        arn('elasticache', `cluster:${prefix}-*`),
-        arn('ssm', `parameter/${prefix}/branches/*`),
+        arn('ecs', `service/*/${patterns.generatedName}`),
+        arn('logs', `log-group:${patterns.logGroupName}`),
+        arn('logs', `log-group:${patterns.generatedName}`),
+        `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${patterns.generatedName}`,
+        arn('events', `rule/${patterns.generatedName}`),
+        arn('cloudwatch', `alarm:${patterns.generatedName}`),
+        arn('rds', `db:${patterns.databaseIdentifier}`),
+        arn('elasticache', `replicationgroup:${patterns.cacheId}`),
+        arn('elasticache', `cluster:${patterns.cacheId}`),
+        arn('secretsmanager', `secret:${patterns.secretName}`),
+        arn('ssm', `parameter${patterns.parameterPath}`),
       ],
+    }),
+    new iam.PolicyStatement({
+      sid: 'PassFeatureTaskRolesOnTaskDefinitionDelete',
+      // Listed by the AWS::ECS::TaskDefinition delete handler; only feature roles, only to ECS tasks.
+      actions: ['iam:PassRole'],
+      resources: [`arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${patterns.generatedName}`],
+      conditions: {
+        StringEquals: {
+          'iam:PassedToService': 'ecs-tasks.amazonaws.com',
+          [`aws:ResourceTag/${TagKeys.KIND}`]: [...FEATURE_KINDS],
+          [`aws:ResourceTag/${TagKeys.PREFIX}`]: prefix,
+        },
+      },
     }),
     new iam.PolicyStatement({
       sid: 'DeleteUntaggableFeatureResources',
@@ -492,8 +466,115 @@ function deletionStatements(prefix: string): iam.PolicyStatement[] {
       actions: ['lambda:InvokeFunction'],
       resources: [arn('lambda', 'function:*')],
     }),
+    // Defence in depth: `<prefix>-*` and `/<prefix>/*` also match the shared staging's own
+    // resources. Not denied: lambda:InvokeFunction (custom-resource deletes invoke the shared
+    // providers) and revoking security group rules (a branch may add rules to shared groups).
+    new iam.PolicyStatement({
+      sid: 'DenyTouchingSharedResources',
+      effect: iam.Effect.DENY,
+      actions: SHARED_DENIED,
+      resources: ['*'],
+      conditions: { StringEquals: { [`aws:ResourceTag/${TagKeys.KIND}`]: StagingKinds.SHARED } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'DenySharedResourcesByName',
+      effect: iam.Effect.DENY,
+      actions: SHARED_DENIED,
+      resources: [
+        arn('logs', `log-group:${shared.logGroupPrefix}*`),
+        arn('logs', `log-group:${shared.databaseLogGroupName}`),
+        arn('rds', `db:${shared.databaseIdentifier}`),
+      ],
+    }),
   ];
 }
+
+/** Reads CloudFormation's delete handlers make (describe, get, list): on `*`, read-only. */
+const DELETION_READS = [
+  'cloudformation:DescribeStacks',
+  'cloudformation:DescribeStackResources',
+  'ec2:DescribeSecurityGroups',
+  'ec2:DescribeSecurityGroupRules',
+  'ec2:DescribeNetworkInterfaces',
+  'ecs:DescribeServices',
+  'ecs:DescribeTaskDefinition',
+  'elasticloadbalancing:DescribeTargetGroups',
+  'elasticloadbalancing:DescribeRules',
+  'logs:DescribeLogGroups',
+  'secretsmanager:DescribeSecret',
+  'rds:DescribeDBInstances',
+  'elasticache:DescribeReplicationGroups',
+  'elasticache:DescribeCacheClusters',
+  'iam:GetRole',
+  'iam:GetRolePolicy',
+  'iam:ListRolePolicies',
+  'iam:ListAttachedRolePolicies',
+  'iam:ListInstanceProfilesForRole',
+  'events:DescribeRule',
+  'events:ListTargetsByRule',
+  'scheduler:GetSchedule',
+  'route53:GetChange',
+  'route53:ListResourceRecordSets',
+  'cloudwatch:DescribeAlarms',
+  'application-autoscaling:DescribeScalableTargets',
+  'application-autoscaling:DescribeScalingPolicies',
+  'ssm:GetParameters',
+];
+
+/** Deletes allowed on resources tagged as this system's feature resources. */
+const TAGGED_DELETES = [
+  'ecs:DeleteService',
+  'ecs:UpdateService',
+  'elasticloadbalancing:DeleteTargetGroup',
+  'logs:DeleteLogGroup',
+  'logs:DeleteDataProtectionPolicy',
+  'secretsmanager:DeleteSecret',
+  'secretsmanager:RemoveRegionsFromReplication',
+  'rds:DeleteDBInstance',
+  'elasticache:DeleteReplicationGroup',
+  'elasticache:CreateSnapshot',
+  'iam:DeleteRole',
+  'iam:DeleteRolePolicy',
+  'iam:DetachRolePolicy',
+  'iam:TagRole',
+  'iam:UntagRole',
+  'ec2:DeleteSecurityGroup',
+  'ec2:RevokeSecurityGroupIngress',
+  'ec2:RevokeSecurityGroupEgress',
+  'events:DeleteRule',
+  'events:RemoveTargets',
+  'cloudwatch:DeleteAlarms',
+  'scheduler:DeleteScheduleGroup',
+  'ssm:DeleteParameter',
+];
+
+/** Deletes allowed on resources named after the feature stack (tags may be missing on some). */
+const NAMED_DELETES = [
+  'ecs:DeleteService',
+  'ecs:UpdateService',
+  'logs:DeleteLogGroup',
+  'logs:DeleteDataProtectionPolicy',
+  'iam:DeleteRole',
+  'iam:DeleteRolePolicy',
+  'iam:DetachRolePolicy',
+  'iam:TagRole',
+  'iam:UntagRole',
+  'events:DeleteRule',
+  'events:RemoveTargets',
+  'cloudwatch:DeleteAlarms',
+  'rds:DeleteDBInstance',
+  'elasticache:DeleteReplicationGroup',
+  'elasticache:DeleteCacheCluster',
+  'elasticache:CreateSnapshot',
+  'secretsmanager:DeleteSecret',
+  'secretsmanager:RemoveRegionsFromReplication',
+  'ssm:DeleteParameter',
+];
+
+/** Every change the role could make, less invoking providers and revoking security group rules. */
+const SHARED_DENIED = [...new Set([...TAGGED_DELETES, ...NAMED_DELETES, 'iam:PassRole', 'scheduler:DeleteSchedule'])]
+  .filter((a) => !a.startsWith('ec2:Revoke'))
+  .sort();
 
 function deletionAcknowledgements(prefix: string): { id: string; reason: string }[] {
   const only =
@@ -501,6 +582,7 @@ function deletionAcknowledgements(prefix: string): { id: string; reason: string 
     `DeleteStack is limited to ${prefix}-* stacks tagged as this system's feature stagings; CloudFormation then acts only on that stack's own resources.`;
   const a = (resource: string, reason: string) => ({ id: `AwsSolutions-IAM5[Resource::${resource}]`, reason: `${reason} ${only}` });
   const acct = (service: string, resource: string) => `arn:<AWS::Partition>:${service}:<AWS::Region>:<AWS::AccountId>:${resource}`;
+  const patterns = new StagingNamePatterns(prefix);
   return [
     a('*', 'Describe/list actions CloudFormation reads while deleting (read-only); deletes of tagged resources, limited by the aws:ResourceTag conditions on staging:kind and staging:prefix; and task-definition/auto-scaling deregistration, which has no resource-level permissions.'),
     a(acct('ecs', `service/*/${prefix}-*`), 'ECS services of feature stacks are named after the stack (<prefix>-<branch>-...).'),
@@ -509,7 +591,8 @@ function deletionAcknowledgements(prefix: string): { id: string; reason: string 
     a(`arn:<AWS::Partition>:iam::<AWS::AccountId>:role/${prefix}-*`, 'Task and execution roles CloudFormation named after the feature stack; delete-only actions.'),
     a(acct('events', `rule/${prefix}-*`), 'EventBridge rules CloudFormation named after the feature stack.'),
     a(acct('cloudwatch', `alarm:${prefix}-*`), 'Alarms CloudFormation named after the feature stack.'),
-    a(acct('rds', `db:${prefix}-*`), 'Branch databases are named <prefix>-<branch>.'),
+    a(acct('rds', `db:${patterns.databaseIdentifier}`), 'Branch databases are named <prefix>-<branch>-<generation>.'),
+    a(acct('secretsmanager', `secret:${patterns.secretName}`), 'Branch secrets are named <prefix>/branches/<branch>/....'),
     a(acct('elasticache', `replicationgroup:${prefix}-*`), 'Branch caches are named <prefix>-<branch>.'),
     a(acct('elasticache', `cluster:${prefix}-*`), 'Member clusters of branch caches.'),
     a(acct('ssm', `parameter/${prefix}/branches/*`), 'Per-branch parameters live under /<prefix>/branches/<branch>.'),

@@ -859,20 +859,25 @@ describe('ready-made app, shared stack: the data providers', () => {
     }
   });
 
-  test('database-restore may modify and delete only staging-* instances tagged staging:kind=feature', () => {
+  test('database-restore may modify and delete only staging-*-???? instances tagged staging:kind=feature', () => {
     const { statements } = provider('database-restore');
     const destructive = statements.filter((s) => actionsOf(s).some((a) => /^rds:(Modify|Delete)DBInstance$/.test(a) || a === 'rds:*'));
-    expect(destructive.length).toBeGreaterThan(0);
-    expect(destructive.flatMap(actionsOf).sort()).toEqual(['rds:DeleteDBInstance', 'rds:ModifyDBInstance']);
-    for (const s of destructive) {
+    const onInstances = destructive.filter((s) => [].concat(s.Resource).some((r) => /:db:/.test(arnText(r))));
+    expect(onInstances.flatMap(actionsOf).sort()).toEqual(['rds:DeleteDBInstance', 'rds:ModifyDBInstance']);
+    for (const s of onInstances) {
       expect(s.Effect).toBe('Allow');
       expect(s.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/staging:kind': 'feature' } });
-      for (const resource of [].concat(s.Resource)) expect(arnText(resource)).toMatch(/^arn:aws:rds:eu-west-1:(\d{12}|\$\{AWS::AccountId\}):db:staging-\*$/);
+      for (const resource of [].concat(s.Resource)) expect(arnText(resource)).toMatch(/^arn:aws:rds:eu-west-1:(\d{12}|\$\{AWS::AccountId\}):db:staging-\*-\?\?\?\?$/);
     }
-    // Restores create only staging-* instances too.
+    // The rest: ModifyDBInstance on the shared subnet group only (IAM checks it when the call moves an instance into it).
+    const rest = destructive.filter((s) => !onInstances.includes(s));
+    expect(rest.map((s) => ({ actions: actionsOf(s), resources: [].concat(s.Resource).map(arnText) }))).toEqual([
+      { actions: ['rds:ModifyDBInstance'], resources: [expect.stringMatching(/:subgrp:[^*]+$/)] },
+    ]);
+    // Restores create only staging-*-???? instances too.
     const restore = statements.find((s) => actionsOf(s).includes('rds:RestoreDBInstanceFromDBSnapshot'));
     const dbResources = [].concat(restore.Resource).map(arnText).filter((r) => /:db:/.test(r));
-    expect(dbResources).toEqual([expect.stringMatching(/:db:staging-\*$/)]);
+    expect(dbResources).toEqual([expect.stringMatching(/:db:staging-\*-\?\?\?\?$/)]);
   });
 
   test('the solr-collection and redis-prefix functions run in the shared VPC; the others do not', () => {

@@ -1,5 +1,6 @@
 import * as fc from 'fast-check';
-import { StagingNames, decodeTagValue, encodeTagValue, slugify } from '../lib/naming';
+import { SharedStagingNames, StagingNamePatterns, StagingNames, decodeTagValue, encodeTagValue, slugify } from '../lib/naming';
+import { generationSuffix } from '../lambda/database-restore/model';
 
 /** The staging domain of the example cdk.json. */
 const DOMAIN = 'staging.example.com';
@@ -25,9 +26,6 @@ function invalidNames(n: StagingNames, domainName: string = DOMAIN): string[] {
   check('databaseIdentifierBase + generation', `${db}-ffff`, rds(`${db}-ffff`, 63));
   // ElastiCache replication group id.
   check('cacheId', n.cacheId, n.cacheId.length <= 40 && /^[a-z][a-z0-9-]*$/.test(n.cacheId) && noDoubleOrTrailingHyphen(n.cacheId));
-  // ALB target group name.
-  const tg = n.targetGroupName;
-  check('targetGroupName', tg, tg.length <= 32 && /^[a-zA-Z0-9-]+$/.test(tg) && !tg.startsWith('-') && !tg.endsWith('-'));
   // Solr collection.
   check('solrCollectionName', n.solrCollectionName, n.solrCollectionName.length <= 100 && /^[a-z][a-z0-9_-]*$/.test(n.solrCollectionName));
   // CloudWatch Logs log group.
@@ -35,9 +33,13 @@ function invalidNames(n: StagingNames, domainName: string = DOMAIN): string[] {
   check('logGroupName(web)', lg, lg.length <= 512 && /^[.\-_/#A-Za-z0-9]+$/.test(lg));
   // SSM parameter path.
   check('parameterPath', n.parameterPath, n.parameterPath.length <= 1011 && /^\/[A-Za-z0-9_.\-/]+$/.test(n.parameterPath));
-  // ECS service name.
-  const svc = n.serviceName('web');
-  check('serviceName(web)', svc, svc.length <= 255 && /^[A-Za-z0-9_-]+$/.test(svc));
+  // ECS task definition family.
+  const family = n.taskDefinitionFamily('web');
+  check('taskDefinitionFamily(web)', family, family.length <= 255 && /^[A-Za-z0-9_-]+$/.test(family));
+  // Secrets Manager secret names.
+  for (const secret of [n.databaseSecretName, n.cacheSecretName]) {
+    check('secret name', secret, secret.length <= 512 && /^[A-Za-z0-9/_+=.@-]+$/.test(secret));
+  }
   // Tag value accepted by every AWS service.
   check('branchTagValue', n.branchTagValue, n.branchTagValue.length <= 256 && /^[A-Za-z0-9 _.:/=+\-@]*$/.test(n.branchTagValue));
   // DNS host name.
@@ -47,13 +49,13 @@ function invalidNames(n: StagingNames, domainName: string = DOMAIN): string[] {
 }
 
 /** The names that must differ between two distinct branches. */
-const DISTINCT_KEYS = ['name', 'stackName', 'databaseIdentifierBase', 'cacheId', 'targetGroupName', 'solrCollectionName'] as const;
+const DISTINCT_KEYS = ['name', 'stackName', 'databaseIdentifierBase', 'cacheId', 'solrCollectionName', 'databaseSecretName', 'cacheSecretName'] as const;
 
 function sharedNames(a: StagingNames, b: StagingNames): string[] {
   const shared: string[] = DISTINCT_KEYS.filter((k) => a[k] === b[k]).map((k) => `${k} = ${JSON.stringify(a[k])}`);
   if (a.hostName(DOMAIN) === b.hostName(DOMAIN)) shared.push(`hostName = ${a.hostName(DOMAIN)}`);
   if (a.parameterPath === b.parameterPath) shared.push(`parameterPath = ${a.parameterPath}`);
-  if (a.serviceName('web') === b.serviceName('web')) shared.push(`serviceName(web) = ${a.serviceName('web')}`);
+  if (a.taskDefinitionFamily('web') === b.taskDefinitionFamily('web')) shared.push(`taskDefinitionFamily(web) = ${a.taskDefinitionFamily('web')}`);
   return shared;
 }
 
@@ -195,9 +197,6 @@ describe('StagingNames: table', () => {
     expect(n.stackName).toBe(`p1234567890123456789-${'a'.repeat(63)}`);
     expect(n.cacheId).toBe(`p1234567890123456789-${'a'.repeat(10)}-${n.hash}`);
     expect(n.databaseIdentifierBase).toBe(`p1234567890123456789-${'a'.repeat(28)}-${n.hash}`);
-    // A prefix longer than 8 heads target group names with its first 4 letters and 4 hex of its hash.
-    expect(n.targetGroupName).toMatch(new RegExp(`^p123[0-9a-f]{4}-${'a'.repeat(14)}-${n.hash}$`));
-    expect(n.targetGroupName).not.toBe(StagingNames.fromBranch(n.branch, 'p1234567890123456788').targetGroupName);
   });
 
   test('derived names have the documented shapes', () => {
@@ -206,7 +205,9 @@ describe('StagingNames: table', () => {
     expect(n.logGroupName('web')).toBe('/staging/main/web');
     expect(n.logGroupName('Web Worker')).toBe('/staging/main/web-worker');
     expect(n.parameterPath).toBe('/staging/branches/main');
-    expect(n.serviceName('web')).toBe('staging-main-web');
+    expect(n.taskDefinitionFamily('web')).toBe('staging-main-web');
+    expect(n.databaseSecretName).toBe('staging/branches/main/database');
+    expect(n.cacheSecretName).toBe('staging/branches/main/cache');
     expect(n.redisKeyPrefix).toBe('staging:main:');
     expect(n.solrCollectionName).toBe('staging_main');
   });
@@ -455,6 +456,83 @@ describe('StagingNames: properties', () => {
           // Cut between escapes, never inside one.
           expect(encoded.slice(0, -9)).toMatch(/^([A-Za-z0-9 _.:/=@-]|\+[0-9A-F]{2})*$/);
         }
+      }),
+      RUNS,
+    );
+  });
+});
+
+/** An IAM resource pattern (`*` any run, `?` one character) as a whole-string RegExp. */
+function iamPattern(pattern: string): RegExp {
+  return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\/]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+}
+
+/** Every name a branch gets, paired with the pattern the policies scope it by. */
+function namesAndPatterns(n: StagingNames, refreshToken: string): Array<[string, string, string]> {
+  const p = n.patterns;
+  return [
+    ['stackName', n.stackName, p.stackName],
+    ['database identifier', `${n.databaseIdentifierBase}-${generationSuffix(refreshToken)}`, p.databaseIdentifier],
+    ['cacheId', n.cacheId, p.cacheId],
+    ['databaseSecretName', n.databaseSecretName, p.secretName],
+    ['cacheSecretName', n.cacheSecretName, p.secretName],
+    ['parameterPath', n.parameterPath, p.parameterPath],
+    ['logGroupName(web)', n.logGroupName('web'), p.logGroupName],
+    ['taskDefinitionFamily(web)', n.taskDefinitionFamily('web'), p.taskDefinitionFamily],
+    ['generated role name', `${n.stackName}-AppWebTaskRole0123ABCD-AbCdEf012345`.slice(0, 64), p.generatedName],
+  ];
+}
+
+describe('StagingNamePatterns: the IAM patterns match the names, and only branch names', () => {
+  test('every generated name matches its pattern, whatever the branch and prefix', () => {
+    fc.assert(
+      fc.property(anyBranch, validPrefix, fc.string({ maxLength: 20 }), (branch, prefix, token) => {
+        const n = StagingNames.fromBranch(branch, prefix);
+        const misses = namesAndPatterns(n, token).filter(([, name, pattern]) => !iamPattern(pattern).test(name));
+        expect(misses).toEqual([]);
+      }),
+      RUNS,
+    );
+  });
+
+  test('no branch of one prefix matches the patterns of another prefix', () => {
+    fc.assert(
+      fc.property(anyBranch, validPrefix, validPrefix, (branch, prefix, other) => {
+        fc.pre(prefix !== other);
+        const n = StagingNames.fromBranch(branch, prefix);
+        const theirs = new StagingNamePatterns(other);
+        // Names are `<prefix>-...` and prefixes have no hyphen, so `a-*` never matches `ab-...`.
+        const hits = namesAndPatterns(n, '').filter(([what, name]) => {
+          const pattern = namesAndPatterns(StagingNames.fromBranch('x', other), '').find(([w]) => w === what)![2];
+          return iamPattern(pattern).test(name);
+        });
+        expect(theirs.prefix).toBe(other);
+        expect(hits).toEqual([]);
+      }),
+      RUNS,
+    );
+  });
+
+  test('no shared resource name matches the branch pattern of its kind, except those the deletion role denies explicitly', () => {
+    fc.assert(
+      fc.property(validPrefix, (prefix) => {
+        const shared = new SharedStagingNames(prefix);
+        const p = new StagingNamePatterns(prefix);
+        const byKind: Array<[string, string]> = [
+          [shared.stackName, p.stackName],
+          [shared.databaseIdentifier, p.databaseIdentifier],
+          [shared.databaseLogGroupName, p.logGroupName],
+          [shared.logGroupName('web'), p.logGroupName],
+          [`${shared.parameterPath()}/vpc-id`, p.parameterPath],
+          [`${shared.parameterPath()}/database/secret-arn`, p.secretName],
+          [`${shared.stackName}-SweeperDeletionRole0123ABCD-AbCdEf012345`, p.generatedName],
+        ];
+        const hits = byKind.filter(([name, pattern]) => iamPattern(pattern).test(name)).map(([name]) => name);
+        // The deletion role denies each of these explicitly (test/iam.test.ts proves it): the shared
+        // stack and the shared app's log groups by name, the shared stack's generated names (roles)
+        // by its staging:kind=shared tag, since a branch `shared-x` has generated names
+        // `<prefix>-shared-x-...` too.
+        expect(hits).toEqual([shared.stackName, shared.logGroupName('web'), `${shared.stackName}-SweeperDeletionRole0123ABCD-AbCdEf012345`]);
       }),
       RUNS,
     );

@@ -47,6 +47,15 @@ describe('the sweeper function role', () => {
           ArnEquals: { 'cloudformation:RoleArn': { 'Fn::GetAtt': [stack.getLogicalId(findDeletionRole(stack)), 'Arn'] } },
         },
       },
+      // `staging-*` matches the shared stack too: denied by name and by its tag.
+      { Sid: 'NeverDeleteTheSharedStack', Effect: 'Deny', Action: 'cloudformation:DeleteStack', Resource: arnOf('cloudformation', 'stack/staging-shared/*') },
+      {
+        Sid: 'NeverDeleteSharedStacks',
+        Effect: 'Deny',
+        Action: 'cloudformation:DeleteStack',
+        Resource: '*',
+        Condition: { StringEquals: { 'aws:ResourceTag/staging:kind': 'shared' } },
+      },
     ]);
   });
 
@@ -120,9 +129,13 @@ describe('the CloudFormation deletion role', () => {
     expect(stack.resolve(sweeper.deletionRole.roleArn)).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(findDeletionRole(stack)), 'Arn'] });
   });
 
-  test('can describe and delete, never create, put or modify (except scaling an ECS service to zero on delete)', () => {
-    const actions = statements.flatMap(actionsOf);
-    const allowed = /^[a-z0-9-]+:(Describe|List|Get|Delete|Deregister|Detach|Revoke|RemoveTargets$|InvokeFunction$|ChangeResourceRecordSets$|UpdateService$)/;
+  test('can describe and delete, never create, put or modify (except what the delete handlers list)', () => {
+    const actions = statements.filter((s) => s.Effect === 'Allow').flatMap(actionsOf);
+    // Besides describe and delete, the registry schemas' delete handlers list: UpdateService (scale
+    // to zero), CreateSnapshot (a final cache snapshot), TagRole/UntagRole, PassRole (task
+    // definitions; feature roles to ECS tasks only) and RemoveRegionsFromReplication (secrets).
+    const allowed =
+      /^[a-z0-9-]+:(Describe|List|Get|Delete|Deregister|Detach|Revoke|RemoveTargets$|InvokeFunction$|ChangeResourceRecordSets$|UpdateService$|CreateSnapshot$|TagRole$|UntagRole$|PassRole$|RemoveRegionsFromReplication$)/;
     expect(actions.filter((a) => !allowed.test(a))).toEqual([]);
     expect(actions.filter((a) => a.includes('*'))).toEqual([]);
   });
@@ -135,7 +148,7 @@ describe('the CloudFormation deletion role', () => {
         Condition: { StringEquals: { 'aws:ResourceTag/staging:kind': ['feature', 'feature-lite'], 'aws:ResourceTag/staging:prefix': 'staging' } },
       }),
     );
-    const unconditioned = statements.filter((s) => s.Resource === '*' && !s.Condition).flatMap(actionsOf);
+    const unconditioned = statements.filter((s) => s.Effect === 'Allow' && s.Resource === '*' && !s.Condition).flatMap(actionsOf);
     expect(unconditioned.filter((a) => !/:(Describe|List|Get)/.test(a)).sort()).toEqual(
       [
         'application-autoscaling:DeleteScalingPolicy',

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { DBInstance, DBSnapshot, ModifyDBInstanceMessage, Tag } from '@aws-sdk/client-rds';
 import { MANAGED_BY_VALUE, TagKeys } from '../../lib/contract';
+import type { DatabaseResourceProperties, Wire } from '../../lib/provider-contract';
 
 /** Tags this handler sets on the instances it restores (on top of the caller's Tags). */
 export const RestoreTagKeys = {
@@ -80,7 +81,7 @@ export interface RestoreProps {
   readonly tags: Tag[];
 }
 
-function str(props: Record<string, unknown>, name: string, problems: string[]): string {
+function str(props: Wire<DatabaseResourceProperties>, name: keyof DatabaseResourceProperties, problems: string[]): string {
   const value = props[name];
   if (value === undefined || value === null || String(value).trim() === '') {
     problems.push(`missing required property '${name}'`);
@@ -104,8 +105,8 @@ export function baseProblem(base: string): string | undefined {
  * Parses ResourceProperties. CloudFormation passes scalars as strings, so numbers are parsed here.
  * Collects every problem and throws once.
  */
-export function parseProps(props: Record<string, unknown> | undefined): RestoreProps {
-  const p = props ?? {};
+export function parseProps(props: Wire<DatabaseResourceProperties> | undefined): RestoreProps {
+  const p: Wire<DatabaseResourceProperties> = props ?? {};
   const problems: string[] = [];
   const sourceInstanceIdentifier = str(p, 'SourceInstanceIdentifier', problems).toLowerCase();
   const instanceIdentifierBase = str(p, 'InstanceIdentifierBase', problems);

@@ -30,6 +30,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SharedParameterNames } from '../../lib/contract';
+import type { ListenerRuleResourceProperties, Wire } from '../../lib/provider-contract';
 import { isAwsError, log, logError, requiredProperty, type OnEventRequest, type OnEventResponse } from '../shared/provider';
 import {
   MAX_RULE_PRIORITY,
@@ -125,7 +126,7 @@ function respond(result: Result): OnEventResponse {
 // ---------------------------------------------------------------------------------------------
 // Properties
 
-function parseProps(p: Record<string, unknown>): Props {
+function parseProps(p: Wire<ListenerRuleResourceProperties>): Props {
   const listenerArn = requiredProperty(p, 'ListenerArn').trim();
   const host = requiredProperty(p, 'HostHeader').trim();
   const targetGroupArn = requiredProperty(p, 'TargetGroupArn').trim();
@@ -157,7 +158,7 @@ function parseProps(p: Record<string, unknown>): Props {
   return { listenerArn, host, targetGroupArn, minPriority, maxPriority, tags };
 }
 
-function parsePriority(p: Record<string, unknown>, name: string, fallback: number, problems: string[]): number {
+function parsePriority(p: Wire<ListenerRuleResourceProperties>, name: 'MinPriority' | 'MaxPriority', fallback: number, problems: string[]): number {
   const raw = p[name];
   if (raw === undefined || raw === null || String(raw).trim() === '') return fallback;
   const n = Number(String(raw).trim());

@@ -2,6 +2,7 @@
  * The ResourceProperties contract of the RedisPrefix custom resource, parsed and validated in one
  * place. CloudFormation sends every value as a string.
  */
+import type { RedisPrefixResourceProperties, Wire } from '../../lib/provider-contract';
 
 export interface RedisPrefixProperties {
   readonly host: string;
@@ -53,7 +54,7 @@ export function keyPrefixProblem(keyPrefix: unknown): string | undefined {
 }
 
 /** Parses and validates ResourceProperties; throws one message that lists every problem. */
-export function parseProperties(props: Record<string, unknown>, logicalId: string): RedisPrefixProperties {
+export function parseProperties(props: Wire<RedisPrefixResourceProperties>, logicalId: string): RedisPrefixProperties {
   const problems: string[] = [];
 
   const host = text(props.Host);

@@ -6,6 +6,7 @@
  * as a comma-separated string. Both are accepted.
  */
 import { createHash } from 'node:crypto';
+import type { ReleaseResourceProperties, Wire } from '../../lib/provider-contract';
 import { requiredProperty } from '../shared/provider';
 
 export interface CapacityProviderStrategyEntry {
@@ -48,8 +49,8 @@ function parseJson(name: string, value: string, expected: string): unknown {
 
 /** A list of non-empty strings: an array, a JSON array string, or a comma-separated string. */
 function stringList(
-  props: Record<string, unknown>,
-  name: string,
+  props: Wire<ReleaseResourceProperties>,
+  name: 'Command' | 'Subnets' | 'SecurityGroups',
   opts: { commaSeparated: boolean },
 ): string[] {
   const expected = opts.commaSeparated
@@ -110,7 +111,7 @@ function capacityProviderStrategy(value: unknown): CapacityProviderStrategyEntry
   });
 }
 
-export function parseProperties(props: Record<string, unknown>): ReleaseTaskProperties {
+export function parseProperties(props: Wire<ReleaseResourceProperties>): ReleaseTaskProperties {
   const assign = String(props.AssignPublicIp ?? 'DISABLED').trim().toUpperCase() || 'DISABLED';
   if (assign !== 'ENABLED' && assign !== 'DISABLED') {
     throw invalid('AssignPublicIp', props.AssignPublicIp, "'ENABLED' or 'DISABLED' (default 'DISABLED')");

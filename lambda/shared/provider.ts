@@ -48,8 +48,11 @@ export function isAwsError(error: unknown, ...names: string[]): boolean {
   return names.some((n) => e.name === n || e.Code === n || e.code === n);
 }
 
-/** Reads a required string property, with a message that names it. */
-export function requiredProperty(props: Record<string, any>, name: string): string {
+/**
+ * Reads a required string property, with a message that names it. Given properties typed by the
+ * contract (`Wire<...Properties>` of lib/provider-contract.ts), only its keys are accepted.
+ */
+export function requiredProperty<K extends string>(props: { readonly [P in K]?: unknown }, name: NoInfer<K>): string {
   const value = props[name];
   if (value === undefined || value === null || String(value).trim() === '') {
     throw new Error(`Missing required property '${name}' on the custom resource`);

@@ -2,6 +2,7 @@
  * The ResourceProperties contract of the SolrCollection custom resource, parsed and validated in
  * one place. CloudFormation sends every value as a string; numbers are parsed here.
  */
+import type { SolrCollectionResourceProperties, Wire } from '../../lib/provider-contract';
 
 export type SolrCollectionMode = 'restore' | 'empty';
 
@@ -37,7 +38,7 @@ export function isSolrIdentifier(value: unknown): value is string {
 }
 
 /** Parses what every request type needs to talk to Solr; pushes problems into `problems`. */
-function parseConnection(props: Record<string, unknown>, problems: string[]): SolrConnectionProperties {
+function parseConnection(props: Wire<SolrCollectionResourceProperties>, problems: string[]): SolrConnectionProperties {
   const rawUrl = text(props.SolrUrl);
   let solrUrl = '';
   if (!rawUrl) {
@@ -81,7 +82,7 @@ function parseConnection(props: Record<string, unknown>, problems: string[]): So
 
 /** What Delete needs: the connection, and the source collection it must never delete. */
 export function parseDeleteProperties(
-  props: Record<string, unknown>,
+  props: Wire<SolrCollectionResourceProperties>,
   logicalId: string,
 ): SolrConnectionProperties & { readonly sourceCollection?: string } {
   const problems: string[] = [];
@@ -91,7 +92,7 @@ export function parseDeleteProperties(
 }
 
 /** Full validation for Create and Update: collects every problem, then throws once. */
-export function parseProperties(props: Record<string, unknown>, logicalId: string): SolrCollectionProperties {
+export function parseProperties(props: Wire<SolrCollectionResourceProperties>, logicalId: string): SolrCollectionProperties {
   const problems: string[] = [];
   const connection = parseConnection(props, problems);
 

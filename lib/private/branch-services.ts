@@ -5,6 +5,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct, IConstruct } from 'constructs';
 import { FeatureOutputs, MANAGED_BY_VALUE, ProviderNames, Streams, TagKeys } from '../contract';
 import { StagingNames } from '../naming';
+import { ListenerRuleResourceProperties, ReleaseResourceProperties, ResourceTypes } from '../provider-contract';
 import { PROVIDER_SERVICE_TIMEOUT } from './timeouts';
 import type { BranchStagingProps } from '../feature-staging-lite';
 import { ServiceOptions, StagingServices } from '../staging-services';
@@ -42,7 +43,7 @@ export class BranchServices extends Construct {
     const { names, shared } = props;
     tagStack(this, props.kind, names);
 
-    this.hostName = `${names.name}.${shared.domainName}`;
+    this.hostName = names.hostName(shared.domainName);
     this.url = `https://${this.hostName}`;
 
     const sized = <T extends ServiceOptions>(s: T): T => ({
@@ -83,14 +84,14 @@ export class BranchServices extends Construct {
     // The host rule on the shared listener, owned by the shared listener-priority provider.
     this.listenerRule = new CustomResource(this, 'ListenerRule', {
       serviceToken: shared.serviceToken(ProviderNames.LISTENER_PRIORITY),
-      resourceType: 'Custom::StagingListenerRule',
+      resourceType: ResourceTypes.LISTENER_RULE,
       serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
       properties: {
         ListenerArn: shared.listenerArn,
         HostHeader: this.hostName,
         TargetGroupArn: this.services.targetGroup.targetGroupArn,
         Tags: Object.entries(stagingTags(props.kind, names)).map(([Key, Value]) => ({ Key, Value })),
-      },
+      } satisfies ListenerRuleResourceProperties,
     });
     // ECS refuses a service whose target group is not yet behind a listener.
     this.services.webService.node.addDependency(this.listenerRule);
@@ -136,7 +137,7 @@ export class BranchServices extends Construct {
     const taskDefinition = this.services.releaseTaskDefinition!;
     const release = new CustomResource(this, 'Release', {
       serviceToken: props.shared.serviceToken(ProviderNames.RELEASE_TASK),
-      resourceType: 'Custom::StagingRelease',
+      resourceType: ResourceTypes.RELEASE,
       serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
       properties: {
         ClusterArn: props.shared.cluster.clusterArn,
@@ -149,7 +150,7 @@ export class BranchServices extends Construct {
         LogGroupName: this.services.logGroups.release.logGroupName,
         LogStreamPrefix: 'release',
         StagingName: props.names.name,
-      },
+      } satisfies ReleaseResourceProperties,
     });
     for (const service of this.services.allServices) service.node.addDependency(release);
     return release;

@@ -3,11 +3,11 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { IConstruct } from 'constructs';
+import { ProviderNames } from '../contract';
 import { DatabaseTemplateEnvironment as E } from '../database-template-contract';
-import { StagingNames } from '../naming';
-import { acknowledgeWildcardPermissions } from '../private/acknowledge';
-import { StagingProviderOptions } from '../staging-provider';
+import { StagingNamePatterns, StagingNames } from '../naming';
+import { InVpc } from './in-vpc';
+import { ProviderDefinition } from './provider-definition';
 
 /** The golden template database that branch databases are copied from (`StagingDatabase.fromTemplate()`). */
 export interface SharedDatabaseTemplateOptions {
@@ -37,14 +37,10 @@ export interface SharedDatabaseTemplateOptions {
   readonly memoryLimitMiB?: number;
 }
 
-/** What the database-template provider needs from the shared staging. */
-export interface DatabaseTemplateProviderProps {
+/** Properties of `databaseTemplateProvider`: what it needs from the shared staging. */
+export interface DatabaseTemplateProviderProps extends InVpc {
   /** The staging system's prefix: branch databases are `<prefix>_br_*`, branch secrets `<prefix>/branches/*`. */
   readonly prefix: string;
-  /** The shared VPC: the handler speaks SQL to the shared Postgres. */
-  readonly vpc: ec2.IVpc;
-  /** Security groups that may reach the shared Postgres. */
-  readonly securityGroups: ec2.ISecurityGroup[];
   /** The shared Postgres's endpoint and port. */
   readonly host: string;
   readonly port: string;
@@ -65,43 +61,37 @@ export interface DatabaseTemplateProviderProps {
  * read the admin secret and the branches' own secrets, nothing else. Which databases it may touch
  * is set here, in its environment, not by the branch stacks.
  */
-export function databaseTemplateProvider(props: DatabaseTemplateProviderProps): StagingProviderOptions {
+export function databaseTemplateProvider(props: DatabaseTemplateProviderProps): ProviderDefinition {
   const stack = Stack.of(props.vpc);
+  const branchSecrets = `arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${new StagingNamePatterns(props.prefix).secretName}`;
   return {
-    handler: 'database-template',
-    // A copy takes seconds (about 1 s per 100 MB, see the README); a create may wait up to 2 minutes for a golden swap.
-    timeout: Duration.minutes(5),
-    vpc: props.vpc,
-    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-    securityGroups: props.securityGroups,
-    policies: [
-      new iam.PolicyStatement({
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: [props.adminSecret.secretArn, `arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${props.prefix}/branches/*`],
-      }),
-    ],
-    environment: {
-      [E.HOST]: props.host,
-      [E.PORT]: props.port,
-      [E.SSL]: 'true',
-      [E.ADMIN_SECRET_ARN]: props.adminSecret.secretArn,
-      [E.MAINTENANCE_DATABASE]: 'postgres',
-      [E.TEMPLATE_DATABASE]: props.templateDatabase,
-      [E.TEMPLATE_OWNER]: props.templateOwner,
-      [E.PROTECTED_DATABASES]: props.protectedDatabases.join(','),
-      [E.BRANCH_PREFIX]: StagingNames.branchDatabasePrefix(props.prefix),
-      [E.REFRESH_COMMAND]: props.refreshCommand,
-      // The Node.js runtime's bundle of Amazon CAs, which has the RDS certificates (rds.force_ssl is on).
-      NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+    name: ProviderNames.DATABASE_TEMPLATE,
+    options: {
+      handler: 'database-template',
+      // A copy takes seconds (about 1 s per 100 MB, see the README); a create may wait up to 2 minutes for a golden swap.
+      timeout: Duration.minutes(5),
+      vpc: props.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups: props.securityGroups,
+      policies: [new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [props.adminSecret.secretArn, branchSecrets] })],
+      environment: {
+        [E.HOST]: props.host,
+        [E.PORT]: props.port,
+        [E.SSL]: 'true',
+        [E.ADMIN_SECRET_ARN]: props.adminSecret.secretArn,
+        [E.MAINTENANCE_DATABASE]: 'postgres',
+        [E.TEMPLATE_DATABASE]: props.templateDatabase,
+        [E.TEMPLATE_OWNER]: props.templateOwner,
+        [E.PROTECTED_DATABASES]: props.protectedDatabases.join(','),
+        [E.BRANCH_PREFIX]: StagingNames.branchDatabasePrefix(props.prefix),
+        [E.REFRESH_COMMAND]: props.refreshCommand,
+        // The Node.js runtime's bundle of Amazon CAs, which has the RDS certificates (rds.force_ssl is on).
+        NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+      },
+    },
+    wildcards: {
+      reason: 'The handler reads the shared admin secret and the branch secrets `<prefix>/branches/*` only (branch stacks create those, so their ARNs are not known here).',
+      findings: /^Resource::arn:.*:secretsmanager:.*:secret:[a-z0-9]+\/branches\/\*$/,
     },
   };
-}
-
-/** The one wildcard of the provider's policy: the branches' own secrets, whose names end in a random suffix. */
-export function acknowledgeDatabaseTemplateProvider(provider: IConstruct): void {
-  acknowledgeWildcardPermissions(
-    provider,
-    'The handler reads the shared admin secret and the branch secrets `<prefix>/branches/*` only (branch stacks create those, so their ARNs are not known here).',
-    /^Resource::arn:.*:secretsmanager:.*:secret:[a-z0-9]+\/branches\/\*$/,
-  );
 }

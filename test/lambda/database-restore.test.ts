@@ -17,6 +17,7 @@ import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient 
 import { mockClient } from 'aws-sdk-client-mock';
 import { isComplete, onEvent } from '../../lambda/database-restore';
 import { IsCompleteRequest, OnEventRequest } from '../../lambda/shared/provider';
+import { ResourceTypes } from '../../lib/provider-contract';
 
 const rds = mockClient(RDSClient);
 const sm = mockClient(SecretsManagerClient);
@@ -58,7 +59,7 @@ function event(
     StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/staging-feature-x/1',
     RequestId: REQUEST_ID,
     LogicalResourceId: 'Database',
-    ResourceType: 'Custom::StagingDatabase',
+    ResourceType: ResourceTypes.DATABASE,
     ResourceProperties: props(),
     ...extra,
   };

@@ -21,6 +21,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import * as fc from 'fast-check';
 import { CONFLICT_ATTEMPTS, elbv2, onEvent, randomness } from '../../lambda/listener-priority';
 import type { OnEventRequest } from '../../lambda/shared/provider';
+import { ResourceTypes } from '../../lib/provider-contract';
 
 const elbMock = mockClient(ElasticLoadBalancingV2Client);
 
@@ -180,7 +181,7 @@ function event(
     StackId: `arn:aws:cloudformation:eu-west-1:${ACCOUNT}:stack/staging-feature-x/abc`,
     RequestId: 'req-1',
     LogicalResourceId: 'ListenerRule',
-    ResourceType: 'Custom::ListenerPriority',
+    ResourceType: ResourceTypes.LISTENER_RULE,
     ResourceProperties: { ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider', ...props },
     ...extra,
   };

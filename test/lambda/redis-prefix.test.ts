@@ -11,6 +11,7 @@ import { parseProperties } from '../../lambda/redis-prefix/properties';
 import { deleteKeysWithPrefix, escapeGlob, withRedis } from '../../lambda/redis-prefix/redis';
 import { OnEventRequest, RequestType } from '../../lambda/shared/provider';
 import { RedisServer, TlsFiles, freePort, makeTlsFiles, requireRedisServer } from './redis-prefix-server';
+import { ResourceTypes } from '../../lib/provider-contract';
 
 const secretsMock = mockClient(SecretsManagerClient);
 
@@ -78,7 +79,7 @@ function event(
     StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/staging-feat/0a1b2c3d',
     RequestId: `7e4f1a3e-0000-4000-8000-${String(requestCounter).padStart(12, '0')}`,
     LogicalResourceId: 'CachePrefix',
-    ResourceType: 'Custom::RedisPrefix',
+    ResourceType: ResourceTypes.REDIS_PREFIX,
     ResourceProperties: resourceProperties,
     ...extra,
   };

@@ -21,6 +21,7 @@ import {
   taskIdOf,
 } from '../../lambda/release-task/properties';
 import { IsCompleteRequest, OnEventRequest } from '../../lambda/shared/provider';
+import { ResourceTypes } from '../../lib/provider-contract';
 
 const ecsMock = mockClient(ECSClient);
 const logsMock = mockClient(CloudWatchLogsClient);
@@ -58,7 +59,7 @@ function event(
     StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/staging-feature-login/abc',
     RequestId: '6f1a3c1e-8a0b-4d7e-9a55-0d4c5b6a7e8f',
     LogicalResourceId: 'ReleaseTask',
-    ResourceType: 'Custom::StagingReleaseTask',
+    ResourceType: ResourceTypes.RELEASE,
     ResourceProperties: props,
     ...(requestType !== 'Create' ? { PhysicalResourceId: 'release:feature-login' } : {}),
     ...extra,

@@ -3,6 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { asyncIds, isComplete, onEvent } from '../../lambda/solr-collection';
 import { IsCompleteRequest, OnEventRequest, OnEventResponse, RequestType } from '../../lambda/shared/provider';
 import { FakeSolr } from './solr-collection-fake-server';
+import { ResourceTypes } from '../../lib/provider-contract';
 
 const secretsMock = mockClient(SecretsManagerClient);
 
@@ -37,7 +38,7 @@ function event(
     StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/staging-feature-login/0a1b2c3d',
     RequestId: `5d4f1a3e-0000-4000-8000-${String(requestCounter).padStart(12, '0')}`,
     LogicalResourceId: 'SearchCollection',
-    ResourceType: 'Custom::SolrCollection',
+    ResourceType: ResourceTypes.SOLR_COLLECTION,
     ResourceProperties: resourceProperties,
     ...extra,
   };

@@ -477,14 +477,14 @@ describe('stack states', () => {
       { LogicalResourceId: 'Web', ResourceType: 'AWS::ECS::Service', ResourceStatus: 'DELETE_COMPLETE', LastUpdatedTimestamp: new Date() },
       { LogicalResourceId: 'Sg', PhysicalResourceId: 'sg-0123456789abcdef0', ResourceType: 'AWS::EC2::SecurityGroup', ResourceStatus: 'DELETE_FAILED', ResourceStatusReason: 'has a dependent object', LastUpdatedTimestamp: new Date() },
       { LogicalResourceId: 'Logs', ResourceType: 'AWS::Logs::LogGroup', ResourceStatus: 'DELETE_COMPLETE', LastUpdatedTimestamp: new Date() },
-      { LogicalResourceId: 'Db', PhysicalResourceId: 'staging-stuck', ResourceType: 'Custom::DatabaseRestore', ResourceStatus: 'DELETE_FAILED', ResourceStatusReason: 'timed out', LastUpdatedTimestamp: new Date() },
+      { LogicalResourceId: 'Db', PhysicalResourceId: 'staging-stuck', ResourceType: 'Custom::StagingDatabase', ResourceStatus: 'DELETE_FAILED', ResourceStatusReason: 'timed out', LastUpdatedTimestamp: new Date() },
     ]);
     const report = await run();
     expect(staging(report, 'stuck')).toMatchObject({
       action: 'report',
       failedResources: [
         { logicalId: 'Sg', physicalId: 'sg-0123456789abcdef0', type: 'AWS::EC2::SecurityGroup', reason: 'has a dependent object' },
-        { logicalId: 'Db', physicalId: 'staging-stuck', type: 'Custom::DatabaseRestore', reason: 'timed out' },
+        { logicalId: 'Db', physicalId: 'staging-stuck', type: 'Custom::StagingDatabase', reason: 'timed out' },
       ],
     });
     expect(report.counts.failed).toBe(1);

@@ -1,0 +1,22 @@
+/**
+ * The custom-resource providers SharedStaging hosts, one file each.
+ *
+ * Convention for a new provider `<name>` (e.g. `database-template`, `waker`):
+ * - `lib/providers/<name>.ts` exports `<camelName>Provider(props): ProviderDefinition`, where
+ *   `props` holds just what the policy and options need (constructs by interface, the stack for
+ *   ARNs). It returns the provider's name (a `ProviderNames` constant), the `StagingProviderOptions`
+ *   with its handler (`lambda/<name>/`) and IAM statements, and, if its policy has by-design
+ *   wildcards, the cdk-nag IAM5 findings to acknowledge with a reason. No constructs are created
+ *   there: SharedStaging calls `addProvider` with the result.
+ * - Names and ARN patterns come from `StagingNames` / `StagingNamePatterns`, never by hand.
+ * - Its resource type and properties go in `lib/provider-contract.ts`.
+ * - `test/providers/<name>.test.ts` tests the definition directly; `test/iam.test.ts` proves each
+ *   SDK command of its handler against the synthesized policy.
+ */
+export * from './provider-definition';
+export * from './database-restore';
+export * from './listener-priority';
+export * from './redis-prefix';
+export * from './release-task';
+export * from './solr-collection';
+export * from './database-template';

