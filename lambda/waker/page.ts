@@ -107,7 +107,7 @@ function page(input: PageInput, client: Client, remaining: number): string {
   const name = escapeHtml(input.stagingName);
   const branch = input.branch && input.branch !== input.stagingName ? ` <span class="branch">(${escapeHtml(input.branch)})</span>` : '';
   const what =
-    client === 'previewer' || input.phase === 'sleeping'
+    client === 'previewer'
       ? 'is asleep. Opening this page in a browser starts it'
       : input.phase === 'awake'
         ? 'is up; taking you there'
