@@ -1,4 +1,4 @@
-import { CustomResource, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
@@ -42,6 +42,14 @@ export interface FeatureStagingProps extends BranchStagingProps {
    * @default - no release task
    */
   readonly releaseCommand?: string[];
+
+  /**
+   * Stop the branch's own database once the branch has slept this long (started again on wake,
+   * which then takes minutes; re-stopped after RDS starts it by itself after 7 days). Only with a
+   * database of the branch's own.
+   * @default - the database keeps running while the branch sleeps
+   */
+  readonly stopDatabaseAfter?: Duration;
 }
 
 /**
@@ -98,6 +106,8 @@ export class FeatureStaging extends Construct {
       kind: StagingKinds.FEATURE,
       data,
       releaseCommand: props.releaseCommand,
+      databaseInstanceId: this.database?.getAttString('InstanceIdentifier'),
+      stopDatabaseAfter: props.stopDatabaseAfter,
     });
     this.url = branch.url;
     this.services = branch.services;

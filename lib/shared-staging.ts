@@ -23,6 +23,8 @@ import { BRANCH_SUBNET_COUNT, validateParameterPrefix } from './shared-staging-r
 import { ScheduledJobOptions, ServiceOptions, StagingServices, WebServiceOptions } from './staging-services';
 import { StagingProvider, StagingProviderOptions } from './staging-provider';
 import { StagingSweeper, StagingSweeperOptions } from './staging-sweeper';
+import { StagingSleeper, StagingSleeperOptions } from './staging-sleeper';
+import { SLEEP_WILDCARDS, SLEEP_WILDCARDS_REASON, wakerProvider } from './providers/waker';
 
 /** The shared Postgres. */
 export interface SharedDatabaseOptions {
@@ -241,6 +243,12 @@ export interface SharedStagingProps {
    * @default - a sweeper with a 3-day idle timeout, warning 24 hours before
    */
   readonly sweeper?: SharedSweeperOptions;
+
+  /**
+   * The sleeper and waker: idle branches sleep (each branch's `sleepAfter`) and wake on request.
+   * @default - the sleeper looks for idle branches every 5 minutes
+   */
+  readonly sleeper?: StagingSleeperOptions;
 }
 
 /**
@@ -279,6 +287,8 @@ export class SharedStaging extends Construct {
   public readonly url: string;
   /** The sweeper, unless it was turned off. */
   public readonly sweeper?: StagingSweeper;
+  /** The waker and the sleeper of the branches (docs/sleep.md). */
+  public readonly sleeper: StagingSleeper;
 
   private readonly providers: Record<string, StagingProvider> = {};
 
@@ -417,6 +427,10 @@ export class SharedStaging extends Construct {
     });
 
     this.publish(props, workloadSubnets, cacheSubnets);
+    const sleepScope = { prefix: this.prefix, parameterPrefix: this.parameterPrefix, clusterName: this.cluster.clusterName, listenerArn: this.listener.listenerArn };
+    this.sleeper = new StagingSleeper(this, 'Sleeper', { ...sleepScope, cluster: this.cluster, listener: this.listener, ...props.sleeper });
+    const waker = this.addProvider(ProviderNames.WAKER, wakerProvider({ ...sleepScope, wakerTargetGroupArn: this.sleeper.targetGroup.targetGroupArn }));
+    acknowledgeWildcardPermissions(waker, SLEEP_WILDCARDS_REASON, SLEEP_WILDCARDS);
     this.addListenerRuleProvider();
     this.addDataProviders();
 
@@ -542,6 +556,8 @@ export class SharedStaging extends Construct {
     const provider = this.addProvider(ProviderNames.LISTENER_PRIORITY, {
       handler: 'listener-priority',
       timeout: Duration.minutes(3),
+      // Branch rules forward to the branch and (weight 0 while awake) to the waker.
+      environment: { WAKER_TARGET_GROUP_ARN: this.sleeper.targetGroup.targetGroupArn },
       policies: [
         new iam.PolicyStatement({ actions: ['elasticloadbalancing:DescribeRules'], resources: ['*'] }),
         new iam.PolicyStatement({
