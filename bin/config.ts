@@ -84,6 +84,8 @@ export interface StagingConfig {
     };
     /** Run before the services roll, e.g. ["bin/rails", "db:migrate"]. */
     readonly releaseCommand?: string[];
+    /** Minutes without activity before a branch sleeps (default 60; 0 = never). */
+    readonly sleepAfterMinutes?: number;
   };
   readonly app: {
     readonly image: string;
@@ -310,6 +312,7 @@ export function readStagingConfig(raw: unknown): StagingConfig {
         configSet: r.string('staging.feature.solr.configSet', featureSolr.configSet),
       },
       releaseCommand: r.stringList('staging.feature.releaseCommand', feature.releaseCommand),
+      sleepAfterMinutes: r.number('staging.feature.sleepAfterMinutes', feature.sleepAfterMinutes, { integer: true, min: 0, max: 43200 }),
     },
     app: {
       image: r.string('staging.app.image', app.image, { required: true, example: 'public.ecr.aws/docker/library/nginx:1.27' }) ?? '',

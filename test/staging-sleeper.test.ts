@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import { buildStagingApp } from '../bin/staging-app';
 import { FeatureStaging, FeatureStagingLite, ISharedStaging, SharedStaging, SharedStagingRef, StagingCache, StagingDatabase, StagingNames } from '../lib';
 import { ProviderNames } from '../lib/contract';
 import { only, onlyId, resourcesOfType, ssm } from './util/template';
@@ -167,5 +170,23 @@ describe('branch stack: Custom::StagingSleep', () => {
     expect(() =>
       branchStack((stack, shared) => new FeatureStaging(stack, 'Staging', { branch: BRANCH, shared, image: IMAGE, sleepAfter: Duration.minutes(0), stopDatabaseAfter: Duration.hours(12) })),
     ).toThrow(/stopDatabaseAfter \(12 hours\) needs the branch to sleep, but sleepAfter is 0/);
+  });
+});
+
+describe('ready-made app', () => {
+  const STAGING = JSON.parse(readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8')).context.staging;
+  const sleepAfter = (staging: unknown) => {
+    const app = new App({ context: { ...FEATURE_FLAGS, staging, branch: BRANCH, lite: 'true' } });
+    return only(Template.fromStack(buildStagingApp(app)[0]).toJSON(), 'Custom::StagingSleep').Properties.SleepAfterMinutes;
+  };
+
+  test('branches sleep after an hour unless staging.feature.sleepAfterMinutes says otherwise (0 = never)', () => {
+    expect(sleepAfter(STAGING)).toBe('60');
+    expect(sleepAfter({ ...STAGING, feature: { ...STAGING.feature, sleepAfterMinutes: 0 } })).toBe('0');
+    expect(sleepAfter({ ...STAGING, feature: { ...STAGING.feature, sleepAfterMinutes: 240 } })).toBe('240');
+  });
+
+  test('fails when staging.feature.sleepAfterMinutes is not a whole number of minutes', () => {
+    expect(() => sleepAfter({ ...STAGING, feature: { ...STAGING.feature, sleepAfterMinutes: 1.5 } })).toThrow(/staging\.feature\.sleepAfterMinutes/);
   });
 });
