@@ -194,7 +194,8 @@ export async function onSchedule(): Promise<TickReport> {
       const decision = decideTick({ config, state, lastActivityMs: activity, stackStatus: stack?.StackStatus, databaseStatus: observed?.databaseStatus, nowMs: now });
       decisions.push(decision);
       if (decision.action === 'sleep') {
-        await apply(config, sleepSteps(config, observed ?? (await observe(config, wakerArn)), now, 'idle'), p, wakerArn);
+        const reason = state.state === SleepStates.WAKING ? 'wake-gave-up' : 'idle';
+        await apply(config, sleepSteps(config, observed ?? (await observe(config, wakerArn)), now, reason), p, wakerArn);
       } else if (decision.action === 'advance-wake') {
         const plan = wakeStep(config, state, observed!, now, 'recorded');
         await apply(config, plan.steps, p, wakerArn);

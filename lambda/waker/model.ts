@@ -38,6 +38,13 @@ export interface SleepConfig {
 
 export type State = SleepStateValue;
 
+/**
+ * A wake that has not produced a healthy web target in this long is given up: the branch goes
+ * back to sleep rather than crash-loop at full price until the sweeper deletes it. The next
+ * visit tries again.
+ */
+export const WAKE_GIVE_UP_MINUTES = 30;
+
 export const MINUTE_MS = 60_000;
 
 /** Modelled wake times (seconds), from RESEARCH §2: Fargate start 45–90 s plus two health checks at 15 s. */
@@ -216,7 +223,7 @@ export function sleepSteps(config: SleepConfig, observed: Observed, nowMs: numbe
   for (const s of config.services) desiredCounts[s.name] = observed.desired[s.name] ?? s.desiredCount;
   return [
     { kind: 'state', value: { state: SleepStates.SLEEPING, since: new Date(nowMs).toISOString(), desiredCounts, reason } },
-    { kind: 'route', to: 'waker' },
+    ...(observed.route !== 'waker' ? [{ kind: 'route', to: 'waker' } as Step] : []),
     ...(config.schedules.length > 0 ? [{ kind: 'schedules', enabled: false } as Step] : []),
     ...config.services.filter((s) => (observed.desired[s.name] ?? 0) > 0).map((s): Step => ({ kind: 'scale', service: s.name, count: 0 })),
   ];
@@ -251,7 +258,13 @@ export function decideTick(input: TickInput): TickDecision {
   const d = (action: TickAction, reason: string): TickDecision => ({ stagingName: config.stagingName, action, reason });
   if (input.stackStatus === undefined) return d('none', 'its stack is gone');
   if (input.stackStatus.endsWith('_IN_PROGRESS')) return d('none', `its stack is ${input.stackStatus}; a deploy decides its state`);
-  if (state.state === SleepStates.WAKING) return d('advance-wake', `waking since ${state.since}`);
+  if (state.state === SleepStates.WAKING) {
+    const wakingMs = nowMs - Date.parse(state.since);
+    if (wakingMs >= WAKE_GIVE_UP_MINUTES * MINUTE_MS) {
+      return d('sleep', `waking for ${Math.floor(wakingMs / MINUTE_MS)} minutes without a healthy web target; back to sleep until the next visit`);
+    }
+    return d('advance-wake', `waking since ${state.since}`);
+  }
   if (state.state === SleepStates.SLEEPING) {
     const stopAfter = config.stopDatabaseAfterMinutes * MINUTE_MS;
     const asleepMs = nowMs - Date.parse(state.since);

@@ -336,6 +336,21 @@ describe('wake on request', () => {
     expect(world.calls).toEqual(['scheduler:ENABLED', 'elb:route branch', 'ssm:put sleep']);
   });
 
+  test('a wake that finds no healthy web target in 30 minutes is given up: back to sleep, the next visit tries again', async () => {
+    world.asleep();
+    await onRequest(request(BROWSER));
+    clock.now = () => NOW + 31 * MINUTE;
+    world.calls = [];
+    const report = await onSchedule();
+    expect(report.decisions[0]).toMatchObject({ action: 'sleep', reason: expect.stringMatching(/waking for 31 minutes/) });
+    // The rule is still on the waker and the schedules still off: only the services scale in.
+    expect(world.calls).toEqual(['ssm:put sleep', 'ecs:scale web=0', 'ecs:scale worker=0']);
+    expect(world.state()).toMatchObject({ state: 'sleeping', reason: 'wake-gave-up', desiredCounts: { [WEB]: 2, [WORKER]: 1 } });
+    world.calls = [];
+    await onRequest(request(BROWSER));
+    expect(world.calls).toEqual(['ssm:put keep-alive', 'ssm:put sleep-claims', 'ssm:put sleep', 'ecs:scale web=2', 'ecs:scale worker=1']);
+  });
+
   test('an unknown host gets 404', async () => {
     const response = await onRequest({ ...request(BROWSER), headers: { ...BROWSER, host: 'nothing-here.staging.example.com' } });
     expect(response.statusCode).toBe(404);
