@@ -1,4 +1,4 @@
-import { Annotations, App, Stack } from 'aws-cdk-lib';
+import { Annotations, App, Duration, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
@@ -41,6 +41,7 @@ export function featureStack(app: App, config: StagingConfig, context: BranchCon
     scheduledJobs: config.app.scheduledJobs.map((job) => ({ ...sized(job), schedule: scheduler.ScheduleExpression.expression(job.schedule) })),
     environment: { ...config.app.environment, ...config.feature.environment, ...context.environment },
     capacityProviderStrategies: config.feature.spotOnly ? [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }] : undefined,
+    sleepAfter: config.feature.sleepAfterMinutes !== undefined ? Duration.minutes(config.feature.sleepAfterMinutes) : undefined,
   };
   if (!context.allowKindSwitch) kindLock(stack, names, context.lite ? StagingKinds.FEATURE_LITE : StagingKinds.FEATURE);
   if (context.lite) {

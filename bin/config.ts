@@ -274,6 +274,13 @@ const stagingFields = block({
       'Run before the services roll on each deploy of a FeatureStaging, e.g. `["bin/rails","db:migrate"]`. Lite stagings do not run it (they use the shared database); synth warns.',
       '–',
     ),
+    sleepAfterMinutes: doc(
+      num({ integer: true, min: 0, max: 43200 }).refine((v) => v === undefined || v === 0 || v >= 5, {
+        error: 'must be 0 (never sleep) or at least 5 (the sleeper looks every 5 minutes)',
+      }),
+      'Minutes without a request, deploy, keep-alive or pin before a branch sleeps: its services scale to zero and the shared waker answers until a visit wakes it ([docs/sleep.md](docs/sleep.md)). `0` keeps branches awake.',
+      '`60`',
+    ),
   }),
   app: block({
     image: doc(

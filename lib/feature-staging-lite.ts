@@ -1,3 +1,4 @@
+import { Duration } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -61,6 +62,14 @@ export interface BranchStagingProps {
    * @default - the first task of each service on-demand, further tasks mostly on Fargate Spot
    */
   readonly capacityProviderStrategies?: ecs.CapacityProviderStrategy[];
+
+  /**
+   * Put the branch to sleep after this long without requests, deploys, keep-alives or pins:
+   * services scale to zero and the shared waker answers until a visit wakes it (docs/sleep.md).
+   * `Duration.minutes(0)` keeps the branch awake.
+   * @default Duration.hours(1)
+   */
+  readonly sleepAfter?: Duration;
 }
 
 /** Properties of `FeatureStagingLite`. */

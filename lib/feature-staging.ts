@@ -1,3 +1,4 @@
+import { Duration } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { StagingKinds } from './contract';
 import { BranchStagingProps } from './feature-staging-lite';
@@ -34,6 +35,14 @@ export interface FeatureStagingProps extends BranchStagingProps {
    * @default - no release task
    */
   readonly releaseCommand?: string[];
+
+  /**
+   * Stop the branch's own database once the branch has slept this long (started again on wake,
+   * which then takes minutes; re-stopped after RDS starts it by itself after 7 days). Only with a
+   * database of the branch's own.
+   * @default - the database keeps running while the branch sleeps
+   */
+  readonly stopDatabaseAfter?: Duration;
 }
 
 /**
@@ -86,6 +95,8 @@ export class FeatureStaging extends Construct {
       kind: StagingKinds.FEATURE,
       data: combineWiring(databaseWiring(this.database), cacheWiring(this.cache), searchWiring(this.search)),
       releaseCommand: props.releaseCommand,
+      databaseInstanceId: this.database.instanceIdentifier,
+      stopDatabaseAfter: props.stopDatabaseAfter,
     });
     this.url = branch.url;
     this.services = branch.services;

@@ -1,5 +1,6 @@
 // The public API. Everything here is jsii-friendly: classes, interfaces and static members only.
-export { BranchParameterNames, FeatureOutputs, ProviderNames, SharedParameterNames, StagingKinds, Streams, TagKeys } from './contract';
+export { BranchParameterNames, FeatureOutputs, ProviderNames, SharedParameterNames, SleepStates, StagingKinds, Streams, TagKeys } from './contract';
+export type { SleepStateValue } from './contract';
 export * from './feature-staging';
 export * from './feature-staging-lite';
 export { SharedStagingNames, StagingNamePatterns, StagingNames } from './naming';
@@ -12,3 +13,4 @@ export * from './staging-provider';
 export { StagingServices } from './staging-services';
 export type { ScheduledJobOptions, ServiceOptions, StagingServicesProps, WebServiceOptions } from './staging-services';
 export * from './staging-sweeper';
+export * from './staging-sleeper';

@@ -44,6 +44,7 @@ export class DatabaseAttributes {
   public static readonly PORT = 'Port';
   public static readonly DATABASE_NAME = 'DatabaseName';
   public static readonly MASTER_USERNAME = 'MasterUsername';
+  public static readonly INSTANCE_IDENTIFIER = 'InstanceIdentifier';
 }
 
 /** `Custom::StagingListenerRule` (listener-priority). */

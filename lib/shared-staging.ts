@@ -29,12 +29,14 @@ import {
   redisPrefixProvider,
   releaseTaskProvider,
   solrCollectionProvider,
+  wakerProvider,
 } from './providers';
 import { validateParameterPrefix } from './shared-staging-ref';
 import { ScheduledJobOptions, ServiceOptions, StagingServices, WebServiceOptions } from './staging-services';
 import { StagingProvider, StagingProviderOptions } from './staging-provider';
 import { addSharedOutputs } from './private/shared-outputs';
 import { StagingSweeper, StagingSweeperOptions } from './staging-sweeper';
+import { StagingSleeper, StagingSleeperOptions } from './staging-sleeper';
 
 /** The shared Postgres. */
 export interface SharedDatabaseOptions {
@@ -260,6 +262,12 @@ export interface SharedStagingProps {
    * @default - a sweeper with a 3-day idle timeout, warning 24 hours before
    */
   readonly sweeper?: SharedSweeperOptions;
+
+  /**
+   * The sleeper and waker: idle branches sleep (each branch's `sleepAfter`) and wake on request.
+   * @default - the sleeper looks for idle branches every 5 minutes
+   */
+  readonly sleeper?: StagingSleeperOptions;
 }
 
 /**
@@ -298,6 +306,8 @@ export class SharedStaging extends Construct {
   public readonly url: string;
   /** The sweeper, unless it was turned off. */
   public readonly sweeper?: StagingSweeper;
+  /** The waker and the sleeper of the branches (docs/sleep.md). */
+  public readonly sleeper: StagingSleeper;
 
   private readonly providers: Record<string, StagingProvider> = {};
 
@@ -389,6 +399,13 @@ export class SharedStaging extends Construct {
     });
 
     publishSharedParameters(this, this.parameterPrefix, this.parameterValues(props, network.workloadSubnets, cacheSubnets));
+    this.sleeper = new StagingSleeper(this, 'Sleeper', {
+      prefix: this.prefix,
+      parameterPrefix: this.parameterPrefix,
+      cluster: this.cluster,
+      listener: this.listener,
+      ...props.sleeper,
+    });
     this.addProviders();
     if (props.databaseTemplate) this.addDatabaseTemplate(props.databaseTemplate, props.database?.engineVersion ?? rds.PostgresEngineVersion.VER_16);
 
@@ -431,7 +448,14 @@ export class SharedStaging extends Construct {
     // Solr and Redis are only reachable inside the VPC, so these two handlers run there.
     const inVpc = { vpc: this.vpc, securityGroups: [this.workloadSecurityGroup] };
     const definitions: ProviderDefinition[] = [
-      listenerPriorityProvider({ listener: this.listener }),
+      listenerPriorityProvider({ listener: this.listener, wakerTargetGroupArn: this.sleeper.targetGroup.targetGroupArn }),
+      wakerProvider({
+        prefix: this.prefix,
+        parameterPrefix: this.parameterPrefix,
+        clusterName: this.cluster.clusterName,
+        listenerArn: this.listener.listenerArn,
+        wakerTargetGroupArn: this.sleeper.targetGroup.targetGroupArn,
+      }),
       databaseRestoreProvider({ stack, prefix: this.prefix, subnetGroupName: databaseSubnetGroupName(this.database) }),
       releaseTaskProvider({ stack, prefix: this.prefix, cluster: this.cluster }),
       solrCollectionProvider({ ...inVpc, credentials: this.solrSecret }),

@@ -37,7 +37,7 @@ export interface BranchDatabaseInfo {
   readonly databaseName: string;
   /**
    * The user (`DATABASE_USERNAME`, a plain variable).
-   * @default - the `username` field of `secret` (an ECS secret)
+   * @default - the `username` field of `secret`, which CloudFormation reads at deploy time
    */
   readonly username?: string;
   /** JSON secret with `password` (and `username` when `username` is not given). */
@@ -47,6 +47,11 @@ export interface BranchDatabaseInfo {
    * @default - none: the branch uses a database it does not own
    */
   readonly resource?: IConstruct;
+  /**
+   * The RDS instance identifier, when the branch has an instance of its own (the sleeper may stop it).
+   * @default - none: the database lives on an instance the branch does not own
+   */
+  readonly instanceIdentifier?: string;
 }
 
 /** The Redis a branch uses, as its containers see it. */
@@ -248,6 +253,7 @@ class SnapshotDatabase extends StagingDatabase {
       // The restored copy keeps the source's database and master user; only the password is its own.
       databaseName: resource.getAttString(DatabaseAttributes.DATABASE_NAME),
       username: resource.getAttString(DatabaseAttributes.MASTER_USERNAME),
+      instanceIdentifier: resource.getAttString(DatabaseAttributes.INSTANCE_IDENTIFIER),
       secret,
       resource,
     };

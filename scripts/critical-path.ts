@@ -26,6 +26,7 @@ export const CREATE_SECONDS: Record<string, number> = {
   'AWS::Route53::RecordSet': 60, // until INSYNC
   'Custom::StagingListenerRule': 10,
   'Custom::StagingRedisPrefix': 5,
+  'Custom::StagingSleep': 5, // records the branch for the sleeper; waits only when a deploy wakes it
   'AWS::IAM::Role': 10,
   'AWS::IAM::Policy': 10,
 };

@@ -204,7 +204,9 @@ describe('SharedStaging props', () => {
     const stack = newStack();
     const shared = new SharedStaging(stack, 'S', sharedProps(stack, { sweeper: { enabled: false } }));
     expect(shared.sweeper).toBeUndefined();
-    Template.fromStack(stack).resourceCountIs('AWS::Events::Rule', 0);
+    // Only the sleeper's schedule is left.
+    Template.fromStack(stack).resourceCountIs('AWS::Events::Rule', 1);
+    Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', { Description: Match.stringLikeRegexp('to sleep') });
     expect(Object.keys(Template.fromStack(stack).toJSON().Outputs).filter((o) => o.startsWith('Sweeper'))).toEqual([]);
   });
 

@@ -67,7 +67,10 @@ const HANDLER_ROLES: Record<string, string> = {
   [ProviderNames.RELEASE_TASK]: roleByDescription(/^Handler of the release-task staging provider$/),
   [ProviderNames.SOLR_COLLECTION]: roleByDescription(/^Handler of the solr-collection staging provider$/),
   sweeper: roleByDescription(/^Staging sweeper of/),
+  // The waker (behind its target group) and the sleeper share one role; the waker provider has its own (below).
+  waker: roleByDescription(/^Waker and sleeper of/),
 };
+const WAKER_PROVIDER_ROLE = roleByDescription(/^Handler of the waker staging provider$/);
 const DELETION_ROLE = roleByDescription(/^CloudFormation service role/);
 
 // ---------------------------------------------------------------------------------------------
@@ -100,6 +103,10 @@ const topicPolicy = resolver.resolve(shared.template.Resources[only(shared.templ
 const branchRole = (logical: string, names = branch) => `arn:aws:iam::${ACCOUNT}:role/${generatedName({ account: ACCOUNT, region: REGION, stackName: names.stackName }, logical)}`;
 const sharedRole = `arn:aws:iam::${ACCOUNT}:role/${resolver.ref(HANDLER_ROLES.sweeper)}`;
 const taskArn = arn('ecs', `task/${clusterName}/0123456789abcdef0123456789abcdef`);
+const branchStackNames = { account: ACCOUNT, region: REGION, stackName: branch.stackName };
+const branchService = arn('ecs', `service/${clusterName}/${generatedName(branchStackNames, 'StagingBranchAppWebService', 255)}`);
+const branchSchedule = arn('scheduler', `schedule/default/${generatedName(branchStackNames, 'StagingBranchAppJobNightlySchedule')}`);
+const sleepParameter = (path: string) => arn('ssm', `parameter/${PREFIX}/${path}/${branch.name}`);
 
 /** Tags of a branch resource, as aws:ResourceTag context. */
 const featureTags = (kind = 'feature', names = branch) => ({
@@ -247,6 +254,32 @@ const COMMANDS: Record<string, Record<string, Authorization[]>> = {
     StopTask: [{ action: 'ecs:StopTask', resource: taskArn, context: { 'ecs:cluster': clusterArn } }],
     GetLogEvents: [{ action: 'logs:GetLogEvents', resource: arn('logs', `log-group:${branch.logGroupName('release')}:log-stream:release/app/0123456789abcdef0123456789abcdef`) }],
   },
+  waker: {
+    GetParameters: [{ action: 'ssm:GetParameters', resource: sleepParameter('sleep') }],
+    GetParametersByPath: [
+      { action: 'ssm:GetParametersByPath', resource: arn('ssm', `parameter/${PREFIX}/sleep-config`) },
+      { action: 'ssm:GetParametersByPath', resource: arn('ssm', `parameter/${PREFIX}/sleep-claims/${branch.name}`) },
+      { action: 'ssm:GetParametersByPath', resource: arn('ssm', `parameter/${PREFIX}/pins`) },
+    ],
+    PutParameter: ['sleep', 'sleep-config', 'keep-alive'].map((p) => ({ action: 'ssm:PutParameter', resource: sleepParameter(p) })).concat([
+      { action: 'ssm:PutParameter', resource: arn('ssm', `parameter/${PREFIX}/sleep-claims/${branch.name}/2026-12-01T10:00:00.000Z`) },
+    ]),
+    DeleteParameters: ['sleep', 'sleep-config'].map((p) => ({ action: 'ssm:DeleteParameters', resource: sleepParameter(p) })),
+    DescribeRules: [{ action: 'elasticloadbalancing:DescribeRules', resource: '*' }],
+    ModifyRule: [{ action: 'elasticloadbalancing:ModifyRule', resource: listenerRuleArn, context: featureTags() }],
+    DescribeTargetHealth: [{ action: 'elasticloadbalancing:DescribeTargetHealth', resource: '*' }],
+    DescribeServices: [{ action: 'ecs:DescribeServices', resource: branchService, context: featureTags() }],
+    UpdateService: [{ action: 'ecs:UpdateService', resource: branchService, context: featureTags() }],
+    GetSchedule: [{ action: 'scheduler:GetSchedule', resource: branchSchedule }],
+    UpdateSchedule: [
+      { action: 'scheduler:UpdateSchedule', resource: branchSchedule },
+      // The schedule's own role is passed again.
+      { action: 'iam:PassRole', resource: branchRole('StagingBranchAppSchedulerRole'), context: { 'iam:PassedToService': 'scheduler.amazonaws.com', ...featureTags() } },
+    ],
+    DescribeDBInstances: [{ action: 'rds:DescribeDBInstances', resource: arn('rds', `db:${branchDatabase}`) }],
+    StopDBInstance: [{ action: 'rds:StopDBInstance', resource: arn('rds', `db:${branchDatabase}`), context: featureTags() }],
+    StartDBInstance: [{ action: 'rds:StartDBInstance', resource: arn('rds', `db:${branchDatabase}`), context: featureTags() }],
+  },
   sweeper: {
     DescribeStacks: [{ action: 'cloudformation:DescribeStacks', resource: '*' }],
     GetParametersByPath: ['pins', 'keep-alive', 'sweeper'].map((p) => ({ action: 'ssm:GetParametersByPath', resource: arn('ssm', `parameter/${PREFIX}/${p}`) })),
@@ -267,6 +300,15 @@ const COMMANDS: Record<string, Record<string, Authorization[]>> = {
     PutMetricData: [{ action: 'cloudwatch:PutMetricData', resource: '*', context: { 'cloudwatch:namespace': 'CdkMultiStaging/StagingSweeper' } }],
   },
 };
+
+/**
+ * Commands the waker runs through the sweeper's helpers (lambda/sweeper/aws.ts: `lastRequests`,
+ * `describeAllStacks`), which the folder scan attributes to the sweeper.
+ */
+const WAKER_BORROWED: Authorization[] = [
+  { action: 'cloudwatch:GetMetricData', resource: '*' },
+  { action: 'cloudformation:DescribeStacks', resource: '*' },
+];
 
 /** `new XxxCommand(` in the sources of each handler folder. */
 function commandsInSources(): Record<string, string[]> {
@@ -295,6 +337,16 @@ describe('every SDK command of every handler is allowed by its role', () => {
       expect(await refused(HANDLER_ROLES[handler], Object.values(commands).flat())).toEqual([]);
     });
   }
+
+  test('the waker also reads request counts and stacks through the sweeper\'s helpers', async () => {
+    const sources = readdirSync(join(__dirname, '..', 'lambda', 'waker')).map((f) => readFileSync(join(__dirname, '..', 'lambda', 'waker', f), 'utf8')).join('\n');
+    expect(sources).toMatch(/from '\.\.\/sweeper\/aws'/);
+    expect(await refused(HANDLER_ROLES.waker, WAKER_BORROWED)).toEqual([]);
+  });
+
+  test('the waker provider (a deploy of a sleeping branch wakes it) may do all the waker does', async () => {
+    expect(await refused(WAKER_PROVIDER_ROLE, [...Object.values(COMMANDS.waker).flat(), ...WAKER_BORROWED])).toEqual([]);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -421,6 +473,11 @@ describe('denied', () => {
     ['the deletion role deleting a shared role', DELETION_ROLE, { action: 'iam:DeleteRole', resource: sharedRole, context: sharedTags }],
     ['the deletion role deleting a shared secret', DELETION_ROLE, { action: 'secretsmanager:DeleteSecret', resource: sharedDatabaseSecret, context: sharedTags }],
     ['the deletion role passing a shared role', DELETION_ROLE, { action: 'iam:PassRole', resource: sharedRole, context: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com', ...sharedTags } }],
+    ['the waker scaling the shared app (named <prefix>-shared-…, tagged shared)', HANDLER_ROLES.waker, { action: 'ecs:UpdateService', resource: arn('ecs', `service/${clusterName}/${sharedNames.stackName}-SharedStagingAppWebService-AbCdEf012345`), context: sharedTags }],
+    ['the waker stopping the shared database', HANDLER_ROLES.waker, { action: 'rds:StopDBInstance', resource: arn('rds', `db:${sharedNames.databaseIdentifier}`), context: sharedTags }],
+    ['the waker stopping an untagged database named like a branch', HANDLER_ROLES.waker, { action: 'rds:StopDBInstance', resource: arn('rds', `db:${branchDatabase}`) }],
+    ['the waker moving a shared rule (the shared app\'s)', HANDLER_ROLES.waker, { action: 'elasticloadbalancing:ModifyRule', resource: listenerRuleArn, context: sharedTags }],
+    ['database-template reading the Solr credentials', HANDLER_ROLES['database-template'], { action: 'secretsmanager:GetSecretValue', resource: secretOf('SolrCredentials'), context: sharedTags }],
     ['the deletion role deleting an untagged role of another prefix', DELETION_ROLE, { action: 'iam:DeleteRole', resource: `arn:aws:iam::${ACCOUNT}:role/other-feature-x-WebTaskRole-AbCdEf012345` }],
   ];
   for (const [what, role, request] of cases) {

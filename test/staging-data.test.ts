@@ -174,6 +174,8 @@ describe('ready-made app with feature.database.mode "template" and feature.cache
       'Custom::StagingTemplateDatabase',
       'Custom::StagingRelease',
       'AWS::ECS::Service',
+      // Records the branch for sleep and wake once its services run (the branch is created awake).
+      'Custom::StagingSleep',
     ]);
   });
 

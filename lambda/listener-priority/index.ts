@@ -15,6 +15,13 @@
  * - Tags (optional): [{ Key, Value }] put on the rule.
  *
  * PhysicalResourceId: the rule ARN. Data: { Priority: "<n>", RuleArn }.
+ *
+ * Environment: WAKER_TARGET_GROUP_ARN (optional), the shared waker's Lambda target group. With it,
+ * every rule is a weighted forward to the branch and the waker (1/0 awake, 0/1 asleep; see
+ * rules.ts forwardActions). The sleeper and the waker only change the weights. Create forwards to
+ * the branch; Update and an adopting Create keep the rule's current route, so a deploy of a
+ * sleeping branch never sends requests to services still at zero: the branch's
+ * Custom::StagingSleep resource moves the rule back once a web target is healthy.
  */
 import {
   AddTagsCommand,
@@ -34,15 +41,22 @@ import type { ListenerRuleResourceProperties, Wire } from '../../lib/provider-co
 import { isAwsError, log, logError, requiredProperty, type OnEventRequest, type OnEventResponse } from '../shared/provider';
 import {
   MAX_RULE_PRIORITY,
-  forwardsTo,
+  forwardActions,
+  hasActions,
   isListenerArn,
   isRuleArn,
   matchesHost,
   pickPriority,
   ruleBelongsToListener,
+  routeOf,
   rulePriority,
   usedPriorities,
 } from './rules';
+
+/** The waker's target group, when the shared staging has one. */
+function wakerTargetGroupArn(): string | undefined {
+  return process.env.WAKER_TARGET_GROUP_ARN || undefined;
+}
 
 /** The handler's source of randomness (priority spread and retry jitter); tests replace `next`. */
 export const randomness = { next: (): number => Math.random() };
@@ -211,7 +225,7 @@ async function createOrAdopt(props: Props): Promise<Result> {
             ListenerArn: props.listenerArn,
             Priority: priority,
             Conditions: desiredConditions(props.host),
-            Actions: desiredActions(props.targetGroupArn),
+            Actions: forwardActions(props.targetGroupArn, wakerTargetGroupArn(), 'branch'),
             Tags: props.tags.length > 0 ? props.tags : undefined,
           }),
         ),
@@ -271,10 +285,9 @@ async function adopt(rule: Rule, props: Props): Promise<Result> {
     ruleArn,
     priority,
   });
-  if (!forwardsTo(rule, props.targetGroupArn)) {
-    await call('ModifyRule', props, () =>
-      elbv2.send(new ModifyRuleCommand({ RuleArn: ruleArn, Actions: desiredActions(props.targetGroupArn) })),
-    );
+  const actions = keptRouteActions(rule, props.targetGroupArn);
+  if (!hasActions(rule, actions)) {
+    await call('ModifyRule', props, () => elbv2.send(new ModifyRuleCommand({ RuleArn: ruleArn, Actions: actions })));
     log('adopted rule now forwards to the target group', { ruleArn, targetGroupArn: props.targetGroupArn });
   }
   if (props.tags.length > 0) {
@@ -348,7 +361,8 @@ async function update(event: OnEventRequest): Promise<Result> {
 
   const modify: { Conditions?: RuleCondition[]; Actions?: Action[] } = {};
   if (!matchesHost(rule, props.host)) modify.Conditions = desiredConditions(props.host);
-  if (!forwardsTo(rule, props.targetGroupArn)) modify.Actions = desiredActions(props.targetGroupArn);
+  const actions = keptRouteActions(rule, props.targetGroupArn);
+  if (!hasActions(rule, actions)) modify.Actions = actions;
   if (modify.Conditions || modify.Actions) {
     try {
       await call('ModifyRule', props, () => elbv2.send(new ModifyRuleCommand({ RuleArn: physicalId, ...modify })));
@@ -502,6 +516,8 @@ function desiredConditions(host: string): RuleCondition[] {
   return [{ Field: 'host-header', HostHeaderConfig: { Values: [host] } }];
 }
 
-function desiredActions(targetGroupArn: string): Action[] {
-  return [{ Type: 'forward', TargetGroupArn: targetGroupArn }];
+/** The actions for this target group that keep the rule's current route (branch or waker). */
+function keptRouteActions(rule: Rule, targetGroupArn: string): Action[] {
+  const waker = wakerTargetGroupArn();
+  return forwardActions(targetGroupArn, waker, routeOf(rule, waker));
 }

@@ -2,7 +2,7 @@
  * Pure helpers of the listener-priority handler: reading rule priorities and conditions, choosing
  * a free priority, and recognising the rule that belongs to a host. No AWS calls here.
  */
-import type { Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { Action, Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
 
 /** Highest priority an ALB listener rule may have. */
 export const MAX_RULE_PRIORITY = 50000;
@@ -102,4 +102,52 @@ export function isRuleArn(arn: string | undefined): arn is string {
 /** True when the rule ARN names a rule of this listener (rule ARNs embed their listener's id). */
 export function ruleBelongsToListener(ruleArn: string, listenerArn: string): boolean {
   return ruleArn.startsWith(listenerArn.replace(':listener/', ':listener-rule/') + '/');
+}
+
+/**
+ * The rule's actions for a branch that can sleep: a weighted forward that always names both the
+ * branch's target group and the waker's, so the branch's stays attached to a listener rule (ECS
+ * refuses a service whose target group is attached to none). Weights 1/0 send everything to the
+ * branch, 0/1 everything to the waker. Without a waker, a plain forward to the branch.
+ */
+export function forwardActions(targetGroupArn: string, wakerTargetGroupArn: string | undefined, to: 'branch' | 'waker'): Action[] {
+  if (!wakerTargetGroupArn) return [{ Type: 'forward', TargetGroupArn: targetGroupArn }];
+  return [
+    {
+      Type: 'forward',
+      ForwardConfig: {
+        TargetGroups: [
+          { TargetGroupArn: targetGroupArn, Weight: to === 'branch' ? 1 : 0 },
+          { TargetGroupArn: wakerTargetGroupArn, Weight: to === 'waker' ? 1 : 0 },
+        ],
+      },
+    },
+  ];
+}
+
+/** Where the rule sends requests: to the waker when its target group has a weight above 0. */
+export function routeOf(rule: Rule, wakerTargetGroupArn: string | undefined): 'branch' | 'waker' {
+  if (!wakerTargetGroupArn) return 'branch';
+  for (const a of rule.Actions ?? []) {
+    if (a.Type !== 'forward') continue;
+    if (a.TargetGroupArn === wakerTargetGroupArn) return 'waker';
+    for (const g of a.ForwardConfig?.TargetGroups ?? []) {
+      if (g.TargetGroupArn === wakerTargetGroupArn && (g.Weight ?? 1) > 0) return 'waker';
+    }
+  }
+  return 'branch';
+}
+
+/** True when the rule's actions are exactly `forwardActions(...)` for this route. */
+export function hasActions(rule: Rule, expected: readonly Action[]): boolean {
+  const actions = rule.Actions ?? [];
+  if (actions.length !== 1 || expected.length !== 1) return false;
+  const [a, e] = [actions[0], expected[0]];
+  if (a.Type !== 'forward') return false;
+  const groups = (x: Action) =>
+    (x.ForwardConfig?.TargetGroups?.length ? x.ForwardConfig.TargetGroups : x.TargetGroupArn ? [{ TargetGroupArn: x.TargetGroupArn, Weight: 1 }] : [])
+      .map((g) => `${g.TargetGroupArn}=${g.Weight ?? 1}`)
+      .sort()
+      .join(',');
+  return groups(a) === groups(e);
 }

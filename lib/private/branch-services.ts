@@ -1,5 +1,6 @@
-import { Annotations, CfnOutput, CustomResource, Fn, Stack, Tags, Token } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, CustomResource, Duration, Fn, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct, IConstruct } from 'constructs';
@@ -20,7 +21,18 @@ export interface BranchServicesProps extends Omit<BranchStagingProps, 'branch'> 
   readonly data: LazyWiring;
   /** A command run as a one-off task before the services roll (migrations). */
   readonly releaseCommand?: string[];
+  /** The branch's own RDS instance, which the sleeper may stop. */
+  readonly databaseInstanceId?: string;
+  /** Stop `databaseInstanceId` after the branch slept this long. */
+  readonly stopDatabaseAfter?: Duration;
 }
+
+/** Default of `sleepAfter`. */
+export const DEFAULT_SLEEP_AFTER = Duration.hours(1);
+/** Shortest `sleepAfter`: the sleeper runs every few minutes and request metrics come per minute. */
+const MIN_SLEEP_AFTER = Duration.minutes(5);
+/** Longest `sleepAfter` and `stopDatabaseAfter`. */
+const MAX_SLEEP_AFTER = Duration.days(30);
 
 /** Staging-sized defaults: "far less web-workers, with less CPU and memory". */
 const BRANCH_DEFAULTS = { cpu: 256, memoryLimitMiB: 512, desiredCount: 1 } as const;
@@ -37,10 +49,13 @@ export class BranchServices extends Construct {
   public readonly record: route53.ARecord;
   /** The release task's custom resource, when there is a release command. */
   public readonly release?: CustomResource;
+  /** Records what the sleeper may scale and route; a deploy wakes a sleeping branch (docs/sleep.md). */
+  public readonly sleep: CustomResource;
 
   constructor(scope: Construct, id: string, props: BranchServicesProps) {
     super(scope, id);
     const { names, shared } = props;
+    const sleepMinutes = validateSleep(props);
     tagStack(this, props.kind, names);
 
     this.hostName = names.hostName(shared.domainName);
@@ -95,6 +110,8 @@ export class BranchServices extends Construct {
     });
     // ECS refuses a service whose target group is not yet behind a listener.
     this.services.webService.node.addDependency(this.listenerRule);
+
+    this.sleep = this.sleepResource(props, sleepMinutes);
 
     this.record = new route53.ARecord(this, 'Record', {
       zone: shared.hostedZone,
@@ -156,6 +173,44 @@ export class BranchServices extends Construct {
     return release;
   }
 
+  /**
+   * The branch's entry for the sleeper and the waker. It runs after the rule and the services, so
+   * on every deploy that changes what runs (a task definition, a count, the rule) it finds them
+   * in their deployed state, and wakes the branch if it was asleep: a deploy ends awake. The
+   * services keep their desiredCount in the template: a deploy that updates a sleeping service
+   * starts it, and this resource then moves the rule back once a web target is healthy.
+   */
+  private sleepResource(props: BranchServicesProps, minutes: { sleepAfter: number; stopDatabaseAfter: number }): CustomResource {
+    const services = this.services.allServices;
+    const schedules = this.services.node.findAll().filter((c): c is scheduler.Schedule => c instanceof scheduler.Schedule);
+    const resource = new CustomResource(this, 'Sleep', {
+      serviceToken: props.shared.serviceToken(ProviderNames.WAKER),
+      resourceType: 'Custom::StagingSleep',
+      serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
+      properties: {
+        StagingName: props.names.name,
+        Branch: props.names.branch,
+        StackName: Stack.of(this).stackName,
+        ClusterArn: props.shared.cluster.clusterArn,
+        WebServiceName: this.services.webService.serviceName,
+        Services: services.map((s) => ({ Name: s.serviceName, DesiredCount: String((s.node.defaultChild as ecs.CfnService).desiredCount ?? 1) })),
+        TargetGroupArn: this.services.targetGroup.targetGroupArn,
+        TargetGroupFullName: this.services.targetGroup.targetGroupFullName,
+        LoadBalancerFullName: props.shared.loadBalancerFullName,
+        RuleArn: this.listenerRule.ref,
+        Schedules: schedules.map((s) => s.scheduleName),
+        DatabaseInstanceId: props.databaseInstanceId,
+        SleepAfterMinutes: String(minutes.sleepAfter),
+        StopDatabaseAfterMinutes: String(minutes.stopDatabaseAfter),
+        // Changes with every new image or configuration, so each such deploy wakes the branch.
+        TaskDefinitions: this.taskDefinitions().map((t) => t.taskDefinitionArn),
+      },
+    });
+    for (const service of services) resource.node.addDependency(service);
+    resource.node.addDependency(this.listenerRule);
+    return resource;
+  }
+
   private taskDefinitions(): ecs.TaskDefinition[] {
     return [
       this.services.webService.taskDefinition,
@@ -164,6 +219,39 @@ export class BranchServices extends Construct {
       ...(this.services.releaseTaskDefinition ? [this.services.releaseTaskDefinition] : []),
     ];
   }
+}
+
+/** `sleepAfter` and `stopDatabaseAfter` in minutes (0 = off), or a synth error that says how to fix them. */
+function validateSleep(props: BranchServicesProps): { sleepAfter: number; stopDatabaseAfter: number } {
+  const problems: string[] = [];
+  const minutes = (name: string, d: Duration | undefined, fallback: number, min: Duration): number => {
+    if (d === undefined) return fallback;
+    if (d.isUnresolved()) {
+      problems.push(`${name} must be a literal Duration (got a token); e.g. Duration.hours(1)`);
+      return fallback;
+    }
+    const s = d.toSeconds();
+    if (s === 0) return 0;
+    if (s % 60 !== 0 || s < min.toSeconds() || s > MAX_SLEEP_AFTER.toSeconds()) {
+      problems.push(
+        `${name} must be whole minutes from ${min.toHumanString()} to ${MAX_SLEEP_AFTER.toHumanString()}, or Duration.minutes(0) for never (got ${d.toHumanString()}); e.g. Duration.hours(1)`,
+      );
+      return fallback;
+    }
+    return s / 60;
+  };
+  const sleepAfter = minutes('sleepAfter', props.sleepAfter, DEFAULT_SLEEP_AFTER.toMinutes(), MIN_SLEEP_AFTER);
+  const stopDatabaseAfter = minutes('stopDatabaseAfter', props.stopDatabaseAfter, 0, Duration.hours(1));
+  if (stopDatabaseAfter > 0 && props.databaseInstanceId === undefined) {
+    problems.push(
+      `stopDatabaseAfter needs a database instance of the branch's own (got ${props.stopDatabaseAfter!.toHumanString()} with a database on a shared instance); use database: StagingDatabase.fromLatestSnapshot() or leave stopDatabaseAfter out`,
+    );
+  }
+  if (stopDatabaseAfter > 0 && sleepAfter === 0) {
+    problems.push(`stopDatabaseAfter (${props.stopDatabaseAfter!.toHumanString()}) needs the branch to sleep, but sleepAfter is 0; set sleepAfter or leave stopDatabaseAfter out`);
+  }
+  if (problems.length > 0) throw new Error(problems.join('\n'));
+  return { sleepAfter, stopDatabaseAfter };
 }
 
 /** The staging each stack holds: one at most, or its tags would lie. */

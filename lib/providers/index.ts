@@ -20,3 +20,4 @@ export * from './redis-prefix';
 export * from './release-task';
 export * from './solr-collection';
 export * from './database-template';
+export * from './waker';

@@ -5,8 +5,16 @@ import { Duration } from 'aws-cdk-lib';
 import { ProviderNames } from '../contract';
 import { ProviderDefinition } from './provider-definition';
 
+/** Properties of `listenerPriorityProvider`. */
+export interface ListenerPriorityProviderProps {
+  /** The shared HTTPS listener. */
+  readonly listener: elbv2.IApplicationListener;
+  /** The shared waker's Lambda target group: branch rules forward to it with weight 0 while awake. */
+  readonly wakerTargetGroupArn: string;
+}
+
 /** Branch host rules on the shared listener, with priorities allocated without collisions. */
-export function listenerPriorityProvider(props: { readonly listener: elbv2.IApplicationListener }): ProviderDefinition {
+export function listenerPriorityProvider(props: ListenerPriorityProviderProps): ProviderDefinition {
   const listenerArn = props.listener.listenerArn;
   const [head, tail] = [0, 1].map((i) => Fn.select(i, Fn.split(':listener/', listenerArn)));
   const rulesOfListener = Fn.join('', [head, ':listener-rule/', tail, '/*']);
@@ -15,6 +23,8 @@ export function listenerPriorityProvider(props: { readonly listener: elbv2.IAppl
     options: {
       handler: 'listener-priority',
       timeout: Duration.minutes(3),
+      // Branch rules forward to the branch and (weight 0 while awake) to the waker.
+      environment: { WAKER_TARGET_GROUP_ARN: props.wakerTargetGroupArn },
       policies: [
         new iam.PolicyStatement({ actions: ['elasticloadbalancing:DescribeRules'], resources: ['*'] }),
         new iam.PolicyStatement({

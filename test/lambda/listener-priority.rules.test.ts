@@ -2,6 +2,9 @@ import type { Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
 import * as fc from 'fast-check';
 import {
   firstFreePriorities,
+  forwardActions,
+  hasActions,
+  routeOf,
   forwardsTo,
   isRuleArn,
   matchesHost,
@@ -104,5 +107,37 @@ describe('ARNs', () => {
   test('tells whether a rule belongs to a listener', () => {
     expect(ruleBelongsToListener(RULE, LISTENER)).toBe(true);
     expect(ruleBelongsToListener(RULE, LISTENER.replace('f2f7dc8efc522ab2', '0123456789abcdef'))).toBe(false);
+  });
+});
+
+describe('routes with the waker', () => {
+  const BRANCH = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/branch/0123456789abcdef';
+  const WAKER = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/waker/fedcba9876543210';
+  const rule = (actions: Rule['Actions']): Rule => ({ RuleArn: 'r', Priority: '3', Actions: actions });
+
+  test('forwardActions: a weighted forward to both groups, or a plain forward without a waker', () => {
+    expect(forwardActions(BRANCH, WAKER, 'waker')[0].ForwardConfig!.TargetGroups).toEqual([
+      { TargetGroupArn: BRANCH, Weight: 0 },
+      { TargetGroupArn: WAKER, Weight: 1 },
+    ]);
+    expect(forwardActions(BRANCH, undefined, 'waker')).toEqual([{ Type: 'forward', TargetGroupArn: BRANCH }]);
+  });
+
+  test('routeOf reads the weights; a plain forward goes to the branch', () => {
+    expect(routeOf(rule(forwardActions(BRANCH, WAKER, 'waker')), WAKER)).toBe('waker');
+    expect(routeOf(rule(forwardActions(BRANCH, WAKER, 'branch')), WAKER)).toBe('branch');
+    expect(routeOf(rule([{ Type: 'forward', TargetGroupArn: BRANCH }]), WAKER)).toBe('branch');
+    expect(routeOf(rule(forwardActions(BRANCH, WAKER, 'waker')), undefined)).toBe('branch');
+  });
+
+  test('hasActions compares target groups and weights, in any order, as DescribeRules returns them', () => {
+    const described = rule([
+      { Type: 'forward', TargetGroupArn: undefined, ForwardConfig: { TargetGroups: [{ TargetGroupArn: WAKER, Weight: 1 }, { TargetGroupArn: BRANCH, Weight: 0 }] } },
+    ]);
+    expect(hasActions(described, forwardActions(BRANCH, WAKER, 'waker'))).toBe(true);
+    expect(hasActions(described, forwardActions(BRANCH, WAKER, 'branch'))).toBe(false);
+    const plain = rule([{ Type: 'forward', TargetGroupArn: BRANCH, ForwardConfig: { TargetGroups: [{ TargetGroupArn: BRANCH, Weight: 1 }] } }]);
+    expect(hasActions(plain, forwardActions(BRANCH, undefined, 'branch'))).toBe(true);
+    expect(hasActions(plain, forwardActions(BRANCH, WAKER, 'branch'))).toBe(false);
   });
 });

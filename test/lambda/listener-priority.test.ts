@@ -788,3 +788,60 @@ describe('throttling that survives the SDK retries', () => {
     ).rejects.toThrow(/throttled ModifyRule/);
   });
 });
+
+describe('with the shared waker (sleep)', () => {
+  const WAKER = `arn:aws:elasticloadbalancing:eu-west-1:${ACCOUNT}:targetgroup/staging-waker/fedcba9876543210`;
+  const weighted = (tg: string, to: 'branch' | 'waker') => [
+    {
+      Type: 'forward',
+      ForwardConfig: {
+        TargetGroups: [
+          { TargetGroupArn: tg, Weight: to === 'branch' ? 1 : 0 },
+          { TargetGroupArn: WAKER, Weight: to === 'waker' ? 1 : 0 },
+        ],
+      },
+    },
+  ];
+  beforeEach(() => (process.env.WAKER_TARGET_GROUP_ARN = WAKER));
+  afterEach(() => delete process.env.WAKER_TARGET_GROUP_ARN);
+
+  function sleepingRule(alb: FakeAlb, tg = TG): Rule {
+    return alb.add(LISTENER, 5, HOST, tg, { Actions: weighted(tg, 'waker') as Rule['Actions'] });
+  }
+
+  test('Create forwards to the branch with weight 1 and to the waker with weight 0', async () => {
+    new FakeAlb(LISTENER).install();
+    await run(event('Create'));
+    expect(elbMock.commandCalls(CreateRuleCommand)[0].args[0].input.Actions).toEqual(weighted(TG, 'branch'));
+  });
+
+  test('Update of a sleeping branch keeps the rule on the waker (the wake moves it once a target is healthy)', async () => {
+    const alb = new FakeAlb(LISTENER).install();
+    const rule = sleepingRule(alb);
+    await run(event('Update', baseProps, { PhysicalResourceId: rule.RuleArn, OldResourceProperties: baseProps }));
+    expect(elbMock.commandCalls(ModifyRuleCommand)).toHaveLength(0);
+    expect(alb.find(rule.RuleArn!)!.rule.Actions).toEqual(weighted(TG, 'waker'));
+  });
+
+  test('Update with a new target group while asleep swaps the group and keeps the route on the waker', async () => {
+    const alb = new FakeAlb(LISTENER).install();
+    const rule = sleepingRule(alb);
+    await run(event('Update', { ...baseProps, TargetGroupArn: OTHER_TG }, { PhysicalResourceId: rule.RuleArn, OldResourceProperties: baseProps }));
+    expect(alb.find(rule.RuleArn!)!.rule.Actions).toEqual(weighted(OTHER_TG, 'waker'));
+  });
+
+  test('Update of an awake branch with a plain forward (deployed before the waker existed) becomes the weighted forward to the branch', async () => {
+    const alb = new FakeAlb(LISTENER).install();
+    const rule = alb.add(LISTENER, 5, HOST, TG);
+    await run(event('Update', baseProps, { PhysicalResourceId: rule.RuleArn, OldResourceProperties: baseProps }));
+    expect(alb.find(rule.RuleArn!)!.rule.Actions).toEqual(weighted(TG, 'branch'));
+  });
+
+  test('an adopting Create keeps a sleeping route too', async () => {
+    const alb = new FakeAlb(LISTENER).install();
+    const rule = sleepingRule(alb);
+    await run(event('Create'));
+    expect(elbMock.commandCalls(CreateRuleCommand)).toHaveLength(0);
+    expect(alb.find(rule.RuleArn!)!.rule.Actions).toEqual(weighted(TG, 'waker'));
+  });
+});

@@ -12,12 +12,17 @@ describe('listener-priority provider', () => {
     listenerArn: LISTENER,
     securityGroup: undefined as never,
   });
-  const definition = listenerPriorityProvider({ listener });
+  const WAKER = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/staging-waker/0123456789abcdef';
+  const definition = listenerPriorityProvider({ listener, wakerTargetGroupArn: WAKER });
   const statements = statementsOf(stack, definition);
 
   test('runs the listener-priority handler under its ProviderNames name', () => {
     expect(definition.name).toBe(ProviderNames.LISTENER_PRIORITY);
     expect(definition.options.handler).toBe('listener-priority');
+  });
+
+  test('tells the handler the waker\'s target group, which branch rules forward to while asleep', () => {
+    expect(definition.options.environment).toEqual({ WAKER_TARGET_GROUP_ARN: WAKER });
   });
 
   test('creates rules on the shared listener only, and changes only that listener\'s rules', () => {

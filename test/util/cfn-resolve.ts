@@ -65,6 +65,9 @@ export class TemplateResolver {
         return this.arn('elasticloadbalancing', `listener/app/${this.d.stackName.slice(0, 5)}-LoadB-${suffix(logicalId)}/0123456789abcdef/${p.Port === 443 ? 'fedcba9876543210' : '00000000000000aa'}`);
       case 'AWS::ElasticLoadBalancingV2::LoadBalancer':
         return this.arn('elasticloadbalancing', `loadbalancer/app/${this.d.stackName.slice(0, 5)}-LoadB-${suffix(logicalId)}/0123456789abcdef`);
+      case 'AWS::SecretsManager::SecretTargetAttachment':
+        // Ref of an attachment is the ARN of its secret.
+        return String(this.resolve(p.SecretId));
       case 'AWS::SecretsManager::Secret':
         return this.arn('secretsmanager', `secret:${p.Name ?? `${logicalId}-${suffix(logicalId)}`}-${suffix(logicalId, 6)}`);
       case 'AWS::RDS::DBSubnetGroup':

@@ -1,0 +1,224 @@
+/**
+ * Every AWS call of sleep and wake: reading a branch's parameters and what runs, and carrying out
+ * the steps model.ts decides. Clients live at module scope (aws-sdk-client-mock catches them) and
+ * retry throttling themselves.
+ */
+import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { DescribeRulesCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeDBInstancesCommand, RDSClient, StartDBInstanceCommand, StopDBInstanceCommand } from '@aws-sdk/client-rds';
+import { GetScheduleCommand, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
+import { DeleteParametersCommand, GetParametersByPathCommand, GetParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { forwardActions, routeOf } from '../listener-priority/rules';
+import { isAwsError, log } from '../shared/provider';
+import type { Observed, Paths, SleepConfig, State, Step } from './model';
+
+const SDK = { maxAttempts: 6, retryMode: 'adaptive' } as const;
+export const ssm = new SSMClient(SDK);
+export const ecs = new ECSClient(SDK);
+export const elbv2 = new ElasticLoadBalancingV2Client(SDK);
+export const rds = new RDSClient(SDK);
+export const scheduler = new SchedulerClient(SDK);
+
+/** DescribeServices takes at most 10 services per call. */
+const SERVICES_PER_CALL = 10;
+
+export interface BranchParameters {
+  readonly config?: string;
+  readonly state?: string;
+  readonly keepAlive?: string;
+  readonly keepAliveModifiedMs?: number;
+}
+
+/** A branch's config, state and keep-alive in one GetParameters call. */
+export async function readBranch(paths: Paths, name: string): Promise<BranchParameters> {
+  const names = { config: paths.config(name), state: paths.state(name), keepAlive: paths.keepAlive(name) };
+  const out = await ssm.send(new GetParametersCommand({ Names: Object.values(names) }));
+  const byName = new Map((out.Parameters ?? []).map((p) => [p.Name, p]));
+  return {
+    config: byName.get(names.config)?.Value,
+    state: byName.get(names.state)?.Value,
+    keepAlive: byName.get(names.keepAlive)?.Value,
+    keepAliveModifiedMs: byName.get(names.keepAlive)?.LastModifiedDate?.getTime(),
+  };
+}
+
+/** What runs now: desired counts, healthy web targets, the rule's route, the database's status. */
+export async function observe(config: SleepConfig, wakerTargetGroupArn: string): Promise<Observed> {
+  const desired: Record<string, number> = {};
+  const names = config.services.map((s) => s.name);
+  for (let i = 0; i < names.length; i += SERVICES_PER_CALL) {
+    const out = await ecs.send(new DescribeServicesCommand({ cluster: config.clusterArn, services: names.slice(i, i + SERVICES_PER_CALL) }));
+    for (const s of out.services ?? []) {
+      if (s.serviceName && s.status !== 'INACTIVE') desired[s.serviceName] = s.desiredCount ?? 0;
+    }
+  }
+  const [health, rules, database] = await Promise.all([
+    elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: config.targetGroupArn })),
+    elbv2.send(new DescribeRulesCommand({ RuleArns: [config.ruleArn] })),
+    config.databaseInstanceId ? databaseStatus(config.databaseInstanceId) : Promise.resolve(undefined),
+  ]);
+  const rule = rules.Rules?.find((r) => r.RuleArn === config.ruleArn);
+  return {
+    desired,
+    healthyTargets: (health.TargetHealthDescriptions ?? []).filter((t) => t.TargetHealth?.State === 'healthy').length,
+    route: rule ? routeOf(rule, wakerTargetGroupArn) : 'branch',
+    databaseStatus: database,
+  };
+}
+
+async function databaseStatus(id: string): Promise<string | undefined> {
+  try {
+    const out = await rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: id }));
+    return out.DBInstances?.[0]?.DBInstanceStatus;
+  } catch (e) {
+    if (isAwsError(e, 'DBInstanceNotFound', 'DBInstanceNotFoundFault')) return undefined;
+    throw e;
+  }
+}
+
+/** Carries out the steps in order. Each is idempotent: a repeated or racing step changes nothing. */
+export async function apply(config: SleepConfig, steps: readonly Step[], paths: Paths, wakerTargetGroupArn: string): Promise<void> {
+  for (const step of steps) {
+    switch (step.kind) {
+      case 'state':
+        await putState(paths, config.stagingName, step.value);
+        break;
+      case 'route':
+        await elbv2.send(
+          new ModifyRuleCommand({ RuleArn: config.ruleArn, Actions: forwardActions(config.targetGroupArn, wakerTargetGroupArn, step.to) }),
+        );
+        break;
+      case 'scale':
+        await ecs.send(new UpdateServiceCommand({ cluster: config.clusterArn, service: step.service, desiredCount: step.count }));
+        break;
+      case 'schedules':
+        for (const name of config.schedules) await setScheduleEnabled(name, step.enabled);
+        break;
+      case 'start-database':
+        await rdsAction(() => rds.send(new StartDBInstanceCommand({ DBInstanceIdentifier: config.databaseInstanceId })), 'InvalidDBInstanceState');
+        break;
+      case 'stop-database':
+        await rdsAction(() => rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: config.databaseInstanceId })), 'InvalidDBInstanceState');
+        break;
+    }
+    log('step done', { stagingName: config.stagingName, step });
+  }
+}
+
+/** A start of a starting or a stop of a stopping instance is InvalidDBInstanceState: already under way. */
+async function rdsAction(fn: () => Promise<unknown>, ...benign: string[]): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    if (isAwsError(e, ...benign, 'InvalidDBInstanceStateFault')) return;
+    throw e;
+  }
+}
+
+/** Turns one schedule on or off (UpdateSchedule replaces the whole schedule, so it is read first). */
+async function setScheduleEnabled(name: string, enabled: boolean): Promise<void> {
+  let current;
+  try {
+    current = await scheduler.send(new GetScheduleCommand({ Name: name }));
+  } catch (e) {
+    if (isAwsError(e, 'ResourceNotFoundException')) return;
+    throw e;
+  }
+  const state = enabled ? 'ENABLED' : 'DISABLED';
+  if (current.State === state) return;
+  await scheduler.send(
+    new UpdateScheduleCommand({
+      Name: current.Name ?? name,
+      GroupName: current.GroupName,
+      ScheduleExpression: current.ScheduleExpression,
+      ScheduleExpressionTimezone: current.ScheduleExpressionTimezone,
+      StartDate: current.StartDate,
+      EndDate: current.EndDate,
+      Description: current.Description,
+      FlexibleTimeWindow: current.FlexibleTimeWindow,
+      Target: current.Target,
+      KmsKeyArn: current.KmsKeyArn,
+      ActionAfterCompletion: current.ActionAfterCompletion,
+      State: state,
+    }),
+  );
+}
+
+export async function putState(paths: Paths, name: string, value: State): Promise<void> {
+  await ssm.send(
+    new PutParameterCommand({
+      Name: paths.state(name),
+      Value: JSON.stringify(value),
+      Type: 'String',
+      Overwrite: true,
+    }),
+  );
+}
+
+export async function putConfig(paths: Paths, config: SleepConfig): Promise<void> {
+  await ssm.send(
+    new PutParameterCommand({
+      Name: paths.config(config.stagingName),
+      Value: JSON.stringify(config),
+      Type: 'String',
+      // Long service and schedule lists may pass the standard tier's 4 KB.
+      Tier: JSON.stringify(config).length > 4000 ? 'Advanced' : 'Standard',
+      Overwrite: true,
+    }),
+  );
+}
+
+/** The keep-alive the sweeper reads: a visit that only saw the waking page is still activity. */
+export async function putKeepAlive(paths: Paths, name: string, nowMs: number): Promise<void> {
+  await ssm.send(new PutParameterCommand({ Name: paths.keepAlive(name), Value: new Date(nowMs).toISOString(), Type: 'String', Overwrite: true }));
+}
+
+/**
+ * The one wake of one sleep: `sleep-claims/<name>/<sleeping since>`, created with Overwrite=false.
+ * Of many requests that find the branch asleep at once, exactly one gets true and starts it.
+ */
+export async function claimWake(paths: Paths, name: string, sleepingSince: string, nowMs: number): Promise<boolean> {
+  try {
+    await ssm.send(
+      new PutParameterCommand({ Name: paths.claim(name, sleepingSince), Value: new Date(nowMs).toISOString(), Type: 'String', Overwrite: false }),
+    );
+    return true;
+  } catch (e) {
+    if (isAwsError(e, 'ParameterAlreadyExists')) return false;
+    throw e;
+  }
+}
+
+/** Every config below `sleep-config/`, by staging name. */
+export async function allConfigs(paths: Paths): Promise<Map<string, string>> {
+  return byChildName(paths.configRoot, await parametersByPath(paths.configRoot, false));
+}
+
+export async function parametersByPath(path: string, recursive: boolean): Promise<Array<{ name: string; value: string }>> {
+  const out: Array<{ name: string; value: string }> = [];
+  let token: string | undefined;
+  do {
+    const page = await ssm.send(new GetParametersByPathCommand({ Path: path, Recursive: recursive, MaxResults: 10, NextToken: token }));
+    for (const p of page.Parameters ?? []) if (p.Name) out.push({ name: p.Name, value: p.Value ?? '' });
+    token = page.NextToken;
+  } while (token);
+  return out;
+}
+
+export function byChildName(root: string, params: Array<{ name: string; value: string }>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const p of params) {
+    const rest = p.name.slice(root.length + 1);
+    if (p.name.startsWith(`${root}/`) && rest && !rest.includes('/')) out.set(rest, p.value);
+  }
+  return out;
+}
+
+/** Removes a branch's sleep parameters (config, state, claims); names already gone are fine. */
+export async function deleteBranchParameters(paths: Paths, name: string): Promise<void> {
+  const claims = (await parametersByPath(paths.claimRoot(name), true)).map((p) => p.name);
+  const names = [paths.config(name), paths.state(name), ...claims];
+  for (let i = 0; i < names.length; i += 10) {
+    await ssm.send(new DeleteParametersCommand({ Names: names.slice(i, i + 10) }));
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * Sleep on idle, wake on request. One bundle, four entry points, all run in the shared stack:
+ *
+ * - `onRequest`: the Lambda target of the shared waker target group. A sleeping branch's rule
+ *   forwards here. Browsers get the waking page (200), other clients 503 + Retry-After, link
+ *   previewers the page without waking anything. The first request after a sleep wins an atomic
+ *   claim and starts the branch; every request moves the wake on (model.ts wakeStep).
+ * - `onSchedule`: the sleeper, run every few minutes. Puts idle branches to sleep, finishes wakes
+ *   nobody is watching, stops (and re-stops, after RDS's 7-day auto-start) sleeping databases.
+ * - `onEvent` / `isComplete`: the `waker` provider of each branch's Custom::StagingSleep resource.
+ *   A deploy records the branch's config and wakes a sleeping branch: the deployed state is awake.
+ *
+ * Environment: PARAMETER_PREFIX (e.g. `/staging`); WAKER_TARGET_GROUP_ARN (not for `onRequest`,
+ * which is the target of that group and reads it from the ALB event).
+ */
+import type { ALBEvent, ALBResult } from 'aws-lambda';
+import { SleepStates } from '../../lib/contract';
+import { describeAllStacks, lastRequests } from '../sweeper/aws';
+import { log, logError, requiredProperty, type IsCompleteRequest, type IsCompleteResponse, type OnEventRequest, type OnEventResponse } from '../shared/provider';
+import {
+  allConfigs,
+  apply,
+  claimWake,
+  deleteBranchParameters,
+  observe,
+  parametersByPath,
+  byChildName,
+  putConfig,
+  putKeepAlive,
+  putState,
+  readBranch,
+} from './aws';
+import {
+  MINUTE_MS,
+  decideTick,
+  expectedWakeSeconds,
+  keepAliveMs,
+  parseConfig,
+  parseState,
+  paths,
+  pinActivityMs,
+  sleepSteps,
+  stagingNameOfHost,
+  wakeStep,
+  type SleepConfig,
+  type State,
+  type TickDecision,
+} from './model';
+import { classifyClient, wakerResponse, type Phase } from './page';
+
+/** The handler's clock; tests freeze it. */
+export const clock = { now: (): number => Date.now() };
+
+/** A keep-alive is rewritten at most this often per branch, however many requests come. */
+export const KEEP_ALIVE_EVERY_MS = MINUTE_MS;
+
+function prefix(): string {
+  const p = process.env.PARAMETER_PREFIX;
+  if (!p) throw new Error('PARAMETER_PREFIX is not set');
+  return p;
+}
+
+function wakerTargetGroup(): string {
+  const arn = process.env.WAKER_TARGET_GROUP_ARN;
+  if (!arn) throw new Error('WAKER_TARGET_GROUP_ARN is not set');
+  return arn;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests (ALB Lambda target)
+
+export async function onRequest(event: ALBEvent): Promise<ALBResult> {
+  const now = clock.now();
+  const headers = lowerCase(event.headers ?? {});
+  const request = { method: event.httpMethod ?? 'GET', headers };
+  const name = stagingNameOfHost(headers.host);
+  const p = paths(prefix());
+  if (!name) return wakerResponse({ request, phase: 'unknown', stagingName: '', expectedSeconds: 0, elapsedSeconds: 0 });
+
+  const params = await readBranch(p, name);
+  if (!params.config) return wakerResponse({ request, phase: 'unknown', stagingName: name, expectedSeconds: 0, elapsedSeconds: 0 });
+  const config = parseConfig(params.config);
+  let state = parseState(params.state, now);
+  const client = classifyClient(request);
+  const wakerArn = event.requestContext?.elb?.targetGroupArn ?? wakerTargetGroup();
+
+  if (client !== 'previewer') {
+    try {
+      if (params.keepAliveModifiedMs === undefined || now - params.keepAliveModifiedMs >= KEEP_ALIVE_EVERY_MS) await putKeepAlive(p, name, now);
+      state = await moveWakeOn(config, state, p, wakerArn, now, 'request');
+    } catch (e) {
+      // The visitor still gets the page; the next refresh (or the sleeper) tries again.
+      logError('wake step failed', { stagingName: name, error: describe(e) });
+    }
+  }
+  const response = wakerResponse({
+    request,
+    phase: state.state as Phase,
+    stagingName: name,
+    branch: config.branch,
+    expectedSeconds: expectedWakeSeconds(Boolean(state.databaseStopped)),
+    elapsedSeconds: state.state === SleepStates.WAKING ? Math.max(0, (now - Date.parse(state.since)) / 1000) : 0,
+    databaseStarting: Boolean(state.databaseStopped),
+  });
+  log('waker request', { stagingName: name, client, state: state.state, status: response.statusCode });
+  return response;
+}
+
+/**
+ * One move of a wake. A sleeping branch is started only by whoever wins the claim for this sleep;
+ * the others find it `waking` on their next request. A waking (or, after a lost race, awake but
+ * still routed here) branch is observed and moved on.
+ */
+async function moveWakeOn(config: SleepConfig, state: State, p: ReturnType<typeof paths>, wakerArn: string, now: number, reason: string): Promise<State> {
+  if (state.state === SleepStates.SLEEPING) {
+    const won = await claimWake(p, config.stagingName, state.since, now);
+    if (!won) {
+      log('another request is already waking this branch', { stagingName: config.stagingName });
+      return { ...state, state: SleepStates.WAKING, since: new Date(now).toISOString() };
+    }
+    state = { ...state, reason };
+  }
+  const observed = await observe(config, wakerArn);
+  const plan = wakeStep(config, state, observed, now, 'recorded');
+  await apply(config, plan.steps, p, wakerArn);
+  log('wake step', { stagingName: config.stagingName, reason: plan.reason, done: plan.done, steps: plan.steps.map((s) => s.kind) });
+  const written = [...plan.steps].reverse().find((s) => s.kind === 'state');
+  return written && written.kind === 'state' ? written.value : state;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sleeper (scheduled)
+
+export interface TickReport {
+  readonly decisions: TickDecision[];
+  readonly failures: Array<{ stagingName: string; error: string }>;
+}
+
+export async function onSchedule(): Promise<TickReport> {
+  const now = clock.now();
+  const p = paths(prefix());
+  const wakerArn = wakerTargetGroup();
+  const configs = [...(await allConfigs(p)).entries()].flatMap(([name, json]) => {
+    try {
+      return [parseConfig(json)];
+    } catch (e) {
+      logError('unreadable sleep config', { stagingName: name, error: describe(e) });
+      return [];
+    }
+  });
+  if (configs.length === 0) return { decisions: [], failures: [] };
+
+  const root = prefix().replace(/\/+$/, '');
+  const [stacks, states, keepAlives, pins] = await Promise.all([
+    describeAllStacks(),
+    parametersByPath(`${root}/sleep`, false),
+    parametersByPath(`${root}/keep-alive`, false),
+    parametersByPath(`${root}/pins`, false),
+  ]);
+  const stateOf = byChildName(`${root}/sleep`, states);
+  const keepAliveOf = byChildName(`${root}/keep-alive`, keepAlives);
+  const pinOf = byChildName(`${root}/pins`, pins);
+  const stackOf = new Map(stacks.map((s) => [s.StackName, s]));
+
+  // Requests in the longest sleepAfter window, in minute buckets (5-minute ones beyond 16 hours).
+  const windowMs = Math.max(...configs.map((c) => c.sleepAfterMinutes)) * MINUTE_MS + 5 * MINUTE_MS;
+  const periodSeconds = windowMs > 16 * 60 * MINUTE_MS ? 300 : 60;
+  const endMs = (Math.floor(now / (periodSeconds * 1000)) + 1) * periodSeconds * 1000;
+  const awakeOnes = configs.filter((c) => c.sleepAfterMinutes > 0 && c.targetGroupFullName && c.loadBalancerFullName);
+  const requests = await lastRequests(
+    awakeOnes.map((c) => ({ key: c.stagingName, targetGroup: c.targetGroupFullName, loadBalancer: c.loadBalancerFullName })),
+    { periodSeconds, startMs: endMs - windowMs - periodSeconds * 1000, endMs },
+    now,
+  );
+
+  const decisions: TickDecision[] = [];
+  const failures: Array<{ stagingName: string; error: string }> = [];
+  for (const config of configs) {
+    const name = config.stagingName;
+    try {
+      const stack = stackOf.get(config.stackName);
+      const state = parseState(stateOf.get(name), now);
+      const result = requests.get(name);
+      if (result?.error) throw new Error(`could not read its requests: ${result.error}`);
+      const activity = Math.max(
+        stack?.LastUpdatedTime?.getTime() ?? 0,
+        stack?.CreationTime?.getTime() ?? 0,
+        keepAliveMs(keepAliveOf.get(name), now) ?? 0,
+        pinActivityMs(pinOf.get(name), now) ?? 0,
+        result?.lastRequestMs ?? 0,
+      );
+      const needsObservation = state.state !== SleepStates.AWAKE || config.databaseInstanceId !== undefined;
+      const observed = needsObservation ? await observe(config, wakerArn) : undefined;
+      const decision = decideTick({ config, state, lastActivityMs: activity, stackStatus: stack?.StackStatus, databaseStatus: observed?.databaseStatus, nowMs: now });
+      decisions.push(decision);
+      if (decision.action === 'sleep') {
+        const reason = state.state === SleepStates.WAKING ? 'wake-gave-up' : 'idle';
+        await apply(config, sleepSteps(config, observed ?? (await observe(config, wakerArn)), now, reason), p, wakerArn);
+      } else if (decision.action === 'advance-wake') {
+        const plan = wakeStep(config, state, observed!, now, 'recorded');
+        await apply(config, plan.steps, p, wakerArn);
+      } else if (decision.action === 'stop-database') {
+        await apply(config, [{ kind: 'stop-database' }, { kind: 'state', value: { ...state, databaseStopped: true } }], p, wakerArn);
+      }
+    } catch (e) {
+      failures.push({ stagingName: name, error: describe(e) });
+    }
+  }
+  log('sleeper run', { decisions, failures });
+  if (failures.length > 0) {
+    // Fails the run, so the Errors metric shows it; every other branch was still handled.
+    throw new Error(`The sleeper could not handle ${failures.length} staging(s): ${failures.map((f) => `${f.stagingName}: ${f.error}`).join('; ')}`);
+  }
+  return { decisions, failures };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Custom::StagingSleep (the waker provider)
+
+/** The branch's config from the custom resource's properties (CloudFormation passes strings). */
+export function configFromProperties(p: Record<string, any>): SleepConfig {
+  const services = (Array.isArray(p.Services) ? p.Services : []).map((s: Record<string, unknown>) => ({
+    name: String(s.Name),
+    desiredCount: Number(s.DesiredCount ?? 1),
+  }));
+  const minutes = (key: string) => {
+    const n = Number(p[key] ?? 0);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${key} must be a whole number of minutes >= 0, got '${p[key]}'`);
+    return n;
+  };
+  return {
+    stagingName: requiredProperty(p, 'StagingName'),
+    branch: String(p.Branch ?? p.StagingName),
+    stackName: requiredProperty(p, 'StackName'),
+    clusterArn: requiredProperty(p, 'ClusterArn'),
+    services,
+    webServiceName: requiredProperty(p, 'WebServiceName'),
+    targetGroupArn: requiredProperty(p, 'TargetGroupArn'),
+    targetGroupFullName: String(p.TargetGroupFullName ?? ''),
+    loadBalancerFullName: String(p.LoadBalancerFullName ?? ''),
+    ruleArn: requiredProperty(p, 'RuleArn'),
+    schedules: (Array.isArray(p.Schedules) ? p.Schedules : []).map(String),
+    databaseInstanceId: p.DatabaseInstanceId ? String(p.DatabaseInstanceId) : undefined,
+    sleepAfterMinutes: minutes('SleepAfterMinutes'),
+    stopDatabaseAfterMinutes: minutes('StopDatabaseAfterMinutes'),
+  };
+}
+
+export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
+  log('waker event', { requestType: event.RequestType, physicalResourceId: event.PhysicalResourceId });
+  const p = paths(prefix());
+  if (event.RequestType === 'Delete') {
+    const name = String(event.ResourceProperties?.StagingName ?? '');
+    if (name) await deleteBranchParameters(p, name);
+    return { PhysicalResourceId: event.PhysicalResourceId };
+  }
+  const config = configFromProperties(event.ResourceProperties);
+  const now = clock.now();
+  try {
+    await putConfig(p, config);
+    const params = await readBranch(p, config.stagingName);
+    const state = parseState(params.state, now);
+    if (!params.state) {
+      await putState(p, config.stagingName, { state: SleepStates.AWAKE, since: new Date(now).toISOString(), reason: 'deploy' });
+    } else if (state.state !== SleepStates.AWAKE) {
+      // A deploy of a sleeping branch ends awake; isComplete finishes the wake.
+      await putState(p, config.stagingName, { ...state, state: SleepStates.WAKING, since: new Date(now).toISOString(), reason: 'deploy' });
+    }
+  } catch (e) {
+    // A failed Create gets no Delete from CloudFormation: leave nothing behind.
+    if (event.RequestType === 'Create') await deleteBranchParameters(p, config.stagingName).catch(() => undefined);
+    throw e;
+  }
+  return { PhysicalResourceId: p.config(config.stagingName), Data: { StateParameter: p.state(config.stagingName) } };
+}
+
+export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteResponse> {
+  if (event.RequestType === 'Delete') return { IsComplete: true };
+  const config = configFromProperties(event.ResourceProperties);
+  const p = paths(prefix());
+  const now = clock.now();
+  const state = parseState((await readBranch(p, config.stagingName)).state, now);
+  if (state.state === SleepStates.AWAKE) return { IsComplete: true };
+  const wakerArn = wakerTargetGroup();
+  const plan = wakeStep(config, state, await observe(config, wakerArn), now, 'template');
+  await apply(config, plan.steps, p, wakerArn);
+  log('deploy wake step', { stagingName: config.stagingName, reason: plan.reason, done: plan.done });
+  return { IsComplete: plan.done };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function lowerCase(headers: Record<string, string | undefined>): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
+

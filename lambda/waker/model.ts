@@ -1,0 +1,296 @@
+/**
+ * Pure parts of sleep and wake: the branch's configuration and state as stored in SSM, and the
+ * decisions, each a function from what was observed (and the clock) to a list of steps with a
+ * reason. aws.ts carries the steps out. No AWS calls here.
+ */
+import { BranchParameterNames, SleepStates, type SleepStateValue } from '../../lib/contract';
+
+/** One ECS service of a branch, as its deploy recorded it. */
+export interface ServiceConfig {
+  /** The ECS service name. */
+  readonly name: string;
+  /** The count in the template: what a deploy means. */
+  readonly desiredCount: number;
+}
+
+/** What a branch's deploy records at `<prefix>/sleep-config/<name>` for the sleeper and the waker. */
+export interface SleepConfig {
+  readonly stagingName: string;
+  readonly branch: string;
+  readonly stackName: string;
+  readonly clusterArn: string;
+  /** The web service first. */
+  readonly services: ServiceConfig[];
+  readonly webServiceName: string;
+  readonly targetGroupArn: string;
+  readonly targetGroupFullName: string;
+  readonly loadBalancerFullName: string;
+  readonly ruleArn: string;
+  /** EventBridge Scheduler schedule names (default group). */
+  readonly schedules: string[];
+  /** The branch's own RDS instance, when it has one. */
+  readonly databaseInstanceId?: string;
+  /** 0 = never sleeps. */
+  readonly sleepAfterMinutes: number;
+  /** 0 = the database keeps running while the branch sleeps. */
+  readonly stopDatabaseAfterMinutes: number;
+}
+
+export type State = SleepStateValue;
+
+/**
+ * A wake that has not produced a healthy web target in this long is given up: the branch goes
+ * back to sleep rather than crash-loop at full price until the sweeper deletes it. The next
+ * visit tries again.
+ */
+export const WAKE_GIVE_UP_MINUTES = 30;
+
+export const MINUTE_MS = 60_000;
+
+/** Modelled wake times (seconds), from RESEARCH §2: Fargate start 45–90 s plus two health checks at 15 s. */
+export const WAKE_SECONDS = {
+  /** ECS schedules the tasks, pulls a 250–500 MB image and starts it (upper report). */
+  taskStart: 90,
+  /** Two passing checks at a 15 s interval (the branch target group's settings). */
+  healthChecks: 30,
+  /** ModifyRule, then the page's next refresh (5 s). */
+  routeAndRefresh: 10,
+  /** StartDBInstance of a small stopped instance until `available` (typical reports: 4–8 min). */
+  databaseStart: 360,
+} as const;
+
+/** About how long a wake takes, in seconds. */
+export function expectedWakeSeconds(databaseStopped: boolean): number {
+  const base = WAKE_SECONDS.taskStart + WAKE_SECONDS.healthChecks + WAKE_SECONDS.routeAndRefresh;
+  return databaseStopped ? base + WAKE_SECONDS.databaseStart : base;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+/** The config JSON, or an error that says what is wrong. */
+export function parseConfig(json: string): SleepConfig {
+  const c = JSON.parse(json) as Partial<SleepConfig>;
+  const missing = (['stagingName', 'stackName', 'clusterArn', 'webServiceName', 'targetGroupArn', 'ruleArn'] as const).filter(
+    (k) => typeof c[k] !== 'string' || c[k] === '',
+  );
+  if (missing.length > 0 || !Array.isArray(c.services)) {
+    throw new Error(`sleep config is missing ${[...missing, ...(Array.isArray(c.services) ? [] : ['services'])].join(', ')}`);
+  }
+  return {
+    branch: c.stagingName!,
+    schedules: [],
+    sleepAfterMinutes: 0,
+    stopDatabaseAfterMinutes: 0,
+    targetGroupFullName: '',
+    loadBalancerFullName: '',
+    ...c,
+  } as SleepConfig;
+}
+
+/** The state JSON; a missing or unreadable value counts as awake since `fallbackMs`. */
+export function parseState(json: string | undefined, fallbackMs: number): State {
+  if (json) {
+    try {
+      const s = JSON.parse(json) as Partial<State>;
+      if ((s.state === SleepStates.AWAKE || s.state === SleepStates.SLEEPING || s.state === SleepStates.WAKING) && typeof s.since === 'string' && !isNaN(Date.parse(s.since))) {
+        return s as State;
+      }
+    } catch {
+      // falls through
+    }
+  }
+  return { state: SleepStates.AWAKE, since: new Date(fallbackMs).toISOString(), reason: 'no-state' };
+}
+
+/** The staging name of a request's host: its first DNS label, lower case. */
+export function stagingNameOfHost(host: string | undefined): string | undefined {
+  const label = (host ?? '').split(':')[0].split('.')[0].toLowerCase();
+  return /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(label) ? label : undefined;
+}
+
+export interface Paths {
+  readonly state: (name: string) => string;
+  readonly config: (name: string) => string;
+  readonly configRoot: string;
+  readonly claim: (name: string, since: string) => string;
+  readonly claimRoot: (name: string) => string;
+  readonly keepAlive: (name: string) => string;
+  readonly pin: (name: string) => string;
+}
+
+/** SSM names below the parameter prefix (lib/contract.ts BranchParameterNames). */
+export function paths(parameterPrefix: string): Paths {
+  const p = parameterPrefix.replace(/\/+$/, '');
+  return {
+    state: (n) => `${p}/${BranchParameterNames.SLEEP_STATE_PREFIX}/${n}`,
+    config: (n) => `${p}/${BranchParameterNames.SLEEP_CONFIG_PREFIX}/${n}`,
+    configRoot: `${p}/${BranchParameterNames.SLEEP_CONFIG_PREFIX}`,
+    // SSM names allow a-zA-Z0-9_.-/ only, so the timestamp's colons go.
+    claim: (n, since) => `${p}/${BranchParameterNames.WAKE_CLAIM_PREFIX}/${n}/${since.replace(/[^0-9A-Za-z.-]/g, '')}`,
+    claimRoot: (n) => `${p}/${BranchParameterNames.WAKE_CLAIM_PREFIX}/${n}`,
+    keepAlive: (n) => `${p}/${BranchParameterNames.KEEP_ALIVE_PREFIX}/${n}`,
+    pin: (n) => `${p}/${BranchParameterNames.PIN_PREFIX}/${n}`,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Observations and steps
+
+/** What was read about a branch before deciding. */
+export interface Observed {
+  /** Desired count of each service, by name (missing = the service is gone). */
+  readonly desired: Record<string, number>;
+  /** Healthy targets in the web target group. */
+  readonly healthyTargets: number;
+  /** Where the rule sends requests. */
+  readonly route: 'branch' | 'waker';
+  /** RDS status of the branch's own database (`available`, `stopped`, ...), when it has one. */
+  readonly databaseStatus?: string;
+}
+
+export type Step =
+  | { readonly kind: 'start-database' }
+  | { readonly kind: 'stop-database' }
+  | { readonly kind: 'scale'; readonly service: string; readonly count: number }
+  | { readonly kind: 'route'; readonly to: 'branch' | 'waker' }
+  | { readonly kind: 'schedules'; readonly enabled: boolean }
+  | { readonly kind: 'state'; readonly value: State };
+
+export interface Plan {
+  readonly steps: Step[];
+  readonly reason: string;
+  /** True when the wake is finished (the branch answers). */
+  readonly done: boolean;
+}
+
+/** The count each service goes back to: what it had when it fell asleep, else the template's; web at least 1. */
+export function wakeCounts(config: SleepConfig, state: State, prefer: 'recorded' | 'template'): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of config.services) {
+    const recorded = state.desiredCounts?.[s.name];
+    const count = prefer === 'recorded' && recorded !== undefined && recorded > 0 ? recorded : s.desiredCount;
+    out[s.name] = s.name === config.webServiceName ? Math.max(1, count) : count;
+  }
+  return out;
+}
+
+/**
+ * One step of a wake, from what is observed now. Called by every request to the waker, by each
+ * poll of a deploy and by the sleeper's runs: each call moves the wake on, and repeating a call is
+ * harmless. The database comes first (the app cannot boot without it), then the services; the rule
+ * moves back only once a web target is healthy, so nobody is sent to a branch that cannot answer.
+ */
+export function wakeStep(config: SleepConfig, state: State, observed: Observed, nowMs: number, prefer: 'recorded' | 'template'): Plan {
+  const steps: Step[] = [];
+  const waking: State = state.state === SleepStates.WAKING ? state : { ...state, state: SleepStates.WAKING, since: new Date(nowMs).toISOString() };
+  if (state.state !== SleepStates.WAKING) steps.push({ kind: 'state', value: waking });
+
+  if (config.databaseInstanceId && observed.databaseStatus !== undefined && observed.databaseStatus !== 'available') {
+    if (observed.databaseStatus === 'stopped') {
+      return { steps: [...steps, { kind: 'start-database' }], reason: 'the database is stopped; starting it before the services', done: false };
+    }
+    return { steps, reason: `waiting for the database (${observed.databaseStatus})`, done: false };
+  }
+
+  const counts = wakeCounts(config, state, prefer);
+  for (const [service, count] of Object.entries(counts)) {
+    if (observed.desired[service] !== undefined && observed.desired[service] < count) steps.push({ kind: 'scale', service, count });
+  }
+  if (observed.healthyTargets === 0) {
+    return { steps, reason: 'waiting for a healthy web target', done: false };
+  }
+  const awake: State = { state: SleepStates.AWAKE, since: new Date(nowMs).toISOString(), reason: state.reason };
+  return {
+    steps: [
+      ...steps.filter((s) => s.kind !== 'state'),
+      ...(config.schedules.length > 0 ? [{ kind: 'schedules', enabled: true } as Step] : []),
+      ...(observed.route !== 'branch' ? [{ kind: 'route', to: 'branch' } as Step] : []),
+      { kind: 'state', value: awake },
+    ],
+    reason: 'a web target is healthy; the rule forwards to the branch again',
+    done: true,
+  };
+}
+
+/**
+ * Putting a branch to sleep. The state is written first, with the counts to restore, so a request
+ * that arrives once the rule has moved finds them; then the rule moves, so no request reaches a
+ * service that is scaling in; then schedules and services stop.
+ */
+export function sleepSteps(config: SleepConfig, observed: Observed, nowMs: number, reason: string): Step[] {
+  const desiredCounts: Record<string, number> = {};
+  for (const s of config.services) desiredCounts[s.name] = observed.desired[s.name] ?? s.desiredCount;
+  return [
+    { kind: 'state', value: { state: SleepStates.SLEEPING, since: new Date(nowMs).toISOString(), desiredCounts, reason } },
+    ...(observed.route !== 'waker' ? [{ kind: 'route', to: 'waker' } as Step] : []),
+    ...(config.schedules.length > 0 ? [{ kind: 'schedules', enabled: false } as Step] : []),
+    ...config.services.filter((s) => (observed.desired[s.name] ?? 0) > 0).map((s): Step => ({ kind: 'scale', service: s.name, count: 0 })),
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sleeper's decision for one branch
+
+export interface TickInput {
+  readonly config: SleepConfig;
+  readonly state: State;
+  /** Latest activity (deploy, request, keep-alive, pin, wake), ms. */
+  readonly lastActivityMs: number;
+  /** CloudFormation status of the branch's stack; undefined when it is gone. */
+  readonly stackStatus?: string;
+  /** RDS status of the branch's own database, when it has one. */
+  readonly databaseStatus?: string;
+  readonly nowMs: number;
+}
+
+export type TickAction = 'sleep' | 'advance-wake' | 'stop-database' | 'none';
+
+export interface TickDecision {
+  readonly stagingName: string;
+  readonly action: TickAction;
+  readonly reason: string;
+}
+
+/** What the sleeper does with one branch on this run, and why. */
+export function decideTick(input: TickInput): TickDecision {
+  const { config, state, nowMs } = input;
+  const d = (action: TickAction, reason: string): TickDecision => ({ stagingName: config.stagingName, action, reason });
+  if (input.stackStatus === undefined) return d('none', 'its stack is gone');
+  if (input.stackStatus.endsWith('_IN_PROGRESS')) return d('none', `its stack is ${input.stackStatus}; a deploy decides its state`);
+  if (state.state === SleepStates.WAKING) {
+    const wakingMs = nowMs - Date.parse(state.since);
+    if (wakingMs >= WAKE_GIVE_UP_MINUTES * MINUTE_MS) {
+      return d('sleep', `waking for ${Math.floor(wakingMs / MINUTE_MS)} minutes without a healthy web target; back to sleep until the next visit`);
+    }
+    return d('advance-wake', `waking since ${state.since}`);
+  }
+  if (state.state === SleepStates.SLEEPING) {
+    const stopAfter = config.stopDatabaseAfterMinutes * MINUTE_MS;
+    const asleepMs = nowMs - Date.parse(state.since);
+    // RDS starts a stopped instance by itself after 7 days; it is stopped again on the next run.
+    if (config.databaseInstanceId && stopAfter > 0 && asleepMs >= stopAfter && input.databaseStatus === 'available') {
+      return d('stop-database', state.databaseStopped ? 'RDS started the database after 7 days stopped; stopping it again' : `asleep for ${Math.floor(asleepMs / MINUTE_MS)} minutes`);
+    }
+    return d('none', `asleep since ${state.since}`);
+  }
+  if (config.sleepAfterMinutes <= 0) return d('none', 'sleep is off for this branch');
+  const idleMs = nowMs - Math.max(input.lastActivityMs, Date.parse(state.since));
+  if (idleMs >= config.sleepAfterMinutes * MINUTE_MS) {
+    return d('sleep', `no activity for ${Math.floor(idleMs / MINUTE_MS)} minutes (sleepAfter ${config.sleepAfterMinutes})`);
+  }
+  return d('none', `active ${Math.floor(idleMs / MINUTE_MS)} minutes ago`);
+}
+
+/** A pin (`YYYY-MM-DD`) keeps the branch awake until the end of that UTC day: activity "now" until then. */
+export function pinActivityMs(value: string | undefined, nowMs: number): number | undefined {
+  if (!value || !/^\d{4}-\d{2}-\d{2}$/.test(value.trim())) return undefined;
+  const end = Date.parse(`${value.trim()}T23:59:59.999Z`);
+  return isNaN(end) ? undefined : Math.min(end, nowMs);
+}
+
+/** A keep-alive's ISO timestamp, in ms (a future one counts as now). */
+export function keepAliveMs(value: string | undefined, nowMs: number): number | undefined {
+  const t = value ? Date.parse(value.trim()) : NaN;
+  return isNaN(t) ? undefined : Math.min(t, nowMs);
+}

@@ -1,0 +1,435 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { DescribeRulesCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeDBInstancesCommand, RDSClient, StartDBInstanceCommand, StopDBInstanceCommand } from '@aws-sdk/client-rds';
+import { GetScheduleCommand, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
+import { DeleteParametersCommand, GetParametersByPathCommand, GetParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { ALBEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { clock, configFromProperties, isComplete, onEvent, onRequest, onSchedule } from '../../lambda/waker/index';
+import type { SleepConfig } from '../../lambda/waker/model';
+import type { OnEventRequest } from '../../lambda/shared/provider';
+
+const ssm = mockClient(SSMClient);
+const ecs = mockClient(ECSClient);
+const elb = mockClient(ElasticLoadBalancingV2Client);
+const rds = mockClient(RDSClient);
+const sched = mockClient(SchedulerClient);
+const cfn = mockClient(CloudFormationClient);
+const cw = mockClient(CloudWatchClient);
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const NOW = Date.UTC(2026, 11, 1, 20, 0, 0);
+const PREFIX = '/staging';
+const NAME = 'feature-new-cool-page-1a2b3c4d';
+const HOST = `${NAME}.staging.example.com`;
+const ACCOUNT = '123456789012';
+const RULE = `arn:aws:elasticloadbalancing:eu-west-1:${ACCOUNT}:listener-rule/app/staging/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee`;
+const BRANCH_TG = `arn:aws:elasticloadbalancing:eu-west-1:${ACCOUNT}:targetgroup/staging-feat-web/73e2d6bc24d8a067`;
+const WAKER_TG = `arn:aws:elasticloadbalancing:eu-west-1:${ACCOUNT}:targetgroup/staging-waker/0123456789abcdef`;
+const WEB = 'staging-feature-new-cool-page-1a2b3c4d-Web-AbCd';
+const WORKER = 'staging-feature-new-cool-page-1a2b3c4d-Worker-EfGh';
+const SCHEDULE = 'staging-feature-new-cool-page-1a2b3c4d-Nightly-IjKl';
+const DB = 'staging-feature-new-cool-page-1a2b3c4d';
+
+const PROPERTIES = {
+  StagingName: NAME,
+  Branch: 'feature/new_cool_page',
+  StackName: `staging-${NAME}`,
+  ClusterArn: `arn:aws:ecs:eu-west-1:${ACCOUNT}:cluster/staging`,
+  WebServiceName: WEB,
+  Services: [
+    { Name: WEB, DesiredCount: '1' },
+    { Name: WORKER, DesiredCount: '1' },
+  ],
+  TargetGroupArn: BRANCH_TG,
+  TargetGroupFullName: 'targetgroup/staging-feat-web/73e2d6bc24d8a067',
+  LoadBalancerFullName: 'app/staging/50dc6c495c0c9188',
+  RuleArn: RULE,
+  Schedules: [SCHEDULE],
+  SleepAfterMinutes: '60',
+  StopDatabaseAfterMinutes: '0',
+  TaskDefinitions: ['arn:aws:ecs:eu-west-1:123456789012:task-definition/staging-x-web:3'],
+};
+
+function awsError(name: string): Error {
+  return Object.assign(new Error(name), { name, $metadata: {} });
+}
+
+/**
+ * A small simulated AWS: SSM parameters with real Overwrite=false semantics (so concurrent
+ * requests race for the claim), ECS desired counts, target health, the rule's weights, one
+ * schedule and, optionally, an RDS instance.
+ */
+class World {
+  params = new Map<string, { value: string; modified: number }>();
+  desired: Record<string, number> = { [WEB]: 1, [WORKER]: 1 };
+  healthy = 1;
+  weights: Record<string, number> = { [BRANCH_TG]: 1, [WAKER_TG]: 0 };
+  scheduleState = 'ENABLED';
+  database?: string;
+  stack = { StackName: `staging-${NAME}`, StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date(NOW - 2 * DAY), LastUpdatedTime: new Date(NOW - 3 * HOUR) };
+  requestAt?: number;
+  /** Every mutating call, in order. */
+  calls: string[] = [];
+
+  constructor(config: Partial<SleepConfig> = {}) {
+    this.put(`${PREFIX}/sleep-config/${NAME}`, JSON.stringify({ ...configFromProperties(PROPERTIES), ...config }), NOW - 3 * HOUR);
+  }
+
+  put(name: string, value: string, at = clock.now()): void {
+    this.params.set(name, { value, modified: at });
+  }
+
+  state(): any {
+    const p = this.params.get(`${PREFIX}/sleep/${NAME}`);
+    return p && JSON.parse(p.value);
+  }
+
+  install(): void {
+    ssm.on(GetParametersCommand).callsFake((input) => ({
+      Parameters: (input.Names as string[])
+        .filter((n) => this.params.has(n))
+        .map((n) => ({ Name: n, Value: this.params.get(n)!.value, LastModifiedDate: new Date(this.params.get(n)!.modified) })),
+    }));
+    ssm.on(GetParametersByPathCommand).callsFake((input) => ({
+      Parameters: [...this.params.entries()]
+        .filter(([n]) => n.startsWith(`${input.Path}/`) && (input.Recursive || !n.slice(input.Path.length + 1).includes('/')))
+        .map(([n, p]) => ({ Name: n, Value: p.value })),
+    }));
+    ssm.on(PutParameterCommand).callsFake((input) => {
+      if (!input.Overwrite && this.params.has(input.Name)) throw awsError('ParameterAlreadyExists');
+      this.put(input.Name, input.Value);
+      this.calls.push(`ssm:put ${input.Name.slice(PREFIX.length + 1).split('/')[0]}`);
+      return {};
+    });
+    ssm.on(DeleteParametersCommand).callsFake((input) => {
+      for (const n of input.Names) this.params.delete(n);
+      this.calls.push('ssm:delete');
+      return {};
+    });
+    ecs.on(DescribeServicesCommand).callsFake((input) => ({
+      services: (input.services as string[]).map((s) => ({ serviceName: s, status: 'ACTIVE', desiredCount: this.desired[s] })),
+    }));
+    ecs.on(UpdateServiceCommand).callsFake((input) => {
+      this.desired[input.service] = input.desiredCount;
+      this.calls.push(`ecs:scale ${input.service === WEB ? 'web' : 'worker'}=${input.desiredCount}`);
+      return {};
+    });
+    elb.on(DescribeTargetHealthCommand).callsFake(() => ({
+      TargetHealthDescriptions: Array.from({ length: this.healthy }, () => ({ TargetHealth: { State: 'healthy' } })),
+    }));
+    elb.on(DescribeRulesCommand).callsFake(() => ({
+      Rules: [
+        {
+          RuleArn: RULE,
+          Priority: '7',
+          Actions: [{ Type: 'forward', ForwardConfig: { TargetGroups: Object.entries(this.weights).map(([TargetGroupArn, Weight]) => ({ TargetGroupArn, Weight })) } }],
+        },
+      ],
+    }));
+    elb.on(ModifyRuleCommand).callsFake((input) => {
+      for (const g of input.Actions[0].ForwardConfig.TargetGroups) this.weights[g.TargetGroupArn] = g.Weight;
+      this.calls.push(`elb:route ${this.weights[WAKER_TG] > 0 ? 'waker' : 'branch'}`);
+      return {};
+    });
+    sched.on(GetScheduleCommand).callsFake(() => ({ Name: SCHEDULE, State: this.scheduleState, ScheduleExpression: 'cron(0 3 * * ? *)', FlexibleTimeWindow: { Mode: 'OFF' }, Target: { Arn: 'x', RoleArn: 'y' } }));
+    sched.on(UpdateScheduleCommand).callsFake((input) => {
+      this.scheduleState = input.State;
+      this.calls.push(`scheduler:${input.State}`);
+      return {};
+    });
+    rds.on(DescribeDBInstancesCommand).callsFake(() => ({ DBInstances: [{ DBInstanceIdentifier: DB, DBInstanceStatus: this.database }] }));
+    rds.on(StartDBInstanceCommand).callsFake(() => {
+      this.database = 'starting';
+      this.calls.push('rds:start');
+      return {};
+    });
+    rds.on(StopDBInstanceCommand).callsFake(() => {
+      this.database = 'stopping';
+      this.calls.push('rds:stop');
+      return {};
+    });
+    cfn.on(DescribeStacksCommand).callsFake(() => ({ Stacks: [this.stack] }));
+    cw.on(GetMetricDataCommand).callsFake((input) => ({
+      MetricDataResults: input.MetricDataQueries.map((q: { Id: string }) => ({
+        Id: q.Id,
+        StatusCode: 'Complete',
+        Timestamps: this.requestAt ? [new Date(this.requestAt)] : [],
+        Values: this.requestAt ? [3] : [],
+      })),
+    }));
+  }
+
+  /** The state a sleep leaves behind. */
+  asleep(sinceAgo = 2 * HOUR, extra: Record<string, unknown> = {}): this {
+    this.put(`${PREFIX}/sleep/${NAME}`, JSON.stringify({ state: 'sleeping', since: new Date(NOW - sinceAgo).toISOString(), desiredCounts: { [WEB]: 2, [WORKER]: 1 }, reason: 'idle', ...extra }));
+    this.desired = { [WEB]: 0, [WORKER]: 0 };
+    this.healthy = 0;
+    this.weights = { [BRANCH_TG]: 0, [WAKER_TG]: 1 };
+    this.scheduleState = 'DISABLED';
+    return this;
+  }
+}
+
+function request(headers: Record<string, string>, method = 'GET'): ALBEvent {
+  return {
+    httpMethod: method,
+    path: '/products/42',
+    headers: { host: HOST, ...headers },
+    queryStringParameters: {},
+    body: '',
+    isBase64Encoded: false,
+    requestContext: { elb: { targetGroupArn: WAKER_TG } },
+  } as ALBEvent;
+}
+
+const BROWSER = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0' };
+const CURL = { accept: '*/*', 'user-agent': 'curl/8.5.0' };
+const SLACK = { accept: '*/*', 'user-agent': 'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)' };
+
+function cfnEvent(type: 'Create' | 'Update' | 'Delete'): OnEventRequest {
+  return {
+    RequestType: type,
+    StackId: `arn:aws:cloudformation:eu-west-1:${ACCOUNT}:stack/staging-${NAME}/1`,
+    RequestId: 'r1',
+    LogicalResourceId: 'StagingBranchSleep',
+    ResourceType: 'Custom::StagingSleep',
+    PhysicalResourceId: type === 'Create' ? undefined : `${PREFIX}/sleep-config/${NAME}`,
+    ResourceProperties: PROPERTIES,
+    OldResourceProperties: type === 'Update' ? PROPERTIES : undefined,
+  };
+}
+
+let world: World;
+const realNow = clock.now;
+
+beforeEach(() => {
+  for (const m of [ssm, ecs, elb, rds, sched, cfn, cw]) m.reset();
+  clock.now = () => NOW;
+  process.env.PARAMETER_PREFIX = PREFIX;
+  process.env.WAKER_TARGET_GROUP_ARN = WAKER_TG;
+  jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  world = new World();
+  world.install();
+});
+
+afterEach(() => {
+  clock.now = realNow;
+  jest.restoreAllMocks();
+});
+
+describe('sleep', () => {
+  test('an awake branch idle for sleepAfter goes to sleep: state first, then the rule, then schedules and services', async () => {
+    world.put(`${PREFIX}/sleep/${NAME}`, JSON.stringify({ state: 'awake', since: new Date(NOW - 5 * HOUR).toISOString() }));
+    world.desired = { [WEB]: 2, [WORKER]: 1 };
+    const report = await onSchedule();
+    expect(report.decisions).toEqual([expect.objectContaining({ stagingName: NAME, action: 'sleep' })]);
+    expect(world.calls).toEqual(['ssm:put sleep', 'elb:route waker', 'scheduler:DISABLED', 'ecs:scale web=0', 'ecs:scale worker=0']);
+    expect(world.state()).toEqual({ state: 'sleeping', since: new Date(NOW).toISOString(), desiredCounts: { [WEB]: 2, [WORKER]: 1 }, reason: 'idle' });
+    // The branch's target group stays in the rule at weight 0, so ECS keeps accepting the service.
+    expect(world.weights).toEqual({ [BRANCH_TG]: 0, [WAKER_TG]: 1 });
+  });
+
+  test.each([
+    ['a request 20 minutes ago', (w: World) => (w.requestAt = NOW - 20 * MINUTE)],
+    ['a keep-alive 10 minutes ago (e.g. a visit that only saw the waking page)', (w: World) => w.put(`${PREFIX}/keep-alive/${NAME}`, new Date(NOW - 10 * MINUTE).toISOString())],
+    ['a deploy 30 minutes ago', (w: World) => (w.stack.LastUpdatedTime = new Date(NOW - 30 * MINUTE))],
+    ['a pin until today', (w: World) => w.put(`${PREFIX}/pins/${NAME}`, '2026-12-01')],
+    ['a wake 15 minutes ago', (w: World) => w.put(`${PREFIX}/sleep/${NAME}`, JSON.stringify({ state: 'awake', since: new Date(NOW - 15 * MINUTE).toISOString() }))],
+  ])('%s keeps it awake', async (_what, setup) => {
+    setup(world);
+    const report = await onSchedule();
+    expect(report.decisions[0].action).toBe('none');
+    expect(world.calls).toEqual([]);
+  });
+
+  test('a branch with sleepAfter 0 never sleeps; a stack being deployed is left to the deploy', async () => {
+    world.put(`${PREFIX}/sleep-config/${NAME}`, JSON.stringify({ ...configFromProperties(PROPERTIES), sleepAfterMinutes: 0 }));
+    expect((await onSchedule()).decisions[0]).toMatchObject({ action: 'none', reason: 'sleep is off for this branch' });
+    world.put(`${PREFIX}/sleep-config/${NAME}`, JSON.stringify(configFromProperties(PROPERTIES)));
+    world.stack.StackStatus = 'UPDATE_IN_PROGRESS';
+    expect((await onSchedule()).decisions[0]).toMatchObject({ action: 'none' });
+    expect(world.calls).toEqual([]);
+  });
+});
+
+describe('wake on request', () => {
+  test('a browser wakes a sleeping branch: one claim, recorded counts, and the waking page', async () => {
+    world.asleep();
+    const response = await onRequest(request(BROWSER));
+    expect(response.statusCode).toBe(200);
+    expect(response.headers).toMatchObject({ 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+    expect(response.body).toContain(NAME);
+    expect(response.body).toContain('feature/new_cool_page');
+    expect(response.body).toMatch(/<meta http-equiv="refresh" content="5">/);
+    expect(world.calls).toEqual(['ssm:put keep-alive', 'ssm:put sleep-claims', 'ssm:put sleep', 'ecs:scale web=2', 'ecs:scale worker=1']);
+    expect(world.state()).toMatchObject({ state: 'waking', since: new Date(NOW).toISOString(), reason: 'request' });
+    // The rule stays on the waker until a web target is healthy.
+    expect(world.weights[WAKER_TG]).toBe(1);
+  });
+
+  test('the waking page counts as activity for the sweeper: it writes the keep-alive, at most once a minute', async () => {
+    world.asleep();
+    await onRequest(request(BROWSER));
+    expect(world.params.get(`${PREFIX}/keep-alive/${NAME}`)?.value).toBe(new Date(NOW).toISOString());
+    world.calls = [];
+    clock.now = () => NOW + 20_000;
+    await onRequest(request(BROWSER));
+    expect(world.calls.filter((c) => c.includes('keep-alive'))).toEqual([]);
+  });
+
+  test('other clients get 503 with Retry-After and wake it too', async () => {
+    world.asleep();
+    const response = await onRequest(request(CURL));
+    expect(response.statusCode).toBe(503);
+    expect(Number(response.headers!['Retry-After'])).toBeGreaterThanOrEqual(5);
+    expect(response.headers!['Cache-Control']).toBe('no-store');
+    expect(world.state().state).toBe('waking');
+  });
+
+  test('link previewers get the page without waking anything or counting as activity', async () => {
+    world.asleep();
+    const response = await onRequest(request(SLACK));
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toContain('is asleep');
+    expect(response.body).not.toContain('http-equiv="refresh"');
+    expect(world.calls).toEqual([]);
+  });
+
+  test('many requests at once start the branch exactly once', async () => {
+    world.asleep();
+    const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => onRequest(request(i % 2 ? BROWSER : CURL))));
+    expect(world.calls.filter((c) => c === 'ssm:put sleep-claims')).toHaveLength(1);
+    expect(world.calls.filter((c) => c.startsWith('ecs:scale web'))).toEqual(['ecs:scale web=2']);
+    expect(responses.map((r) => r.statusCode).sort()).toEqual([...Array(10).fill(200), ...Array(10).fill(503)]);
+  });
+
+  test('a wake while already waking moves it on: nothing restarts; once healthy the rule and schedules come back', async () => {
+    world.asleep();
+    await onRequest(request(BROWSER));
+    world.calls = [];
+    clock.now = () => NOW + 30_000;
+    // Still starting: no new claim, no scaling, the page again.
+    expect((await onRequest(request(BROWSER))).statusCode).toBe(200);
+    expect(world.calls).toEqual([]);
+    // Healthy: the rule moves back, the schedules resume, the state says awake.
+    clock.now = () => NOW + 120_000;
+    world.healthy = 1;
+    await onRequest(request(CURL));
+    expect(world.calls).toEqual(['ssm:put keep-alive', 'scheduler:ENABLED', 'elb:route branch', 'ssm:put sleep']);
+    expect(world.weights).toEqual({ [BRANCH_TG]: 1, [WAKER_TG]: 0 });
+    expect(world.state()).toMatchObject({ state: 'awake', since: new Date(NOW + 120_000).toISOString() });
+  });
+
+  test('a wake nobody watches is finished by the sleeper', async () => {
+    world.asleep();
+    await onRequest(request(CURL));
+    world.healthy = 1;
+    world.calls = [];
+    const report = await onSchedule();
+    expect(report.decisions[0].action).toBe('advance-wake');
+    expect(world.calls).toEqual(['scheduler:ENABLED', 'elb:route branch', 'ssm:put sleep']);
+  });
+
+  test('a wake that finds no healthy web target in 30 minutes is given up: back to sleep, the next visit tries again', async () => {
+    world.asleep();
+    await onRequest(request(BROWSER));
+    clock.now = () => NOW + 31 * MINUTE;
+    world.calls = [];
+    const report = await onSchedule();
+    expect(report.decisions[0]).toMatchObject({ action: 'sleep', reason: expect.stringMatching(/waking for 31 minutes/) });
+    // The rule is still on the waker and the schedules still off: only the services scale in.
+    expect(world.calls).toEqual(['ssm:put sleep', 'ecs:scale web=0', 'ecs:scale worker=0']);
+    expect(world.state()).toMatchObject({ state: 'sleeping', reason: 'wake-gave-up', desiredCounts: { [WEB]: 2, [WORKER]: 1 } });
+    world.calls = [];
+    await onRequest(request(BROWSER));
+    expect(world.calls).toEqual(['ssm:put keep-alive', 'ssm:put sleep-claims', 'ssm:put sleep', 'ecs:scale web=2', 'ecs:scale worker=1']);
+  });
+
+  test('an unknown host gets 404', async () => {
+    const response = await onRequest({ ...request(BROWSER), headers: { ...BROWSER, host: 'nothing-here.staging.example.com' } });
+    expect(response.statusCode).toBe(404);
+  });
+});
+
+describe('deploys (Custom::StagingSleep)', () => {
+  test('a first deploy records the config and the state awake', async () => {
+    world.params.clear();
+    const out = await onEvent(cfnEvent('Create'));
+    expect(out.PhysicalResourceId).toBe(`${PREFIX}/sleep-config/${NAME}`);
+    expect(world.state()).toMatchObject({ state: 'awake', reason: 'deploy' });
+    expect(await isComplete({ ...cfnEvent('Create'), ...out })).toEqual({ IsComplete: true });
+  });
+
+  test('a deploy during sleep ends awake: template counts, a healthy target, then the rule', async () => {
+    world.asleep();
+    const out = await onEvent(cfnEvent('Update'));
+    expect(world.state()).toMatchObject({ state: 'waking', reason: 'deploy' });
+    // The template's counts, not the recorded ones: a deploy says what should run.
+    expect(await isComplete({ ...cfnEvent('Update'), ...out })).toEqual({ IsComplete: false });
+    expect(world.desired).toEqual({ [WEB]: 1, [WORKER]: 1 });
+    expect(world.weights[WAKER_TG]).toBe(1);
+    world.healthy = 1;
+    expect(await isComplete({ ...cfnEvent('Update'), ...out })).toEqual({ IsComplete: true });
+    expect(world.weights).toEqual({ [BRANCH_TG]: 1, [WAKER_TG]: 0 });
+    expect(world.scheduleState).toBe('ENABLED');
+    expect(world.state().state).toBe('awake');
+  });
+
+  test('delete removes the config, the state and the claims; a replay finds nothing and succeeds', async () => {
+    world.asleep();
+    await onRequest(request(BROWSER));
+    await onEvent(cfnEvent('Delete'));
+    expect([...world.params.keys()].filter((k) => k.includes('/sleep'))).toEqual([]);
+    await expect(onEvent(cfnEvent('Delete'))).resolves.toBeDefined();
+  });
+});
+
+describe('the branch database', () => {
+  const withDb = { databaseInstanceId: DB, stopDatabaseAfterMinutes: 240 };
+
+  test('is stopped once the branch has slept for stopDatabaseAfter', async () => {
+    world = new World(withDb);
+    world.install();
+    world.asleep(5 * HOUR);
+    world.database = 'available';
+    await onSchedule();
+    expect(world.calls).toEqual(['rds:stop', 'ssm:put sleep']);
+    expect(world.state().databaseStopped).toBe(true);
+  });
+
+  test('RDS started it by itself after 7 days stopped: the sleeper stops it again', async () => {
+    world = new World(withDb);
+    world.install();
+    world.asleep(8 * DAY, { databaseStopped: true });
+    world.stack.LastUpdatedTime = new Date(NOW - 9 * DAY);
+    world.database = 'available';
+    const report = await onSchedule();
+    expect(report.decisions[0]).toMatchObject({ action: 'stop-database', reason: expect.stringMatching(/7 days/) });
+    expect(world.calls).toEqual(['rds:stop', 'ssm:put sleep']);
+  });
+
+  test('a wake starts a stopped database first and the services only once it is available; the page says it takes longer', async () => {
+    world = new World(withDb);
+    world.install();
+    world.asleep(2 * DAY, { databaseStopped: true });
+    world.database = 'stopped';
+    const first = await onRequest(request(BROWSER));
+    expect(world.calls).toEqual(['ssm:put keep-alive', 'ssm:put sleep-claims', 'ssm:put sleep', 'rds:start']);
+    expect(first.body).toMatch(/database is starting too/);
+    expect(first.body).toMatch(/about 8 minutes/);
+    world.calls = [];
+    clock.now = () => NOW + 2 * MINUTE;
+    await onRequest(request(BROWSER));
+    expect(world.calls).toEqual(['ssm:put keep-alive']);
+    world.database = 'available';
+    clock.now = () => NOW + 6 * MINUTE;
+    await onRequest(request(BROWSER));
+    expect(world.calls).toContain('ecs:scale web=2');
+  });
+});
