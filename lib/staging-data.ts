@@ -45,6 +45,9 @@ export class StagingDatabase {
     return new StagingDatabase('shared', {});
   }
 
+  /** Keeps the type nominal in the declarations, which leave out the `@internal` members. */
+  private declare readonly brand: 'StagingDatabase';
+
   private constructor(
     /** @internal */ public readonly _mode: 'snapshot' | 'shared',
     /** @internal */ public readonly _options: SnapshotDatabaseOptions,
@@ -88,6 +91,9 @@ export class StagingCache {
   public static shared(): StagingCache {
     return new StagingCache('shared', {});
   }
+
+  /** Keeps the type nominal in the declarations, which leave out the `@internal` members. */
+  private declare readonly brand: 'StagingCache';
 
   private constructor(
     /** @internal */ public readonly _mode: 'dedicated' | 'prefix' | 'shared',
@@ -157,6 +163,9 @@ export class StagingSearch {
   public static shared(options: SharedSearchOptions = {}): StagingSearch {
     return new StagingSearch('shared', options.collection, {});
   }
+
+  /** Keeps the type nominal in the declarations, which leave out the `@internal` members. */
+  private declare readonly brand: 'StagingSearch';
 
   private constructor(
     /** @internal */ public readonly _mode: 'restore' | 'empty' | 'shared',
