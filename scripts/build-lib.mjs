@@ -7,6 +7,7 @@
 // 2. tsc re-emits only the declarations with `stripInternal` (tsconfig.declarations.json), so
 //    TypeScript users do not see `@internal` members either. The JavaScript stays jsii's.
 // 3. A check that no declaration mentions `@internal` any more.
+// 4. scripts/check-api.ts: the API as Construct Hub shows it (doc comments, @default values).
 //
 // Warnings fail the build (`--fail-on-warnings`): README "Contributing" lists the accepted ones.
 import { spawnSync } from 'node:child_process';
@@ -38,6 +39,7 @@ if (!existsSync(join(root, '.jsii'))) {
   process.exit(1);
 }
 const tscMs = run(bin('tsc'), ['-p', 'tsconfig.declarations.json']);
+run(bin('tsx'), [join(root, 'scripts', 'check-api.ts')]);
 
 const declarations = [];
 const walk = (dir) => {
