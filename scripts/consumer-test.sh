@@ -5,7 +5,8 @@
 # only the peer dependencies (aws-cdk-lib, constructs) and the tools a user runs (the aws-cdk CLI,
 # tsx, typescript), copies the frontend-lite and rails-app examples there, then synthesizes and
 # type-checks them. It proves that the package holds the compiled code, the type declarations
-# and the pre-bundled handlers, and that nothing dev-only is needed at runtime.
+# (without @internal members), the jsii assembly (.jsii), API.md and the pre-bundled handlers,
+# and that nothing dev-only is needed at runtime.
 #
 # Usage: bash scripts/consumer-test.sh      (KEEP_TMP=1 keeps the temporary app)
 # Prints "consumer-test: PASS" or "consumer-test: FAIL: <why>" last; exits non-zero on failure.
