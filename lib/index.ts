@@ -11,6 +11,6 @@ export type { ISharedStaging, SharedCacheInfo, SharedDatabaseInfo, SharedSolrInf
 export * from './staging-data';
 export * from './staging-provider';
 export { StagingServices } from './staging-services';
-export type { ScheduledJobOptions, ServiceOptions, StagingServicesProps, WebServiceOptions } from './staging-services';
+export type { ScheduledJobOptions, ServiceOptions, StagingEnvironmentOptions, StagingServicesProps, WebServiceOptions } from './staging-services';
 export * from './staging-sweeper';
 export * from './staging-sleeper';

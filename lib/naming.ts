@@ -24,7 +24,7 @@ export class StagingNames {
   public static readonly MAX_NAME_LENGTH = 63;
 
   /** Staging names the shared staging uses for itself. */
-  public static readonly RESERVED_NAMES: readonly string[] = [SHARED];
+  public static readonly RESERVED_NAMES: string[] = Object.freeze([SHARED]) as string[]; // frozen; typed string[] for jsii
 
   /**
    * Names for a branch.

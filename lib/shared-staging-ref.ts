@@ -4,9 +4,11 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { Construct } from 'constructs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct, IConstruct } from 'constructs';
 import { SharedParameterNames } from './contract';
 import { StagingNames } from './naming';
+import { grantReadParameterTree } from './private/grants';
 
 /**
  * How many private subnets branch workloads use. SharedStaging requires at least this many, so
@@ -16,8 +18,11 @@ export const BRANCH_SUBNET_COUNT = 2;
 
 /** The shared Postgres, as feature stacks see it. */
 export interface SharedDatabaseInfo {
+  /** The instance's endpoint address (host name). */
   readonly endpoint: string;
+  /** The port Postgres listens on, as a string (an SSM parameter value). */
   readonly port: string;
+  /** The name of the app's database on the instance. */
   readonly databaseName: string;
   /** JSON secret with `username` and `password`. */
   readonly secret: secretsmanager.ISecret;
@@ -29,7 +34,9 @@ export interface SharedDatabaseInfo {
 
 /** The shared Redis/Valkey, as feature stacks see it. */
 export interface SharedCacheInfo {
+  /** The replication group's primary endpoint address (host name). */
   readonly endpoint: string;
+  /** The port Valkey listens on, as a string (an SSM parameter value). */
   readonly port: string;
   /** JSON secret with `password` (the AUTH token). */
   readonly authSecret: secretsmanager.ISecret;
@@ -39,6 +46,7 @@ export interface SharedCacheInfo {
 
 /** The shared Solr server, as feature stacks see it. */
 export interface SharedSolrInfo {
+  /** The Solr base URL, e.g. `https://solr.internal.example.com:8983/solr`. */
   readonly url: string;
   /** JSON secret with `username` and `password`. */
   readonly secret: secretsmanager.ISecret;
@@ -47,33 +55,61 @@ export interface SharedSolrInfo {
 /**
  * What a feature stack builds on: the shared staging's network, cluster, load balancer, zone,
  * data sources and providers. Every value is read from SSM at deploy time.
+ *
+ * Get one with `SharedStagingRef.fromParameters()` in the feature stack.
  */
-export interface ISharedStaging {
+export interface ISharedStaging extends IConstruct {
   /** The staging system's prefix (stack names, tags). */
   readonly prefix: string;
   /** Where the shared staging publishes its parameters, e.g. `/staging`. */
   readonly parameterPrefix: string;
   /** The staging domain, e.g. `staging.example.com`. */
   readonly domainName: string;
+  /** The shared VPC (by id: its subnets come from `workloadSubnets`). */
   readonly vpc: ec2.IVpc;
   /** The private subnets branch tasks run in. */
   readonly workloadSubnets: ec2.SubnetSelection;
+  /** The shared ECS cluster branch services run in. */
   readonly cluster: ecs.ICluster;
+  /** The ARN of the shared load balancer's HTTPS listener, which gets one rule per branch. */
   readonly listenerArn: string;
+  /** The load balancer's DNS name: the alias target of branch records. */
   readonly loadBalancerDnsName: string;
+  /** The load balancer's canonical hosted zone id: the alias target's zone. */
   readonly loadBalancerCanonicalHostedZoneId: string;
   /** `app/<name>/<id>`, the CloudWatch dimension. */
   readonly loadBalancerFullName: string;
+  /** The hosted zone branch records are created in. */
   readonly hostedZone: route53.IHostedZone;
   /** Attached to every app task: the load balancer may reach it and it may reach the data stores. */
   readonly workloadSecurityGroup: ec2.ISecurityGroup;
   /** Attached to the data stores: workloads may reach it. */
   readonly dataSecurityGroup: ec2.ISecurityGroup;
+  /** The shared Postgres: where branch databases are restored from, or what they share. */
   readonly database: SharedDatabaseInfo;
+  /** The shared Valkey, for branches that use a key prefix in it. */
   readonly cache: SharedCacheInfo;
+  /** The Solr server branch collections live on. */
   readonly solr: SharedSolrInfo;
-  /** The service token of one of the shared custom-resource providers (see `ProviderNames`). */
+
+  /**
+   * The service token of one of the shared custom-resource providers.
+   *
+   * @param providerName the provider's name, one of `ProviderNames`, e.g. `ProviderNames.LISTENER_PRIORITY`
+   */
   serviceToken(providerName: string): string;
+
+  /**
+   * Lets `grantee` read every parameter the shared staging publishes: `ssm:GetParameter`,
+   * `ssm:GetParameters` and `ssm:GetParametersByPath` on `parameterPrefix` and below it.
+   *
+   * A CI role that deploys branch stacks needs this: CloudFormation resolves their SSM parameters
+   * with the deploying principal's permissions. cdk-nag reports the `<parameterPrefix>/*`
+   * resource as AwsSolutions-IAM5 on the grantee's policy; acknowledge it there.
+   *
+   * @param grantee the principal, e.g. the CI deploy role
+   */
+  grantReadParameters(grantee: iam.IGrantable): iam.Grant;
 }
 
 /** Properties of `SharedStagingRef.fromParameters`. */
@@ -97,12 +133,20 @@ export interface SharedStagingRefProps {
  * no `Fn::ImportValue`, and updating the shared stack never needs a feature stack to change.
  */
 export class SharedStagingRef extends Construct implements ISharedStaging {
-  /** Reads the shared staging into `scope`, which should be a feature stack. */
+  /**
+   * Reads the shared staging into `scope`, which should be a feature stack.
+   *
+   * @param scope the feature stack (or a construct in it)
+   * @param id the construct id
+   * @param props where the shared staging published its parameters
+   */
   public static fromParameters(scope: Construct, id: string, props: SharedStagingRefProps = {}): ISharedStaging {
     return new SharedStagingRef(scope, id, props);
   }
 
+  /** The staging system's prefix (stack names, tags). */
   public readonly prefix: string;
+  /** Where the shared staging publishes its parameters, e.g. `/staging`. */
   public readonly parameterPrefix: string;
   private readonly memo = new Map<string, unknown>();
 
@@ -117,6 +161,7 @@ export class SharedStagingRef extends Construct implements ISharedStaging {
 
   // Every value is created on first use, so a stack holds only the SSM parameters it reads.
 
+  /** The staging domain, e.g. `staging.example.com`. */
   public get domainName(): string {
     return this.param(SharedParameterNames.DOMAIN_NAME);
   }
@@ -149,6 +194,7 @@ export class SharedStagingRef extends Construct implements ISharedStaging {
     });
   }
 
+  /** The shared ECS cluster, by name. */
   public get cluster(): ecs.ICluster {
     return this.once('cluster', () =>
       ecs.Cluster.fromClusterAttributes(this, 'Cluster', {
@@ -159,22 +205,27 @@ export class SharedStagingRef extends Construct implements ISharedStaging {
     );
   }
 
+  /** The ARN of the shared HTTPS listener. */
   public get listenerArn(): string {
     return this.param(SharedParameterNames.LISTENER_ARN);
   }
 
+  /** The load balancer's DNS name. */
   public get loadBalancerDnsName(): string {
     return this.param(SharedParameterNames.LOAD_BALANCER_DNS_NAME);
   }
 
+  /** The load balancer's canonical hosted zone id. */
   public get loadBalancerCanonicalHostedZoneId(): string {
     return this.param(SharedParameterNames.LOAD_BALANCER_HOSTED_ZONE_ID);
   }
 
+  /** `app/<name>/<id>`, the CloudWatch dimension. */
   public get loadBalancerFullName(): string {
     return this.param(SharedParameterNames.LOAD_BALANCER_FULL_NAME);
   }
 
+  /** The hosted zone, by id. */
   public get hostedZone(): route53.IHostedZone {
     return this.once('zone', () =>
       // Records are named with fully qualified names, so the zone's name is never needed.
@@ -182,6 +233,7 @@ export class SharedStagingRef extends Construct implements ISharedStaging {
     );
   }
 
+  /** The security group of every app task (imported immutable). */
   public get workloadSecurityGroup(): ec2.ISecurityGroup {
     return this.once('workload-sg', () =>
       ec2.SecurityGroup.fromSecurityGroupId(this, 'WorkloadSecurityGroup', this.param(SharedParameterNames.WORKLOAD_SECURITY_GROUP_ID), {
@@ -191,6 +243,7 @@ export class SharedStagingRef extends Construct implements ISharedStaging {
     );
   }
 
+  /** The security group of the data stores (imported immutable). */
   public get dataSecurityGroup(): ec2.ISecurityGroup {
     return this.once('data-sg', () =>
       ec2.SecurityGroup.fromSecurityGroupId(this, 'DataSecurityGroup', this.param(SharedParameterNames.DATA_SECURITY_GROUP_ID), {
@@ -199,6 +252,7 @@ export class SharedStagingRef extends Construct implements ISharedStaging {
     );
   }
 
+  /** The shared Postgres; each value is read from SSM on first use. */
   public get database(): SharedDatabaseInfo {
     return this.once('database', () =>
       this.lazyInfo<SharedDatabaseInfo>('database', {
@@ -212,6 +266,7 @@ export class SharedStagingRef extends Construct implements ISharedStaging {
     );
   }
 
+  /** The shared Valkey; each value is read from SSM on first use. */
   public get cache(): SharedCacheInfo {
     return this.once('cache', () =>
       this.lazyInfo<SharedCacheInfo>('cache', {
@@ -223,6 +278,7 @@ export class SharedStagingRef extends Construct implements ISharedStaging {
     );
   }
 
+  /** The Solr server; each value is read from SSM on first use. */
   public get solr(): SharedSolrInfo {
     return this.once('solr', () =>
       this.lazyInfo<SharedSolrInfo>('solr', {
@@ -232,8 +288,23 @@ export class SharedStagingRef extends Construct implements ISharedStaging {
     );
   }
 
+  /**
+   * The service token of a shared provider, read from `<parameterPrefix>/shared/providers/<name>/service-token`.
+   *
+   * @param providerName the provider's name, one of `ProviderNames`
+   */
   public serviceToken(providerName: string): string {
     return this.param(`${SharedParameterNames.PROVIDER_PREFIX}/${providerName}/service-token`);
+  }
+
+  /**
+   * Lets `grantee` read every parameter below `parameterPrefix` (`ssm:GetParameter`,
+   * `ssm:GetParameters`, `ssm:GetParametersByPath`).
+   *
+   * @param grantee the principal, e.g. the CI deploy role
+   */
+  public grantReadParameters(grantee: iam.IGrantable): iam.Grant {
+    return grantReadParameterTree(grantee, this, this.parameterPrefix);
   }
 
   private param(name: string): string {

@@ -4,6 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as route53 from 'aws-cdk-lib/aws-route53';
@@ -18,6 +19,7 @@ import { cacheWiring, combineWiring, databaseWiring, eager, layer, resolveWiring
 import { databaseSubnetGroupName, sharedCache, sharedDatabase, solrCredentials } from './private/shared-data';
 import { sharedLoadBalancer } from './private/shared-load-balancer';
 import { GoldenTemplate } from './private/golden-template';
+import { grantReadParameterTree } from './private/grants';
 import { sharedNetwork } from './private/shared-network';
 import { publishSharedParameters } from './private/shared-parameters';
 import {
@@ -42,7 +44,7 @@ import { StagingSleeper, StagingSleeperOptions } from './staging-sleeper';
 export interface SharedDatabaseOptions {
   /**
    * Instance type.
-   * @default db.t4g.medium
+   * @default ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MEDIUM)
    */
   readonly instanceType?: ec2.InstanceType;
 
@@ -109,7 +111,7 @@ export interface SharedSolrOptions {
 export interface SharedEc2CapacityOptions {
   /**
    * Instance type.
-   * @default t3.large
+   * @default new ec2.InstanceType('t3.large')
    */
   readonly instanceType?: ec2.InstanceType;
 
@@ -285,22 +287,37 @@ export class SharedStaging extends Construct {
   /** Listener rule priority of the shared-staging app: after every branch rule. */
   public static readonly SHARED_RULE_PRIORITY = 50000;
 
+  /** The staging system's prefix (stack names, tags). */
   public readonly prefix: string;
+  /** Where the parameters feature stacks read are published, e.g. `/staging`. */
   public readonly parameterPrefix: string;
+  /** The staging domain, e.g. `staging.example.com`. */
   public readonly domainName: string;
+  /** The VPC: the given one, or the one this construct created. */
   public readonly vpc: ec2.IVpc;
+  /** The ECS cluster every staging's services run in. */
   public readonly cluster: ecs.Cluster;
+  /** The one internet-facing load balancer of all stagings. */
   public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  /** The HTTPS listener: one rule per branch, and the shared app's rule last. */
   public readonly listener: elbv2.ApplicationListener;
+  /** The wildcard certificate for `*.<domainName>`, validated by DNS. */
   public readonly certificate: acm.Certificate;
+  /** Attached to every app task: the load balancer may reach it and it may reach the data stores. */
   public readonly workloadSecurityGroup: ec2.SecurityGroup;
+  /** Attached to the data stores: workloads may reach them. */
   public readonly dataSecurityGroup: ec2.SecurityGroup;
+  /** The shared Postgres (retained, deletion-protected). */
   public readonly database: rds.DatabaseInstance;
   /** The database the apps use on the shared Postgres (branch restores keep it). */
   public readonly databaseName: string;
+  /** The shared Valkey's AUTH token, as JSON `{ "password": ... }`. */
   public readonly cacheAuthSecret: secretsmanager.Secret;
+  /** The shared Valkey replication group. */
   public readonly cache: elasticache.CfnReplicationGroup;
+  /** The Solr credentials, as JSON `{ "username": ..., "password": ... }`. */
   public readonly solrSecret: secretsmanager.ISecret;
+  /** The shared-staging app's services, at `shared.<domainName>`. */
   public readonly app: StagingServices;
   /** The shared-staging app's URL. */
   public readonly url: string;
@@ -311,6 +328,11 @@ export class SharedStaging extends Construct {
 
   private readonly providers: Record<string, StagingProvider> = {};
 
+  /**
+   * @param scope the shared stack (it needs an explicit region)
+   * @param id the construct id
+   * @param props the domain, hosted zone, Solr server and app, and optional sizing
+   */
   constructor(scope: Construct, id: string, props: SharedStagingProps) {
     super(scope, id);
     this.prefix = props.prefix ?? 'staging';
@@ -419,6 +441,9 @@ export class SharedStaging extends Construct {
   /**
    * Adds a custom-resource provider that feature stacks can use through its service token,
    * published at `<parameterPrefix>/shared/providers/<name>/service-token`.
+   *
+   * @param name the provider's name, unique in this shared staging (`[a-z0-9-]`)
+   * @param options the provider's handler, permissions and timeouts
    */
   public addProvider(name: string, options: StagingProviderOptions): StagingProvider {
     if (this.providers[name]) {
@@ -434,9 +459,27 @@ export class SharedStaging extends Construct {
     return provider;
   }
 
-  /** The provider added under `name`, if any. */
+  /**
+   * The provider added under `name`, if any.
+   *
+   * @param name a name given to `addProvider`, or one of `ProviderNames`
+   */
   public provider(name: string): StagingProvider | undefined {
     return this.providers[name];
+  }
+
+  /**
+   * Lets `grantee` read every parameter this shared staging publishes: `ssm:GetParameter`,
+   * `ssm:GetParameters` and `ssm:GetParametersByPath` on `parameterPrefix` and below it.
+   *
+   * A CI role that deploys branch stacks needs this: CloudFormation resolves their SSM parameters
+   * with the deploying principal's permissions. cdk-nag reports the `<parameterPrefix>/*`
+   * resource as AwsSolutions-IAM5 on the grantee's policy; acknowledge it there.
+   *
+   * @param grantee the principal, e.g. the CI deploy role
+   */
+  public grantReadParameters(grantee: iam.IGrantable): iam.Grant {
+    return grantReadParameterTree(grantee, this, this.parameterPrefix);
   }
 
   /**

@@ -124,7 +124,7 @@ export interface SnapshotDatabaseOptions {
 
   /**
    * The branch's instance type: staging-sized, whatever the source's size.
-   * @default db.t4g.micro
+   * @default new ec2.InstanceType('t4g.micro')
    */
   readonly instanceType?: ec2.InstanceType;
 

@@ -172,6 +172,22 @@ export interface StagingServicesProps {
   readonly familyPrefix?: string;
 }
 
+/** What `StagingServices.stagingEnvironment()` turns into the containers' staging variables. */
+export interface StagingEnvironmentOptions {
+  /** The staging's name (`STAGING_NAME`), e.g. `shared` or `feature-x-217d2bf5`. */
+  readonly stagingName: string;
+  /** The staging's stream (`STAGING_STREAM`): its kind, see `Streams`. */
+  readonly stream: string;
+  /** The staging's public URL (`STAGING_URL`). */
+  readonly url: string;
+  /**
+   * The git branch (`BRANCH_NAME`).
+   *
+   * @default - no `BRANCH_NAME` (the shared staging)
+   */
+  readonly branch?: string;
+}
+
 /**
  * An app's services on one staging: the web service with its target group, workers and
  * scheduled jobs, all from one image, each with its own log group.
@@ -182,12 +198,7 @@ export interface StagingServicesProps {
  */
 export class StagingServices extends Construct {
   /** The environment variables every container receives (before per-service overrides). */
-  public static stagingEnvironment(props: {
-    stagingName: string;
-    stream: string;
-    url: string;
-    branch?: string;
-  }): Record<string, string> {
+  public static stagingEnvironment(props: StagingEnvironmentOptions): Record<string, string> {
     return {
       STAGING_NAME: props.stagingName,
       STAGING_STREAM: props.stream,

@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import { BranchParameterNames, FEATURE_KINDS, StagingKinds, TagKeys } from './contract';
 import { SharedStagingNames, StagingNamePatterns, StagingNames } from './naming';
 import { SweeperEnvironment as Env, SweeperEnvironmentVariables } from './sweeper-contract';
+import { grantBranchParameters } from './private/grants';
 import { HANDLER_RUNTIME, handlerCode } from './private/handler-code';
 import { validateParameterPrefix } from './shared-staging-ref';
 
@@ -323,6 +324,32 @@ export class StagingSweeper extends Construct {
       statistic: 'Sum',
       ...props,
     });
+  }
+
+  /**
+   * Lets `grantee` pin stagings: `ssm:PutParameter`, `ssm:DeleteParameter` and `ssm:GetParameter`
+   * on `<parameterPrefix>/pins/*` (see `BranchParameterNames.PIN_PREFIX` and docs/sweeper.md).
+   *
+   * cdk-nag reports the `/*` resource as AwsSolutions-IAM5 on the grantee's policy: a pin is one
+   * parameter per staging, so acknowledge it there.
+   *
+   * @param grantee the principal, e.g. the CI role or a developers' role
+   */
+  public grantPin(grantee: iam.IGrantable): iam.Grant {
+    return grantBranchParameters(grantee, this, this.parameterPrefix, BranchParameterNames.PIN_PREFIX);
+  }
+
+  /**
+   * Lets `grantee` record keep-alives: `ssm:PutParameter`, `ssm:DeleteParameter` and
+   * `ssm:GetParameter` on `<parameterPrefix>/keep-alive/*` (see `BranchParameterNames.KEEP_ALIVE_PREFIX`).
+   *
+   * cdk-nag reports the `/*` resource as AwsSolutions-IAM5 on the grantee's policy: a keep-alive
+   * is one parameter per staging, so acknowledge it there.
+   *
+   * @param grantee the principal, e.g. the CI role that deploys branches
+   */
+  public grantKeepAlive(grantee: iam.IGrantable): iam.Grant {
+    return grantBranchParameters(grantee, this, this.parameterPrefix, BranchParameterNames.KEEP_ALIVE_PREFIX);
   }
 
   private createTopic(): sns.Topic {

@@ -5,7 +5,8 @@
 # only the peer dependencies (aws-cdk-lib, constructs) and the tools a user runs (the aws-cdk CLI,
 # tsx, typescript), copies the frontend-lite and rails-app examples there, then synthesizes and
 # type-checks them. It proves that the package holds the compiled code, the type declarations
-# and the pre-bundled handlers, and that nothing dev-only is needed at runtime.
+# (without @internal members), the jsii assembly (.jsii), API.md and the pre-bundled handlers,
+# and that nothing dev-only is needed at runtime.
 #
 # Usage: bash scripts/consumer-test.sh      (KEEP_TMP=1 keeps the temporary app)
 # Prints "consumer-test: PASS" or "consumer-test: FAIL: <why>" last; exits non-zero on failure.
@@ -73,6 +74,9 @@ tar tzf "${TARBALL}" | sort > "${WORK}/contents.txt"
 missing=()
 expect_file() { grep -qx "package/$1" "${WORK}/contents.txt" || missing+=("$1"); }
 expect_file package.json
+# The jsii assembly (Construct Hub reads it; jsii-pacmak builds the other languages from it) and the API reference.
+expect_file .jsii
+expect_file API.md
 # Every module of lib/ compiled, with its declarations (dist/index.js, dist/testing.d.ts, ...).
 while IFS= read -r source; do
   module="${source#lib/}"
@@ -88,6 +92,19 @@ fi
 stray="$(grep -E '^package/(lib|lambda|test|bin|scripts|examples|node_modules)/|^package/cdk\.json$|^package/tsconfig|\.test\.' "${WORK}/contents.txt" || true)"
 [ -z "${stray}" ] || fail "the tarball contains repository-only files: ${stray//$'\n'/, }"
 echo "$(wc -l < "${WORK}/contents.txt") files: $(grep -c '^package/dist/.*\.js$' "${WORK}/contents.txt") dist/*.js, $(grep -c '^package/dist/.*\.d\.ts$' "${WORK}/contents.txt") dist/*.d.ts, ${#HANDLERS[@]} handler bundles"
+
+step "check the packed assembly: the package's name and version, no @internal in the declarations"
+tar xzf "${TARBALL}" -C "${WORK}" package/.jsii
+node -e '
+  const [assemblyFile, pkgFile] = process.argv.slice(1);
+  const a = JSON.parse(require("fs").readFileSync(assemblyFile, "utf8"));
+  const p = require(pkgFile);
+  if (a.name !== p.name || a.version !== p.version) { console.error(`.jsii is ${a.name}@${a.version}, package.json is ${p.name}@${p.version}`); process.exit(1); }
+  console.log(`.jsii: ${a.name}@${a.version}, ${Object.keys(a.types).length} types, targets ${Object.keys(a.targets).join(", ")}`);
+' "${WORK}/package/.jsii" "${ROOT}/package.json" || fail "the packed .jsii does not belong to this package version"
+if tar xzf "${TARBALL}" -O --wildcards 'package/dist/*.d.ts' | grep -q '@internal'; then
+  fail "the packed declarations still contain @internal members"
+fi
 
 step "check the packed package.json: no runtime dependencies besides the peers"
 tar xzf "${TARBALL}" -C "${WORK}" package/package.json

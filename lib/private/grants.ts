@@ -1,0 +1,28 @@
+import { Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { IConstruct } from 'constructs';
+
+/** The ARN of an SSM parameter or path, `name` starting with `/`, in the stack of `scope`. */
+export function parameterArn(scope: IConstruct, name: string): string {
+  // formatArn renders `parameter/<resourceName>`; SSM names below a path start with `/`.
+  return Stack.of(scope).formatArn({ service: 'ssm', resource: 'parameter', resourceName: name.replace(/^\//, '') });
+}
+
+/** Read every parameter below `parameterPrefix`, one at a time, in batches and by path. */
+export function grantReadParameterTree(grantee: iam.IGrantable, scope: IConstruct, parameterPrefix: string): iam.Grant {
+  return iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath'],
+    // The path itself for GetParametersByPath, and everything below it.
+    resourceArns: [parameterArn(scope, parameterPrefix), parameterArn(scope, `${parameterPrefix}/*`)],
+  });
+}
+
+/** Write, delete and read the per-staging parameters `<parameterPrefix>/<folder>/<staging name>`. */
+export function grantBranchParameters(grantee: iam.IGrantable, scope: IConstruct, parameterPrefix: string, folder: string): iam.Grant {
+  return iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:GetParameter'],
+    resourceArns: [parameterArn(scope, `${parameterPrefix}/${folder}/*`)],
+  });
+}
