@@ -214,10 +214,13 @@ export function byChildName(root: string, params: Array<{ name: string; value: s
   return out;
 }
 
-/** Removes a branch's sleep parameters (config, state, claims); names already gone are fine. */
+/**
+ * Removes a branch's parameters that the waker writes (config, state, claims, and the keep-alive
+ * its visits write), so that `cdk destroy` leaves none behind; names already gone are fine.
+ */
 export async function deleteBranchParameters(paths: Paths, name: string): Promise<void> {
   const claims = (await parametersByPath(paths.claimRoot(name), true)).map((p) => p.name);
-  const names = [paths.config(name), paths.state(name), ...claims];
+  const names = [paths.config(name), paths.state(name), paths.keepAlive(name), ...claims];
   for (let i = 0; i < names.length; i += 10) {
     await ssm.send(new DeleteParametersCommand({ Names: names.slice(i, i + 10) }));
   }

@@ -381,11 +381,12 @@ describe('deploys (Custom::StagingSleep)', () => {
     expect(world.state().state).toBe('awake');
   });
 
-  test('delete removes the config, the state and the claims; a replay finds nothing and succeeds', async () => {
+  test('delete removes the config, the state, the claims and the keep-alive visits wrote; a replay finds nothing and succeeds', async () => {
     world.asleep();
     await onRequest(request(BROWSER));
+    expect(world.params.has(`${PREFIX}/keep-alive/${NAME}`)).toBe(true);
     await onEvent(cfnEvent('Delete'));
-    expect([...world.params.keys()].filter((k) => k.includes('/sleep'))).toEqual([]);
+    expect([...world.params.keys()].filter((k) => k.includes('/sleep') || k.includes('/keep-alive'))).toEqual([]);
     await expect(onEvent(cfnEvent('Delete'))).resolves.toBeDefined();
   });
 });
