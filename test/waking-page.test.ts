@@ -31,6 +31,8 @@ const FLAGS = [
 const served: Array<{ as: string; accept?: string; agent?: string; status: number }> = [];
 /** How many waker answers come before the branch answers. */
 const WAKER_ANSWERS = 3;
+/** How often the page under test refreshes itself. */
+const PAGE_REFRESH_SECONDS = 1;
 
 function headersOf(h: IncomingHttpHeaders): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]));
@@ -62,6 +64,8 @@ beforeAll(async () => {
       branch: BRANCH,
       expectedSeconds: 130,
       elapsedSeconds: index * REFRESH_SECONDS,
+      // The same page, refreshing every second rather than every 5, so the test waits 3 s, not 15.
+      refreshSeconds: PAGE_REFRESH_SECONDS,
     });
     served.push({ as: phase, accept: req.headers.accept, agent: req.headers['user-agent'], status: response.statusCode });
     res.writeHead(response.statusCode, response.headers).end(response.body);
@@ -96,7 +100,7 @@ test('renders, names the branch, refreshes itself and lands on the branch once i
   await page.screenshot({ path: join(ARTIFACTS, 'waking-page.png') });
 
   // It refreshes by itself until the branch answers, then shows the branch's own page.
-  await page.locator('#branch-home').waitFor({ timeout: (WAKER_ANSWERS + 3) * REFRESH_SECONDS * 1000 });
+  await page.locator('#branch-home').waitFor({ timeout: (WAKER_ANSWERS + 3) * PAGE_REFRESH_SECONDS * 1000 });
   expect(await page.locator('#branch-home').innerText()).toBe(`Hello from ${BRANCH}`);
   expect(page.url()).toBe(`${base}/`);
   expect(served.map((s) => s.as)).toEqual(['sleeping', 'waking', 'waking', 'branch']);

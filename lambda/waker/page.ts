@@ -37,6 +37,8 @@ export interface PageInput {
   readonly elapsedSeconds: number;
   /** True when the branch's own database is stopped or starting (a wake then takes minutes). */
   readonly databaseStarting?: boolean;
+  /** Seconds between refreshes of the page (`REFRESH_SECONDS`, unless a test needs a faster page). */
+  readonly refreshSeconds?: number;
 }
 
 /** Seconds between refreshes of the waking page. */
@@ -115,7 +117,8 @@ function page(input: PageInput, client: Client, remaining: number): string {
   const db = input.databaseStarting ? ' Its database is starting too, which takes several minutes.' : '';
   const eta = input.phase === 'awake' ? '' : ` This takes ${humanDuration(input.expectedSeconds)}${input.elapsedSeconds > 0 ? `; ${humanDuration(remaining)} to go` : ''}.`;
   // A meta refresh needs no script; the page reloads the same URL, which the branch answers once awake.
-  const refresh = client === 'previewer' ? '' : `<meta http-equiv="refresh" content="${REFRESH_SECONDS}">`;
+  const every = input.refreshSeconds ?? REFRESH_SECONDS;
+  const refresh = client === 'previewer' ? '' : `<meta http-equiv="refresh" content="${every}">`;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -139,7 +142,7 @@ p{line-height:1.5}
 <div class="spinner" aria-hidden="true"></div>
 <h1 id="staging" data-phase="${input.phase}">Staging <code>${name}</code>${branch} ${what}.</h1>
 <p id="eta">It slept because nobody used it for a while.${eta}${db}</p>
-<p>${client === 'previewer' ? '' : `This page refreshes every ${REFRESH_SECONDS} seconds and opens the staging as soon as it answers.`}</p>
+<p>${client === 'previewer' ? '' : `This page refreshes every ${every} seconds and opens the staging as soon as it answers.`}</p>
 </main>
 </body>
 </html>

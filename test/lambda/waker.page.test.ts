@@ -36,6 +36,14 @@ describe('classifyClient', () => {
 });
 
 describe('wakerResponse', () => {
+  test('a browser\'s page refreshes itself every 5 seconds (REFRESH_SECONDS); a previewer\'s does not refresh', () => {
+    const browser = wakerResponse(input({ accept: 'text/html' })).body;
+    expect(browser).toContain('<meta http-equiv="refresh" content="5">');
+    expect(browser).toContain('refreshes every 5 seconds');
+    expect(wakerResponse(input({ accept: 'text/html', 'user-agent': 'Slackbot-LinkExpanding 1.0' })).body).not.toContain('http-equiv="refresh"');
+    expect(wakerResponse(input({ accept: 'text/html' }, { refreshSeconds: 1 })).body).toContain('<meta http-equiv="refresh" content="1">');
+  });
+
   test('names a branch with markup in its name without letting the markup in', () => {
     const body = wakerResponse(input({ accept: 'text/html' }, { branch: 'fix/<script>alert(1)</script>' })).body;
     expect(body).toContain('fix/&lt;script&gt;alert(1)&lt;/script&gt;');
