@@ -1,11 +1,11 @@
 import { CustomResource, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
 import { ProviderNames, StagingKinds, TagKeys } from './contract';
 import { StagingNames } from './naming';
 import { generatedSecret } from './private/generated-secret';
+import { valkeyNode } from './private/valkey';
 import { PROVIDER_SERVICE_TIMEOUT } from './private/timeouts';
 import { ISharedStaging } from './shared-staging-ref';
 import { TemplateDatabaseResourceProperties } from './database-template-contract';
@@ -426,25 +426,17 @@ class DedicatedCache extends StagingCache {
       passwordLength: 64,
       whyNotRotated: 'Generated for one disposable branch cache and deleted with it; ElastiCache AUTH tokens cannot be rotated by Secrets Manager without a custom function.',
     });
-    const group = new elasticache.CfnReplicationGroup(scope, 'Cache', {
+    const group = valkeyNode(scope, 'Cache', {
       replicationGroupId: names.cacheId,
-      replicationGroupDescription: `Branch cache of ${names.name}`,
-      engine: 'valkey',
+      description: `Branch cache of ${names.name}`,
       engineVersion: this.options.engineVersion ?? '8.0',
-      cacheNodeType: this.options.nodeType ?? 'cache.t4g.micro',
-      numCacheClusters: 1,
-      automaticFailoverEnabled: false,
-      multiAzEnabled: false,
-      cacheSubnetGroupName: shared.cache.subnetGroupName,
+      nodeType: this.options.nodeType ?? 'cache.t4g.micro',
+      subnetGroupName: shared.cache.subnetGroupName,
       securityGroupIds: [shared.dataSecurityGroup.securityGroupId],
-      atRestEncryptionEnabled: true,
-      transitEncryptionEnabled: true,
-      transitEncryptionMode: 'required',
-      authToken: secret.secretValueFromJson('password').unsafeUnwrap(),
+      authSecret: secret,
       snapshotRetentionLimit: 0,
-      port: 6379,
+      removalPolicy: RemovalPolicy.DESTROY,
     });
-    group.applyRemovalPolicy(RemovalPolicy.DESTROY);
     Validations.of(group).acknowledge(
       { id: 'AwsSolutions-AEC4', reason: 'A branch cache is disposable and starts empty; a replica in a second AZ would double its cost.' },
       { id: 'AwsSolutions-AEC5', reason: 'The default port is kept so the app needs no special configuration; only staging app tasks reach it (security group).' },

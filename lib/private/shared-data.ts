@@ -7,6 +7,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { generatedSecret } from './generated-secret';
 import { isolatedOrPrivate } from './shared-network';
+import { valkeyNode } from './valkey';
 import type { SharedCacheOptions, SharedDatabaseOptions, SharedSolrOptions } from '../shared-staging';
 
 /** Where the shared data stores live. */
@@ -85,24 +86,16 @@ export function sharedCache(
     description: 'Staging caches',
     subnetIds: placement.vpc.selectSubnets({ subnetType: isolatedOrPrivate(placement.vpc) }).subnetIds,
   });
-  const group = new elasticache.CfnReplicationGroup(scope, 'Cache', {
-    replicationGroupDescription: 'Shared staging Redis/Valkey',
-    engine: 'valkey',
+  const group = valkeyNode(scope, 'Cache', {
+    description: 'Shared staging Redis/Valkey',
     engineVersion: options.engineVersion ?? '8.0',
-    cacheNodeType: options.nodeType ?? 'cache.t4g.small',
-    numCacheClusters: 1,
-    automaticFailoverEnabled: false,
-    multiAzEnabled: false,
-    cacheSubnetGroupName: subnetGroup.ref,
+    nodeType: options.nodeType ?? 'cache.t4g.small',
+    subnetGroupName: subnetGroup.ref,
     securityGroupIds: [placement.dataSecurityGroup.securityGroupId],
-    atRestEncryptionEnabled: true,
-    transitEncryptionEnabled: true,
-    transitEncryptionMode: 'required',
-    authToken: secret.secretValueFromJson('password').unsafeUnwrap(),
+    authSecret: secret,
     snapshotRetentionLimit: 3,
-    port: 6379,
+    removalPolicy: RemovalPolicy.RETAIN,
   });
-  group.applyRemovalPolicy(RemovalPolicy.RETAIN);
   Validations.of(group).acknowledge(
     {
       id: 'AwsSolutions-AEC4',
