@@ -47,8 +47,9 @@ function buildProgram(io: Io, clients: ClientFactory): Command {
     .option('--dry-run', 'only report (the default)', true)
     .option('--no-dry-run', 'really warn and delete (needs --yes)')
     .option('--yes', 'confirm a real run');
-  command('cost [target]', 'cost per day and month, awake and asleep, of a branch, a template or a cdk.out directory (offline)', 'npx cdk synth -c branch=feature/login && npx staging cost cdk.out',
+  command('cost [target]', 'cost per day and month, awake and asleep, of a branch, a template or a cdk.out directory (offline)', 'npx cdk synth -c branch=feature/login && npx staging cost cdk.out --shared shared.cdk.out',
     (i, c, o, [target]) => costCommand(target, o, i, c))
+    .option('--shared <template>', 'the shared stack\'s template or cdk.out (offline), for its share per branch')
     .option('--branches <n>', 'branches sharing the shared stack (default: the deployed count, or 10 offline)')
     .option('--database-storage-gib <gib>', 'storage of a restored branch database (default: the shared database\'s, or 20)')
     .option('--log-gb-per-day <gb>', 'GB written per day to each log group', '0.01')

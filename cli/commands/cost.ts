@@ -14,6 +14,8 @@ export interface CostOptions extends GlobalOptions {
   readonly databaseStorageGib?: string;
   readonly logGbPerDay?: string;
   readonly jobMinutes?: string;
+  /** A shared stack template (or cdk.out directory holding it) to price the shared share from. */
+  readonly shared?: string;
 }
 
 const DEFAULT_BRANCHES = 10;
@@ -81,7 +83,8 @@ function withSharedStorage(assumptions: CostAssumptions, options: CostOptions, s
 function offline(path: string, options: CostOptions, io: Io, assumptions: CostAssumptions) {
   const templates = loadTemplates(path);
   const region = (t: { region?: string }) => options.region ?? t.region ?? regionOf(options, io.env);
-  const shared = templates.find((t) => t.shared);
+  const shared = templates.find((t) => t.shared) ?? (options.shared ? loadTemplates(options.shared).find((t) => t.shared) : undefined);
+  if (options.shared && !shared) throw new CliError(`--shared ${options.shared} holds no shared stack template (one with a SharedStagingParameterPrefix output).`);
   const branchAssumptions = withSharedStorage(assumptions, options, shared?.template);
   const branches = templates.filter((t) => !t.shared).map((t) => ({ stackName: t.stackName, cost: priceTemplate(t.template, region(t), branchAssumptions) }));
   const { n, source } = branchCount(options);
