@@ -1,0 +1,53 @@
+/** `staging sweep [--dry-run | --no-dry-run --yes]`: invokes the sweeper function and prints its report. */
+import { InvokeCommand } from '@aws-sdk/client-lambda';
+import { ClientFactory, Clients, GlobalOptions, regionOf } from '../aws';
+import { CliError, Io, UsageError, aws } from '../io';
+import { table, writeJson } from '../render';
+import { sharedInfo } from '../stagings';
+
+export interface SweepOptions extends GlobalOptions {
+  readonly dryRun: boolean;
+  readonly yes?: boolean;
+}
+
+/** The sweeper's report (lambda/sweeper/model.ts SweepReport), as far as the CLI reads it. */
+export interface SweepReportView {
+  readonly dryRun: boolean;
+  readonly counts?: Record<string, number>;
+  readonly stagings: Array<{ stagingName: string; branch: string; action: string; outcome?: string; reason: string; lastActivity?: string; deleteAt?: string; idleAt?: string; pinnedUntil?: string }>;
+  readonly ignored?: Array<{ stackName: string; reason: string }>;
+  readonly problems?: string[];
+}
+
+/** Invokes the sweeper; a dry run changes nothing. */
+export async function invokeSweeper(clients: Clients, functionName: string, dryRun: boolean): Promise<SweepReportView> {
+  const out = await aws(`lambda:InvokeFunction on ${functionName}`, () =>
+    clients.lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: new TextEncoder().encode(JSON.stringify({ dryRun })) })));
+  const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
+  if (out.FunctionError) throw new CliError(`The sweeper ${functionName} failed (${out.FunctionError}): ${text}. Its log group has the details.`);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CliError(`The sweeper ${functionName} returned no report (${JSON.stringify(text.slice(0, 200))}).`);
+  }
+}
+
+export async function sweepCommand(options: SweepOptions, io: Io, factory: ClientFactory): Promise<void> {
+  if (!options.dryRun && !options.yes) throw new UsageError('A real sweep warns and deletes stagings: pass --yes with --no-dry-run, or run `staging sweep` for a dry run.');
+  const clients = factory(regionOf(options, io.env));
+  const shared = await sharedInfo(clients, options.prefix);
+  if (!shared.sweeperFunctionName) throw new CliError(`${shared.stackName} has no SweeperFunctionName output: the sweeper is not deployed with it. Deploy StagingSweeper (docs/sweeper.md).`);
+  io.stderr.write(`invoking ${shared.sweeperFunctionName} (${options.dryRun ? 'dry run: nothing changes' : 'real run'})\n`);
+  const report = await invokeSweeper(clients, shared.sweeperFunctionName, options.dryRun);
+  if (options.json) return writeJson(io, report);
+  io.stdout.write(renderReport(io, report));
+}
+
+export function renderReport(io: Io, report: SweepReportView): string {
+  const rows = report.stagings.map((s) => [s.branch, s.action, s.outcome ?? '', s.deleteAt ?? '', s.reason]);
+  let text = report.stagings.length === 0 ? 'No branch stagings to sweep.\n' : table(io, ['branch', 'action', 'outcome', 'delete at', 'why'], rows);
+  for (const i of report.ignored ?? []) text += `ignored ${i.stackName}: ${i.reason}\n`;
+  for (const p of report.problems ?? []) text += `problem: ${p}\n`;
+  if (report.dryRun) text += 'Dry run: nothing was changed. `staging sweep --no-dry-run --yes` acts on it.\n';
+  return text;
+}

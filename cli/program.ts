@@ -1,0 +1,85 @@
+/** The `staging` command line: commander wiring, exit codes and error reporting. */
+import { Command, CommanderError, Option } from 'commander';
+import { ClientFactory, GlobalOptions, defaultClients } from './aws';
+import { costCommand } from './commands/cost';
+import { destroyCommand } from './commands/destroy';
+import { keepCommand, unkeepCommand } from './commands/keep';
+import { listCommand } from './commands/list';
+import { sweepCommand } from './commands/sweep';
+import { urlCommand } from './commands/url';
+import { CliError, Io } from './io';
+
+type Action = (io: Io, clients: ClientFactory, global: GlobalOptions, args: any[]) => Promise<void>;
+
+function buildProgram(io: Io, clients: ClientFactory): Command {
+  const program = new Command('staging')
+    .description('See, keep, sweep, price and destroy the branch stagings of cdk-multi-staging.')
+    .option('--prefix <prefix>', 'the staging system\'s stack-name prefix', 'staging')
+    .option('--region <region>', 'AWS region (default: AWS_REGION)')
+    .option('--json', 'print JSON instead of tables')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: (s, write) => write(s) })
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', '\nExamples:\n  npx staging list --region eu-west-1\n  npx staging cost cdk.out\n  npx staging <command> --help\n');
+
+  const command = (name: string, description: string, example: string, action: Action) => {
+    const cmd = program.command(name).description(description).addHelpText('after', `\nExample:\n  ${example}\n`);
+    cmd.action(async (...args: any[]) => {
+      const global = program.opts() as GlobalOptions;
+      const local = args[args.length - 2] as Record<string, unknown>;
+      await action(io, clients, { ...global, ...local } as GlobalOptions, args.slice(0, -2));
+    });
+    return cmd;
+  };
+
+  command('list', 'every branch staging: URL, state, age, pin, sweeper plan and cost per day', 'npx staging list --region eu-west-1',
+    (i, c, o) => listCommand(o, i, c));
+  command('url <branch>', 'the URL of a branch staging (the URL only when piped)', 'open "$(npx staging url feature/login)"',
+    (i, c, o, [branch]) => urlCommand(branch, o, i, c));
+  command('keep <branch>', 'pin a branch staging so the sweeper keeps it', 'npx staging keep feature/login --for 7d',
+    (i, c, o, [branch]) => keepCommand(branch, o as any, i, c))
+    .option('--until <date>', 'keep it until the end of this UTC day (YYYY-MM-DD)')
+    .option('--for <duration>', 'keep it for this long from now: 12h, 7d, 2w', '7d');
+  command('unkeep <branch>', 'remove the pin of a branch staging', 'npx staging unkeep feature/login',
+    (i, c, o, [branch]) => unkeepCommand(branch, o, i, c));
+  command('sweep', 'run the sweeper: --dry-run (the default) prints what it would warn, delete or keep, and why', 'npx staging sweep\n  npx staging sweep --no-dry-run --yes',
+    (i, c, o) => sweepCommand(o as any, i, c))
+    .option('--dry-run', 'only report (the default)', true)
+    .option('--no-dry-run', 'really warn and delete (needs --yes)')
+    .option('--yes', 'confirm a real run');
+  command('cost [target]', 'cost per day and month, awake and asleep, of a branch, a template or a cdk.out directory (offline)', 'npx cdk synth -c branch=feature/login && npx staging cost cdk.out --shared shared.cdk.out',
+    (i, c, o, [target]) => costCommand(target, o, i, c))
+    .option('--shared <template>', 'the shared stack\'s template or cdk.out (offline), for its share per branch')
+    .option('--branches <n>', 'branches sharing the shared stack (default: the deployed count, or 10 offline)')
+    .option('--database-storage-gib <gib>', 'storage of a restored branch database (default: the shared database\'s, or 20)')
+    .option('--log-gb-per-day <gb>', 'GB written per day to each log group', '0.01')
+    .option('--job-minutes <minutes>', 'minutes each scheduled job run lasts', '5');
+  command('destroy <branch>', 'delete a branch staging\'s stack after a confirmation naming it, and wait', 'npx staging destroy feature/login',
+    (i, c, o, [branch]) => destroyCommand(branch, o as any, i, c))
+    .addOption(new Option('--yes', 'skip the confirmation'));
+  return program;
+}
+
+/** Runs the CLI; resolves to the exit code (0 ok, 1 error, 2 usage error). */
+export async function run(argv: string[], io: Io, clients: ClientFactory = defaultClients): Promise<number> {
+  const program = buildProgram(io, clients);
+  if (argv.length === 0) {
+    io.stdout.write(program.helpInformation());
+    return 0;
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return 2;
+    }
+    if (e instanceof CliError) {
+      io.stderr.write(`staging: ${e.message}\n`);
+      return e.exitCode;
+    }
+    io.stderr.write(`staging: ${(e as Error)?.stack ?? String(e)}\n`);
+    return 1;
+  }
+}

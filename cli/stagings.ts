@@ -1,0 +1,156 @@
+/** Finding the branch stagings of one prefix, their shared stack, pins, keep-alives and sleep states. */
+import { DescribeStacksCommand, Stack, paginateDescribeStacks } from '@aws-sdk/client-cloudformation';
+import { Parameter, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
+import { BranchParameterNames, FEATURE_KINDS, FeatureOutputs, SleepStateValue, TagKeys } from '../lib/contract';
+import { SharedStagingNames, StagingNames, decodeTagValue } from '../lib/naming';
+import { Clients } from './aws';
+import { CliError, aws } from './io';
+
+export interface Staging {
+  readonly stackName: string;
+  readonly stackId: string;
+  readonly name: string;
+  readonly branch: string;
+  readonly kind: string;
+  readonly status: string;
+  readonly created: Date;
+  readonly updated?: Date;
+  readonly url?: string;
+  readonly consoleCommand?: string;
+}
+
+const tag = (s: Stack, key: string) => s.Tags?.find((t) => t.Key === key)?.Value;
+const output = (s: Stack, key: string) => s.Outputs?.find((o) => o.OutputKey === key)?.OutputValue;
+
+/** Every feature staging of `prefix` (tagged, named `<prefix>-<name>`), deleted ones left out. */
+export async function listStagings(clients: Clients, prefix: string): Promise<Staging[]> {
+  const stagings: Staging[] = [];
+  await aws('cloudformation:DescribeStacks', async () => {
+    for await (const page of paginateDescribeStacks({ client: clients.cloudformation }, {})) {
+      for (const s of page.Stacks ?? []) {
+        const kind = tag(s, TagKeys.KIND);
+        const name = tag(s, TagKeys.NAME);
+        if (!kind || !FEATURE_KINDS.includes(kind) || tag(s, TagKeys.PREFIX) !== prefix || !name) continue;
+        if (s.StackName !== `${prefix}-${name}` || s.StackStatus === 'DELETE_COMPLETE') continue;
+        stagings.push({
+          stackName: s.StackName,
+          stackId: s.StackId ?? s.StackName,
+          name,
+          branch: decodeTagValue(tag(s, TagKeys.BRANCH) ?? name),
+          kind,
+          status: s.StackStatus ?? 'UNKNOWN',
+          created: s.CreationTime ?? new Date(0),
+          updated: s.LastUpdatedTime,
+          url: output(s, FeatureOutputs.URL),
+          consoleCommand: output(s, FeatureOutputs.CONSOLE_COMMAND),
+        });
+      }
+    }
+  });
+  return stagings;
+}
+
+export interface SharedInfo {
+  readonly stackName: string;
+  readonly parameterPrefix: string;
+  readonly sweeperFunctionName?: string;
+}
+
+/** The shared stack's outputs: the parameter prefix and the sweeper function. */
+export async function sharedInfo(clients: Clients, prefix: string): Promise<SharedInfo> {
+  const stackName = new SharedStagingNames(prefix).stackName;
+  const result = await aws(`cloudformation:DescribeStacks on ${stackName}`, async () => {
+    try {
+      return await clients.cloudformation.send(new DescribeStacksCommand({ StackName: stackName }));
+    } catch (e: any) {
+      if (e?.name === 'ValidationError' && /does not exist/.test(String(e.message))) {
+        throw new CliError(`No shared stack ${stackName} in ${clients.region}. Check --prefix (now ${prefix}) and --region, or deploy the shared stack first (npx cdk deploy ${stackName}).`);
+      }
+      throw e;
+    }
+  });
+  const stack = result.Stacks?.[0];
+  return {
+    stackName,
+    parameterPrefix: (stack && output(stack, 'SharedStagingParameterPrefix')) ?? `/${prefix}`,
+    sweeperFunctionName: stack && output(stack, 'SweeperFunctionName'),
+  };
+}
+
+/** The parameters below `path`, keyed by their last path segment (the staging name). */
+export async function parametersByName(clients: Clients, path: string): Promise<Map<string, Parameter>> {
+  const found = new Map<string, Parameter>();
+  await aws(`ssm:GetParametersByPath on ${path}`, async () => {
+    for await (const page of paginateGetParametersByPath({ client: clients.ssm }, { Path: path, Recursive: false })) {
+      for (const p of page.Parameters ?? []) found.set(String(p.Name).slice(path.length + 1), p);
+    }
+  });
+  return found;
+}
+
+export interface BranchState {
+  readonly pins: Map<string, Parameter>;
+  readonly keepAlives: Map<string, Parameter>;
+  readonly sleep: Map<string, SleepStateValue>;
+}
+
+export async function branchState(clients: Clients, parameterPrefix: string): Promise<BranchState> {
+  const [pins, keepAlives, sleepParams] = await Promise.all([
+    parametersByName(clients, `${parameterPrefix}/${BranchParameterNames.PIN_PREFIX}`),
+    parametersByName(clients, `${parameterPrefix}/${BranchParameterNames.KEEP_ALIVE_PREFIX}`),
+    parametersByName(clients, `${parameterPrefix}/${BranchParameterNames.SLEEP_STATE_PREFIX}`),
+  ]);
+  const sleep = new Map<string, SleepStateValue>();
+  for (const [name, p] of sleepParams) {
+    try {
+      sleep.set(name, JSON.parse(String(p.Value)));
+    } catch {
+      // An unreadable state is shown as unknown.
+    }
+  }
+  return { pins, keepAlives, sleep };
+}
+
+/**
+ * The staging of `branch`: by branch, staging name or stack name. An unknown one is a CliError
+ * listing the near matches.
+ */
+export function findStaging(stagings: Staging[], branch: string, prefix: string): Staging {
+  let name: string | undefined;
+  try {
+    name = StagingNames.fromBranch(branch, prefix).name;
+  } catch {
+    name = undefined;
+  }
+  const hit = stagings.find((s) => s.branch === branch || s.name === branch || s.stackName === branch || s.name === name);
+  if (hit) return hit;
+  const near = nearMatches(branch, stagings.map((s) => s.branch));
+  const hint = near.length > 0
+    ? ` Did you mean: ${near.join(', ')}?`
+    : stagings.length === 0 ? ` There are no branch stagings with prefix ${prefix}.` : '';
+  throw new CliError(`No branch staging for ${JSON.stringify(branch)} (prefix ${prefix}).${hint} Run \`staging list\` to see them all.`);
+}
+
+/** Up to three candidates close to `word`: containing it, or within a third of its length in edits. */
+export function nearMatches(word: string, candidates: string[]): string[] {
+  const w = word.toLowerCase();
+  const scored = candidates
+    .map((c) => ({ c, d: c.toLowerCase().includes(w) || w.includes(c.toLowerCase()) ? 0 : distance(w, c.toLowerCase()) }))
+    .filter((x) => x.d <= Math.max(2, Math.floor(w.length / 3)))
+    .sort((a, b) => a.d - b.d || a.c.localeCompare(b.c));
+  return scored.slice(0, 3).map((x) => x.c);
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length];
+}

@@ -1,0 +1,168 @@
+import { App } from 'aws-cdk-lib';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildStagingApp } from '../../bin/staging-app';
+import { priceTemplate, runsPerDay, splitCapacity } from '../../cli/cost/model';
+import { PRICES } from '../../cli/cost/prices';
+import { run } from '../../cli/program';
+import { fakeIo } from './fake-io';
+
+// The ready-made app's templates, synthesized once for the file (cdk.json example configuration).
+const root = join(__dirname, '..', '..');
+const context = JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')).context;
+const dir = mkdtempSync(join(tmpdir(), 'staging-cost-'));
+const BRANCH = 'feature/new_cool_page';
+
+function synth(name: string, extra: Record<string, unknown>, feature: Record<string, unknown> = {}): string {
+  const staging = { ...context.staging, feature: { ...context.staging.feature, ...feature } };
+  const outdir = join(dir, name);
+  const app = new App({ outdir, context: { ...context, staging, ...extra } });
+  buildStagingApp(app);
+  app.synth();
+  return outdir;
+}
+
+let shared: string;
+let full: string;
+let lite: string;
+let template: string;
+beforeAll(() => {
+  shared = synth('shared', {});
+  full = synth('full', { branch: BRANCH });
+  lite = synth('lite', { branch: BRANCH, lite: 'true' });
+  template = synth('template', { branch: BRANCH }, { database: { mode: 'template' } });
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function costJson(...args: string[]): Promise<any> {
+  const io = fakeIo();
+  const code = await run(['cost', ...args, '--json'], io);
+  expect({ code, err: io.err() }).toEqual({ code: 0, err: '' });
+  return JSON.parse(io.out());
+}
+
+const line = (j: any, item: string) => j.lines.find((l: any) => l.item.startsWith(item));
+
+// eu-west-1 prices (cli/cost/prices.ts), worked out by hand:
+const task = 0.25 * 0.04048 + 0.5 * 0.004445; // 0.25 vCPU / 0.5 GB Fargate x86, per hour
+const logs = (groups: number) => groups * 0.01 * 0.57 + (groups * 0.01 * 7 * 0.03) / 30.42; // 7-day retention
+
+describe('staging cost, offline, from the ready-made app', () => {
+  test('full branch (own RDS from the snapshot, own Valkey): itemized from its resources', async () => {
+    const j = await costJson(full, '--shared', shared);
+    expect(j).toMatchObject({ region: 'eu-west-1', currency: 'USD', pricesAsOf: '2026-09-29', missing: [] });
+    expect(line(j, 'StagingBranchAppWebService').awakePerDay).toBeCloseTo(task * 24, 4);
+    expect(line(j, 'StagingBranchAppWebService').asleepPerDay).toBe(0);
+    expect(line(j, 'StagingBranchAppWorkerWorkerService').awakePerDay).toBeCloseTo(task * 24, 4);
+    expect(line(j, 'StagingBranchAppJobNightly').awakePerDay).toBeCloseTo((task * 5) / 60, 4);
+    expect(line(j, 'StagingDatabase447E2D95').awakePerDay).toBeCloseTo(0.017 * 24, 4);
+    // A restore starts at the shared database's 50 GiB.
+    expect(line(j, 'StagingDatabase447E2D95 storage')).toMatchObject({ detail: expect.stringMatching(/^50 GiB gp3/) });
+    expect(line(j, 'StagingDatabase447E2D95 storage').asleepPerDay).toBeCloseTo((50 * 0.127) / 30.42, 4);
+    expect(line(j, 'StagingCache').asleepPerDay).toBeCloseTo(0.016 * 0.8 * 24, 4);
+    expect(line(j, '2 secret(s)').awakePerDay).toBeCloseTo((2 * 0.4) / 30.42, 4);
+    expect(line(j, '4 log group(s)').awakePerDay).toBeCloseTo(logs(4), 4);
+    const own = 2 * task * 24 + (task * 5) / 60 + 0.017 * 24 + (50 * 0.127) / 30.42 + 0.016 * 0.8 * 24 + (2 * 0.4) / 30.42 + logs(4);
+    const ownAsleep = 0.017 * 24 + (50 * 0.127) / 30.42 + 0.016 * 0.8 * 24 + (2 * 0.4) / 30.42;
+    expect(j.ownAwakePerDay).toBeCloseTo(own, 3);
+    expect(j.ownAsleepPerDay).toBeCloseTo(ownAsleep, 3);
+    expect(j.shared.branches).toBe(10);
+    expect(j.awakePerDay).toBeCloseTo(own + j.shared.perDay / 10, 3);
+    expect(j.asleepPerDay).toBeCloseTo(ownAsleep + j.shared.perDay / 10, 3);
+  });
+
+  test('the shared stack: ALB, NAT, its database, cache and services, shown once with the share', async () => {
+    const j = await costJson(shared, '--branches', '4');
+    expect(j.stacks).toEqual([]);
+    const s = j.shared;
+    expect(s.branches).toBe(4);
+    const types = s.lines.filter((l: any) => l.awakePerDay > 0).map((l: any) => l.category);
+    expect(new Set(types)).toEqual(new Set(['network', 'load balancer', 'database', 'cache', 'compute', 'jobs', 'secrets', 'logs']));
+    const nat = s.lines.find((l: any) => l.item.includes('NATGateway'));
+    expect(nat.awakePerDay).toBeCloseTo(0.048 * 24, 4);
+    const alb = s.lines.find((l: any) => l.category === 'load balancer');
+    expect(alb.awakePerDay).toBeCloseTo((0.0252 + 2 * 0.005) * 24, 4);
+    const db = s.lines.find((l: any) => l.item === 'StagingDatabaseEB5A8A27');
+    expect(db.awakePerDay).toBeCloseTo(0.068 * 24, 4);
+    expect(s.perBranchPerDay).toBeCloseTo(s.perDay / 4, 4);
+  });
+
+  test('lite branch: only its tasks, job and logs (data is shared)', async () => {
+    const j = await costJson(lite);
+    expect(j.lines.map((l: any) => l.category).sort()).toEqual(['compute', 'compute', 'jobs', 'logs']);
+    expect(j.ownAwakePerDay).toBeCloseTo(2 * task * 24 + (task * 5) / 60 + logs(3), 4);
+    expect(j.ownAsleepPerDay).toBe(0);
+    expect(j.shared).toBeUndefined();
+  });
+
+  test('template-db branch: the database is on the shared Postgres, its cache still its own', async () => {
+    const j = await costJson(template);
+    expect(line(j, 'StagingDatabase447E2D95')).toMatchObject({ awakePerDay: 0, detail: expect.stringMatching(/shared Postgres/) });
+    expect(line(j, 'StagingDatabase447E2D95 storage')).toBeUndefined();
+    expect(line(j, 'StagingCache').awakePerDay).toBeCloseTo(0.016 * 0.8 * 24, 4);
+  });
+
+  test('the rendered table (piped: no borders, no colour)', async () => {
+    const io = fakeIo();
+    expect(await run(['cost', full, '--shared', shared], io)).toBe(0);
+    expect(io.out()).toMatchSnapshot();
+  });
+
+  test('an unknown region says "no price for region" and an unknown class is priced around', async () => {
+    const io = fakeIo();
+    expect(await run(['cost', full, '--region', 'ap-south-1', '--json'], io)).toBe(0);
+    expect(JSON.parse(io.out()).missing).toEqual(['no price for region ap-south-1 (the table has us-east-1, eu-west-1)']);
+
+    const t = JSON.parse(readFileSync(join(full, `staging-feature-new-cool-page-d5b3d603.template.json`), 'utf8'));
+    t.Resources.StagingDatabase447E2D95.Properties.InstanceClass = 'db.r7g.large';
+    const cost = priceTemplate(t, 'eu-west-1');
+    expect(cost.missing).toEqual(['no price for RDS PostgreSQL db.r7g.large in eu-west-1']);
+    expect(cost.lines.find((l) => l.item === 'StagingDatabase447E2D95')?.noPrice).toBe('no price for RDS PostgreSQL db.r7g.large in eu-west-1');
+    expect(cost.awakePerDay).toBeGreaterThan(0.5); // tasks, storage, cache, secrets, logs still priced
+
+    const file = join(dir, 'r7g.json');
+    writeFileSync(file, JSON.stringify(t));
+    const io2 = fakeIo();
+    expect(await run(['cost', file], io2)).toBe(0);
+    expect(io2.out()).toContain('no price for RDS PostgreSQL db.r7g.large in eu-west-1');
+    expect(io2.err()).toBe('warning: no price for RDS PostgreSQL db.r7g.large in eu-west-1; that item is left out of the totals\n');
+  });
+
+  test('usage errors exit 2, a missing path exits 1 saying what to pass', async () => {
+    const io = fakeIo();
+    expect(await run(['cost', full, '--branches', 'many'], io)).toBe(2);
+    expect(io.err()).toContain('--branches must be a whole number of at least 1 (got "many")');
+    const io2 = fakeIo();
+    expect(await run(['cost', 'nope/x.json'], io2)).toBe(1);
+    expect(io2.err()).toContain('No such file or directory: nope/x.json');
+  });
+});
+
+describe('the cost model', () => {
+  test.each([
+    [1, 0, 1, 0],
+    [4, 0, 1.75, 2.25],
+    [2, 1, 2, 0],
+  ])('%i tasks on base 1 FARGATE + 3 FARGATE_SPOT (launch type %i)', (count, launchType, onDemand, spot) => {
+    const strategy = [{ Base: 1, CapacityProvider: 'FARGATE', Weight: 1 }, { CapacityProvider: 'FARGATE_SPOT', Weight: 3 }];
+    expect(splitCapacity(count, strategy, launchType ? 'FARGATE' : undefined)).toEqual({ onDemand, spot });
+  });
+
+  test.each([
+    ['cron(0 3 * * ? *)', 1],
+    ['cron(0/15 * * * ? *)', 96],
+    ['rate(6 hours)', 4],
+    ['rate(1 day)', 1],
+    ['at(2026-12-24T00:00:00)', undefined],
+  ])('%s runs %s times a day', (expression, runs) => {
+    expect(runsPerDay(expression)).toBe(runs);
+  });
+
+  test('every price of the table has a source and a date', () => {
+    const walk = (v: any): any[] => (v && typeof v === 'object' && 'usd' in v ? [v] : Object.values(v ?? {}).flatMap(walk));
+    const prices = walk(PRICES);
+    expect(prices.length).toBeGreaterThan(40);
+    for (const p of prices) expect(p).toEqual({ usd: expect.any(Number), source: expect.any(String), asOf: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/), verified: expect.any(Boolean) });
+  });
+});
