@@ -12,7 +12,7 @@ export function table(io: Io, head: string[], rows: Array<Array<string | number>
   const c = colors(io);
   const t = new Table({
     head: head.map((h) => c.bold(h)),
-    colAligns: align,
+    ...(align ? { colAligns: align } : {}),
     style: { head: [], border: [], compact: !io.isTTY },
     ...(io.isTTY
       ? {}

@@ -139,6 +139,11 @@ echo "aws-cdk-lib@${CDK_LIB_VERSION} constructs@${CONSTRUCTS_VERSION} aws-cdk@${
   "tsx@${TSX_VERSION}" \
   "typescript@${TYPESCRIPT_VERSION}")
 
+step "npx staging --help (the bundled CLI, from the tarball)"
+(cd "${APP}" && npx --no-install staging --help > "${WORK}/staging-help.txt") || fail "npx staging --help failed"
+grep -q "Usage: staging" "${WORK}/staging-help.txt" || fail "npx staging --help printed no usage: $(cat "${WORK}/staging-help.txt")"
+(cd "${APP}" && npx --no-install staging cost --help | grep -q "Example:") || fail "npx staging cost --help shows no example"
+
 step "check that no devDependency of the library was installed for it"
 # The lockfile graph: what cdk-multi-staging pulls in must be only its peers (and theirs).
 # Dev-only packages of the library may be present only because a tool (tsx, aws-cdk, typescript) needs them.

@@ -1,13 +1,12 @@
 /**
  * `npm run sleep-model`: the modelled wake time and the cost per day of branch stagings, awake
- * and asleep, read from the ready-made app's synthesized templates (cdk.json example) and the
- * on-demand prices of ../shared/RESEARCH.md §4 (us-east-1, USD). A first cost model, meant to be
- * replaced by the `staging` CLI's; it prints figures and asserts nothing.
+ * and asleep, read from the ready-made app's synthesized templates (cdk.json example) and priced
+ * by the `staging` CLI's cost model (cli/cost, its dated price table); it prints figures and
+ * asserts nothing. `npx staging cost` gives the itemized table with the shared stack's share.
  *
- * Counted per branch: Fargate tasks of its services (on-demand price; Spot would be cheaper),
- * its own RDS instance and storage, its own ElastiCache node, its secrets. Not counted: the
- * shared load balancer, NAT, shared data stores, logs and the waker/sleeper functions (shared by
- * all branches; the sleeper costs cents a month), nor scheduled jobs (minutes a day).
+ * Counted per branch: what its template creates (tasks at their capacity strategy, its own RDS
+ * instance and storage, its own ElastiCache node, secrets, log groups, scheduled jobs). Not counted
+ * here: the shared stack's share (load balancer, NAT, shared data), which `staging cost` adds.
  */
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -15,18 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildStagingApp } from '../bin/staging-app';
 import { WAKE_SECONDS } from '../lambda/waker/model';
-
-const HOURS_PER_DAY = 24;
-const DAYS_PER_MONTH = 30.42;
-/** RESEARCH.md §4, us-east-1. */
-const PRICES = {
-  fargateVcpuHour: 0.04048,
-  fargateGbHour: 0.004445,
-  rdsHour: { 'db.t4g.micro': 0.016 } as Record<string, number>,
-  rdsGp3GbMonth: 0.115,
-  cacheHour: { 'cache.t4g.micro': 0.016 } as Record<string, number>,
-  secretMonth: 0.4,
-};
+import { DEFAULT_ASSUMPTIONS, priceTemplate } from '../cli/cost/model';
 
 const root = join(__dirname, '..');
 const context = JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')).context;
@@ -36,45 +24,8 @@ function synth(extra: Record<string, unknown>, feature: Record<string, unknown> 
   return buildStagingApp(new App({ context: { ...context, staging, ...extra } }));
 }
 
-interface Costs {
-  readonly services: number;
-  readonly database: number;
-  readonly storage: number;
-  readonly cache: number;
-  readonly secrets: number;
-}
-
 function resources(json: any, type: string): any[] {
   return Object.values(json.Resources as Record<string, any>).filter((r) => r.Type === type);
-}
-
-/** Cost per day of each part of one branch stack. */
-function branchCosts(json: any, sharedStorageGiB: number): Costs {
-  const taskDefinitions = json.Resources as Record<string, any>;
-  let services = 0;
-  for (const s of resources(json, 'AWS::ECS::Service')) {
-    const td = taskDefinitions[s.Properties.TaskDefinition.Ref].Properties;
-    const perHour = (Number(td.Cpu) / 1024) * PRICES.fargateVcpuHour + (Number(td.Memory) / 1024) * PRICES.fargateGbHour;
-    services += perHour * Number(s.Properties.DesiredCount ?? 1) * HOURS_PER_DAY;
-  }
-  let database = 0;
-  let storage = 0;
-  for (const db of resources(json, 'Custom::StagingDatabase')) {
-    const price = PRICES.rdsHour[db.Properties.InstanceClass];
-    if (price === undefined) throw new Error(`no price for ${db.Properties.InstanceClass}; add it to PRICES`);
-    database += price * HOURS_PER_DAY;
-    // A restore keeps the snapshot's size: the shared database's allocated storage at least.
-    const gib = Math.max(sharedStorageGiB, Number(db.Properties.AllocatedStorageGiB ?? 0));
-    storage += (gib * PRICES.rdsGp3GbMonth) / DAYS_PER_MONTH;
-  }
-  let cache = 0;
-  for (const c of resources(json, 'AWS::ElastiCache::ReplicationGroup')) {
-    const price = PRICES.cacheHour[c.Properties.CacheNodeType];
-    if (price === undefined) throw new Error(`no price for ${c.Properties.CacheNodeType}; add it to PRICES`);
-    cache += price * HOURS_PER_DAY * Number(c.Properties.NumCacheClusters ?? 1);
-  }
-  const secrets = (resources(json, 'AWS::SecretsManager::Secret').length * PRICES.secretMonth) / DAYS_PER_MONTH;
-  return { services, database, storage, cache, secrets };
 }
 
 const usd = (n: number) => `$${n.toFixed(3)}`;
@@ -89,18 +40,19 @@ function main(): void {
     ['full, own RDS + key prefix on the shared Redis', synth({ branch }, { cache: { mode: 'prefix' } })[0]],
     ['full, own RDS + own Valkey (cdk.json example)', synth({ branch })[0]],
   ];
-  console.log(`Cost per branch per day (us-east-1 on-demand, RESEARCH §4; shared DB snapshot ${sharedStorageGiB} GiB):`);
+  const region = context.staging.region ?? 'eu-west-1';
+  const assumptions = { ...DEFAULT_ASSUMPTIONS, databaseStorageGiB: sharedStorageGiB, databaseStorageSource: 'the shared snapshot' };
+  console.log(`Own cost per branch per day (the staging CLI's cost model, cli/cost; ${region}; shared DB snapshot ${sharedStorageGiB} GiB; the shared stack's share not included):`);
   console.log('  branch                                          awake   asleep (DB running)   asleep (DB stopped)');
   for (const [name, stack] of cases) {
-    const c = branchCosts(Template.fromStack(stack).toJSON(), sharedStorageGiB);
-    const awake = c.services + c.database + c.storage + c.cache + c.secrets;
-    const asleep = c.database + c.storage + c.cache + c.secrets;
-    const stopped = c.storage + c.cache + c.secrets;
-    const stoppedText = c.database > 0 ? `${usd(stopped)} (${pct(stopped, awake)})` : '-';
+    const cost = priceTemplate(Template.fromStack(stack).toJSON(), region, assumptions);
+    const db = cost.lines.filter((l) => l.category === 'database' && !l.item.endsWith(' storage')).reduce((a, l) => a + l.asleepPerDay, 0);
+    const awake = cost.awakePerDay;
+    const asleep = cost.asleepPerDay;
+    const stopped = asleep - db;
+    const stoppedText = db > 0 ? `${usd(stopped)} (${pct(stopped, awake)})` : '-';
     console.log(`  ${name.padEnd(46)}  ${usd(awake)}  ${`${usd(asleep)} (${pct(asleep, awake)})`.padEnd(20)}  ${stoppedText}`);
-    console.log(
-      `      services ${usd(c.services)}, RDS instance ${usd(c.database)}, RDS storage ${usd(c.storage)}, cache ${usd(c.cache)}, secrets ${usd(c.secrets)}`,
-    );
+    console.log(`      ${cost.lines.map((l) => `${l.category} ${usd(l.awakePerDay)}`).join(', ')}`);
   }
 
   // Wake time, from the branch target group's health check and RESEARCH §2's Fargate figures.

@@ -30,10 +30,14 @@ export async function destroyCommand(branch: string, options: DestroyOptions, io
   const result = await aws(`cloudformation:DescribeStacks on ${staging.stackName}`, () =>
     waitUntilStackDeleteComplete({ client: clients.cloudformation, maxWaitTime: 3600, minDelay: delay, maxDelay: Math.max(delay, 60) }, { StackName: staging.stackId })
       .catch((e: any) => {
-        if (e?.name === 'TimeoutError' || e?.state) {
-          throw new CliError(`${staging.stackName} did not finish deleting (${e.state ?? e.name}): ${e.reason?.message ?? e.message ?? ''}. See its events: aws cloudformation describe-stack-events --stack-name ${staging.stackId}`);
-        }
-        throw e;
+        // The SDK's waiters throw an Error whose message is the JSON of {state, reason}.
+        const state = /^\{"state":"([A-Z]+)"/.exec(String(e?.message))?.[1];
+        if (!state && e?.name !== 'TimeoutError') throw e;
+        const status = /"StackStatus":"([A-Z_]+)"/.exec(String(e.message))?.[1];
+        throw new CliError(
+          `${staging.stackName} did not finish deleting (${status ?? state ?? e.name}). See why in its events: aws cloudformation describe-stack-events --stack-name ${staging.stackId}` +
+            ' (then delete what blocks it, and run staging destroy again).',
+        );
       }));
   if (options.json) return writeJson(io, { branch: staging.branch, stackName: staging.stackName, deleted: true, state: result.state });
   io.stdout.write(`Deleted ${staging.stackName} (branch ${staging.branch}).\n`);
