@@ -18,11 +18,9 @@ import { PublishBatchCommand, SNSClient, type PublishBatchCommandInput } from '@
 import { DeleteParametersCommand, GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { handler } from '../lambda/sweeper/index';
-import type { SweeperEnvironmentVariables } from '../lib/sweeper-contract';
+import { ACCOUNT, REGION, SWEEPER_ENV } from '../test/lambda/sweeper-fixtures';
 
 const LATENCY_MS = Number(process.env.LATENCY_MS ?? 50);
-const ACCOUNT = '123456789012';
-const REGION = 'eu-west-1';
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
 const NOW = Date.now();
@@ -187,20 +185,8 @@ function install(world: World): void {
 }
 
 async function main(): Promise<void> {
-  const environment: SweeperEnvironmentVariables = {
-    STAGING_PREFIX: 'staging',
-    PARAMETER_PREFIX: '/staging',
-    IDLE_TIMEOUT_SECONDS: String(3 * 86400),
-    WARNING_PERIOD_SECONDS: '86400',
-    RUN_TIMEOUT_SECONDS: '900',
-    DRY_RUN: 'false',
-    RETAIN_RESOURCES_ON_DELETE_FAILED: 'false',
-    TOPIC_ARN: `arn:aws:sns:${REGION}:${ACCOUNT}:staging-sweeper`,
-    DELETION_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/staging-sweeper-deletion`,
-    ACCOUNT_ID: ACCOUNT,
-    METRIC_NAMESPACE: 'CdkMultiStaging/StagingSweeper',
-  };
-  Object.assign(process.env, environment, { AWS_REGION: REGION });
+  // The environment the StagingSweeper construct sets with its defaults, as the handler tests use it.
+  Object.assign(process.env, SWEEPER_ENV);
   const quiet = console.log;
   console.log(`Staging sweeper benchmark: simulated AWS, ${LATENCY_MS} ms per call, DescribeStacks pages of 100, GetParametersByPath pages of 10.\n`);
   const rows: string[][] = [];
