@@ -138,9 +138,19 @@ describe('the golden template made by the refresh script', () => {
 });
 
 test('a refresh that finds another one running stops at once and changes nothing', async () => {
+  // Hold the first refresh inside its pg_dump (which waits for this lock on the app's table), so
+  // that it is certainly still running when the second starts, however fast or loaded the machine.
+  const blocker = await server.client('app');
+  await blocker.query('BEGIN');
+  await blocker.query('LOCK TABLE items IN ACCESS EXCLUSIVE MODE');
   const first = refresh();
-  for (let i = 0; i < 400 && !(await server.databases()).includes(`${GOLDEN}_next`); i++) await new Promise((r) => setTimeout(r, 5));
+  const dumping = () =>
+    server.sql<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE 'cdk-multi-staging golden refresh%' AND wait_event_type = 'Lock'");
+  for (let i = 0; i < 3000 && (await dumping())[0].n === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(await server.databases()).toContain(`${GOLDEN}_next`);
   const second = await refresh();
+  await blocker.query('COMMIT');
+  await blocker.end();
   expect(second.code).toBe(3);
   expect(second.output).toContain('another refresh of staging_template is running');
   expect((await first).code).toBe(0);
