@@ -22,6 +22,14 @@ export interface TemplateDatabaseResourceProperties {
   readonly RefreshToken?: string;
 }
 
+/** Attributes (`Data`) of `Custom::StagingTemplateDatabase`: where the branch's containers connect. */
+export class TemplateDatabaseAttributes {
+  public static readonly ENDPOINT = 'Endpoint';
+  public static readonly PORT = 'Port';
+  public static readonly DATABASE_NAME = 'DatabaseName';
+  public static readonly USERNAME = 'Username';
+}
+
 /**
  * The provider's environment, set by the shared stack only. Everything that decides *which*
  * databases may be touched comes from here, never from a branch stack's properties.

@@ -8,7 +8,7 @@ import { generatedSecret } from './private/generated-secret';
 import { valkeyNode } from './private/valkey';
 import { PROVIDER_SERVICE_TIMEOUT } from './private/timeouts';
 import { ISharedStaging } from './shared-staging-ref';
-import { TemplateDatabaseResourceProperties } from './database-template-contract';
+import { TemplateDatabaseAttributes, TemplateDatabaseResourceProperties } from './database-template-contract';
 import {
   DatabaseAttributes,
   DatabaseResourceProperties,
@@ -313,10 +313,10 @@ class TemplateDatabase extends StagingDatabase {
       properties: { ...properties },
     });
     return {
-      endpoint: resource.getAttString('Endpoint'),
-      port: resource.getAttString('Port'),
-      databaseName: resource.getAttString('DatabaseName'),
-      username: resource.getAttString('Username'),
+      endpoint: resource.getAttString(TemplateDatabaseAttributes.ENDPOINT),
+      port: resource.getAttString(TemplateDatabaseAttributes.PORT),
+      databaseName: resource.getAttString(TemplateDatabaseAttributes.DATABASE_NAME),
+      username: resource.getAttString(TemplateDatabaseAttributes.USERNAME),
       secret,
       resource,
     };

@@ -23,6 +23,7 @@ import {
   PHYSICAL_ID_PREFIX,
   TEMPLATE_LOCK,
   TemplateConfig,
+  TemplateDatabaseAttributes,
   TemplateDatabaseRequest,
   branchNameProblem,
   ownershipComment,
@@ -61,7 +62,12 @@ export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
 function response(config: TemplateConfig, props: TemplateDatabaseRequest): OnEventResponse {
   return {
     PhysicalResourceId: physicalIdFor(props.databaseName),
-    Data: { Endpoint: config.host, Port: String(config.port), DatabaseName: props.databaseName, Username: props.roleName },
+    Data: {
+      [TemplateDatabaseAttributes.ENDPOINT]: config.host,
+      [TemplateDatabaseAttributes.PORT]: String(config.port),
+      [TemplateDatabaseAttributes.DATABASE_NAME]: props.databaseName,
+      [TemplateDatabaseAttributes.USERNAME]: props.roleName,
+    },
   };
 }
 
