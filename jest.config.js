@@ -26,6 +26,8 @@ module.exports = {
   moduleNameMapper: {
     '^cdk-multi-staging$': '<rootDir>/lib/index.ts',
     '^cdk-multi-staging/testing$': '<rootDir>/lib/testing.ts',
+    // One CloudFormation Validate per worker, not one per test file (test/util/cfn-validate-cache.ts).
+    '^@aws/cloudformation-validate$': '<rootDir>/test/util/cfn-validate-module.ts',
   },
   testTimeout: 120000,
 };

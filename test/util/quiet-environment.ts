@@ -1,5 +1,6 @@
 import type { Circus } from '@jest/types';
 import { TestEnvironment } from 'jest-environment-node';
+import { sharedValidator } from './cfn-validate-cache';
 
 /**
  * The test environment of `npm test`: Node's, made quiet. A green run prints only jest's summary:
@@ -7,6 +8,7 @@ import { TestEnvironment } from 'jest-environment-node';
  *   only when that test fails, under its name, so a failure still shows everything it logged;
  * - the AWS SDK's NodeVersionSupportWarning (once per test file on Node 20) is turned off
  *   with the SDK's own switch. Every other process warning is still printed.
+ * It also hands every test file the worker's one CloudFormation Validate (cfn-validate-cache.ts).
  */
 export default class QuietEnvironment extends TestEnvironment {
   private held: string[] = [];
@@ -14,6 +16,7 @@ export default class QuietEnvironment extends TestEnvironment {
   public async setup(): Promise<void> {
     await super.setup();
     this.global.process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+    this.global.__sharedCloudFormationValidate = sharedValidator;
     // Wrapped once: a test's own jest.spyOn(console, ...) replaces and restores these wrappers.
     const console = this.global.console as unknown as Record<string, (...args: unknown[]) => void>;
     for (const level of ['log', 'info', 'warn', 'error', 'debug']) {
