@@ -12,6 +12,15 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
+// A reader that stops early (`staging list | head -1`) closes the pipe: the rest of the output is
+// not wanted, which is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 run(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,

@@ -143,6 +143,9 @@ step "npx staging --help (the bundled CLI, from the tarball)"
 (cd "${APP}" && npx --no-install staging --help > "${WORK}/staging-help.txt") || fail "npx staging --help failed"
 grep -q "Usage: staging" "${WORK}/staging-help.txt" || fail "npx staging --help printed no usage: $(cat "${WORK}/staging-help.txt")"
 (cd "${APP}" && npx --no-install staging cost --help | grep -q "Example:") || fail "npx staging cost --help shows no example"
+# A reader that stops early (head) closes the pipe: the CLI exits 0, with nothing on stderr.
+(cd "${APP}" && npx --no-install staging --help 2> "${WORK}/staging-epipe.txt" | true; [ "${PIPESTATUS[0]}" -eq 0 ]) || fail "npx staging --help | true failed: $(cat "${WORK}/staging-epipe.txt")"
+[ ! -s "${WORK}/staging-epipe.txt" ] || fail "npx staging --help | true wrote to stderr: $(cat "${WORK}/staging-epipe.txt")"
 
 step "check that no devDependency of the library was installed for it"
 # The lockfile graph: what cdk-multi-staging pulls in must be only its peers (and theirs).
