@@ -181,7 +181,7 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e) => {
-      console.error(`update-prices: ${e.message}`);
+      console.error(`update-prices: ${e.message} (it needs AWS credentials allowed pricing:GetProducts, and the internet)`);
       process.exit(2);
     },
   );
