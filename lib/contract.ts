@@ -39,6 +39,12 @@ export class FeatureOutputs {
   /** `app/<name>/<id>`: the CloudWatch dimension of the shared load balancer. */
   public static readonly LOAD_BALANCER_FULL_NAME = 'StagingLoadBalancerFullName';
   public static readonly CONSOLE_COMMAND = 'StagingConsoleCommand';
+  /**
+   * `$1.57/day awake, $0.95/day asleep (eu-west-1, prices as of 2026-09-29)`: the stack's own
+   * resources at on-demand prices, priced at synthesis (the `staging cost` model), followed by
+   * `; no price for X in Y` for anything it could not price.
+   */
+  public static readonly COST_PER_DAY = 'StagingCostPerDay';
 }
 
 /** SSM parameter names below the shared staging's parameter prefix (e.g. `/staging`). */

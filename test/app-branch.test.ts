@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { buildStagingApp } from '../bin/staging-app';
+import { FeatureOutputs } from '../lib/contract';
 import { StagingNames } from '../lib/naming';
+import { cliCost, costOutput } from './util/cost';
 import { formatFindings, testApp, validationFindings } from './util/validate';
 
 /** The example `staging` block of cdk.json, as `cdk synth` reads it. */
@@ -170,6 +172,13 @@ describe('ready-made app: cdk synth -c branch=feature/new_cool_page (FeatureStag
     expect(kindLocks(switching.template)).toEqual([]);
     const ids = (t: any) => Object.keys(t.Resources).filter((id) => !id.startsWith('KindIs')).sort();
     expect(ids(switching.template)).toEqual(ids(full.template));
+  });
+
+  test('prints its cost per day as a stack output, as `staging cost <template>` prices the same template', async () => {
+    // Full: the database (db.t4g.micro, 20 GiB assumed), the cache, secrets and logs of its own, the tasks stop asleep.
+    expect(full.template.Outputs[FeatureOutputs.COST_PER_DAY].Value).toBe('$1.44/day awake, $0.82/day asleep (eu-west-1, prices as of 2026-09-29)');
+    expect(lite.template.Outputs[FeatureOutputs.COST_PER_DAY].Value).toBe('$0.61/day awake, $0.00/day asleep (eu-west-1, prices as of 2026-09-29)');
+    for (const { template, environment } of [full, lite]) expect(costOutput(template)).toEqual(await cliCost(template, environment.region));
   });
 
   test('gives DATABASE_USERNAME as a plain variable, as FeatureStagingLite does', () => {

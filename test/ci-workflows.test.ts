@@ -535,7 +535,7 @@ function parseCdkArgs(cmd: CdkCommand): ParsedCdk {
 }
 
 /** The ready-made app with the command's context, as `cdk` would run it (cdk.json context below). */
-const synthCache = new Map<string, { stackNames: string[]; kind?: string; outputs: string[] }>();
+const synthCache = new Map<string, { stackNames: string[]; kind?: string; outputs: string[]; values: Record<string, unknown> }>();
 function synthesize(context: Record<string, string>) {
   const key = JSON.stringify(context);
   const cached = synthCache.get(key);
@@ -550,6 +550,7 @@ function synthesize(context: Record<string, string>) {
     stackNames: assembly.stacks.map((s) => s.stackName),
     kind: assembly.stacks[0]?.tags[TagKeys.KIND],
     outputs: Object.keys((assembly.stacks[0]?.template as Json)?.Outputs ?? {}),
+    values: Object.fromEntries(Object.entries<Json>((assembly.stacks[0]?.template as Json)?.Outputs ?? {}).map(([k, o]) => [k, o.Value])),
   };
   expect(stacks).toHaveLength(1);
   synthCache.set(key, result);
@@ -868,7 +869,7 @@ describe('every cdk command exists in the ready-made app', () => {
             expect(out.stackNames).toEqual([STACK_NAME]);
             if (cmd.verb === 'deploy') {
               expect(out.kind).toBe(context.lite === 'true' ? StagingKinds.FEATURE_LITE : StagingKinds.FEATURE);
-              expect(out.outputs).toContain(FeatureOutputs.URL);
+              expect(out.outputs).toEqual(expect.arrayContaining([FeatureOutputs.URL, FeatureOutputs.COST_PER_DAY]));
               expect(flags).toMatchObject({ '--require-approval': 'never', '--outputs-file': 'cdk-outputs.json' });
             }
             if (cmd.verb === 'destroy') expect(flags).toMatchObject({ '--force': true });
@@ -922,12 +923,20 @@ describe('the steps, run', () => {
     if (wf === deploy) expect(res.outputs.sha).toMatch(/^[0-9a-f]{40}$/);
   });
 
-  test('"Read the URL" takes StagingUrl of the branch\'s stack from cdk-outputs.json, and fails without it', () => {
-    const script = step(deploy, 'Read the URL').run;
+  test('"Read the URL and the cost" takes StagingUrl and StagingCostPerDay of the branch\'s stack from cdk-outputs.json, and fails without the URL', () => {
+    const script = step(deploy, 'Read the URL and the cost').run;
     const url = `https://${StagingNames.fromBranch(BRANCH, STAGING.prefix).name}.${STAGING.domainName}`;
+    // The cost as `cdk deploy` writes it: the value the branch's synthesized template holds (synthesized above, cached).
+    const cost = synthesize({ branch: BRANCH, lite: 'false' }).values[FeatureOutputs.COST_PER_DAY];
+    expect(cost).toMatch(/^\$\d+\.\d\d\/day awake, \$\d+\.\d\d\/day asleep \(eu-west-1, prices as of \d{4}-\d\d-\d\d\)$/);
     const dir = mkdtempSync(join(tmpdir(), 'ci-url-'));
-    writeFileSync(join(dir, 'cdk-outputs.json'), JSON.stringify({ [STACK_NAME]: { [FeatureOutputs.URL]: url, StagingConsoleCommand: 'x' } }));
-    expect(runStep(script, { cwd: dir, env: { STACK_NAME } }).outputs).toEqual({ url });
+    writeFileSync(join(dir, 'cdk-outputs.json'), JSON.stringify({ [STACK_NAME]: { [FeatureOutputs.URL]: url, [FeatureOutputs.COST_PER_DAY]: cost, StagingConsoleCommand: 'x' } }));
+    expect(runStep(script, { cwd: dir, env: { STACK_NAME } }).outputs).toEqual({ url, cost });
+
+    // A stack without the output (an older library): the URL alone.
+    const older = mkdtempSync(join(tmpdir(), 'ci-url-'));
+    writeFileSync(join(older, 'cdk-outputs.json'), JSON.stringify({ [STACK_NAME]: { [FeatureOutputs.URL]: url } }));
+    expect(runStep(script, { cwd: older, env: { STACK_NAME } }).outputs).toEqual({ url, cost: '' });
 
     const other = mkdtempSync(join(tmpdir(), 'ci-url-'));
     writeFileSync(join(other, 'cdk-outputs.json'), JSON.stringify({ 'staging-other': { [FeatureOutputs.URL]: url } }));
@@ -980,8 +989,9 @@ describe('the steps, run', () => {
 
 describe('the pull request comment', () => {
   const url = 'https://feature-x-217d2bf5.staging.example.com';
-  const env = { BRANCH, URL: url, STACK_NAME, SHA: 'head00000000000000000000000000000000000000' };
-  const commentStep = () => step(deploy, 'Comment the URL on the pull request');
+  const cost = '$1.44/day awake, $0.82/day asleep (eu-west-1, prices as of 2026-09-29)';
+  const env = { BRANCH, URL: url, COST: cost, STACK_NAME, SHA: 'head00000000000000000000000000000000000000' };
+  const commentStep = () => step(deploy, 'Comment the URL and the cost on the pull request');
   const bot = (id: number, body: string): Comment => ({ id, body, user: { login: 'github-actions[bot]', type: 'Bot' } });
   const human = (id: number, body: string): Comment => ({ id, body, user: { login: 'alice', type: 'User' } });
 
@@ -990,7 +1000,8 @@ describe('the pull request comment', () => {
     expect(s.uses).toMatch(/^actions\/github-script@/);
     expect(s.with.script).toContain(MARKER);
     expect(s.with.script).toMatch(/updateComment/);
-    for (const name of ['URL', 'STACK_NAME', 'SHA']) expect(Object.keys(s.env)).toContain(name);
+    for (const name of ['URL', 'COST', 'STACK_NAME', 'SHA']) expect(Object.keys(s.env)).toContain(name);
+    expect(s.env.COST).toBe('${{ steps.url.outputs.cost }}');
     expect(onlyJob(deploy).env).toHaveProperty('BRANCH');
   });
 
@@ -1010,6 +1021,20 @@ describe('the pull request comment', () => {
     expect(calls.map((c) => c.method)).toEqual(['issues.listComments', 'issues.createComment']);
     expect(calls[1].params).toMatchObject({ issue_number: 12 });
     expect(calls[1].params.body).toContain(url);
+  });
+
+  test('shows the cost per day on the line after the URL, and no cost line when the stack has no cost output', async () => {
+    const withCost = fakeGitHub([]);
+    await runGithubScript(commentStep().with.script, pullRequest('synchronize', { labels: ['staging'] }), env, withCost.github);
+    const lines = withCost.calls[1].params.body.split('\n');
+    const at = lines.findIndex((l: string) => l.includes(url));
+    expect(lines[at + 1]).toBe(`**Cost**: ${cost}. Its own resources at on-demand prices; \`npx staging cost\` itemizes them and adds its share of the shared stack.`);
+
+    const without = fakeGitHub([]);
+    await runGithubScript(commentStep().with.script, pullRequest('synchronize', { labels: ['staging'] }), { ...env, COST: '' }, without.github);
+    const body = without.calls[1].params.body;
+    expect(body).toContain(url);
+    expect(body).not.toMatch(/Cost/);
   });
 
   test('leaves a person\'s comment that quotes the marker alone', async () => {

@@ -1,11 +1,13 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, CfnResource, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { FeatureStagingLite, FeatureStagingLiteProps, SharedStagingRef, StagingKinds, StagingNames, TagKeys } from '../lib';
-import { MANAGED_BY_VALUE } from '../lib/contract';
+import { FeatureOutputs, MANAGED_BY_VALUE } from '../lib/contract';
+import { addCostOutput } from '../lib/private/cost-output';
 import { normalizeTemplate } from '../lib/testing';
+import { cliCost, costOutput } from './util/cost';
 import { formatFindings, testApp, validationFindings } from './util/validate';
 import { container, containers, join, onlyId, resourcesOfType, ssm } from './util/template';
 
@@ -374,6 +376,12 @@ describe('FeatureStagingLite', () => {
     );
   });
 
+  test('outputs its cost per day, awake and asleep, as `staging cost` prices its template', async () => {
+    // Its tasks, job and logs, all stopped while asleep: the data is the shared stack's.
+    expect(json.Outputs[FeatureOutputs.COST_PER_DAY].Value).toBe('$0.61/day awake, $0.00/day asleep (eu-west-1, prices as of 2026-09-29)');
+    expect(costOutput(json)).toEqual(await cliCost(json, ENV.region));
+  });
+
   test('snapshot', () => {
     expect(normalizeTemplate(template.toJSON())).toMatchSnapshot();
   });
@@ -510,5 +518,30 @@ describe('FeatureStagingLite with another prefix and an awkward branch', () => {
     expect(container(json, 'web').environment.BRANCH_NAME).toBe(branch);
     template.resourceCountIs('AWS::ECS::Service', 1);
     template.resourceCountIs('AWS::Scheduler::Schedule', 0);
+  });
+});
+
+describe('StagingCostPerDay of values known only at deploy (a bare stack, no staging: cheap)', () => {
+  const costOf = (stack: Stack) => {
+    addCostOutput(stack);
+    new CfnResource(stack, 'Logs', { type: 'AWS::Logs::LogGroup', properties: { RetentionInDays: 7 } });
+    return Template.fromStack(stack).toJSON().Outputs[FeatureOutputs.COST_PER_DAY].Value;
+  };
+
+  test('an environment-agnostic stack: no region to price in, said so', () => {
+    expect(costOf(new Stack(new App(), 'Agnostic'))).toBe(
+      '$0.00/day awake, $0.00/day asleep (unknown-region, prices as of 2026-09-29); no price for region unknown-region (the table has us-east-1, eu-west-1)',
+    );
+  });
+
+  test('an instance class read from SSM: that item has no price, the rest is priced', () => {
+    const stack = new Stack(new App(), 'FromSsm', { env: ENV });
+    const dbClass = new CfnParameter(stack, 'DbClass', { type: 'AWS::SSM::Parameter::Value<String>', default: '/staging/db-class' });
+    new CfnResource(stack, 'Db', { type: 'AWS::RDS::DBInstance', properties: { DBInstanceClass: dbClass.valueAsString, Engine: 'postgres', AllocatedStorage: '20' } });
+    const value = costOf(stack);
+    const storage = (20 * 0.127) / 30.42;
+    const logGroup = 0.01 * 0.57 + (0.01 * 7 * 0.03) / 30.42;
+    expect(value).toMatch(/^\$(\d+\.\d\d)\/day awake, \$(\d+\.\d\d)\/day asleep \(eu-west-1, prices as of 2026-09-29\); no price for RDS PostgreSQL <set at deploy: Ref DbClass> in eu-west-1$/);
+    expect(value.slice(0, 5)).toBe(`$${(storage + logGroup).toFixed(2)}`);
   });
 });

@@ -18,9 +18,10 @@ import {
   StagingSearch,
   TagKeys,
 } from '../lib';
-import { MANAGED_BY_VALUE } from '../lib/contract';
+import { FeatureOutputs, MANAGED_BY_VALUE } from '../lib/contract';
 import { normalizeTemplate } from '../lib/testing';
 import { dependencies } from '../scripts/critical-path';
+import { cliCost, costOutput } from './util/cost';
 import { container, containers, join, only, onlyId, resourcesOfType, ssm, ssmParameterIds } from './util/template';
 import { formatFindings, testApp, validationFindings } from './util/validate';
 
@@ -328,6 +329,12 @@ describe('FeatureStaging, defaults (own Postgres, own Valkey, shared Solr)', () 
     expect(built.staging.cache.resource).toBeDefined();
     expect(built.staging.search.resource).toBeUndefined();
     expect(built.staging.search.collection).toBeUndefined();
+  });
+
+  test('outputs its cost per day, awake and asleep, as `staging cost` prices its template', async () => {
+    // Two 0.25 vCPU tasks and the nightly job stop while asleep; the database (20 GiB assumed), the cache, secrets and logs do not.
+    expect(json.Outputs[FeatureOutputs.COST_PER_DAY].Value).toBe('$1.44/day awake, $0.82/day asleep (eu-west-1, prices as of 2026-09-29)');
+    expect(costOutput(json)).toEqual(await cliCost(json, ENV.region));
   });
 
   test('snapshot', () => {

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { SharedStagingNames } from '../../lib/naming';
 import { ClientFactory, GlobalOptions, regionOf } from '../aws';
 import { loadTemplates } from '../cost/load';
-import { CostAssumptions, DAYS_PER_MONTH, DEFAULT_ASSUMPTIONS, SharedShare, StackCost, priceTemplate, shareOf } from '../cost/model';
+import { CostAssumptions, DAYS_PER_MONTH, DEFAULT_ASSUMPTIONS, SharedShare, StackCost, priceTemplate, shareOf } from '../../lib/private/cost/model';
 import { CliError, Io, UsageError, aws } from '../io';
 import { colors, table, usd, writeJson } from '../render';
 import { findStaging, listStagings } from '../stagings';
@@ -163,7 +163,7 @@ function render(io: Io, b: BranchCost, share: SharedShare | undefined): string {
   return (
     `${c.bold(b.stackName)}: ${b.cost.region}, ${b.cost.currency}, on-demand prices as of ${b.cost.pricesAsOf}${b.cost.sleeps ? '' : ' (this stack does not sleep)'}\n` +
     table(io, ['category', 'item', 'how', 'awake/day', 'asleep/day'], rows, ['left', 'left', 'left', 'right', 'right']) +
-    (b.cost.lines.some((l) => l.estimate) ? '* an estimated price (see cli/cost/prices.ts)\n' : '') +
+    (b.cost.lines.some((l) => l.estimate) ? '* an estimated price (see lib/private/cost/price-table.ts)\n' : '') +
     '\n'
   );
 }

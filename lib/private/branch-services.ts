@@ -11,6 +11,7 @@ import { PROVIDER_SERVICE_TIMEOUT } from './timeouts';
 import type { BranchStagingProps } from '../feature-staging-lite';
 import { ServiceOptions, StagingServices } from '../staging-services';
 import { acknowledgeWildcardPermissions } from './acknowledge';
+import { addCostOutput } from './cost-output';
 import { eager, layer, LazyWiring, resolveWiring } from './data-wiring';
 
 /** What every branch staging takes, whatever its data. */
@@ -143,6 +144,7 @@ export class BranchServices extends Construct {
         ' --query "taskArns[0]" --output text)"',
       ]),
     });
+    addCostOutput(stack);
   }
 
   /**

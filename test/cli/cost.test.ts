@@ -3,9 +3,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildStagingApp } from '../../bin/staging-app';
-import { priceTemplate, runsPerDay, splitCapacity } from '../../cli/cost/model';
-import { PRICES } from '../../cli/cost/prices';
 import { run } from '../../cli/program';
+import { costSummary, priceTemplate, runsPerDay, splitCapacity } from '../../lib/private/cost/model';
+import { PRICES } from '../../lib/private/cost/prices';
+import { pick, priceOfEntry, queriesFor, renderTable } from '../../scripts/update-prices';
 import { fakeIo } from './fake-io';
 
 // The ready-made app's templates, synthesized once for the file (cdk.json example configuration).
@@ -159,10 +160,59 @@ describe('the cost model', () => {
     expect(runsPerDay(expression)).toBe(runs);
   });
 
+  test('values set at deploy (an SSM instance class, a parameter count) are "no price", the rest still priced', () => {
+    const t = JSON.parse(readFileSync(join(full, `staging-feature-new-cool-page-d5b3d603.template.json`), 'utf8'));
+    t.Resources.StagingDatabase447E2D95.Properties.InstanceClass = { Ref: 'SsmParameterValuestagingdbclass' };
+    t.Resources.StagingBranchAppWebService064967C3.Properties.DesiredCount = { Ref: 'WebCount' };
+    const cost = priceTemplate(t, 'eu-west-1');
+    expect(cost.missing).toEqual([
+      'no price for RDS PostgreSQL <set at deploy: Ref SsmParameterValuestagingdbclass> in eu-west-1',
+      'no price for StagingBranchAppWebService064967C3 in eu-west-1: its size or count is set at deploy',
+    ]);
+    const worker = task * 24 + (task * 5) / 60;
+    expect(cost.awakePerDay).toBeCloseTo(worker + (20 * 0.127) / 30.42 + 0.016 * 0.8 * 24 + (2 * 0.4) / 30.42 + logs(4), 4);
+    expect(costSummary(cost)).toMatch(/^\$0\.\d\d\/day awake, \$0\.\d\d\/day asleep \(eu-west-1, prices as of 2026-09-29\); no price for RDS PostgreSQL .*; no price for StagingBranchAppWebService064967C3 /);
+    expect(costSummary(priceTemplate(t, 'unknown-region'))).toBe(
+      '$0.00/day awake, $0.00/day asleep (unknown-region, prices as of 2026-09-29); no price for region unknown-region (the table has us-east-1, eu-west-1)',
+    );
+  });
+
   test('every price of the table has a source and a date', () => {
     const walk = (v: any): any[] => (v && typeof v === 'object' && 'usd' in v ? [v] : Object.values(v ?? {}).flatMap(walk));
     const prices = walk(PRICES);
     expect(prices.length).toBeGreaterThan(40);
     for (const p of prices) expect(p).toEqual({ usd: expect.any(Number), source: expect.any(String), asOf: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/), verified: expect.any(Boolean) });
+  });
+});
+
+describe('scripts/update-prices.ts (its pure parts; the script itself needs the Price List API)', () => {
+  // A GetProducts PriceList entry, shaped as the API returns it (a JSON string per product).
+  const entry = (usagetype: string, usd: string) =>
+    JSON.stringify({
+      product: { productFamily: 'Compute', sku: 'ABC123', attributes: { regionCode: 'eu-west-1', usagetype } },
+      serviceCode: 'AmazonECS',
+      terms: {
+        OnDemand: {
+          'ABC123.JRTCKXETXF': {
+            sku: 'ABC123',
+            offerTermCode: 'JRTCKXETXF',
+            priceDimensions: { 'ABC123.JRTCKXETXF.6YS6EN2CT7': { unit: 'hours', beginRange: '0', endRange: 'Inf', pricePerUnit: { USD: usd } } },
+          },
+        },
+      },
+    });
+  const vcpu = queriesFor(PRICES['eu-west-1'])[0];
+
+  test('reads the on-demand price of an entry, and picks the one product of the usage type (region prefix or not)', () => {
+    expect(priceOfEntry(entry('EU-Fargate-vCPU-Hours:perCPU', '0.0404800000'))).toEqual({ usd: 0.04048, unit: 'hours', usageType: 'EU-Fargate-vCPU-Hours:perCPU', sku: 'ABC123' });
+    expect(vcpu).toMatchObject({ path: ['fargate', 'X86_64', 'vcpuHour'], serviceCode: 'AmazonECS' });
+    const spot = entry('EU-SpotUsage-Fargate-vCPU-Hours:perCPU', '0.0121');
+    expect(pick([spot, entry('EU-Fargate-vCPU-Hours:perCPU', '0.04048')], vcpu)).toMatchObject({ usd: 0.04048 });
+    expect(pick([entry('Fargate-vCPU-Hours:perCPU', '0.04048')], vcpu)).toMatchObject({ usd: 0.04048 });
+    expect(pick([spot], vcpu)).toBe('no product with usagetype Fargate-vCPU-Hours:perCPU');
+  });
+
+  test('renders the table file it reads: lib/private/cost/price-table.ts is its output', () => {
+    expect(renderTable(PRICES)).toBe(readFileSync(join(root, 'lib', 'private', 'cost', 'price-table.ts'), 'utf8'));
   });
 });
