@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { CloudFormationClient, DescribeStacksCommand, Stack } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient, DescribeLogGroupsCommand, FilterLogEventsCommand, StartLiveTailCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { DescribeTasksCommand, ECSClient, ExecuteCommandCommand, ListTasksCommand } from '@aws-sdk/client-ecs';
+import { DescribeTasksCommand, ECSClient, ExecuteCommandCommand, ListTasksCommand, Task } from '@aws-sdk/client-ecs';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetParameterCommand, GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -179,7 +179,7 @@ describe('staging logs', () => {
         { logGroupIdentifier: group('worker').logGroupArn, logStreamName: 'worker/app/2b', timestamp: at(9), message: 'next job', sampled: true },
       ] } };
     }
-    logs.on(StartLiveTailCommand).resolves({ responseStream: stream() });
+    logs.on(StartLiveTailCommand).resolves({ responseStream: stream() as AsyncIterable<any> });
     const r = await cli(['logs', 'feature/login', '--follow'], { isTTY: true });
     expect(r.code).toBe(0);
     expect(r.out.split('\n').filter(Boolean)).toEqual([
@@ -195,7 +195,7 @@ describe('staging logs', () => {
       yield { sessionStart: { sessionId: 's2' } };
       yield { SessionTimeoutException: { message: 'timed out' } };
     }
-    logs.on(StartLiveTailCommand).resolves({ responseStream: timeout() });
+    logs.on(StartLiveTailCommand).resolves({ responseStream: timeout() as AsyncIterable<any> });
     expect((await cli(['logs', 'feature/login', '--follow'])).err).toContain('CloudWatch ends a session after 3 hours. Run staging logs --follow again.');
   });
 
@@ -213,7 +213,7 @@ describe('staging logs', () => {
 describe('staging console', () => {
   const CLUSTER = "it's a $cluster";
   const TASK = `arn:aws:ecs:eu-west-1:${ACCOUNT}:task/staging-cluster/0123456789abcdef0123456789abcdef`;
-  const task = (agent = 'RUNNING') => ({
+  const task = (agent = 'RUNNING'): Task => ({
     taskArn: TASK,
     lastStatus: 'RUNNING',
     enableExecuteCommand: true,

@@ -7,12 +7,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { run } from '../../cli/program';
 import { fakeIo } from './fake-io';
-import { FakeAws, FakeCall, describeStacksXml, emptyXml, fakeAws, fakeAwsEnv } from './fake-aws';
+import { FakeAnswer, FakeAws, FakeCall, describeStacksXml, emptyXml, fakeAws, fakeAwsEnv } from './fake-aws';
 import { LOGIN, SHARED } from './fixtures';
 
 const NAME = LOGIN.Tags![1].Value!;
 let fake: FakeAws;
-let answer: (call: FakeCall, nth: number) => ReturnType<Parameters<typeof fakeAws>[0]>;
+let answer: (call: FakeCall, nth: number) => FakeAnswer | undefined;
 const saved = { ...process.env };
 
 beforeAll(async () => {
@@ -27,7 +27,7 @@ beforeEach(() => {
 });
 
 /** The stacks by DescribeStacks (the branch's stack by its id), every other call from `more`. */
-function stacksAnd(more: (call: FakeCall, nth: number) => ReturnType<Parameters<typeof fakeAws>[0]> = () => undefined) {
+function stacksAnd(more: (call: FakeCall, nth: number) => FakeAnswer | undefined = () => undefined) {
   return (call: FakeCall, nth: number) => {
     if (call.service === 'cloudformation' && call.action === 'DescribeStacks') {
       if (call.input.StackName === 'staging-shared') return describeStacksXml([SHARED]);
@@ -43,7 +43,7 @@ describe('throttling is retried by the SDK (adaptive retries, cli/aws.ts)', () =
 
   // Each throttle costs about 2 s: adaptive mode's rate limiter drops to its minimum rate after one.
   test('the sleeper\'s reserved concurrency (Lambda 429 TooManyRequestsException during a round), then success', async () => {
-    const describe = stacksAnd((call, nth) => {
+    const describe = stacksAnd((call, nth): FakeAnswer | undefined => {
       if (call.service === 'lambda') {
         if (nth === 1) {
           return { status: 429, headers: { 'x-amzn-errortype': 'TooManyRequestsException', 'content-type': 'application/json' }, body: JSON.stringify({ message: 'Rate Exceeded.', Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded', Type: 'User' }) };
