@@ -159,6 +159,10 @@ describe('staging logs', () => {
         'web    2026-12-01T11:30:05.000Z GET /health 200\n',
     );
     expect(r.err).toBe('feature/login: web, worker since 2026-12-01T11:00:00.000Z\n');
+    // A colour terminal gets the service in cyan and the time dimmed; a pipe never gets escapes.
+    const tty = await cli(['logs', 'feature/login'], { isTTY: true, env: { NO_COLOR: '' } });
+    expect(tty.out.split('\n')[0]).toBe('\x1b[36mweb   \x1b[39m \x1b[2m2026-12-01T11:30:01.000Z\x1b[22m GET / 200');
+    expect((await cli(['logs', 'feature/login'], { env: { NO_COLOR: '' } })).out).toBe(r.out);
     expect(logs.commandCalls(DescribeLogGroupsCommand)[0].args[0].input).toEqual({ logGroupNamePrefix: `/staging/${NAME}/` });
     expect(logs.commandCalls(FilterLogEventsCommand)[0].args[0].input).toMatchObject({ startTime: Date.parse('2026-12-01T11:00:00.000Z') });
   });
