@@ -1,7 +1,9 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { LambdaClient } from '@aws-sdk/client-lambda';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { CliError } from './io';
+import { CliError, aws } from './io';
 
 /** The AWS clients the commands use, created once per run. */
 export interface Clients {
@@ -9,6 +11,8 @@ export interface Clients {
   readonly cloudformation: CloudFormationClient;
   readonly ssm: SSMClient;
   readonly lambda: LambdaClient;
+  readonly ecs: ECSClient;
+  readonly logs: CloudWatchLogsClient;
 }
 
 /** Options every AWS command takes. */
@@ -28,6 +32,8 @@ export const defaultClients: ClientFactory = (region) => {
     cloudformation: new CloudFormationClient(config),
     ssm: new SSMClient(config),
     lambda: new LambdaClient(config),
+    ecs: new ECSClient(config),
+    logs: new CloudWatchLogsClient(config),
   };
 };
 
@@ -36,4 +42,28 @@ export function regionOf(options: { region?: string }, env: Record<string, strin
   const region = options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (!region) throw new CliError('No AWS region. Pass --region <region> (e.g. --region eu-west-1) or set AWS_REGION.');
   return region;
+}
+
+/**
+ * Invokes a function of the shared stack and returns its JSON result. A function error (the
+ * handler threw) is a CliError with the handler's own message, which says what to do.
+ */
+export async function invokeJson<T>(clients: Clients, functionName: string, payload: unknown, what: string): Promise<T> {
+  const out = await aws(`lambda:InvokeFunction on ${functionName}`, () =>
+    clients.lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: new TextEncoder().encode(JSON.stringify(payload)) })));
+  const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
+  if (out.FunctionError) {
+    let message = text;
+    try {
+      message = JSON.parse(text).errorMessage ?? text;
+    } catch {
+      // not JSON: shown as it is
+    }
+    throw new CliError(`The ${what} ${functionName} failed (${out.FunctionError}): ${message}`);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new CliError(`The ${what} ${functionName} returned no result (${JSON.stringify(text.slice(0, 200))}).`);
+  }
 }

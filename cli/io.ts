@@ -1,3 +1,5 @@
+import type { System } from './system';
+
 /** What every command writes to and reads from; tests pass their own. */
 export interface Io {
   /** The command's result: tables, URLs, JSON. */
@@ -10,6 +12,8 @@ export interface Io {
   readonly now: () => Date;
   /** Asks a yes/no question on the terminal; false when there is none to ask on. */
   readonly confirm: (question: string) => Promise<boolean>;
+  /** Programs on PATH and plain HTTP (default: the real ones, cli/system.ts). */
+  readonly system?: System;
 }
 
 /** An error the user can act on; its message says what to do. Exit code 1. */

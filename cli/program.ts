@@ -1,19 +1,22 @@
 /** The `staging` command line: commander wiring, exit codes and error reporting. */
 import { Command, CommanderError, Option } from 'commander';
 import { ClientFactory, GlobalOptions, defaultClients } from './aws';
+import { consoleCommand } from './commands/console';
 import { costCommand } from './commands/cost';
 import { destroyCommand } from './commands/destroy';
 import { keepCommand, unkeepCommand } from './commands/keep';
 import { listCommand } from './commands/list';
+import { logsCommand } from './commands/logs';
 import { sweepCommand } from './commands/sweep';
 import { urlCommand } from './commands/url';
+import { sleepCommand, wakeCommand } from './commands/wake';
 import { CliError, Io } from './io';
 
 type Action = (io: Io, clients: ClientFactory, global: GlobalOptions, args: any[]) => Promise<void>;
 
 function buildProgram(io: Io, clients: ClientFactory): Command {
   const program = new Command('staging')
-    .description('See, keep, sweep, price and destroy the branch stagings of cdk-multi-staging.')
+    .description('See, wake, sleep, inspect, keep, sweep, price and destroy the branch stagings of cdk-multi-staging.')
     .option('--prefix <prefix>', 'the staging system\'s stack-name prefix', 'staging')
     .option('--region <region>', 'AWS region (default: AWS_REGION)')
     .option('--json', 'print JSON instead of tables')
@@ -42,6 +45,23 @@ function buildProgram(io: Io, clients: ClientFactory): Command {
     .option('--for <duration>', 'keep it for this long from now: 12h, 7d, 2w', '7d');
   command('unkeep <branch>', 'remove the pin of a branch staging', 'npx staging unkeep feature/login',
     (i, c, o, [branch]) => unkeepCommand(branch, o, i, c));
+  command('wake <branch>', 'wake a sleeping branch staging now, and wait until its URL answers (progress on stderr)', 'open "$(npx staging wake feature/login)"',
+    (i, c, o, [branch]) => wakeCommand(branch, o as any, i, c))
+    .option('--no-wait', 'return once the wake has started')
+    .option('--timeout <minutes>', 'wait at most this long', '15')
+    .addOption(new Option('--poll-seconds <seconds>').hideHelp());
+  command('sleep <branch>', 'put a branch staging to sleep now (services at 0; a visit or `staging wake` wakes it)', 'npx staging sleep feature/login',
+    (i, c, o, [branch]) => sleepCommand(branch, o, i, c));
+  command('logs <branch>', 'the logs of a branch staging\'s services, from CloudWatch Logs, prefixed with service and time', 'npx staging logs feature/login --service web --since 30m --follow',
+    (i, c, o, [branch]) => logsCommand(branch, o as any, i, c))
+    .option('--service <name>', 'only this service (web, a worker, a job, release)')
+    .option('--since <when>', 'from this long ago (15m, 1h, 2d) or this ISO time', '1h')
+    .option('--follow', 'then print new lines as they come (CloudWatch Live Tail), until Ctrl-C');
+  command('console <branch>', 'a shell in a running task of a branch staging (ECS Exec, through session-manager-plugin)', 'npx staging console feature/login --service worker',
+    (i, c, o, [branch]) => consoleCommand(branch, o as any, i, c))
+    .option('--service <name>', 'the service whose task to open', 'web')
+    .option('--container <name>', 'the container in the task', 'app')
+    .option('--command <command>', 'what to run in it', '/bin/sh');
   command('sweep', 'run the sweeper: --dry-run (the default) prints what it would warn, delete or keep, and why', 'npx staging sweep\n  npx staging sweep --no-dry-run --yes',
     (i, c, o) => sweepCommand(o as any, i, c))
     .option('--dry-run', 'only report (the default)', true)

@@ -44,3 +44,8 @@ export function duration(ms: number): string {
 export function writeJson(io: Io, value: unknown): void {
   io.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
+
+/** A shell word: bare when safe, else single-quoted (a `'` inside becomes `'\''`). */
+export function quote(word: string): string {
+  return /^[A-Za-z0-9_./:@%+=-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}

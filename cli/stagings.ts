@@ -54,9 +54,13 @@ export interface SharedInfo {
   readonly stackName: string;
   readonly parameterPrefix: string;
   readonly sweeperFunctionName?: string;
+  /** The sleeper (manual wake and sleep); older shared stacks do not output it. */
+  readonly sleeperFunctionName?: string;
+  /** The ECS cluster every staging runs on. */
+  readonly clusterName?: string;
 }
 
-/** The shared stack's outputs: the parameter prefix and the sweeper function. */
+/** The shared stack's outputs: the parameter prefix, the sweeper and sleeper functions, the cluster. */
 export async function sharedInfo(clients: Clients, prefix: string): Promise<SharedInfo> {
   const stackName = new SharedStagingNames(prefix).stackName;
   const result = await aws(`cloudformation:DescribeStacks on ${stackName}`, async () => {
@@ -74,6 +78,8 @@ export async function sharedInfo(clients: Clients, prefix: string): Promise<Shar
     stackName,
     parameterPrefix: (stack && output(stack, 'SharedStagingParameterPrefix')) ?? `/${prefix}`,
     sweeperFunctionName: stack && output(stack, 'SweeperFunctionName'),
+    sleeperFunctionName: stack && output(stack, 'SleeperFunctionName'),
+    clusterName: stack && output(stack, 'SharedStagingClusterName'),
   };
 }
 

@@ -46,15 +46,17 @@ describe('ready-made app, shared stack', () => {
     expect(stack && Stack.isStack(stack) ? [stack.node.id, stack.stackName, stack.artifactId] : stack).toEqual(['staging-shared', 'staging-shared', 'staging-shared']);
   });
 
-  test('outputs what a user looks up after the deploy: the shared URL, the sweeper function and its topic', () => {
+  test('outputs what a user looks up after the deploy: the shared URL, the sweeper function and its topic, the sleeper function', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(Object.keys(outputs).sort()).toEqual(
-      ['SharedStagingClusterName', 'SharedStagingParameterPrefix', 'SharedStagingUrl', 'SweeperDryRunCommand', 'SweeperFunctionName', 'SweeperTopicArn'].sort(),
+      ['SharedStagingClusterName', 'SharedStagingParameterPrefix', 'SharedStagingUrl', 'SleeperFunctionName', 'SweeperDryRunCommand', 'SweeperFunctionName', 'SweeperTopicArn'].sort(),
     );
     expect(outputs.SharedStagingUrl.Value).toBe('https://shared.staging.example.com');
     expect(outputs.SharedStagingParameterPrefix.Value).toBe('/staging');
     const [fn] = Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: Match.objectLike({ STAGING_PREFIX: 'staging' }) } } }));
     expect(outputs.SweeperFunctionName.Value).toEqual({ Ref: fn });
+    const [sleeper] = Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.onSchedule' } }));
+    expect(outputs.SleeperFunctionName.Value).toEqual({ Ref: sleeper });
     const [topic] = Object.keys(template.findResources('AWS::SNS::Topic'));
     expect(outputs.SweeperTopicArn.Value).toEqual({ Ref: topic });
     expect(Object.entries(outputs).filter(([, o]) => 'Export' in o)).toEqual([]);

@@ -3,7 +3,7 @@ import { DeleteParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm
 import { BranchParameterNames } from '../../lib/contract';
 import { ClientFactory, GlobalOptions, regionOf } from '../aws';
 import { Io, UsageError, aws } from '../io';
-import { writeJson } from '../render';
+import { quote, writeJson } from '../render';
 import { findStaging, listStagings, sharedInfo } from '../stagings';
 
 export interface KeepOptions extends GlobalOptions {
@@ -56,9 +56,4 @@ export async function unkeepCommand(branch: string, options: GlobalOptions, io: 
   });
   if (options.json) return writeJson(io, { branch: staging.branch, name: staging.name, parameter: name, removed });
   io.stdout.write(removed ? `${staging.branch} is no longer pinned; the sweeper judges it by its activity again.\n` : `${staging.branch} was not pinned.\n`);
-}
-
-/** A shell word: bare when safe, else single-quoted. */
-export function quote(word: string): string {
-  return /^[A-Za-z0-9_./:@%+=-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }

@@ -1,7 +1,6 @@
 /** `staging sweep [--dry-run | --no-dry-run --yes]`: invokes the sweeper function and prints its report. */
-import { InvokeCommand } from '@aws-sdk/client-lambda';
-import { ClientFactory, Clients, GlobalOptions, regionOf } from '../aws';
-import { CliError, Io, UsageError, aws } from '../io';
+import { ClientFactory, Clients, GlobalOptions, invokeJson, regionOf } from '../aws';
+import { CliError, Io, UsageError } from '../io';
 import { table, writeJson } from '../render';
 import { sharedInfo } from '../stagings';
 
@@ -21,15 +20,7 @@ export interface SweepReportView {
 
 /** Invokes the sweeper; a dry run changes nothing. */
 export async function invokeSweeper(clients: Clients, functionName: string, dryRun: boolean): Promise<SweepReportView> {
-  const out = await aws(`lambda:InvokeFunction on ${functionName}`, () =>
-    clients.lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: new TextEncoder().encode(JSON.stringify({ dryRun })) })));
-  const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
-  if (out.FunctionError) throw new CliError(`The sweeper ${functionName} failed (${out.FunctionError}): ${text}. Its log group has the details.`);
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new CliError(`The sweeper ${functionName} returned no report (${JSON.stringify(text.slice(0, 200))}).`);
-  }
+  return invokeJson<SweepReportView>(clients, functionName, { dryRun }, 'sweeper');
 }
 
 export async function sweepCommand(options: SweepOptions, io: Io, factory: ClientFactory): Promise<void> {

@@ -14,6 +14,7 @@
  * to run.
  */
 import { ScheduledEvent, SweeperEnvironment as Env, SweeperEventKeys } from '../../lib/sweeper-contract';
+import { suggestion } from '../shared/did-you-mean';
 import { SweepReport, SweeperConfig } from './model';
 import { sweep } from './sweep';
 
@@ -51,23 +52,6 @@ export function parseEvent(event: unknown): { readonly dryRun: boolean } {
   if (requested === undefined || requested === false || requested === 'false') return { dryRun: false };
   if (requested === true || requested === 'true') return { dryRun: true };
   return refuse(`"${SweeperEventKeys.DRY_RUN}" must be true or false (got ${JSON.stringify(requested)})`);
-}
-
-/** ` (did you mean "dryRun"?)` for a key that differs only in case, separators or a typo or two. */
-function suggestion(key: string, known: readonly string[]): string {
-  const fold = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
-  const match = known.find((k) => fold(k) === fold(key)) ?? known.find((k) => editDistance(fold(k), fold(key)) <= 2);
-  return match ? ` (did you mean "${match}"?)` : ` (the only key is "${known.join('", "')}")`;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    previous = row;
-  }
-  return previous[b.length];
 }
 
 export function configFromEnvironment(env: Record<string, string | undefined>): SweeperConfig {

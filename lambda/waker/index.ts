@@ -7,6 +7,9 @@
  *   claim and starts the branch; every request moves the wake on (model.ts wakeStep).
  * - `onSchedule`: the sleeper, run every few minutes. Puts idle branches to sleep, finishes wakes
  *   nobody is watching, stops (and re-stops, after RDS's 7-day auto-start) sleeping databases.
+ *   Invoked by hand with `{"wake": "<staging name>"}` or `{"sleep": "<staging name>"}` (the
+ *   `staging wake` / `staging sleep` commands), it wakes or sleeps that one branch now; any other
+ *   key is refused before any AWS call (model.ts parseSleeperEvent).
  * - `onEvent` / `isComplete`: the `waker` provider of each branch's Custom::StagingSleep resource.
  *   A deploy records the branch's config and wakes a sleeping branch: the deployed state is awake.
  *
@@ -15,6 +18,7 @@
  */
 import type { ALBEvent, ALBResult } from 'aws-lambda';
 import { SleepStates } from '../../lib/contract';
+import type { ManualSleepResult } from '../../lib/sleeper-contract';
 import { describeAllStacks, lastRequests } from '../sweeper/aws';
 import { log, logError, requiredProperty, type IsCompleteRequest, type IsCompleteResponse, type OnEventRequest, type OnEventResponse } from '../shared/provider';
 import {
@@ -35,7 +39,9 @@ import {
   decideTick,
   expectedWakeSeconds,
   keepAliveMs,
+  nearStagingNames,
   parseConfig,
+  parseSleeperEvent,
   parseState,
   paths,
   pinActivityMs,
@@ -136,10 +142,15 @@ export interface TickReport {
   readonly failures: Array<{ stagingName: string; error: string }>;
 }
 
-export async function onSchedule(): Promise<TickReport> {
+/** A round (the schedule's event, `{}` or no event), or a manual wake or sleep of one branch. */
+export function onSchedule(): Promise<TickReport>;
+export function onSchedule(event: unknown): Promise<TickReport | ManualSleepResult>;
+export async function onSchedule(event?: unknown): Promise<TickReport | ManualSleepResult> {
+  const request = parseSleeperEvent(event);
   const now = clock.now();
   const p = paths(prefix());
   const wakerArn = wakerTargetGroup();
+  if (request.kind !== 'tick') return manual(request.kind, request.stagingName, p, wakerArn, now);
   const configs = [...(await allConfigs(p)).entries()].flatMap(([name, json]) => {
     try {
       return [parseConfig(json)];
@@ -212,6 +223,40 @@ export async function onSchedule(): Promise<TickReport> {
     throw new Error(`The sleeper could not handle ${failures.length} staging(s): ${failures.map((f) => `${f.stagingName}: ${f.error}`).join('; ')}`);
   }
   return { decisions, failures };
+}
+
+/**
+ * A wake or sleep asked for by hand. A wake is what a request does (the claim, then the first wake
+ * step; the sleeper's rounds and `staging wake`'s polls finish it) plus a keep-alive, so the next
+ * round does not put the branch straight back to sleep. A sleep is the idle sleep's steps, reason
+ * `manual`. Repeating either changes nothing.
+ */
+async function manual(action: 'wake' | 'sleep', name: string, p: ReturnType<typeof paths>, wakerArn: string, now: number): Promise<ManualSleepResult> {
+  const params = await readBranch(p, name);
+  if (!params.config) {
+    const near = nearStagingNames(name, [...(await allConfigs(p)).keys()]);
+    throw new Error(
+      `No branch staging "${name}" to ${action}: there is no ${p.config(name)} (its stack is not deployed, or is being created).` +
+        (near.length ? ` Did you mean ${near.map((n) => `"${n}"`).join(', ')}?` : ''),
+    );
+  }
+  const config = parseConfig(params.config);
+  const before = parseState(params.state, now);
+  const result = (state: string, changed: boolean, reason: string, extra: Partial<ManualSleepResult> = {}): ManualSleepResult => {
+    log('manual ' + action, { stagingName: name, state, changed, reason });
+    return { action, stagingName: name, branch: config.branch, state, changed, reason, ...extra };
+  };
+  if (action === 'sleep') {
+    if (before.state === SleepStates.SLEEPING) return result(before.state, false, `already asleep since ${before.since}`);
+    await apply(config, sleepSteps(config, await observe(config, wakerArn), now, 'manual'), p, wakerArn);
+    return result(SleepStates.SLEEPING, true, before.state === SleepStates.WAKING ? 'the wake was stopped; asleep' : 'asleep');
+  }
+  await putKeepAlive(p, name, now);
+  if (before.state === SleepStates.AWAKE) return result(before.state, false, `already awake since ${before.since}`);
+  const after = await moveWakeOn(config, before, p, wakerArn, now, 'manual');
+  const expectedSeconds = expectedWakeSeconds(Boolean(after.databaseStopped ?? before.databaseStopped));
+  if (after.state === SleepStates.AWAKE) return result(after.state, true, 'awake', { expectedSeconds });
+  return result(after.state, before.state === SleepStates.SLEEPING, before.state === SleepStates.SLEEPING ? 'waking' : `already waking since ${before.since}`, { expectedSeconds });
 }
 
 // ---------------------------------------------------------------------------------------------

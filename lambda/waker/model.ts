@@ -4,6 +4,9 @@
  * reason. aws.ts carries the steps out. No AWS calls here.
  */
 import { BranchParameterNames, SleepStates, type SleepStateValue } from '../../lib/contract';
+import { SleeperEventKeys } from '../../lib/sleeper-contract';
+import { ScheduledEvent } from '../../lib/sweeper-contract';
+import { editDistance, suggestion } from '../shared/did-you-mean';
 
 /** One ECS service of a branch, as its deploy recorded it. */
 export interface ServiceConfig {
@@ -293,4 +296,53 @@ export function pinActivityMs(value: string | undefined, nowMs: number): number 
 export function keepAliveMs(value: string | undefined, nowMs: number): number | undefined {
   const t = value ? Date.parse(value.trim()) : NaN;
   return isNaN(t) ? undefined : Math.min(t, nowMs);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sleeper's event
+
+/** What an invocation of the sleeper asks for: its scheduled round, or one branch now. */
+export type SleeperRequest = { readonly kind: 'tick' } | { readonly kind: 'wake' | 'sleep'; readonly stagingName: string };
+
+/**
+ * The sleeper's event. Fails closed: an event it does not understand is refused before any AWS
+ * call, so a mistyped key never runs a round or touches a branch nobody named.
+ */
+export function parseSleeperEvent(event: unknown): SleeperRequest {
+  if (event === undefined || event === null) return { kind: 'tick' };
+  const keys: readonly string[] = Object.values(SleeperEventKeys);
+  const refuse = (why: string): never => {
+    throw new Error(
+      `The sleeper refused the event and did nothing: ${why}. Invoke it with {"${SleeperEventKeys.WAKE}": "<staging name>"} or ` +
+        `{"${SleeperEventKeys.SLEEP}": "<staging name>"} (or {} for a round now); its schedule sends an EventBridge "${ScheduledEvent.DETAIL_TYPE}".`,
+    );
+  };
+  if (typeof event !== 'object' || Array.isArray(event)) refuse(`the event must be a JSON object (got ${JSON.stringify(event)?.slice(0, 80)})`);
+  const e = event as Record<string, unknown>;
+  if (e.source === ScheduledEvent.SOURCE && e['detail-type'] === ScheduledEvent.DETAIL_TYPE) {
+    const extra = Object.keys(e).filter((k) => !(ScheduledEvent.KEYS as readonly string[]).includes(k));
+    if (extra.length) refuse(`a scheduled event carries no key ${extra.map((k) => JSON.stringify(k)).join(', ')}`);
+    return { kind: 'tick' };
+  }
+  const unknown = Object.keys(e).filter((k) => !keys.includes(k));
+  if (unknown.length) refuse(unknown.map((k) => `unknown key ${JSON.stringify(k)}${suggestion(k, keys)}`).join('; '));
+  const given = keys.filter((k) => e[k] !== undefined);
+  if (given.length === 0) return { kind: 'tick' };
+  if (given.length > 1) refuse(`give one of ${given.map((k) => JSON.stringify(k)).join(' and ')}, not both`);
+  const kind = given[0] as 'wake' | 'sleep';
+  const name = e[kind];
+  if (typeof name !== 'string' || stagingNameOfHost(name) !== name) {
+    refuse(`"${kind}" must be a staging name such as "feature-login-df7c7aeb" (got ${JSON.stringify(name)}); \`staging list --json\` shows each branch's name`);
+  }
+  return { kind, stagingName: name as string };
+}
+
+/** Up to three staging names close to `name` (for "did you mean"). */
+export function nearStagingNames(name: string, known: readonly string[]): string[] {
+  return known
+    .map((k) => ({ k, d: k.includes(name) || name.includes(k) ? 0 : editDistance(k, name) }))
+    .filter((x) => x.d <= Math.max(2, Math.floor(name.length / 4)))
+    .sort((a, b) => a.d - b.d || a.k.localeCompare(b.k))
+    .slice(0, 3)
+    .map((x) => x.k);
 }

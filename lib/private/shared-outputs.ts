@@ -16,6 +16,8 @@ export class SharedOutputs {
   public static readonly SWEEPER_FUNCTION_NAME = 'SweeperFunctionName';
   /** Its notification topic (warnings and reports): `aws sns subscribe --topic-arn <it>`. */
   public static readonly SWEEPER_TOPIC_ARN = 'SweeperTopicArn';
+  /** The sleeper's function: `staging wake|sleep <branch>` invoke it with `{"wake": "<staging name>"}`. */
+  public static readonly SLEEPER_FUNCTION_NAME = 'SleeperFunctionName';
   /** A dry run of the sweeper, ready to paste. */
   public static readonly SWEEPER_DRY_RUN_COMMAND = 'SweeperDryRunCommand';
 }
@@ -26,6 +28,10 @@ export function addSharedOutputs(shared: SharedStaging): void {
   new CfnOutput(stack, SharedOutputs.URL, { value: shared.url, description: 'The shared-staging app' });
   new CfnOutput(stack, SharedOutputs.PARAMETER_PREFIX, { value: shared.parameterPrefix, description: 'SSM parameters that feature stacks read' });
   new CfnOutput(stack, SharedOutputs.CLUSTER_NAME, { value: shared.cluster.clusterName, description: 'The ECS cluster of every staging' });
+  new CfnOutput(stack, SharedOutputs.SLEEPER_FUNCTION_NAME, {
+    value: shared.sleeper.sleeperFunction.functionName,
+    description: 'The sleeper: puts idle branches to sleep; invoke with {"wake": "<staging name>"} or {"sleep": "<staging name>"}',
+  });
   const sweeper = shared.sweeper;
   if (!sweeper) return;
   new CfnOutput(stack, SharedOutputs.SWEEPER_FUNCTION_NAME, { value: sweeper.function.functionName, description: 'The sweeper of idle feature stagings' });

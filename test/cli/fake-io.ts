@@ -1,4 +1,5 @@
 import { Io } from '../../cli/io';
+import type { System } from '../../cli/system';
 
 export interface FakeIo extends Io {
   readonly out: () => string;
@@ -6,7 +7,7 @@ export interface FakeIo extends Io {
 }
 
 /** An Io that records what the CLI writes; a frozen clock; confirm answers `answer`. */
-export function fakeIo(opts: { isTTY?: boolean; answer?: boolean; env?: Record<string, string> } = {}): FakeIo {
+export function fakeIo(opts: { isTTY?: boolean; answer?: boolean; env?: Record<string, string>; system?: System } = {}): FakeIo {
   let out = '';
   let err = '';
   return {
@@ -16,6 +17,7 @@ export function fakeIo(opts: { isTTY?: boolean; answer?: boolean; env?: Record<s
     env: { AWS_REGION: 'eu-west-1', NO_COLOR: '1', ...opts.env },
     now: () => new Date('2026-12-01T12:00:00.000Z'),
     confirm: async () => opts.answer ?? false,
+    system: opts.system,
     out: () => out,
     err: () => err,
   };

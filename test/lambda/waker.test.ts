@@ -434,3 +434,85 @@ describe('the branch database', () => {
     expect(world.calls).toContain('ecs:scale web=2');
   });
 });
+
+describe('manual wake and sleep (the sleeper invoked with {"wake": name} or {"sleep": name})', () => {
+  const mocks = [ssm, ecs, elb, rds, sched, cfn, cw];
+
+  test('a wake of a sleeping branch: the keep-alive, the claim and the request\'s wake steps; later calls finish it', async () => {
+    world.asleep();
+    const first = await onSchedule({ wake: NAME });
+    expect(first).toEqual({ action: 'wake', stagingName: NAME, branch: 'feature/new_cool_page', state: 'waking', changed: true, reason: 'waking', expectedSeconds: 130 });
+    expect(world.calls).toEqual(['ssm:put keep-alive', 'ssm:put sleep-claims', 'ssm:put sleep', 'ecs:scale web=2', 'ecs:scale worker=1']);
+    expect(world.state()).toMatchObject({ state: 'waking', reason: 'manual' });
+    expect(world.params.get(`${PREFIX}/keep-alive/${NAME}`)?.value).toBe(new Date(NOW).toISOString());
+    world.calls = [];
+    clock.now = () => NOW + 2 * MINUTE;
+    world.healthy = 1;
+    expect(await onSchedule({ wake: NAME })).toMatchObject({ state: 'awake', changed: true, reason: 'awake' });
+    expect(world.calls).toEqual(['ssm:put keep-alive', 'scheduler:ENABLED', 'elb:route branch', 'ssm:put sleep']);
+    // The next round finds fresh activity and leaves it awake.
+    world.calls = [];
+    clock.now = () => NOW + 7 * MINUTE;
+    expect((await onSchedule()).decisions[0]).toMatchObject({ action: 'none' });
+    expect(world.calls).toEqual([]);
+  });
+
+  test('a wake of an awake branch only counts as activity', async () => {
+    world.put(`${PREFIX}/sleep/${NAME}`, JSON.stringify({ state: 'awake', since: new Date(NOW - 5 * HOUR).toISOString() }));
+    expect(await onSchedule({ wake: NAME })).toMatchObject({ state: 'awake', changed: false, reason: `already awake since ${new Date(NOW - 5 * HOUR).toISOString()}` });
+    expect(world.calls).toEqual(['ssm:put keep-alive']);
+    // Without that keep-alive this branch (5 hours idle, sleepAfter 60) would go to sleep now.
+    expect((await onSchedule()).decisions[0]).toMatchObject({ action: 'none' });
+  });
+
+  test('a sleep of an awake branch: the idle sleep\'s steps with reason manual; a replay changes nothing', async () => {
+    world.desired = { [WEB]: 2, [WORKER]: 1 };
+    expect(await onSchedule({ sleep: NAME })).toEqual({ action: 'sleep', stagingName: NAME, branch: 'feature/new_cool_page', state: 'sleeping', changed: true, reason: 'asleep' });
+    expect(world.calls).toEqual(['ssm:put sleep', 'elb:route waker', 'scheduler:DISABLED', 'ecs:scale web=0', 'ecs:scale worker=0']);
+    expect(world.state()).toEqual({ state: 'sleeping', since: new Date(NOW).toISOString(), desiredCounts: { [WEB]: 2, [WORKER]: 1 }, reason: 'manual' });
+    world.calls = [];
+    expect(await onSchedule({ sleep: NAME })).toMatchObject({ state: 'sleeping', changed: false, reason: `already asleep since ${new Date(NOW).toISOString()}` });
+    expect(world.calls).toEqual([]);
+    // A visit wakes it as after any sleep, to the counts it had.
+    await onRequest(request(BROWSER));
+    expect(world.calls).toContain('ecs:scale web=2');
+  });
+
+  test('a sleep during a wake stops the wake', async () => {
+    world.asleep();
+    await onRequest(request(CURL));
+    world.calls = [];
+    expect(await onSchedule({ sleep: NAME })).toMatchObject({ state: 'sleeping', changed: true, reason: 'the wake was stopped; asleep' });
+    expect(world.calls).toEqual(['ssm:put sleep', 'ecs:scale web=0', 'ecs:scale worker=0']);
+  });
+
+  test('an unknown staging is refused with the near names, changing nothing', async () => {
+    await expect(onSchedule({ wake: 'feature-new-cool-page-1a2b3c4e' })).rejects.toThrow(
+      `No branch staging "feature-new-cool-page-1a2b3c4e" to wake: there is no ${PREFIX}/sleep-config/feature-new-cool-page-1a2b3c4e (its stack is not deployed, or is being created). Did you mean "${NAME}"?`,
+    );
+    await expect(onSchedule({ sleep: 'nothing-like-it-00000000' })).rejects.toThrow(/^No branch staging "nothing-like-it-00000000" to sleep: there is no \S+ \([^)]*\)\.$/);
+    expect(world.calls).toEqual([]);
+  });
+
+  test.each([
+    [{ Wake: NAME }, /unknown key "Wake" \(did you mean "wake"\?\)/],
+    [{ wkae: NAME }, /unknown key "wkae" \(did you mean "wake"\?\)/],
+    [{ sleep: NAME, force: true }, /unknown key "force" \(the keys are "wake", "sleep"\)/],
+    [{ wake: NAME, sleep: NAME }, /give one of "wake" and "sleep", not both/],
+    [{ wake: 'feature/new_cool_page' }, /"wake" must be a staging name such as "feature-login-df7c7aeb" \(got "feature\/new_cool_page"\)/],
+    [{ sleep: true }, /"sleep" must be a staging name/],
+    ['wake', /the event must be a JSON object \(got "wake"\)/],
+    [{ source: 'aws.events', 'detail-type': 'Scheduled Event', wake: NAME }, /a scheduled event carries no key "wake"/],
+  ])('refuses %j before any AWS call', async (event, message) => {
+    await expect(onSchedule(event)).rejects.toThrow(message);
+    await expect(onSchedule(event)).rejects.toThrow(/^The sleeper refused the event and did nothing: .*Invoke it with \{"wake": "<staging name>"\}/);
+    expect(mocks.map((m) => m.calls().length)).toEqual(mocks.map(() => 0));
+  });
+
+  test('the schedule\'s event and {} run the round', async () => {
+    world.put(`${PREFIX}/sleep/${NAME}`, JSON.stringify({ state: 'awake', since: new Date(NOW - 5 * HOUR).toISOString() }));
+    const scheduled = { version: '0', id: 'a1b2', 'detail-type': 'Scheduled Event', source: 'aws.events', account: ACCOUNT, time: new Date(NOW).toISOString(), region: 'eu-west-1', resources: [], detail: {} };
+    expect(await onSchedule(scheduled)).toMatchObject({ decisions: [expect.objectContaining({ action: 'sleep' })] });
+    expect(await onSchedule({})).toMatchObject({ decisions: [expect.objectContaining({ action: 'none' })] });
+  });
+});

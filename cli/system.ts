@@ -1,0 +1,49 @@
+/** What the CLI asks of the machine besides AWS: finding and running programs, and plain HTTP. Tests pass their own. */
+import { spawn as spawnChild } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+export interface System {
+  /** The path of `command` on PATH, or undefined when it is not there. */
+  which(command: string): string | undefined;
+  /** Runs a program on this terminal (stdin, stdout and stderr inherited); resolves to its exit code. */
+  spawn(command: string, args: readonly string[]): Promise<number>;
+  /** The HTTP status of a GET of `url` (redirects not followed); rejects when nothing answers. */
+  httpStatus(url: string): Promise<number>;
+}
+
+export const realSystem: System = {
+  which(command) {
+    for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
+      const path = join(dir, command);
+      try {
+        accessSync(path, constants.X_OK);
+        return path;
+      } catch {
+        // not here
+      }
+    }
+    return undefined;
+  },
+  spawn(command, args) {
+    return new Promise((resolve, reject) => {
+      // Ctrl-C belongs to the program (the remote shell), as with the AWS CLI: this process ignores it meanwhile.
+      const ignore = () => undefined;
+      process.on('SIGINT', ignore);
+      const child = spawnChild(command, [...args], { stdio: 'inherit' });
+      child.on('error', (e) => {
+        process.off('SIGINT', ignore);
+        reject(e);
+      });
+      child.on('exit', (code, signal) => {
+        process.off('SIGINT', ignore);
+        resolve(code ?? (signal ? 128 : 1));
+      });
+    });
+  },
+  async httpStatus(url) {
+    const response = await fetch(url, { redirect: 'manual', headers: { 'user-agent': 'staging-cli', accept: '*/*' }, signal: AbortSignal.timeout(10_000) });
+    await response.body?.cancel();
+    return response.status;
+  },
+};
