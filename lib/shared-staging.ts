@@ -277,7 +277,8 @@ export interface SharedStagingProps {
    * exist at once. A branch's first deploy beyond it fails before anything of the branch is created,
    * with a message naming the cap and the stagings that exist; redeploying an existing branch never
    * fails on it. Changing it is a deploy of the shared stack only. Two first deploys at the same
-   * moment may both pass (README, "Capping the number of stagings").
+   * moment each see the other's stack, so at worst both are refused (README, "Capping the number
+   * of stagings").
    * @default - no cap
    */
   readonly maxStagings?: number;

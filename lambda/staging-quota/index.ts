@@ -14,17 +14,19 @@
  *   first deploys (ROLLBACK_IN_PROGRESS, ROLLBACK_COMPLETE), such as a branch refused by this cap.
  *   DELETE_FAILED and ROLLBACK_FAILED still hold resources and count. It fails when the count is
  *   at the cap or above, naming the cap, the stagings and how to free one.
- * - Create in a stack that already existed (its status is not CREATE_IN_PROGRESS: a branch deployed
- *   before the cap existed gets this resource on its next update) passes: a redeploy never fails
- *   on the cap. Update passes at once. Delete is a no-op.
+ * - Create in a stack that already existed (UPDATE_IN_PROGRESS: a branch deployed before this
+ *   resource existed gets it on its next update) passes: a redeploy never fails on the cap. Update
+ *   passes at once. Delete is a no-op.
  * - A failed DescribeStacks fails the Create (the SDK retries throttling first): without a count
  *   the cap cannot be kept, and a retry of the deploy is cheap, since nothing was created.
  *
- * Race: two first deploys that count at the same moment both see room for one and both pass, so
- * the cap can be exceeded by the number of simultaneous first deploys minus one. docs/ci.md
- * closes it with one CI concurrency group for first deploys. A claim (an SSM parameter per
- * staging, created with Overwrite=false) would close it here, but claims of failed or abandoned
- * deploys would then need their own cleanup; counting the stacks needs none.
+ * Race: in-progress stacks count (CREATE_IN_PROGRESS, REVIEW_IN_PROGRESS), and a stack exists
+ * before its own quota check runs. So when two first deploys run at once, each check sees the
+ * other's stack: they cannot both take the last slot, though both may be refused, and a retry
+ * lets one in. This relies on DescribeStacks listing a new stack at once, which AWS does not
+ * promise, so in rare cases the cap may still be passed. A claim (an SSM parameter per staging,
+ * created with Overwrite=false) would close that gap. But then the claims of failed or abandoned
+ * deploys would need their own cleanup, while counting the stacks needs none.
  */
 import { CloudFormationClient, paginateDescribeStacks, type Stack } from '@aws-sdk/client-cloudformation';
 import { FEATURE_KINDS, TagKeys } from '../../lib/contract';
@@ -72,7 +74,8 @@ export function decide(stacks: Stack[], input: { prefix: string; cap?: number; s
   }
   counted.sort((a, b) => a.stackName.localeCompare(b.stackName));
   if (input.cap === undefined) return { allowed: true, reason: 'no cap (maxStagings is not set)', counted };
-  if (own && own.StackStatus !== undefined && own.StackStatus !== 'CREATE_IN_PROGRESS') {
+  // An update of a stack that exists (UPDATE_IN_PROGRESS): a branch deployed before it had this resource.
+  if (own && /^(UPDATE|IMPORT)_/.test(own.StackStatus ?? '')) {
     return { allowed: true, reason: `the stack exists already (${own.StackStatus}): a redeploy never fails on the cap`, counted };
   }
   if (counted.length < input.cap) return { allowed: true, reason: `${counted.length} other branch staging(s), below the cap of ${input.cap}`, counted };

@@ -12,7 +12,7 @@ const PREFIX = 'staging';
 const stackId = (name: string, n = 1) => `arn:aws:cloudformation:eu-west-1:${ACCOUNT}:stack/${name}/0a1b2c3d-0000-0000-0000-${String(n).padStart(12, '0')}`;
 
 /** A branch staging's stack as DescribeStacks returns it (tagged as the constructs tag it). */
-function staging(branch: string, overrides: Partial<Stack> & { kind?: string; prefix?: string } = {}): Stack {
+function staging(branch: string, overrides: Omit<Partial<Stack>, 'StackStatus'> & { StackStatus?: string; kind?: string; prefix?: string } = {}): Stack {
   const { kind = StagingKinds.FEATURE, prefix = PREFIX, ...rest } = overrides;
   const names = StagingNames.fromBranch(branch, prefix);
   return {
@@ -27,8 +27,11 @@ function staging(branch: string, overrides: Partial<Stack> & { kind?: string; pr
       { Key: TagKeys.PREFIX, Value: prefix },
     ],
     ...rest,
-  };
+  } as Stack;
 }
+
+/** `s` in another status (DescribeStacks' StackStatus is a string union; tests use plain strings). */
+const withStatus = (s: Stack, status: string): Stack => ({ ...s, StackStatus: status }) as Stack;
 
 const SELF = StagingNames.fromBranch('feature/new', PREFIX);
 /** The stack being deployed, as DescribeStacks shows it during its first deploy. */
@@ -102,7 +105,7 @@ describe('Create', () => {
 
   test('in a stack that exists already (a branch deployed before the cap): passes even far above the cap', async () => {
     process.env[StagingQuotaEnvironment.MAX_STAGINGS] = '1';
-    for (const status of ['UPDATE_IN_PROGRESS', 'UPDATE_ROLLBACK_IN_PROGRESS']) {
+    for (const status of ['UPDATE_IN_PROGRESS', 'IMPORT_IN_PROGRESS']) {
       stacksAre(self(status), ...EXISTING);
       await expect(onEvent(event('Create'))).resolves.toEqual({ PhysicalResourceId: `staging-quota:${SELF.name}` });
     }
@@ -176,7 +179,14 @@ describe('decide: what counts', () => {
 
   test('the stack being deployed never counts, whatever its status', () => {
     expect(counted(self(), ...EXISTING)).toEqual(EXISTING.map((s) => s.StackName).sort());
-    expect(decide([self('CREATE_COMPLETE'), ...EXISTING], { ...input, cap: 2 }).allowed).toBe(true);
+    expect(counted(self('UPDATE_IN_PROGRESS'), ...EXISTING)).toEqual(EXISTING.map((s) => s.StackName).sort());
+  });
+
+  test('a new stack (CREATE_IN_PROGRESS, or not listed at all) is checked; only an existing one (UPDATE_/IMPORT_) passes regardless', () => {
+    for (const own of [[self()], [self('REVIEW_IN_PROGRESS')], []]) {
+      expect(decide([...own, ...EXISTING], { ...input, cap: 2 }).allowed).toBe(false);
+    }
+    expect(decide([self('UPDATE_IN_PROGRESS'), ...EXISTING], { ...input, cap: 2 }).allowed).toBe(true);
   });
 
   test('a former stack of the same name (another stack ID) counts like any other', () => {
@@ -204,6 +214,20 @@ describe('decide: what counts', () => {
     expect(decision.allowed).toBe(false);
     expect(decision.counted.map((c) => c.branch).sort()).toEqual(['Fix/Über+Case', 'feature/a'].sort());
     expect(decision.counted.map((c) => c.stackName)).toEqual([...decision.counted.map((c) => c.stackName)].sort());
+  });
+
+  test('two first deploys at once, one slot left: each sees the other in progress, so they cannot both pass', () => {
+    // Each check runs while its own stack is CREATE_IN_PROGRESS; the other's change set may not be executed yet.
+    const a = staging('feature/a-new', { StackStatus: 'CREATE_IN_PROGRESS' });
+    const b = staging('feature/b-new', { StackStatus: 'CREATE_IN_PROGRESS' });
+    const existing = [staging('feature/old')];
+    for (const otherStatus of ['REVIEW_IN_PROGRESS', 'CREATE_IN_PROGRESS']) {
+      expect(decide([...existing, a, withStatus(b, otherStatus)], { prefix: PREFIX, cap: 2, stackId: a.StackId! }).allowed).toBe(false);
+      expect(decide([...existing, withStatus(a, otherStatus), b], { prefix: PREFIX, cap: 2, stackId: b.StackId! }).allowed).toBe(false);
+    }
+    // Once one of them is refused and rolled back, the other (or its retry) gets the slot.
+    const afterRollback = [...existing, a, withStatus(b, 'ROLLBACK_COMPLETE')];
+    expect(decide(afterRollback, { prefix: PREFIX, cap: 2, stackId: a.StackId! }).allowed).toBe(true);
   });
 
   test('no cap: always allowed', () => {
