@@ -226,6 +226,11 @@ const stagingFields = block({
       'a new secret',
     ),
   }),
+  maxStagings: doc(
+    num({ integer: true, min: 1 }),
+    "The most branch stagings at once: a branch's first deploy beyond it fails before anything is created, naming the stagings to free (`npx staging destroy <branch>`); redeploys never fail on it ([docs/ci.md](docs/ci.md) queues instead).",
+    'no cap',
+  ),
   sweeper: optionalBlock({
     enabled: doc(flag(), 'Run the sweeper ([docs/sweeper.md](docs/sweeper.md)).', '`true`'),
     idleDays: doc(num({ min: 0.5, max: 90 }), 'Days without a deploy, a request or a keep-alive after which a branch staging is destroyed.', '`3`'),

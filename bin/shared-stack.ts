@@ -68,6 +68,7 @@ export function sharedStack(app: App, config: StagingConfig): LookupStack {
         ? secretsmanager.Secret.fromSecretCompleteArn(stack, 'SolrCredentials', config.solr.credentialsSecretArn)
         : undefined,
     },
+    maxStagings: config.maxStagings,
     sweeper: {
       enabled: config.sweeper.enabled,
       idleTimeout: config.sweeper.idleDays !== undefined ? Duration.hours(config.sweeper.idleDays * 24) : undefined,

@@ -132,6 +132,8 @@ export class ProviderNames {
   public static readonly REDIS_PREFIX = 'redis-prefix';
   public static readonly DATABASE_TEMPLATE = 'database-template';
   public static readonly WAKER = 'waker';
+  /** Counts the branch stagings when a branch is first deployed, against `SharedStagingProps.maxStagings`. */
+  public static readonly STAGING_QUOTA = 'staging-quota';
 }
 
 /** Stream names given to containers as STAGING_STREAM, to separate exceptions and metrics. */

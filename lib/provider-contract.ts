@@ -17,6 +17,8 @@ export class ResourceTypes {
   public static readonly SOLR_COLLECTION = 'Custom::StagingSolrCollection';
   /** A branch database copied from the golden template (database-template; see database-template-contract.ts). */
   public static readonly TEMPLATE_DATABASE = 'Custom::StagingTemplateDatabase';
+  /** The cap check of a branch stack (staging-quota): every other resource of the stack depends on it. */
+  public static readonly STAGING_QUOTA = 'Custom::StagingQuota';
 }
 
 /** A tag as CloudFormation passes it. */
@@ -108,6 +110,22 @@ export interface SolrCollectionResourceProperties {
 /** Attributes of `Custom::StagingSolrCollection`. */
 export class SolrCollectionAttributes {
   public static readonly COLLECTION = 'Collection';
+}
+
+/** `Custom::StagingQuota` (staging-quota). */
+export interface StagingQuotaResourceProperties {
+  /** The staging name, for the physical ID and the logs. */
+  readonly StagingName: string;
+  /** The git branch, for the message. */
+  readonly Branch?: string;
+}
+
+/** Environment of the staging-quota provider, set by SharedStaging. */
+export class StagingQuotaEnvironment {
+  /** `SharedStagingProps.maxStagings` as a string; absent when there is no cap. */
+  public static readonly MAX_STAGINGS = 'MAX_STAGINGS';
+  /** The staging system's prefix: only branch stagings tagged with it count. */
+  public static readonly PREFIX = 'QUOTA_PREFIX';
 }
 
 /**

@@ -31,6 +31,7 @@ import {
   redisPrefixProvider,
   releaseTaskProvider,
   solrCollectionProvider,
+  stagingQuotaProvider,
   wakerProvider,
 } from './providers';
 import { validateParameterPrefix } from './shared-staging-ref';
@@ -270,6 +271,17 @@ export interface SharedStagingProps {
    * @default - the sleeper looks for idle branches every 5 minutes
    */
   readonly sleeper?: StagingSleeperOptions;
+
+  /**
+   * The most branch stagings (FeatureStaging and FeatureStagingLite stacks of this prefix) that may
+   * exist at once. A branch's first deploy beyond it fails before anything of the branch is created,
+   * with a message naming the cap and the stagings that exist; redeploying an existing branch never
+   * fails on it. Changing it is a deploy of the shared stack only. Two first deploys at the same
+   * moment each see the other's stack, so at worst both are refused (README, "Capping the number
+   * of stagings").
+   * @default - no cap
+   */
+  readonly maxStagings?: number;
 }
 
 /**
@@ -428,7 +440,7 @@ export class SharedStaging extends Construct {
       listener: this.listener,
       ...props.sleeper,
     });
-    this.addProviders();
+    this.addProviders(props);
     if (props.databaseTemplate) this.addDatabaseTemplate(props.databaseTemplate, props.database?.engineVersion ?? rds.PostgresEngineVersion.VER_16);
 
     const { enabled = true, ...sweeper } = props.sweeper ?? {};
@@ -484,9 +496,9 @@ export class SharedStaging extends Construct {
 
   /**
    * The providers feature stacks use (one file each in lib/providers/): listener rules, branch
-   * databases, release tasks, Solr collections and Redis key prefixes.
+   * databases, release tasks, Solr collections, Redis key prefixes and the staging cap.
    */
-  private addProviders(): void {
+  private addProviders(props: SharedStagingProps): void {
     const stack = Stack.of(this);
     // Solr and Redis are only reachable inside the VPC, so these two handlers run there.
     const inVpc = { vpc: this.vpc, securityGroups: [this.workloadSecurityGroup] };
@@ -503,6 +515,8 @@ export class SharedStaging extends Construct {
       releaseTaskProvider({ stack, prefix: this.prefix, cluster: this.cluster }),
       solrCollectionProvider({ ...inVpc, credentials: this.solrSecret }),
       redisPrefixProvider({ ...inVpc, authSecret: this.cacheAuthSecret }),
+      // Always there (branch stacks always ask it); it allows every deploy without maxStagings.
+      stagingQuotaProvider({ prefix: this.prefix, maxStagings: props.maxStagings }),
     ];
     for (const definition of definitions) this.addDefinedProvider(definition);
   }
@@ -589,6 +603,10 @@ function validate(props: SharedStagingProps, prefix: string, parameterPrefix: st
   }
   if (!props.solr || typeof props.solr.url !== 'string' || (!Token.isUnresolved(props.solr.url) && !/^https?:\/\/[^\s/]+/.test(props.solr.url))) {
     problems.push(`solr.url must be the base URL of your Solr server, e.g. "https://solr.internal.example.com:8983/solr" (got ${JSON.stringify(props.solr?.url)})`);
+  }
+  const max = props.maxStagings;
+  if (max !== undefined && !Token.isUnresolved(max) && (!Number.isInteger(max) || max < 1)) {
+    problems.push(`maxStagings must be a whole number >= 1 (got ${max}); e.g. maxStagings: 20, or leave it out for no cap`);
   }
   const ec2Capacity = props.ec2Capacity;
   if (ec2Capacity && (ec2Capacity.minCapacity ?? 0) > (ec2Capacity.maxCapacity ?? 10)) {

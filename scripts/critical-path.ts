@@ -27,6 +27,7 @@ export const CREATE_SECONDS: Record<string, number> = {
   'Custom::StagingListenerRule': 10,
   'Custom::StagingRedisPrefix': 5,
   'Custom::StagingSleep': 5, // records the branch for the sleeper; waits only when a deploy wakes it
+  'Custom::StagingQuota': 5, // one DescribeStacks listing (a page per 100 stacks), before anything else of the branch
   'AWS::IAM::Role': 10,
   'AWS::IAM::Policy': 10,
 };

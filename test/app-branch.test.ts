@@ -5,6 +5,7 @@ import { buildStagingApp } from '../bin/staging-app';
 import { FeatureOutputs } from '../lib/contract';
 import { StagingNames } from '../lib/naming';
 import { cliCost, costOutput } from './util/cost';
+import { notAfterQuota } from './util/template';
 import { formatFindings, testApp, validationFindings } from './util/validate';
 
 /** The example `staging` block of cdk.json, as `cdk synth` reads it. */
@@ -105,6 +106,11 @@ describe('ready-made app: cdk synth -c branch=feature/new_cool_page -c lite=true
     expect(kindLocks(out[0].template)).toEqual([
       ['KindIsLiteSwitchWithAllowKindSwitch', { Name: `/staging/branches/${StagingNames.fromBranch(branch).name}/kind`, Type: 'String', Value: 'feature-lite' }],
     ]);
+  });
+
+  test('its kind record waits for the quota check like every other resource, so a refused first deploy records nothing', () => {
+    expect(kindLocks(out[0].template)).toHaveLength(1);
+    expect(notAfterQuota(out[0].template)).toEqual([]);
   });
 
   test('is that branch\'s FeatureStagingLite: its host, its branch variables, no Lambda', () => {

@@ -135,6 +135,16 @@ describe('ready-made app, shared stack', () => {
     expect(allocator).not.toContain('"elasticloadbalancing:*"');
   });
 
+  test('hosts the staging-quota provider with staging.maxStagings of cdk.json as its cap, allowed to list stacks only', () => {
+    const fns = template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: Match.objectLike({ QUOTA_PREFIX: 'staging' }) } } });
+    expect(Object.values(fns).map((f) => f.Properties.Environment.Variables)).toEqual([{ QUOTA_PREFIX: 'staging', MAX_STAGINGS: String(exampleConfig.maxStagings) }]);
+    const role = (Object.values(fns)[0] as any).Properties.Role['Fn::GetAtt'][0];
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => p.Properties.Roles.some((r: any) => r.Ref === role));
+    const actions = policies.flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap((st: any) => [].concat(st.Action)));
+    expect(actions.filter((a) => !a.startsWith('logs:'))).toEqual(['cloudformation:DescribeStacks']);
+    template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/staging/shared/providers/staging-quota/service-token' });
+  });
+
   test('runs the sweeper hourly with a 3-day idle timeout, and alarms on it', () => {
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)' });
     template.hasResourceProperties('AWS::Lambda::Function', {
@@ -180,6 +190,8 @@ describe('SharedStaging props', () => {
     ['parameterPrefix', { parameterPrefix: 'staging/' }, /parameterPrefix must be an SSM path.*"staging\/"/],
     ['maxAzs', { maxAzs: 1 }, /maxAzs must be a whole number >= 2 \(got 1\)/],
     ['solr.url', { solr: { url: 'solr' } }, /solr.url must be the base URL.*"solr"/],
+    ['maxStagings (zero)', { maxStagings: 0 }, /maxStagings must be a whole number >= 1 \(got 0\); e\.g\. maxStagings: 20, or leave it out for no cap/],
+    ['maxStagings (a fraction)', { maxStagings: 2.5 }, /maxStagings must be a whole number >= 1 \(got 2\.5\)/],
   ])('fails when %s is invalid, showing the value and the fix', (_name, overrides, message) => {
     const stack = newStack();
     expect(() => new SharedStaging(stack, 'S', sharedProps(stack, overrides as Partial<SharedStagingProps>))).toThrow(message);

@@ -7,6 +7,7 @@ import { parseDocument } from 'yaml';
 import { buildStagingApp } from '../bin/staging-app';
 import { FeatureOutputs, StagingKinds, TagKeys } from '../lib/contract';
 import { StagingNames } from '../lib/naming';
+import { decide as decideQuota } from '../lambda/staging-quota';
 import { FEATURE_FLAGS } from './util/validate';
 
 /*
@@ -1176,6 +1177,74 @@ describe('docs/ci.md', () => {
     ]);
     const gitlabTrust = policies.find((p) => JSON.stringify(p).includes('gitlab.com:sub'));
     expect(gitlabTrust.Statement[0].Condition.StringEquals['gitlab.com:aud']).toBe('sts.amazonaws.com');
+  });
+
+  describe('the step that waits for a free staging (staging.maxStagings)', () => {
+    const text = blocks('yaml').find((b) => /Wait for a free staging/.test(b));
+    const step = () => (loadYaml('docs/ci.md (wait step)', text!) as Json[])[0];
+    const stackName = StagingNames.fromBranch('feature/new', STAGING.prefix).stackName;
+    const stack = (branch: string, status: string, prefix: string = STAGING.prefix) => {
+      const names = StagingNames.fromBranch(branch, prefix);
+      return {
+        StackName: names.stackName,
+        StackId: `arn:aws:cloudformation:eu-west-1:123456789012:stack/${names.stackName}/0a1b2c3d-0000-0000-0000-000000000001`,
+        StackStatus: status,
+        Tags: [
+          { Key: TagKeys.KIND, Value: StagingKinds.FEATURE },
+          { Key: TagKeys.NAME, Value: names.name },
+          { Key: TagKeys.PREFIX, Value: prefix },
+        ],
+      };
+    };
+    /** Runs the step in a checkout whose cdk.json has `maxStagings`, against a fake AWS CLI listing `rounds[n]` after the n-th sleep. */
+    function wait(maxStagings: number | undefined, rounds: Json[][], opts: { exists?: boolean; denied?: boolean } = {}) {
+      const dir = mkdtempSync(join(tmpdir(), 'ci-wait-'));
+      writeFileSync(join(dir, 'cdk.json'), JSON.stringify({ context: { staging: { ...STAGING, maxStagings } } }));
+      rounds.forEach((stacks, i) => writeFileSync(join(dir, `stacks-${i}.json`), JSON.stringify({ Stacks: stacks })));
+      writeFileSync(join(dir, 'round'), '0');
+      const aws = [
+        'if [ "$3" = "--stack-name" ]; then',
+        opts.denied ? '  echo "An error occurred (AccessDenied) when calling the DescribeStacks operation: not authorized" >&2; exit 254' : '',
+        opts.exists ? '  echo "{}"; exit 0' : '  echo "An error occurred (ValidationError) when calling the DescribeStacks operation: Stack with id $4 does not exist" >&2; exit 254',
+        'fi',
+        'cat "stacks-$(cat round).json"',
+      ].join('\n');
+      const sleep = 'echo $(( $(cat round) + 1 )) > round';
+      return runStep(step().run, { cwd: dir, env: { STACK_NAME: stackName }, fakes: { aws, sleep } });
+    }
+
+    test('is one step before Deploy, with the stack name passed through env', () => {
+      expect(text).toBeDefined();
+      expect(step()).toMatchObject({ name: 'Wait for a free staging', env: { STACK_NAME: '${{ steps.stack.outputs.name }}' } });
+      expect(step().run).not.toMatch(/\$\{\{/);
+    });
+
+    test('waits while the cap is reached, counting what the quota check counts, and goes on once a staging is gone', () => {
+      const full = [stack('feature/a', 'UPDATE_COMPLETE'), stack('feature/b', 'DELETE_FAILED'), stack('feature/c', 'DELETE_IN_PROGRESS'), stack('feature/d', 'ROLLBACK_COMPLETE'), stack('feature/e', 'CREATE_COMPLETE', 'qa')];
+      const freed = full.filter((s) => s.StackName !== stack('feature/b', '').StackName);
+      const own = { ...stack('feature/new', 'CREATE_IN_PROGRESS'), StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/own/1' };
+      // The handler's own count of the same stacks agrees.
+      expect(decideQuota([own, ...full] as never, { prefix: STAGING.prefix, cap: 2, stackId: own.StackId }).counted).toHaveLength(2);
+      expect(decideQuota([own, ...freed] as never, { prefix: STAGING.prefix, cap: 2, stackId: own.StackId }).allowed).toBe(true);
+      const run = wait(2, [full, full, freed]);
+      expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(run.calls.filter((c) => c.startsWith('sleep'))).toHaveLength(2);
+      expect(run.stdout).toContain('2 of 2 stagings exist; waiting');
+    });
+
+    test('does not wait without a cap, nor for a branch that has its staging', () => {
+      const none = wait(undefined, [[]]);
+      expect({ status: none.status, calls: none.calls }).toEqual({ status: 0, calls: [] });
+      const existing = wait(1, [[stack('feature/a', 'CREATE_COMPLETE')]], { exists: true });
+      expect({ status: existing.status, calls: existing.calls.map((c) => c.split(' ').slice(0, 3).join(' ')) }).toEqual({ status: 0, calls: ['aws cloudformation describe-stacks'] });
+    });
+
+    test('fails (rather than waiting or deploying) when the stack cannot be looked up', () => {
+      const run = wait(1, [[]], { denied: true });
+      expect(run.status).not.toBe(0);
+      expect(run.stderr).toContain('AccessDenied');
+      expect(run.calls).toHaveLength(1);
+    });
   });
 
   test('examples/ci/README.md tells how to install them', () => {

@@ -97,6 +97,14 @@ describe('readStagingConfig', () => {
     expect(config.app.workers[0].desiredCount).toBe(3);
   });
 
+  test('maxStagings: a whole number >= 1 (also as -c passes it), or left out for no cap', () => {
+    expect(readStagingConfig(example()).maxStagings).toBe(example().maxStagings);
+    expect(readStagingConfig(withChange((s) => (s.maxStagings = '7'))).maxStagings).toBe(7);
+    expect(readStagingConfig(withChange((s) => delete s.maxStagings)).maxStagings).toBeUndefined();
+    expect(problemLines(problemsOf(withChange((s) => (s.maxStagings = 0))))).toEqual([expect.stringMatching(/^ {2}- staging\.maxStagings: must be >= 1 .*got 0/)]);
+    expect(problemLines(problemsOf(withChange((s) => (s.maxStagings = 2.5))))).toEqual([expect.stringMatching(/^ {2}- staging\.maxStagings: must be a whole number >= 1/)]);
+  });
+
   test('fails when the app has no web block', () => {
     const message = problemsOf(withChange((s) => delete s.app.web));
     expect(problemLines(message)).toEqual(['  - staging.app.web: is required; add it to the "staging" block of cdk.json or pass -c (got undefined)']);

@@ -220,9 +220,11 @@ describe('critical path of the ready-made app\'s feature stack (cdk.json example
     expect(() => criticalPath(template)).not.toThrow();
   });
 
-  test('starts with the branch database (or its secret) and ends with an ECS service', () => {
+  test('starts with the quota check, then the branch database (or its secret), and ends with an ECS service', () => {
     const chain = criticalPath(template);
-    const types = chain.resources.map((r) => r.type);
+    // Every resource waits for the staging cap's check (Custom::StagingQuota), so it comes first.
+    expect(chain.resources[0].type).toBe('Custom::StagingQuota');
+    const types = chain.resources.slice(1).map((r) => r.type);
     expect(['AWS::SecretsManager::Secret', 'Custom::StagingDatabase']).toContain(types[0]);
     expect(types).toContain('Custom::StagingDatabase');
     // The sleep resource records the deployed services last (seconds, when the branch was awake).
@@ -231,7 +233,7 @@ describe('critical path of the ready-made app\'s feature stack (cdk.json example
     expect(types.indexOf('Custom::StagingRelease')).toBeGreaterThan(types.indexOf('Custom::StagingDatabase'));
     // A secret on the path is the database's password, not the cache's AUTH token.
     if (types[0] === 'AWS::SecretsManager::Secret') {
-      expect(template.Resources[chain.resources[0].id].Properties.Name).toMatch(/\/database$/);
+      expect(template.Resources[chain.resources[1].id].Properties.Name).toMatch(/\/database$/);
     }
     expect(chain.seconds).toBe(chain.resources.reduce((sum, r) => sum + r.seconds, 0));
   });

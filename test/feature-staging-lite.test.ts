@@ -5,11 +5,12 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { FeatureStagingLite, FeatureStagingLiteProps, SharedStagingRef, StagingKinds, StagingNames, TagKeys } from '../lib';
 import { FeatureOutputs, MANAGED_BY_VALUE } from '../lib/contract';
+import { ResourceTypes } from '../lib/provider-contract';
 import { addCostOutput } from '../lib/private/cost-output';
 import { normalizeTemplate } from '../lib/testing';
 import { cliCost, costOutput } from './util/cost';
 import { formatFindings, testApp, validationFindings } from './util/validate';
-import { container, containers, join, onlyId, resourcesOfType, ssm } from './util/template';
+import { container, containers, join, notAfterQuota, onlyId, resourcesOfType, ssm } from './util/template';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 const BRANCH = 'feature/new_cool_page';
@@ -353,6 +354,16 @@ describe('FeatureStagingLite', () => {
         }
       }
     });
+  });
+
+  test('a quota check from the shared staging-quota provider comes first: every other resource DependsOn it', () => {
+    template.hasResourceProperties(ResourceTypes.STAGING_QUOTA, {
+      ServiceToken: ssm(json, '/staging/shared/providers/staging-quota/service-token'),
+      StagingName: NAMES.name,
+      Branch: BRANCH,
+    });
+    expect(notAfterQuota(json)).toEqual([]);
+    expect(json.Resources[onlyId(json, ResourceTypes.STAGING_QUOTA)].DependsOn).toBeUndefined();
   });
 
   test('the feature stack has no Lambda function and no Fn::ImportValue', () => {

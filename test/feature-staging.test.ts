@@ -19,10 +19,11 @@ import {
   TagKeys,
 } from '../lib';
 import { FeatureOutputs, MANAGED_BY_VALUE } from '../lib/contract';
+import { ResourceTypes } from '../lib/provider-contract';
 import { normalizeTemplate } from '../lib/testing';
 import { dependencies } from '../scripts/critical-path';
 import { cliCost, costOutput } from './util/cost';
-import { container, containers, join, only, onlyId, resourcesOfType, ssm, ssmParameterIds } from './util/template';
+import { container, containers, join, notAfterQuota, only, onlyId, resourcesOfType, ssm, ssmParameterIds } from './util/template';
 import { formatFindings, testApp, validationFindings } from './util/validate';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
@@ -287,6 +288,25 @@ describe('FeatureStaging, defaults (own Postgres, own Valkey, shared Solr)', () 
       expect(valuesOfKey(json, 'DeletionProtection')).toEqual([]);
       expect(valuesOfKey(json, 'DeletionProtectionEnabled')).toEqual([]);
       expect(JSON.stringify(json)).not.toMatch(/DeletionProtection/);
+    });
+  });
+
+  describe('the staging cap (Custom::StagingQuota)', () => {
+    test('one quota check, served by the shared staging-quota provider, with the staging name and branch', () => {
+      template.resourceCountIs(ResourceTypes.STAGING_QUOTA, 1);
+      template.hasResourceProperties(ResourceTypes.STAGING_QUOTA, {
+        ServiceToken: ssm(json, '/staging/shared/providers/staging-quota/service-token'),
+        StagingName: NAMES.name,
+        Branch: BRANCH,
+      });
+    });
+
+    test('every other resource DependsOn it, so a refused first deploy creates nothing; it depends on nothing', () => {
+      expect(notAfterQuota(json)).toEqual([]);
+      expect(Object.keys(json.Resources).length).toBeGreaterThan(20);
+      const quota = onlyId(json, ResourceTypes.STAGING_QUOTA);
+      expect(json.Resources[quota].DependsOn).toBeUndefined();
+      expect(reachable(json).get(quota)).toEqual(new Set());
     });
   });
 
@@ -626,9 +646,9 @@ describe('FeatureStaging with a release command and its own Solr collection', ()
       expect(paths).toEqual([]);
     });
 
-    test('the listener rule waits only for the target group it forwards to', () => {
+    test('the listener rule waits only for the target group it forwards to (and the quota check, which everything waits for)', () => {
       const { listenerRule, targetGroup } = stores();
-      expect([...reachable(json).get(listenerRule)!]).toEqual([targetGroup]);
+      expect([...reachable(json).get(listenerRule)!].sort()).toEqual([onlyId(json, ResourceTypes.STAGING_QUOTA), targetGroup].sort());
     });
 
     test('the web service waits (transitively) for the database, the release, the listener rule, the cache and the collection', () => {

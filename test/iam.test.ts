@@ -66,6 +66,7 @@ const HANDLER_ROLES: Record<string, string> = {
   [ProviderNames.REDIS_PREFIX]: roleByDescription(/^Handler of the redis-prefix staging provider$/),
   [ProviderNames.RELEASE_TASK]: roleByDescription(/^Handler of the release-task staging provider$/),
   [ProviderNames.SOLR_COLLECTION]: roleByDescription(/^Handler of the solr-collection staging provider$/),
+  [ProviderNames.STAGING_QUOTA]: roleByDescription(/^Handler of the staging-quota staging provider$/),
   sweeper: roleByDescription(/^Staging sweeper of/),
   // The waker (behind its target group) and the sleeper share one role; the waker provider has its own (below).
   waker: roleByDescription(/^Waker and sleeper of/),
@@ -240,6 +241,10 @@ const COMMANDS: Record<string, Record<string, Authorization[]>> = {
   'solr-collection': {
     GetSecretValue: [{ action: 'secretsmanager:GetSecretValue', resource: secretOf('SolrCredentials'), context: sharedTags }],
   },
+  // Counting the branch stagings: every stack, all pages (no stack name, so "*").
+  'staging-quota': {
+    DescribeStacks: [{ action: 'cloudformation:DescribeStacks', resource: '*' }],
+  },
   'release-task': {
     RunTask: [
       { action: 'ecs:RunTask', resource: arn('ecs', `task-definition/${branch.taskDefinitionFamily('release')}:3`), context: { 'ecs:cluster': clusterArn } },
@@ -310,7 +315,7 @@ const WAKER_BORROWED: Authorization[] = [
   { action: 'cloudformation:DescribeStacks', resource: '*' },
 ];
 
-/** `new XxxCommand(` in the sources of each handler folder. */
+/** `new XxxCommand(` and `paginateXxx(` in the sources of each handler folder. */
 function commandsInSources(): Record<string, string[]> {
   const root = join(__dirname, '..', 'lambda');
   const out: Record<string, string[]> = {};
@@ -318,7 +323,8 @@ function commandsInSources(): Record<string, string[]> {
     const files = readdirSync(join(root, handler), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
     const found = new Set<string>();
     for (const f of files) {
-      for (const m of readFileSync(join(root, handler, f), 'utf8').matchAll(/new ([A-Z][A-Za-z0-9]*)Command\(/g)) found.add(m[1]);
+      // A paginator (`paginateDescribeStacks(`) sends its command too.
+      for (const m of readFileSync(join(root, handler, f), 'utf8').matchAll(/\bnew ([A-Z][A-Za-z0-9]*)Command\(|\bpaginate([A-Z][A-Za-z0-9]*)\(/g)) found.add(m[1] ?? m[2]);
     }
     if (found.size > 0) out[handler] = [...found].sort();
   }
@@ -478,6 +484,8 @@ describe('denied', () => {
     ['the waker stopping an untagged database named like a branch', HANDLER_ROLES.waker, { action: 'rds:StopDBInstance', resource: arn('rds', `db:${branchDatabase}`) }],
     ['the waker moving a shared rule (the shared app\'s)', HANDLER_ROLES.waker, { action: 'elasticloadbalancing:ModifyRule', resource: listenerRuleArn, context: sharedTags }],
     ['database-template reading the Solr credentials', HANDLER_ROLES['database-template'], { action: 'secretsmanager:GetSecretValue', resource: secretOf('SolrCredentials'), context: sharedTags }],
+    ['staging-quota deleting a branch stack (it only counts them)', HANDLER_ROLES['staging-quota'], { action: 'cloudformation:DeleteStack', resource: branchStack, context: featureTags() }],
+    ['staging-quota reading a branch stack\'s resources', HANDLER_ROLES['staging-quota'], { action: 'cloudformation:ListStackResources', resource: branchStack }],
     ['the deletion role deleting an untagged role of another prefix', DELETION_ROLE, { action: 'iam:DeleteRole', resource: `arn:aws:iam::${ACCOUNT}:role/other-feature-x-WebTaskRole-AbCdEf012345` }],
   ];
   for (const [what, role, request] of cases) {

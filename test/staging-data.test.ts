@@ -171,6 +171,8 @@ describe('ready-made app with feature.database.mode "template" and feature.cache
     const chain = criticalPath(json);
     expect(chain.seconds).toBeLessThanOrEqual(8 * 60);
     expect(chain.resources.map((r) => r.type).filter((t) => t.startsWith('Custom::') || t === 'AWS::ECS::Service')).toEqual([
+      // The staging cap is checked before anything else of the branch is created.
+      'Custom::StagingQuota',
       'Custom::StagingTemplateDatabase',
       'Custom::StagingRelease',
       'AWS::ECS::Service',

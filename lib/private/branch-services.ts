@@ -1,4 +1,4 @@
-import { Annotations, CfnOutput, CustomResource, Duration, Fn, Stack, Tags, Token } from 'aws-cdk-lib';
+import { Annotations, Aspects, CfnOutput, CfnResource, CustomResource, Duration, Fn, IAspect, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -6,7 +6,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct, IConstruct } from 'constructs';
 import { FeatureOutputs, MANAGED_BY_VALUE, ProviderNames, Streams, TagKeys } from '../contract';
 import { StagingNames } from '../naming';
-import { ListenerRuleResourceProperties, ReleaseResourceProperties, ResourceTypes } from '../provider-contract';
+import { ListenerRuleResourceProperties, ReleaseResourceProperties, ResourceTypes, StagingQuotaResourceProperties } from '../provider-contract';
 import { PROVIDER_SERVICE_TIMEOUT } from './timeouts';
 import type { BranchStagingProps } from '../feature-staging-lite';
 import { ServiceOptions, StagingServices } from '../staging-services';
@@ -52,12 +52,15 @@ export class BranchServices extends Construct {
   public readonly release?: CustomResource;
   /** Records what the sleeper may scale and route; a deploy wakes a sleeping branch (docs/sleep.md). */
   public readonly sleep: CustomResource;
+  /** The cap check (`SharedStagingProps.maxStagings`): every other resource of the stack depends on it. */
+  public readonly quota: CustomResource;
 
   constructor(scope: Construct, id: string, props: BranchServicesProps) {
     super(scope, id);
     const { names, shared } = props;
     const sleepMinutes = validateSleep(props);
     tagStack(this, props.kind, names);
+    this.quota = quotaResource(this, props);
 
     this.hostName = names.hostName(shared.domainName);
     this.url = `https://${this.hostName}`;
@@ -220,6 +223,33 @@ export class BranchServices extends Construct {
       ...Object.values(this.services.jobTaskDefinitions),
       ...(this.services.releaseTaskDefinition ? [this.services.releaseTaskDefinition] : []),
     ];
+  }
+}
+
+/**
+ * The branch's `Custom::StagingQuota`, which every other resource of the stack depends on (an
+ * aspect, so resources added later, e.g. the data stores or the app's own, are covered too): on
+ * the first deploy beyond the shared staging's `maxStagings` it fails before anything is created.
+ */
+function quotaResource(scope: Construct, props: BranchServicesProps): CustomResource {
+  const quota = new CustomResource(scope, 'Quota', {
+    serviceToken: props.shared.serviceToken(ProviderNames.STAGING_QUOTA),
+    resourceType: ResourceTypes.STAGING_QUOTA,
+    serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
+    properties: { StagingName: props.names.name, Branch: props.names.branch } satisfies StagingQuotaResourceProperties,
+  });
+  Aspects.of(Stack.of(scope)).add(new AfterQuota(quota.node.defaultChild as CfnResource));
+  return quota;
+}
+
+/** Makes every resource of a stack but the quota itself depend on the quota. */
+class AfterQuota implements IAspect {
+  constructor(private readonly quota: CfnResource) {}
+
+  public visit(node: IConstruct): void {
+    if (node instanceof CfnResource && node !== this.quota && node.cfnResourceType !== 'AWS::CDK::Metadata' && Stack.of(node) === Stack.of(this.quota)) {
+      node.addDependency(this.quota);
+    }
   }
 }
 

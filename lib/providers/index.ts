@@ -21,3 +21,4 @@ export * from './release-task';
 export * from './solr-collection';
 export * from './database-template';
 export * from './waker';
+export * from './staging-quota';

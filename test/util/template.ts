@@ -60,3 +60,11 @@ export function container(json: any, service: string): Container {
 }
 
 export const join = (...parts: unknown[]) => ({ 'Fn::Join': ['', parts] });
+
+/** Resources of a branch stack that do not DependsOn its `Custom::StagingQuota` directly (the quota itself aside). */
+export function notAfterQuota(json: any): string[] {
+  const quota = onlyId(json, 'Custom::StagingQuota');
+  return Object.entries(json.Resources as Record<string, any>)
+    .filter(([id, r]) => id !== quota && ![].concat(r.DependsOn ?? []).includes(quota as never))
+    .map(([id]) => id);
+}
