@@ -353,7 +353,7 @@ describe('FeatureStaging, defaults (own Postgres, own Valkey, shared Solr)', () 
 
   test('outputs its cost per day, awake and asleep, as `staging cost` prices its template', async () => {
     // Two 0.25 vCPU tasks and the nightly job stop while asleep; the database (20 GiB assumed), the cache, secrets and logs do not.
-    expect(json.Outputs[FeatureOutputs.COST_PER_DAY].Value).toBe('$1.44/day awake, $0.82/day asleep (eu-west-1, prices as of 2026-09-29)');
+    expect(json.Outputs[FeatureOutputs.COST_PER_DAY].Value).toBe("$1.44/day awake, $0.82/day asleep (eu-west-1, prices as of 2026-09-29); database storage 20 GiB assumed (a restore takes its snapshot's size, known at deploy)");
     expect(costOutput(json)).toEqual(await cliCost(json, ENV.region));
   });
 

@@ -130,6 +130,7 @@ function json(b: BranchCost, share: SharedShare | undefined) {
     sharedPerBranchPerDay: round(sharePerDay),
     lines: b.cost.lines.map((l) => ({ ...l, awakePerDay: round(l.awakePerDay), asleepPerDay: round(l.asleepPerDay) })),
     missing: b.cost.missing,
+    assumed: b.cost.assumed,
     shared: share && sharedJson(share),
   };
 }

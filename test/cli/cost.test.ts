@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildStagingApp } from '../../bin/staging-app';
 import { run } from '../../cli/program';
-import { costSummary, priceTemplate, runsPerDay, splitCapacity } from '../../lib/private/cost/model';
+import { DEFAULT_ASSUMPTIONS, costSummary, priceTemplate, runsPerDay, splitCapacity } from '../../lib/private/cost/model';
 import { PRICES } from '../../lib/private/cost/prices';
 import { pick, priceOfEntry, queriesFor, renderTable } from '../../scripts/update-prices';
 import { fakeIo } from './fake-io';
@@ -171,7 +171,10 @@ describe('the cost model', () => {
     ]);
     const worker = task * 24 + (task * 5) / 60;
     expect(cost.awakePerDay).toBeCloseTo(worker + (20 * 0.127) / 30.42 + 0.016 * 0.8 * 24 + (2 * 0.4) / 30.42 + logs(4), 4);
-    expect(costSummary(cost)).toMatch(/^\$0\.\d\d\/day awake, \$0\.\d\d\/day asleep \(eu-west-1, prices as of 2026-09-29\); no price for RDS PostgreSQL .*; no price for StagingBranchAppWebService064967C3 /);
+    // The restored database's storage is a guess (its snapshot's size is known at deploy): said once, after the figures.
+    expect(cost.assumed).toEqual(["database storage 20 GiB assumed (a restore takes its snapshot's size, known at deploy)"]);
+    expect(costSummary(cost)).toMatch(/^\$0\.\d\d\/day awake, \$0\.\d\d\/day asleep \(eu-west-1, prices as of 2026-09-29\); database storage 20 GiB assumed \(.*\); no price for RDS PostgreSQL .*; no price for StagingBranchAppWebService064967C3 /);
+    expect(priceTemplate(t, 'eu-west-1', { ...DEFAULT_ASSUMPTIONS, databaseStorageGiB: 50, databaseStorageSource: '--database-storage-gib' }).assumed).toEqual([]);
     expect(costSummary(priceTemplate(t, 'unknown-region'))).toBe(
       '$0.00/day awake, $0.00/day asleep (unknown-region, prices as of 2026-09-29); no price for region unknown-region (the table has us-east-1, eu-west-1)',
     );

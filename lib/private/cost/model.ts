@@ -52,6 +52,11 @@ export interface StackCost {
   readonly asleepPerDay: number;
   /** "no price for X in Y", once each. */
   readonly missing: string[];
+  /**
+   * Figures that are guesses and move the total, once each: a restored database's storage when
+   * neither the template nor the caller knows it (it is the snapshot's, known at deploy).
+   */
+  readonly assumed: string[];
   /** Whether the stack's services stop while it sleeps (it has a Custom::StagingSleep). */
   readonly sleeps: boolean;
 }
@@ -64,6 +69,7 @@ export function priceTemplate(template: any, region: string, assumptions: CostAs
   const prices: RegionPrices | undefined = PRICES[region];
   const lines: CostLine[] = [];
   const missing = new Set<string>();
+  const assumed = new Set<string>();
   const sleep = Object.values(resources).find((r) => r.Type === 'Custom::StagingSleep')?.Properties;
   const sleeps = sleep !== undefined;
   const stopsDatabase = sleeps && Number(sleep.StopDatabaseAfterMinutes ?? 0) > 0;
@@ -153,6 +159,9 @@ export function priceTemplate(template: any, region: string, assumptions: CostAs
           (h) => h.usd * HOURS_PER_DAY, stopsDatabase ? 0 : 1);
         const gib = props.AllocatedStorageGiB !== undefined ? Number(props.AllocatedStorageGiB) : assumptions.databaseStorageGiB;
         const source = props.AllocatedStorageGiB !== undefined ? 'from the template' : assumptions.databaseStorageSource;
+        if (props.AllocatedStorageGiB === undefined && source === DEFAULT_ASSUMPTIONS.databaseStorageSource) {
+          assumed.add(`database storage ${gib} GiB assumed (a restore takes its snapshot's size, known at deploy)`);
+        }
         add('database', `${id} storage`, `${gib} GiB gp3 (${source})`, [price('RDS gp3 storage', (x) => x.rdsGp3GbMonth)], 'RDS gp3 storage',
           (gb) => (gib * gb.usd) / DAYS_PER_MONTH, 1);
         break;
@@ -221,6 +230,7 @@ export function priceTemplate(template: any, region: string, assumptions: CostAs
   }
 
   if (!prices) missing.clear();
+  if (!prices) assumed.clear();
   if (!prices) missing.add(`no price for region ${region} (the table has ${Object.keys(PRICES).join(', ')})`);
   const priced = lines.filter((l) => !l.noPrice);
   return {
@@ -231,6 +241,7 @@ export function priceTemplate(template: any, region: string, assumptions: CostAs
     awakePerDay: sum(priced.map((l) => l.awakePerDay)),
     asleepPerDay: sum(priced.map((l) => l.asleepPerDay)),
     missing: [...missing],
+    assumed: [...assumed],
     sleeps,
   };
 }
@@ -239,7 +250,7 @@ export function priceTemplate(template: any, region: string, assumptions: CostAs
 export function costSummary(cost: StackCost): string {
   const usd = (n: number) => `$${n.toFixed(2)}`;
   const figures = `${usd(cost.awakePerDay)}/day awake, ${usd(cost.asleepPerDay)}/day asleep (${cost.region}, prices as of ${cost.pricesAsOf})`;
-  return [figures, ...cost.missing].join('; ');
+  return [figures, ...cost.assumed, ...cost.missing].join('; ');
 }
 
 /** A template value as text: itself, or what a deploy-time value (Ref, Fn::*) refers to. */
