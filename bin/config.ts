@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { fargateSizeProblem } from '../lib/staging-services';
-import { nearMiss } from './suggest';
+import { nearMiss } from '../lib/private/suggest';
 
 /**
  * The ready-made app's input: the `staging` block of cdk.json context, and the `-c` flags of a

@@ -3,6 +3,7 @@ import { DescribeStacksCommand, Stack, paginateDescribeStacks } from '@aws-sdk/c
 import { Parameter, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
 import { BranchParameterNames, FEATURE_KINDS, FeatureOutputs, SleepStateValue, TagKeys } from '../lib/contract';
 import { SharedStagingNames, StagingNames, decodeTagValue } from '../lib/naming';
+import { nearMatches } from '../lib/private/suggest';
 import { Clients } from './aws';
 import { CliError, aws } from './io';
 
@@ -137,26 +138,3 @@ export function findStaging(stagings: Staging[], branch: string, prefix: string)
   throw new CliError(`No branch staging for ${JSON.stringify(branch)} (prefix ${prefix}).${hint} Run \`staging list\` to see them all.`);
 }
 
-/** Up to three candidates close to `word`: containing it, or within a third of its length in edits. */
-export function nearMatches(word: string, candidates: string[]): string[] {
-  const w = word.toLowerCase();
-  const scored = candidates
-    .map((c) => ({ c, d: c.toLowerCase().includes(w) || w.includes(c.toLowerCase()) ? 0 : distance(w, c.toLowerCase()) }))
-    .filter((x) => x.d <= Math.max(2, Math.floor(w.length / 3)))
-    .sort((a, b) => a.d - b.d || a.c.localeCompare(b.c));
-  return scored.slice(0, 3).map((x) => x.c);
-}
-
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length];
-}

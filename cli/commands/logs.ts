@@ -17,7 +17,8 @@ import { slugify } from '../../lib/naming';
 import { ClientFactory, Clients, GlobalOptions, regionOf } from '../aws';
 import { CliError, Io, UsageError, aws } from '../io';
 import { colors } from '../render';
-import { findStaging, listStagings, nearMatches } from '../stagings';
+import { nearMatches } from '../../lib/private/suggest';
+import { findStaging, listStagings } from '../stagings';
 
 export interface LogsOptions extends GlobalOptions {
   readonly service?: string;

@@ -14,7 +14,7 @@
  * to run.
  */
 import { ScheduledEvent, SweeperEnvironment as Env, SweeperEventKeys } from '../../lib/sweeper-contract';
-import { suggestion } from '../shared/did-you-mean';
+import { suggestion } from '../../lib/private/suggest';
 import { SweepReport, SweeperConfig } from './model';
 import { sweep } from './sweep';
 

@@ -18,6 +18,7 @@
  */
 import type { ALBEvent, ALBResult } from 'aws-lambda';
 import { SleepStates } from '../../lib/contract';
+import { nearMatches } from '../../lib/private/suggest';
 import type { ManualSleepResult } from '../../lib/sleeper-contract';
 import { describeAllStacks, lastRequests } from '../sweeper/aws';
 import { log, logError, requiredProperty, type IsCompleteRequest, type IsCompleteResponse, type OnEventRequest, type OnEventResponse } from '../shared/provider';
@@ -39,7 +40,6 @@ import {
   decideTick,
   expectedWakeSeconds,
   keepAliveMs,
-  nearStagingNames,
   parseConfig,
   parseSleeperEvent,
   parseState,
@@ -234,7 +234,7 @@ export async function onSchedule(event?: unknown): Promise<TickReport | ManualSl
 async function manual(action: 'wake' | 'sleep', name: string, p: ReturnType<typeof paths>, wakerArn: string, now: number): Promise<ManualSleepResult> {
   const params = await readBranch(p, name);
   if (!params.config) {
-    const near = nearStagingNames(name, [...(await allConfigs(p)).keys()]);
+    const near = nearMatches(name, [...(await allConfigs(p)).keys()]);
     throw new Error(
       `No branch staging "${name}" to ${action}: there is no ${p.config(name)} (its stack is not deployed, or is being created).` +
         (near.length ? ` Did you mean ${near.map((n) => `"${n}"`).join(', ')}?` : ''),

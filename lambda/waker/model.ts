@@ -6,7 +6,7 @@
 import { BranchParameterNames, SleepStates, type SleepStateValue } from '../../lib/contract';
 import { SleeperEventKeys } from '../../lib/sleeper-contract';
 import { ScheduledEvent } from '../../lib/sweeper-contract';
-import { editDistance, suggestion } from '../shared/did-you-mean';
+import { suggestion } from '../../lib/private/suggest';
 
 /** One ECS service of a branch, as its deploy recorded it. */
 export interface ServiceConfig {
@@ -337,12 +337,3 @@ export function parseSleeperEvent(event: unknown): SleeperRequest {
   return { kind, stagingName: name as string };
 }
 
-/** Up to three staging names close to `name` (for "did you mean"). */
-export function nearStagingNames(name: string, known: readonly string[]): string[] {
-  return known
-    .map((k) => ({ k, d: k.includes(name) || name.includes(k) ? 0 : editDistance(k, name) }))
-    .filter((x) => x.d <= Math.max(2, Math.floor(name.length / 4)))
-    .sort((a, b) => a.d - b.d || a.k.localeCompare(b.k))
-    .slice(0, 3)
-    .map((x) => x.k);
-}

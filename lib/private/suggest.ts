@@ -1,5 +1,11 @@
 /**
- * "Did you mean": the known name that an unknown one was probably meant to be, or undefined.
+ * "Did you mean": the one edit-distance and near-match code of the project, for the ready-made
+ * app's config and context keys (bin/), the CLI's branch and service names (cli/) and the
+ * handlers' refused invocation keys and staging names (lambda/).
+ */
+
+/**
+ * The known name that an unknown one was probably meant to be, or undefined.
  *
  * A near miss is the same name in other letter case (`Branch`, `refreshdata`), or one edit away
  * (a letter missing, extra, wrong or two swapped: `lit`, `imgae`), or two edits away for names of
@@ -26,6 +32,29 @@ export function nearMiss(name: string, known: readonly string[], options: { pref
     if (!best || distance < best.distance) best = { name: candidate, distance };
   }
   return best?.name;
+}
+
+/**
+ * Up to three candidates close to `word` (for an unknown branch, service or staging name): those
+ * containing it or contained in it first, then those within a third of its length in edits (at
+ * least 2), nearest first. Letter case is ignored.
+ */
+export function nearMatches(word: string, candidates: readonly string[]): string[] {
+  const w = word.toLowerCase();
+  return candidates
+    .map((c) => ({ c, d: c.toLowerCase().includes(w) || w.includes(c.toLowerCase()) ? 0 : editDistance(w, c.toLowerCase()) }))
+    .filter((x) => x.d <= Math.max(2, Math.floor(w.length / 3)))
+    .sort((a, b) => a.d - b.d || a.c.localeCompare(b.c))
+    .slice(0, 3)
+    .map((x) => x.c);
+}
+
+/** ` (did you mean "dryRun"?)` for a key that differs only in case, separators or a typo or two. */
+export function suggestion(key: string, known: readonly string[]): string {
+  const fold = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const match = known.find((k) => fold(k) === fold(key)) ?? known.find((k) => editDistance(fold(k), fold(key)) <= 2);
+  if (match) return ` (did you mean "${match}"?)`;
+  return known.length === 1 ? ` (the only key is "${known[0]}")` : ` (the keys are "${known.join('", "')}")`;
 }
 
 /** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours. */
