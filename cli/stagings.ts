@@ -1,8 +1,9 @@
 /** Finding the branch stagings of one prefix, their shared stack, pins, keep-alives and sleep states. */
 import { DescribeStacksCommand, Stack, paginateDescribeStacks } from '@aws-sdk/client-cloudformation';
 import { Parameter, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
-import { BranchParameterNames, FEATURE_KINDS, FeatureOutputs, SleepStateValue, TagKeys } from '../lib/contract';
-import { SharedStagingNames, StagingNames, decodeTagValue } from '../lib/naming';
+import { BranchParameterNames, FeatureOutputs, SleepStateValue } from '../lib/contract';
+import { SharedStagingNames, StagingNames } from '../lib/naming';
+import { branchStagingOf } from '../lib/private/branch-stack';
 import { nearMatches } from '../lib/private/suggest';
 import { Clients } from './aws';
 import { CliError, aws } from './io';
@@ -20,7 +21,6 @@ export interface Staging {
   readonly consoleCommand?: string;
 }
 
-const tag = (s: Stack, key: string) => s.Tags?.find((t) => t.Key === key)?.Value;
 const output = (s: Stack, key: string) => s.Outputs?.find((o) => o.OutputKey === key)?.OutputValue;
 
 /** Every feature staging of `prefix` (tagged, named `<prefix>-<name>`), deleted ones left out. */
@@ -29,16 +29,11 @@ export async function listStagings(clients: Clients, prefix: string): Promise<St
   await aws('cloudformation:DescribeStacks', async () => {
     for await (const page of paginateDescribeStacks({ client: clients.cloudformation }, {})) {
       for (const s of page.Stacks ?? []) {
-        const kind = tag(s, TagKeys.KIND);
-        const name = tag(s, TagKeys.NAME);
-        if (!kind || !FEATURE_KINDS.includes(kind) || tag(s, TagKeys.PREFIX) !== prefix || !name) continue;
-        if (s.StackName !== `${prefix}-${name}` || s.StackStatus === 'DELETE_COMPLETE') continue;
+        const staging = branchStagingOf(s, prefix);
+        if (!staging || s.StackStatus === 'DELETE_COMPLETE') continue;
         stagings.push({
-          stackName: s.StackName,
-          stackId: s.StackId ?? s.StackName,
-          name,
-          branch: decodeTagValue(tag(s, TagKeys.BRANCH) ?? name),
-          kind,
+          ...staging,
+          stackId: s.StackId ?? staging.stackName,
           status: s.StackStatus ?? 'UNKNOWN',
           created: s.CreationTime ?? new Date(0),
           updated: s.LastUpdatedTime,

@@ -29,8 +29,7 @@
  * deploys would need their own cleanup, while counting the stacks needs none.
  */
 import { CloudFormationClient, paginateDescribeStacks, type Stack } from '@aws-sdk/client-cloudformation';
-import { FEATURE_KINDS, TagKeys } from '../../lib/contract';
-import { decodeTagValue } from '../../lib/naming';
+import { branchStagingOf } from '../../lib/private/branch-stack';
 import { StagingQuotaEnvironment, type StagingQuotaResourceProperties, type Wire } from '../../lib/provider-contract';
 import { log, requiredProperty, type OnEventRequest, type OnEventResponse } from '../shared/provider';
 
@@ -55,8 +54,6 @@ export interface QuotaDecision {
   readonly counted: CountedStaging[];
 }
 
-const tag = (s: Stack, key: string) => s.Tags?.find((t) => t.Key === key)?.Value;
-
 /**
  * The decision of a Create, from the stacks that exist (pure). `stackId` is the stack being
  * deployed; `cap` undefined means no cap.
@@ -66,11 +63,9 @@ export function decide(stacks: Stack[], input: { prefix: string; cap?: number; s
   const counted: CountedStaging[] = [];
   for (const s of stacks) {
     if (s.StackId === input.stackId) continue;
-    const kind = tag(s, TagKeys.KIND);
-    const name = tag(s, TagKeys.NAME);
-    if (!kind || !FEATURE_KINDS.includes(kind) || tag(s, TagKeys.PREFIX) !== input.prefix || !name) continue;
-    if (s.StackName !== `${input.prefix}-${name}` || NOT_COUNTED_STATUSES.includes(s.StackStatus ?? '')) continue;
-    counted.push({ stackName: s.StackName, branch: decodeTagValue(tag(s, TagKeys.BRANCH) ?? name), status: s.StackStatus ?? 'UNKNOWN' });
+    const staging = branchStagingOf(s, input.prefix);
+    if (!staging || NOT_COUNTED_STATUSES.includes(s.StackStatus ?? '')) continue;
+    counted.push({ stackName: staging.stackName, branch: staging.branch, status: s.StackStatus ?? 'UNKNOWN' });
   }
   counted.sort((a, b) => a.stackName.localeCompare(b.stackName));
   if (input.cap === undefined) return { allowed: true, reason: 'no cap (maxStagings is not set)', counted };
