@@ -2,7 +2,7 @@
 import { GetTemplateCommand } from '@aws-sdk/client-cloudformation';
 import { SleepStates } from '../../lib/contract';
 import { ClientFactory, Clients, GlobalOptions, regionOf } from '../aws';
-import { priceTemplate } from '../cost/model';
+import { priceTemplate } from '../../lib/private/cost/model';
 import { Io } from '../io';
 import { colors, duration, table, usd, writeJson } from '../render';
 import { Staging, branchState, listStagings, sharedInfo } from '../stagings';

@@ -45,7 +45,7 @@ async function costJson(...args: string[]): Promise<any> {
 
 const line = (j: any, item: string) => j.lines.find((l: any) => l.item.startsWith(item));
 
-// eu-west-1 prices (cli/cost/prices.ts), worked out by hand:
+// eu-west-1 prices (lib/private/cost/price-table.ts), worked out by hand:
 const task = 0.25 * 0.04048 + 0.5 * 0.004445; // 0.25 vCPU / 0.5 GB Fargate x86, per hour
 const logs = (groups: number) => groups * 0.01 * 0.57 + (groups * 0.01 * 7 * 0.03) / 30.42; // 7-day retention
 
