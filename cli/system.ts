@@ -1,7 +1,6 @@
 /** What the CLI asks of the machine besides AWS: finding and running programs, and plain HTTP. Tests pass their own. */
 import { spawn as spawnChild } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import which from 'which';
 
 export interface System {
   /** The path of `command` on PATH, or undefined when it is not there. */
@@ -13,18 +12,8 @@ export interface System {
 }
 
 export const realSystem: System = {
-  which(command) {
-    for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
-      const path = join(dir, command);
-      try {
-        accessSync(path, constants.X_OK);
-        return path;
-      } catch {
-        // not here
-      }
-    }
-    return undefined;
-  },
+  // The `which` package, as npm itself finds programs: PATH, and PATHEXT on Windows.
+  which: (command) => which.sync(command, { nothrow: true }) ?? undefined,
   spawn(command, args) {
     return new Promise((resolve, reject) => {
       // Ctrl-C belongs to the program (the remote shell), as with the AWS CLI: this process ignores it meanwhile.
