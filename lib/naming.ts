@@ -143,7 +143,7 @@ export class StagingNames {
 
   /** Prefix of every log group of this staging: `/<prefix>/<name>/`. */
   public get logGroupPrefix(): string {
-    return `/${this.prefix}/${this.name}/`;
+    return stagingLogGroupPrefix(this.prefix, this.name);
   }
 
   /** Log group for one of the staging's services (at most 512 characters). */
@@ -299,6 +299,11 @@ export class SharedStagingNames {
   public parameterPath(parameterPrefix: string = `/${this.prefix}`): string {
     return `${parameterPrefix}/${SHARED}`;
   }
+}
+
+/** `/<prefix>/<staging name>/`: where every log group of a staging starts. */
+export function stagingLogGroupPrefix(prefix: string, stagingName: string): string {
+  return `/${prefix}/${stagingName}/`;
 }
 
 /** `<logGroupPrefix><service>`: one log group per service, all of a staging's logs together. */

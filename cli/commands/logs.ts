@@ -1,7 +1,7 @@
 /**
  * `staging logs <branch> [--service <name>] [--since 1h] [--follow]`: a branch's logs from
  * CloudWatch Logs. Each service has its log group `/<prefix>/<staging name>/<service>`
- * (lib/naming.ts serviceLogGroupName), so the branch's groups are found by that prefix.
+ * (lib/naming.ts stagingLogGroupPrefix, serviceLogGroupName), so they are found by that prefix.
  *
  * History is FilterLogEvents (its paginator) per group, merged by time. --follow uses
  * StartLiveTail rather than polling FilterLogEvents: events arrive within about a second of
@@ -13,7 +13,7 @@
  * lost; lines seen in both are printed once.
  */
 import { LogGroup, StartLiveTailCommand, paginateDescribeLogGroups, paginateFilterLogEvents } from '@aws-sdk/client-cloudwatch-logs';
-import { slugify } from '../../lib/naming';
+import { slugify, stagingLogGroupPrefix } from '../../lib/naming';
 import { ClientFactory, Clients, GlobalOptions, regionOf } from '../aws';
 import { CliError, Io, UsageError, aws } from '../io';
 import { colors } from '../render';
@@ -55,7 +55,7 @@ export async function logsCommand(branch: string, options: LogsOptions, io: Io, 
   const start = sinceMs(options.since ?? '1h', io.now());
   const clients = factory(regionOf(options, io.env));
   const staging = findStaging(await listStagings(clients, options.prefix), branch, options.prefix);
-  const prefix = `/${options.prefix}/${staging.name}/`;
+  const prefix = stagingLogGroupPrefix(options.prefix, staging.name);
   const all = await logGroups(clients, prefix);
   if (all.length === 0) throw new CliError(`${staging.stackName} has no log groups below ${prefix} in ${clients.region} (status ${staging.status}). Wait for its deploy to finish, or check --prefix and --region.`);
   let groups = all;
