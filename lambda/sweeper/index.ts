@@ -14,7 +14,7 @@
  * to run.
  */
 import { ScheduledEvent, SweeperEnvironment as Env, SweeperEventKeys } from '../../lib/sweeper-contract';
-import { suggestion } from '../../lib/private/suggest';
+import { manualInvocation } from '../shared/invocation';
 import { SweepReport, SweeperConfig } from './model';
 import { sweep } from './sweep';
 
@@ -29,25 +29,14 @@ export async function handler(event: unknown): Promise<SweepReport> {
  * than ignored, so a mistyped `dryRun` can never turn a preview into a real run.
  */
 export function parseEvent(event: unknown): { readonly dryRun: boolean } {
-  if (event === undefined || event === null) return { dryRun: false };
   const refuse = (why: string): never => {
     throw new Error(
       `The sweeper refused the event and did nothing: ${why}. Invoke it with {"${SweeperEventKeys.DRY_RUN}": true} to preview a run, ` +
         `or {} (or {"${SweeperEventKeys.DRY_RUN}": false}) to run it now; its schedule sends an EventBridge "${ScheduledEvent.DETAIL_TYPE}".`,
     );
   };
-  if (typeof event !== 'object' || Array.isArray(event)) refuse(`the event must be a JSON object (got ${JSON.stringify(event)?.slice(0, 80)})`);
-  const e = event as Record<string, unknown>;
-  if (e.source === ScheduledEvent.SOURCE && e['detail-type'] === ScheduledEvent.DETAIL_TYPE) {
-    const extra = Object.keys(e).filter((k) => !(ScheduledEvent.KEYS as readonly string[]).includes(k));
-    if (extra.length) refuse(`a scheduled event carries no key ${extra.map((k) => JSON.stringify(k)).join(', ')}`);
-    return { dryRun: false };
-  }
-  const known: readonly string[] = Object.values(SweeperEventKeys);
-  const unknown = Object.keys(e).filter((k) => !known.includes(k));
-  if (unknown.length) {
-    refuse(unknown.map((k) => `unknown key ${JSON.stringify(k)}${suggestion(k, known)}`).join('; '));
-  }
+  const e = manualInvocation(event, Object.values(SweeperEventKeys), refuse);
+  if (!e) return { dryRun: false };
   const requested = e[SweeperEventKeys.DRY_RUN];
   if (requested === undefined || requested === false || requested === 'false') return { dryRun: false };
   if (requested === true || requested === 'true') return { dryRun: true };

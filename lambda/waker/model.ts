@@ -6,7 +6,7 @@
 import { BranchParameterNames, SleepStates, type SleepStateValue } from '../../lib/contract';
 import { SleeperEventKeys } from '../../lib/sleeper-contract';
 import { ScheduledEvent } from '../../lib/sweeper-contract';
-import { suggestion } from '../../lib/private/suggest';
+import { manualInvocation } from '../shared/invocation';
 
 /** One ECS service of a branch, as its deploy recorded it. */
 export interface ServiceConfig {
@@ -309,7 +309,6 @@ export type SleeperRequest = { readonly kind: 'tick' } | { readonly kind: 'wake'
  * call, so a mistyped key never runs a round or touches a branch nobody named.
  */
 export function parseSleeperEvent(event: unknown): SleeperRequest {
-  if (event === undefined || event === null) return { kind: 'tick' };
   const keys: readonly string[] = Object.values(SleeperEventKeys);
   const refuse = (why: string): never => {
     throw new Error(
@@ -317,15 +316,8 @@ export function parseSleeperEvent(event: unknown): SleeperRequest {
         `{"${SleeperEventKeys.SLEEP}": "<staging name>"} (or {} for a round now); its schedule sends an EventBridge "${ScheduledEvent.DETAIL_TYPE}".`,
     );
   };
-  if (typeof event !== 'object' || Array.isArray(event)) refuse(`the event must be a JSON object (got ${JSON.stringify(event)?.slice(0, 80)})`);
-  const e = event as Record<string, unknown>;
-  if (e.source === ScheduledEvent.SOURCE && e['detail-type'] === ScheduledEvent.DETAIL_TYPE) {
-    const extra = Object.keys(e).filter((k) => !(ScheduledEvent.KEYS as readonly string[]).includes(k));
-    if (extra.length) refuse(`a scheduled event carries no key ${extra.map((k) => JSON.stringify(k)).join(', ')}`);
-    return { kind: 'tick' };
-  }
-  const unknown = Object.keys(e).filter((k) => !keys.includes(k));
-  if (unknown.length) refuse(unknown.map((k) => `unknown key ${JSON.stringify(k)}${suggestion(k, keys)}`).join('; '));
+  const e = manualInvocation(event, keys, refuse);
+  if (!e) return { kind: 'tick' };
   const given = keys.filter((k) => e[k] !== undefined);
   if (given.length === 0) return { kind: 'tick' };
   if (given.length > 1) refuse(`give one of ${given.map((k) => JSON.stringify(k)).join(' and ')}, not both`);
