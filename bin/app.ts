@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { join, relative } from 'node:path';
 import { App } from 'aws-cdk-lib';
-import { StagingKinds, TagKeys } from '../lib/contract';
+import { StagingKinds, TagKeys } from '../lib/contract/staging';
 import { StagingInputError } from './config';
 import { buildStagingApp } from './staging-app';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { fargateSizeProblem } from '../lib/staging-services';
-import { nearMiss } from '../lib/private/suggest';
+import { nearMiss } from '../lib/contract/suggest';
 
 /**
  * The ready-made app's input: the `staging` block of cdk.json context, and the `-c` flags of a

@@ -1,10 +1,10 @@
 /** Finding the branch stagings of one prefix, their shared stack, pins, keep-alives and sleep states. */
 import { DescribeStacksCommand, Stack, paginateDescribeStacks } from '@aws-sdk/client-cloudformation';
 import { Parameter, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
-import { BranchParameterNames, FeatureOutputs, SleepStateValue } from '../lib/contract';
-import { SharedStagingNames, StagingNames } from '../lib/naming';
-import { branchStagingOf } from '../lib/private/branch-stack';
-import { nearMatches } from '../lib/private/suggest';
+import { BranchParameterNames, FeatureOutputs, SleepStateValue } from '../lib/contract/staging';
+import { SharedStagingNames, StagingNames } from '../lib/contract/naming';
+import { branchStagingOf } from '../lib/contract/branch-stack';
+import { nearMatches } from '../lib/contract/suggest';
 import { Clients } from './aws';
 import { CliError, aws } from './io';
 

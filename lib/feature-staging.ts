@@ -1,8 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { StagingKinds } from './contract';
+import { StagingKinds } from './contract/staging';
 import { BranchStagingProps } from './feature-staging-lite';
-import { StagingNames } from './naming';
+import { StagingNames } from './contract/naming';
 import { BranchServices } from './private/branch-services';
 import { cacheWiring, combineWiring, databaseWiring, searchWiring } from './private/data-wiring';
 import { BranchCacheInfo, BranchDatabaseInfo, BranchSearchInfo, StagingCache, StagingDataContext, StagingDatabase, StagingSearch } from './staging-data';

@@ -1,9 +1,9 @@
 // The public API. Everything here is jsii-friendly: classes, interfaces and static members only.
-export { BranchParameterNames, FeatureOutputs, ProviderNames, SharedParameterNames, SleepStates, StagingKinds, Streams, TagKeys } from './contract';
-export type { SleepStateValue } from './contract';
+export { BranchParameterNames, FeatureOutputs, ProviderNames, SharedParameterNames, SleepStates, StagingKinds, Streams, TagKeys } from './contract/staging';
+export type { SleepStateValue } from './contract/staging';
 export * from './feature-staging';
 export * from './feature-staging-lite';
-export { SharedStagingNames, StagingNamePatterns, StagingNames } from './naming';
+export { SharedStagingNames, StagingNamePatterns, StagingNames } from './contract/naming';
 export * from './shared-staging';
 export type { SharedDatabaseTemplateOptions } from './providers/database-template';
 export { SharedStagingRef } from './shared-staging-ref';

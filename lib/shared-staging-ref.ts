@@ -6,8 +6,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IConstruct } from 'constructs';
-import { SharedParameterNames } from './contract';
-import { StagingNames } from './naming';
+import { SharedParameterNames } from './contract/staging';
+import { StagingNames } from './contract/naming';
 import { grantReadParameterTree } from './private/grants';
 
 /**

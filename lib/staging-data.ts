@@ -2,13 +2,13 @@ import { CustomResource, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
-import { ProviderNames, StagingKinds, TagKeys } from './contract';
-import { StagingNames } from './naming';
+import { ProviderNames, StagingKinds, TagKeys } from './contract/staging';
+import { StagingNames } from './contract/naming';
 import { generatedSecret } from './private/generated-secret';
 import { valkeyNode } from './private/valkey';
 import { PROVIDER_SERVICE_TIMEOUT } from './private/timeouts';
 import { ISharedStaging } from './shared-staging-ref';
-import { TemplateDatabaseAttributes, TemplateDatabaseResourceProperties } from './database-template-contract';
+import { TemplateDatabaseAttributes, TemplateDatabaseResourceProperties } from './contract/providers/database-template';
 import {
   DatabaseAttributes,
   DatabaseResourceProperties,
@@ -17,7 +17,7 @@ import {
   ResourceTypes,
   SolrCollectionAttributes,
   SolrCollectionResourceProperties,
-} from './provider-contract';
+} from './contract/providers';
 
 /** What a data mode needs to bind itself to one branch. */
 export interface StagingDataContext {

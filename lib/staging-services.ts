@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
-import { serviceLogGroupName, slugify, taskDefinitionFamily } from './naming';
+import { serviceLogGroupName, slugify, taskDefinitionFamily } from './contract/naming';
 import { acknowledgeWildcardPermissions } from './private/acknowledge';
 import { layer } from './private/data-wiring';
 

@@ -9,7 +9,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { SharedParameterNames } from './contract';
+import { SharedParameterNames } from './contract/staging';
 import { acknowledgeWildcardPermissions } from './private/acknowledge';
 import { HANDLER_RUNTIME, handlerCode } from './private/handler-code';
 import { SLEEP_WILDCARDS, SLEEP_WILDCARDS_REASON, sleepPolicies } from './providers/waker';

@@ -9,7 +9,7 @@ import { cpus } from 'node:os';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { onEvent } from '../lambda/database-template';
-import { DatabaseTemplateEnvironment as E, TEMPLATE_LOCK } from '../lib/database-template-contract';
+import { DatabaseTemplateEnvironment as E, TEMPLATE_LOCK } from '../lib/contract/providers/database-template';
 import { OnEventRequest } from '../lambda/shared/provider';
 import { GOLDEN_REFRESH_SCRIPT } from '../lib/private/golden-refresh-script';
 import { PostgresServer } from '../test/lambda/database-template-server';

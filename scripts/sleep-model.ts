@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildStagingApp } from '../bin/staging-app';
 import { WAKE_SECONDS } from '../lambda/waker/model';
-import { DEFAULT_ASSUMPTIONS, priceTemplate } from '../lib/private/cost/model';
+import { DEFAULT_ASSUMPTIONS, priceTemplate } from '../lib/contract/cost/model';
 
 const root = join(__dirname, '..');
 const context = JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')).context;

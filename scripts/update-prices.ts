@@ -1,6 +1,6 @@
 /**
  * `npm run update-prices [-- --check]`: refreshes the cost model's price table
- * (lib/private/cost/price-table.ts) from the AWS Price List API (GetProducts, in us-east-1), for
+ * (lib/contract/cost/price-table.ts) from the AWS Price List API (GetProducts, in us-east-1), for
  * every region of the table and every figure the Price List has. Needs AWS credentials (any
  * identity allowed `pricing:GetProducts`) and the internet; it is never run in tests.
  *
@@ -12,9 +12,9 @@
 import { Filter, PricingClient, paginateGetProducts } from '@aws-sdk/client-pricing';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PRICES, Price, RegionPrices } from '../lib/private/cost/prices';
+import { PRICES, Price, RegionPrices } from '../lib/contract/cost/prices';
 
-export const TABLE_FILE = join(__dirname, '..', 'lib', 'private', 'cost', 'price-table.ts');
+export const TABLE_FILE = join(__dirname, '..', 'lib', 'contract', 'cost', 'price-table.ts');
 
 /** One figure of a region's table and how to find it in the Price List. */
 export interface PriceQuery {

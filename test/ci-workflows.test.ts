@@ -5,8 +5,8 @@ import { delimiter, dirname, join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { parseDocument } from 'yaml';
 import { buildStagingApp } from '../bin/staging-app';
-import { FeatureOutputs, StagingKinds, TagKeys } from '../lib/contract';
-import { StagingNames } from '../lib/naming';
+import { FeatureOutputs, StagingKinds, TagKeys } from '../lib/contract/staging';
+import { StagingNames } from '../lib/contract/naming';
 import { decide as decideQuota } from '../lambda/staging-quota';
 import { FEATURE_FLAGS } from './util/validate';
 

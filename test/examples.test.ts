@@ -4,7 +4,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { build as buildBringYourOwn, SHARED_STACK_NAME } from '../examples/bring-your-own/stacks';
 import { build as buildFrontendLite } from '../examples/frontend-lite/stacks';
 import { build as buildRailsApp } from '../examples/rails-app/stacks';
-import { StagingNames } from '../lib/naming';
+import { StagingNames } from '../lib/contract/naming';
 import { FEATURE_FLAGS, formatFindings, testApp, validationFindings } from './util/validate';
 
 const EXAMPLES = join(__dirname, '..', 'examples');

@@ -18,8 +18,8 @@ import {
   StagingSearch,
   TagKeys,
 } from '../lib';
-import { FeatureOutputs, MANAGED_BY_VALUE } from '../lib/contract';
-import { ResourceTypes } from '../lib/provider-contract';
+import { FeatureOutputs, MANAGED_BY_VALUE } from '../lib/contract/staging';
+import { ResourceTypes } from '../lib/contract/providers';
 import { normalizeTemplate } from '../lib/testing';
 import { dependencies } from '../scripts/critical-path';
 import { cliCost, costOutput } from './util/cost';

@@ -20,8 +20,8 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildStagingApp } from '../bin/staging-app';
 import { generationSuffix } from '../lambda/database-restore/model';
-import { ProviderNames } from '../lib/contract';
-import { SharedStagingNames, StagingNames } from '../lib/naming';
+import { ProviderNames } from '../lib/contract/staging';
+import { SharedStagingNames, StagingNames } from '../lib/contract/naming';
 import { generatedName, TemplateResolver } from './util/cfn-resolve';
 import { FEATURE_FLAGS } from './util/validate';
 

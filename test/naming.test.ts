@@ -1,5 +1,5 @@
 import * as fc from 'fast-check';
-import { SharedStagingNames, StagingNamePatterns, StagingNames, decodeTagValue, encodeTagValue, slugify } from '../lib/naming';
+import { SharedStagingNames, StagingNamePatterns, StagingNames, decodeTagValue, encodeTagValue, slugify } from '../lib/contract/naming';
 import { generationSuffix } from '../lambda/database-restore/model';
 
 /** The staging domain of the example cdk.json. */

@@ -10,7 +10,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { buildStagingApp } from '../bin/staging-app';
 import { FeatureStaging, ISharedStaging, SharedStaging, SharedStagingRef, StagingCache, StagingDatabase, StagingNames } from '../lib';
-import { DatabaseTemplateEnvironment as E } from '../lib/database-template-contract';
+import { DatabaseTemplateEnvironment as E } from '../lib/contract/providers/database-template';
 import { GOLDEN_REFRESH_SCRIPT } from '../lib/private/golden-refresh-script';
 import { container, containers, join, only, onlyId, resourcesOfType, ssm, ssmParameterIds } from './util/template';
 import { criticalPath } from '../scripts/critical-path';

@@ -7,7 +7,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { buildStagingApp } from '../bin/staging-app';
 import { FeatureStaging, FeatureStagingLite, ISharedStaging, SharedStaging, SharedStagingRef, StagingCache, StagingDatabase, StagingNames } from '../lib';
-import { ProviderNames } from '../lib/contract';
+import { ProviderNames } from '../lib/contract/staging';
 import { only, onlyId, resourcesOfType, ssm } from './util/template';
 import { FEATURE_FLAGS } from './util/validate';
 

@@ -1,12 +1,12 @@
 /**
  * The StagingSweeper construct gives its function exactly the environment the handler reads
- * (lib/sweeper-contract.ts), and the event the handler recognises.
+ * (lib/contract/sweeper.ts), and the event the handler recognises.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { parseEvent } from '../lambda/sweeper/index';
 import { StagingSweeper } from '../lib/staging-sweeper';
-import { ScheduledEvent, SweeperEnvironment } from '../lib/sweeper-contract';
+import { ScheduledEvent, SweeperEnvironment } from '../lib/contract/sweeper';
 import { SCHEDULED_EVENT } from './lambda/sweeper-fixtures';
 import { formatFindings, testApp, validationFindings } from './util/validate';
 

@@ -1,13 +1,13 @@
 /**
  * `staging console <branch> [--service web]`: a shell in a running task of the branch (ECS Exec;
  * branch services have enableExecuteCommand). It finds a RUNNING task of the service by its task
- * definition family (`<stack name>-<service>`, lib/naming.ts taskDefinitionFamily), calls
+ * definition family (`<stack name>-<service>`, lib/contract/naming.ts taskDefinitionFamily), calls
  * ExecuteCommand and hands the session to AWS's session-manager-plugin, with the arguments the
  * AWS CLI gives it (awscli/customizations/ecs/executecommand.py). Without the plugin it prints
  * the `aws ecs execute-command` command instead, and how to install the plugin.
  */
 import { DescribeTasksCommand, ExecuteCommandCommand, Task, paginateListTasks } from '@aws-sdk/client-ecs';
-import { taskDefinitionFamily } from '../../lib/naming';
+import { taskDefinitionFamily } from '../../lib/contract/naming';
 import { ClientFactory, Clients, GlobalOptions, regionOf } from '../aws';
 import { CliError, Io, aws } from '../io';
 import { quote, writeJson } from '../render';

@@ -1,10 +1,10 @@
 /** `staging cost [<branch> | <template.json> | <cdk.out dir>]` */
 import { GetTemplateCommand } from '@aws-sdk/client-cloudformation';
 import { existsSync } from 'node:fs';
-import { SharedStagingNames } from '../../lib/naming';
+import { SharedStagingNames } from '../../lib/contract/naming';
 import { ClientFactory, GlobalOptions, regionOf } from '../aws';
 import { loadTemplates } from '../cost/load';
-import { CostAssumptions, DAYS_PER_MONTH, DEFAULT_ASSUMPTIONS, SharedShare, StackCost, priceTemplate, shareOf } from '../../lib/private/cost/model';
+import { CostAssumptions, DAYS_PER_MONTH, DEFAULT_ASSUMPTIONS, SharedShare, StackCost, priceTemplate, shareOf } from '../../lib/contract/cost/model';
 import { CliError, Io, UsageError, aws } from '../io';
 import { colors, table, usd, writeJson } from '../render';
 import { findStaging, listStagings } from '../stagings';
@@ -164,7 +164,7 @@ function render(io: Io, b: BranchCost, share: SharedShare | undefined): string {
   return (
     `${c.bold(b.stackName)}: ${b.cost.region}, ${b.cost.currency}, on-demand prices as of ${b.cost.pricesAsOf}${b.cost.sleeps ? '' : ' (this stack does not sleep)'}\n` +
     table(io, ['category', 'item', 'how', 'awake/day', 'asleep/day'], rows, ['left', 'left', 'left', 'right', 'right']) +
-    (b.cost.lines.some((l) => l.estimate) ? '* an estimated price (see lib/private/cost/price-table.ts)\n' : '') +
+    (b.cost.lines.some((l) => l.estimate) ? '* an estimated price (see lib/contract/cost/price-table.ts)\n' : '') +
     '\n'
   );
 }

@@ -1,6 +1,6 @@
 /** `staging destroy <branch> [--yes]`: deletes a branch staging's stack and waits for it. */
 import { DeleteStackCommand, waitUntilStackDeleteComplete } from '@aws-sdk/client-cloudformation';
-import { SharedStagingNames } from '../../lib/naming';
+import { SharedStagingNames } from '../../lib/contract/naming';
 import { ClientFactory, GlobalOptions, regionOf } from '../aws';
 import { CliError, Io, aws } from '../io';
 import { writeJson } from '../render';

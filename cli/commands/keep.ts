@@ -1,6 +1,6 @@
 /** `staging keep <branch> [--until DATE | --for 7d]` and `staging unkeep <branch>`: the sweeper's pins. */
 import { DeleteParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
-import { BranchParameterNames } from '../../lib/contract';
+import { BranchParameterNames } from '../../lib/contract/staging';
 import { ClientFactory, GlobalOptions, regionOf } from '../aws';
 import { Io, UsageError, aws } from '../io';
 import { quote, writeJson } from '../render';

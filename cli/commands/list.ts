@@ -1,8 +1,8 @@
 /** `staging list`: every branch staging, sorted by last activity. */
 import { GetTemplateCommand } from '@aws-sdk/client-cloudformation';
-import { SleepStates } from '../../lib/contract';
+import { SleepStates } from '../../lib/contract/staging';
 import { ClientFactory, Clients, GlobalOptions, regionOf } from '../aws';
-import { priceTemplate } from '../../lib/private/cost/model';
+import { priceTemplate } from '../../lib/contract/cost/model';
 import { Io } from '../io';
 import { colors, duration, table, usd, writeJson } from '../render';
 import { Staging, branchState, listStagings, sharedInfo } from '../stagings';

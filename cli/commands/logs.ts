@@ -1,7 +1,7 @@
 /**
  * `staging logs <branch> [--service <name>] [--since 1h] [--follow]`: a branch's logs from
  * CloudWatch Logs. Each service has its log group `/<prefix>/<staging name>/<service>`
- * (lib/naming.ts stagingLogGroupPrefix, serviceLogGroupName), so they are found by that prefix.
+ * (lib/contract/naming.ts stagingLogGroupPrefix, serviceLogGroupName), so they are found by that prefix.
  *
  * History is FilterLogEvents (its paginator) per group, merged by time. --follow uses
  * StartLiveTail rather than polling FilterLogEvents: events arrive within about a second of
@@ -13,11 +13,11 @@
  * lost; lines seen in both are printed once.
  */
 import { LogGroup, StartLiveTailCommand, paginateDescribeLogGroups, paginateFilterLogEvents } from '@aws-sdk/client-cloudwatch-logs';
-import { slugify, stagingLogGroupPrefix } from '../../lib/naming';
+import { slugify, stagingLogGroupPrefix } from '../../lib/contract/naming';
 import { ClientFactory, Clients, GlobalOptions, regionOf } from '../aws';
 import { CliError, Io, UsageError, aws } from '../io';
 import { colors } from '../render';
-import { nearMatches } from '../../lib/private/suggest';
+import { nearMatches } from '../../lib/contract/suggest';
 import { findStaging, listStagings } from '../stagings';
 
 export interface LogsOptions extends GlobalOptions {

@@ -5,8 +5,8 @@
  */
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { WaiterState, createWaiter, type WaiterResult } from '@smithy/util-waiter';
-import { BranchParameterNames, SleepStates, SleepStateValue } from '../../lib/contract';
-import { SleeperEventKeys, type ManualSleepResult } from '../../lib/sleeper-contract';
+import { BranchParameterNames, SleepStates, SleepStateValue } from '../../lib/contract/staging';
+import { SleeperEventKeys, type ManualSleepResult } from '../../lib/contract/sleeper';
 import { ClientFactory, Clients, GlobalOptions, invokeJson, regionOf } from '../aws';
 import { CliError, Io, UsageError, aws } from '../io';
 import { duration, quote, writeJson } from '../render';

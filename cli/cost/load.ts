@@ -1,7 +1,7 @@
 /** Reading the templates `staging cost` prices offline: one template file, or a cdk.out directory. */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { StagingKinds, TagKeys } from '../../lib/contract';
+import { StagingKinds, TagKeys } from '../../lib/contract/staging';
 import { CliError } from '../io';
 
 export interface LoadedTemplate {

@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { DBInstance, DBSnapshot, ModifyDBInstanceMessage, Tag } from '@aws-sdk/client-rds';
-import { MANAGED_BY_VALUE, TagKeys } from '../../lib/contract';
-import type { DatabaseResourceProperties, Wire } from '../../lib/provider-contract';
+import { MANAGED_BY_VALUE, TagKeys } from '../../lib/contract/staging';
+import type { DatabaseResourceProperties, Wire } from '../../lib/contract/providers';
 
 /** Tags this handler sets on the instances it restores (on top of the caller's Tags). */
 export const RestoreTagKeys = {

@@ -30,7 +30,7 @@ import {
   parseProperties,
   physicalIdFor,
   readConfig,
-} from '../../lib/database-template-contract';
+} from '../../lib/contract/providers/database-template';
 
 const secrets = new SecretsManagerClient({ maxAttempts: 8, retryMode: 'adaptive' });
 

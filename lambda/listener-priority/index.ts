@@ -36,8 +36,8 @@ import {
   type RuleCondition,
   type Tag,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { SharedParameterNames } from '../../lib/contract';
-import type { ListenerRuleResourceProperties, Wire } from '../../lib/provider-contract';
+import { SharedParameterNames } from '../../lib/contract/staging';
+import type { ListenerRuleResourceProperties, Wire } from '../../lib/contract/providers';
 import { isAwsError, log, logError, requiredProperty, type OnEventRequest, type OnEventResponse } from '../shared/provider';
 import {
   MAX_RULE_PRIORITY,

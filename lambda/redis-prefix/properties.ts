@@ -2,7 +2,7 @@
  * The ResourceProperties contract of the RedisPrefix custom resource, parsed and validated in one
  * place. CloudFormation sends every value as a string.
  */
-import type { RedisPrefixResourceProperties, Wire } from '../../lib/provider-contract';
+import type { RedisPrefixResourceProperties, Wire } from '../../lib/contract/providers';
 
 export interface RedisPrefixProperties {
   readonly host: string;

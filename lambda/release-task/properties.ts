@@ -6,7 +6,7 @@
  * as a comma-separated string. Both are accepted.
  */
 import { createHash } from 'node:crypto';
-import type { ReleaseResourceProperties, Wire } from '../../lib/provider-contract';
+import type { ReleaseResourceProperties, Wire } from '../../lib/contract/providers';
 import { requiredProperty } from '../shared/provider';
 
 export interface CapacityProviderStrategyEntry {

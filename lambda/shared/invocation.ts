@@ -1,5 +1,5 @@
-import { suggestion } from '../../lib/private/suggest';
-import { ScheduledEvent } from '../../lib/sweeper-contract';
+import { suggestion } from '../../lib/contract/suggest';
+import { ScheduledEvent } from '../../lib/contract/sweeper';
 
 /**
  * The event of a handler that runs on a schedule and by hand (the sweeper, the sleeper), read

@@ -50,7 +50,7 @@ export function isAwsError(error: unknown, ...names: string[]): boolean {
 
 /**
  * Reads a required string property, with a message that names it. Given properties typed by the
- * contract (`Wire<...Properties>` of lib/provider-contract.ts), only its keys are accepted.
+ * contract (`Wire<...Properties>` of lib/contract/providers.ts), only its keys are accepted.
  */
 export function requiredProperty<K extends string>(props: { readonly [P in K]?: unknown }, name: NoInfer<K>): string {
   const value = props[name];

@@ -2,7 +2,7 @@
  * The ResourceProperties contract of the SolrCollection custom resource, parsed and validated in
  * one place. CloudFormation sends every value as a string; numbers are parsed here.
  */
-import type { SolrCollectionResourceProperties, Wire } from '../../lib/provider-contract';
+import type { SolrCollectionResourceProperties, Wire } from '../../lib/contract/providers';
 
 export type SolrCollectionMode = 'restore' | 'empty';
 

@@ -29,8 +29,8 @@
  * deploys would need their own cleanup, while counting the stacks needs none.
  */
 import { CloudFormationClient, paginateDescribeStacks, type Stack } from '@aws-sdk/client-cloudformation';
-import { branchStagingOf } from '../../lib/private/branch-stack';
-import { StagingQuotaEnvironment, type StagingQuotaResourceProperties, type Wire } from '../../lib/provider-contract';
+import { branchStagingOf } from '../../lib/contract/branch-stack';
+import { StagingQuotaEnvironment, type StagingQuotaResourceProperties, type Wire } from '../../lib/contract/providers';
 import { log, requiredProperty, type OnEventRequest, type OnEventResponse } from '../shared/provider';
 
 /** Throttling and transient errors are retried by the SDK itself. */

@@ -9,11 +9,11 @@
  * (`{"DryRun": true}`, `{"dry_run": true}`, ...) is refused: the run does nothing and fails,
  * naming the key it knows.
  *
- * Configuration: the environment variables of lib/sweeper-contract.ts, set by the StagingSweeper
+ * Configuration: the environment variables of lib/contract/sweeper.ts, set by the StagingSweeper
  * construct; AWS_REGION comes from Lambda. Missing or unreadable values (DRY_RUN included) refuse
  * to run.
  */
-import { ScheduledEvent, SweeperEnvironment as Env, SweeperEventKeys } from '../../lib/sweeper-contract';
+import { ScheduledEvent, SweeperEnvironment as Env, SweeperEventKeys } from '../../lib/contract/sweeper';
 import { manualInvocation } from '../shared/invocation';
 import { SweepReport, SweeperConfig } from './model';
 import { sweep } from './sweep';

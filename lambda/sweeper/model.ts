@@ -2,9 +2,9 @@
  * Pure parts of the sweeper: configuration, the report's shape, parsing of pins, keep-alives and
  * stack ARNs, the RequestCount query window, and the inactivity arithmetic. No AWS calls here.
  */
-import { BranchParameterNames, FEATURE_KINDS, FeatureOutputs, TagKeys } from '../../lib/contract';
-// The inverse of the tags the constructs write; lib/naming.ts imports nothing beyond node:crypto.
-import { StagingNames, decodeTagValue } from '../../lib/naming';
+import { BranchParameterNames, FEATURE_KINDS, FeatureOutputs, TagKeys } from '../../lib/contract/staging';
+// The inverse of the tags the constructs write; lib/contract/naming.ts imports nothing beyond node:crypto.
+import { StagingNames, decodeTagValue } from '../../lib/contract/naming';
 
 export { decodeTagValue };
 

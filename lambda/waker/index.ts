@@ -17,9 +17,9 @@
  * which is the target of that group and reads it from the ALB event).
  */
 import type { ALBEvent, ALBResult } from 'aws-lambda';
-import { SleepStates } from '../../lib/contract';
-import { nearMatches } from '../../lib/private/suggest';
-import type { ManualSleepResult } from '../../lib/sleeper-contract';
+import { SleepStates } from '../../lib/contract/staging';
+import { nearMatches } from '../../lib/contract/suggest';
+import type { ManualSleepResult } from '../../lib/contract/sleeper';
 import { describeAllStacks, lastRequests } from '../sweeper/aws';
 import { log, logError, requiredProperty, type IsCompleteRequest, type IsCompleteResponse, type OnEventRequest, type OnEventResponse } from '../shared/provider';
 import {

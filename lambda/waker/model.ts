@@ -3,9 +3,9 @@
  * decisions, each a function from what was observed (and the clock) to a list of steps with a
  * reason. aws.ts carries the steps out. No AWS calls here.
  */
-import { BranchParameterNames, SleepStates, type SleepStateValue } from '../../lib/contract';
-import { SleeperEventKeys } from '../../lib/sleeper-contract';
-import { ScheduledEvent } from '../../lib/sweeper-contract';
+import { BranchParameterNames, SleepStates, type SleepStateValue } from '../../lib/contract/staging';
+import { SleeperEventKeys } from '../../lib/contract/sleeper';
+import { ScheduledEvent } from '../../lib/contract/sweeper';
 import { manualInvocation } from '../shared/invocation';
 
 /** One ECS service of a branch, as its deploy recorded it. */
@@ -122,7 +122,7 @@ export interface Paths {
   readonly pin: (name: string) => string;
 }
 
-/** SSM names below the parameter prefix (lib/contract.ts BranchParameterNames). */
+/** SSM names below the parameter prefix (lib/contract/staging.ts BranchParameterNames). */
 export function paths(parameterPrefix: string): Paths {
   const p = parameterPrefix.replace(/\/+$/, '');
   return {

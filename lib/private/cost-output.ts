@@ -1,6 +1,6 @@
 import { CfnOutput, CfnResource, Lazy, Stack, Token } from 'aws-cdk-lib';
-import { FeatureOutputs } from '../contract';
-import { costSummary, priceTemplate } from './cost/model';
+import { FeatureOutputs } from '../contract/staging';
+import { costSummary, priceTemplate } from '../contract/cost/model';
 
 /**
  * The stack's cost per day as an output (FeatureOutputs.COST_PER_DAY), priced at synthesis by

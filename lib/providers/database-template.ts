@@ -3,9 +3,9 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { ProviderNames } from '../contract';
-import { DatabaseTemplateEnvironment as E } from '../database-template-contract';
-import { StagingNamePatterns, StagingNames } from '../naming';
+import { ProviderNames } from '../contract/staging';
+import { DatabaseTemplateEnvironment as E } from '../contract/providers/database-template';
+import { StagingNamePatterns, StagingNames } from '../contract/naming';
 import { InVpc } from './in-vpc';
 import { ProviderDefinition } from './provider-definition';
 

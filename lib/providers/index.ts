@@ -9,7 +9,7 @@
  *   wildcards, the cdk-nag IAM5 findings to acknowledge with a reason. No constructs are created
  *   there: SharedStaging calls `addProvider` with the result.
  * - Names and ARN patterns come from `StagingNames` / `StagingNamePatterns`, never by hand.
- * - Its resource type and properties go in `lib/provider-contract.ts`.
+ * - Its resource type and properties go in `lib/contract/providers.ts`.
  * - `test/providers/<name>.test.ts` tests the definition directly; `test/iam.test.ts` proves each
  *   SDK command of its handler against the synthesized policy.
  */

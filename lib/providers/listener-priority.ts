@@ -2,7 +2,7 @@ import { Fn } from 'aws-cdk-lib';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Duration } from 'aws-cdk-lib';
-import { ProviderNames } from '../contract';
+import { ProviderNames } from '../contract/staging';
 import { ProviderDefinition } from './provider-definition';
 
 /** Properties of `listenerPriorityProvider`. */

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { ProviderNames } from '../contract';
+import { ProviderNames } from '../contract/staging';
 import { ProviderDefinition } from './provider-definition';
 import { InVpc } from './in-vpc';
 

@@ -1,8 +1,8 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { ProviderNames, StagingKinds, TagKeys } from '../contract';
-import { StagingNamePatterns } from '../naming';
+import { ProviderNames, StagingKinds, TagKeys } from '../contract/staging';
+import { StagingNamePatterns } from '../contract/naming';
 import { ProviderDefinition } from './provider-definition';
 
 /** Properties of `releaseTaskProvider`. */

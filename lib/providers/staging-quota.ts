@@ -1,7 +1,7 @@
 import { Duration, Tokenization } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { ProviderNames } from '../contract';
-import { StagingQuotaEnvironment } from '../provider-contract';
+import { ProviderNames } from '../contract/staging';
+import { StagingQuotaEnvironment } from '../contract/providers';
 import { ProviderDefinition } from './provider-definition';
 
 /** Properties of `stagingQuotaProvider`. */

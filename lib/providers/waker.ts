@@ -1,7 +1,7 @@
 import { Aws, Duration, Fn } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { BranchParameterNames, FEATURE_KINDS, ProviderNames, TagKeys } from '../contract';
-import { StagingNamePatterns } from '../naming';
+import { BranchParameterNames, FEATURE_KINDS, ProviderNames, TagKeys } from '../contract/staging';
+import { StagingNamePatterns } from '../contract/naming';
 import { ProviderDefinition } from './provider-definition';
 
 /** What sleep and wake act on: the shared cluster and listener, below one prefix. */

@@ -2,7 +2,7 @@ import { CloudFormationClient, DeleteStackCommand, DescribeStacksCommand, GetTem
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DeleteParameterCommand, GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { StagingNames } from '../../lib/naming';
+import { StagingNames } from '../../lib/contract/naming';
 import { run } from '../../cli/program';
 import { fakeIo } from './fake-io';
 import { LITE, LOGIN, SHARED, denied, stagingStack, throttle } from './fixtures';

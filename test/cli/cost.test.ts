@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildStagingApp } from '../../bin/staging-app';
 import { run } from '../../cli/program';
-import { DEFAULT_ASSUMPTIONS, costSummary, priceTemplate, runsPerDay, splitCapacity } from '../../lib/private/cost/model';
-import { PRICES } from '../../lib/private/cost/prices';
+import { DEFAULT_ASSUMPTIONS, costSummary, priceTemplate, runsPerDay, splitCapacity } from '../../lib/contract/cost/model';
+import { PRICES } from '../../lib/contract/cost/prices';
 import { pick, priceOfEntry, queriesFor, renderTable } from '../../scripts/update-prices';
 import { fakeIo } from './fake-io';
 
@@ -45,7 +45,7 @@ async function costJson(...args: string[]): Promise<any> {
 
 const line = (j: any, item: string) => j.lines.find((l: any) => l.item.startsWith(item));
 
-// eu-west-1 prices (lib/private/cost/price-table.ts), worked out by hand:
+// eu-west-1 prices (lib/contract/cost/price-table.ts), worked out by hand:
 const task = 0.25 * 0.04048 + 0.5 * 0.004445; // 0.25 vCPU / 0.5 GB Fargate x86, per hour
 const logs = (groups: number) => groups * 0.01 * 0.57 + (groups * 0.01 * 7 * 0.03) / 30.42; // 7-day retention
 
@@ -215,7 +215,7 @@ describe('scripts/update-prices.ts (its pure parts; the script itself needs the 
     expect(pick([spot], vcpu)).toBe('no product with usagetype Fargate-vCPU-Hours:perCPU');
   });
 
-  test('renders the table file it reads: lib/private/cost/price-table.ts is its output', () => {
+  test('renders the table file it reads: lib/contract/cost/price-table.ts is its output', () => {
     expect(renderTable(PRICES)).toBe(readFileSync(join(root, 'lib', 'private', 'cost', 'price-table.ts'), 'utf8'));
   });
 });

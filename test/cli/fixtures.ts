@@ -1,6 +1,6 @@
 /** The stacks the CLI tests find: two branch stagings and the shared stack, as DescribeStacks returns them. */
 import { Stack } from '@aws-sdk/client-cloudformation';
-import { StagingNames } from '../../lib/naming';
+import { StagingNames } from '../../lib/contract/naming';
 
 export const ACCOUNT = '123456789012';
 

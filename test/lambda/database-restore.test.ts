@@ -17,7 +17,7 @@ import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient 
 import { mockClient } from 'aws-sdk-client-mock';
 import { isComplete, onEvent } from '../../lambda/database-restore';
 import { IsCompleteRequest, OnEventRequest } from '../../lambda/shared/provider';
-import { ResourceTypes } from '../../lib/provider-contract';
+import { ResourceTypes } from '../../lib/contract/providers';
 
 const rds = mockClient(RDSClient);
 const sm = mockClient(SecretsManagerClient);

@@ -7,8 +7,8 @@ import {
   parseProperties,
   readConfig,
   untouchableDatabases,
-} from '../../lib/database-template-contract';
-import { StagingNames } from '../../lib/naming';
+} from '../../lib/contract/providers/database-template';
+import { StagingNames } from '../../lib/contract/naming';
 
 const ENV = {
   [E.HOST]: 'db.internal',

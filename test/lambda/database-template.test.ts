@@ -7,7 +7,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { Client } from 'pg';
 import { onEvent, timing } from '../../lambda/database-template';
-import { DatabaseTemplateEnvironment as E, TEMPLATE_LOCK, ownershipComment } from '../../lib/database-template-contract';
+import { DatabaseTemplateEnvironment as E, TEMPLATE_LOCK, ownershipComment } from '../../lib/contract/providers/database-template';
 import { OnEventRequest } from '../../lambda/shared/provider';
 import { GOLDEN_REFRESH_SCRIPT } from '../../lib/private/golden-refresh-script';
 import { PostgresServer } from './database-template-server';

@@ -21,7 +21,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import * as fc from 'fast-check';
 import { CONFLICT_ATTEMPTS, elbv2, onEvent, randomness } from '../../lambda/listener-priority';
 import type { OnEventRequest } from '../../lambda/shared/provider';
-import { ResourceTypes } from '../../lib/provider-contract';
+import { ResourceTypes } from '../../lib/contract/providers';
 
 const elbMock = mockClient(ElasticLoadBalancingV2Client);
 

@@ -11,7 +11,7 @@ import { parseProperties } from '../../lambda/redis-prefix/properties';
 import { deleteKeysWithPrefix, escapeGlob, withRedis } from '../../lambda/redis-prefix/redis';
 import { OnEventRequest, RequestType } from '../../lambda/shared/provider';
 import { RedisServer, TlsFiles, freePort, makeTlsFiles, requireRedisServer } from './redis-prefix-server';
-import { ResourceTypes } from '../../lib/provider-contract';
+import { ResourceTypes } from '../../lib/contract/providers';
 
 const secretsMock = mockClient(SecretsManagerClient);
 

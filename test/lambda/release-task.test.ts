@@ -21,7 +21,7 @@ import {
   taskIdOf,
 } from '../../lambda/release-task/properties';
 import { IsCompleteRequest, OnEventRequest } from '../../lambda/shared/provider';
-import { ResourceTypes } from '../../lib/provider-contract';
+import { ResourceTypes } from '../../lib/contract/providers';
 
 const ecsMock = mockClient(ECSClient);
 const logsMock = mockClient(CloudWatchLogsClient);

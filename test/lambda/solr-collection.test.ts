@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { asyncIds, isComplete, onEvent } from '../../lambda/solr-collection';
 import { IsCompleteRequest, OnEventRequest, OnEventResponse, RequestType } from '../../lambda/shared/provider';
 import { FakeSolr } from './solr-collection-fake-server';
-import { ResourceTypes } from '../../lib/provider-contract';
+import { ResourceTypes } from '../../lib/contract/providers';
 
 const secretsMock = mockClient(SecretsManagerClient);
 

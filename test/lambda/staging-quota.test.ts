@@ -2,9 +2,9 @@ import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sd
 import { mockClient } from 'aws-sdk-client-mock';
 import { capOf, decide, NOT_COUNTED_STATUSES, onEvent } from '../../lambda/staging-quota';
 import type { OnEventRequest, RequestType } from '../../lambda/shared/provider';
-import { StagingKinds, TagKeys } from '../../lib/contract';
-import { StagingNames } from '../../lib/naming';
-import { ResourceTypes, StagingQuotaEnvironment } from '../../lib/provider-contract';
+import { StagingKinds, TagKeys } from '../../lib/contract/staging';
+import { StagingNames } from '../../lib/contract/naming';
+import { ResourceTypes, StagingQuotaEnvironment } from '../../lib/contract/providers';
 
 const cfnMock = mockClient(CloudFormationClient);
 const ACCOUNT = '123456789012';

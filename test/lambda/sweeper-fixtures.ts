@@ -1,6 +1,6 @@
 /** What the sweeper's tests share: the account, and the environment the StagingSweeper construct sets. */
 import type { SweeperConfig } from '../../lambda/sweeper/model';
-import type { SweeperEnvironmentVariables } from '../../lib/sweeper-contract';
+import type { SweeperEnvironmentVariables } from '../../lib/contract/sweeper';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';

@@ -3,7 +3,7 @@
  * know, or an environment it cannot read, refuses the run instead of running it for real.
  */
 import { configFromEnvironment, parseEvent } from '../../lambda/sweeper/index';
-import { ScheduledEvent, SweeperEnvironment, SweeperEventKeys } from '../../lib/sweeper-contract';
+import { ScheduledEvent, SweeperEnvironment, SweeperEventKeys } from '../../lib/contract/sweeper';
 import { SCHEDULED_EVENT, SWEEPER_ENV } from './sweeper-fixtures';
 
 const DAY = 24 * 3600_000;

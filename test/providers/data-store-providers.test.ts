@@ -1,7 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { ProviderNames } from '../../lib/contract';
+import { ProviderNames } from '../../lib/contract/staging';
 import { redisPrefixProvider, solrCollectionProvider } from '../../lib/providers';
 import { statementsOf } from './util';
 

@@ -1,5 +1,5 @@
 import { App, Stack } from 'aws-cdk-lib';
-import { ProviderNames } from '../../lib/contract';
+import { ProviderNames } from '../../lib/contract/staging';
 import { databaseRestoreProvider } from '../../lib/providers';
 import { statementsOf } from './util';
 

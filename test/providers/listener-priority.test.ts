@@ -1,6 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import { ProviderNames } from '../../lib/contract';
+import { ProviderNames } from '../../lib/contract/staging';
 import { listenerPriorityProvider } from '../../lib/providers';
 import { statementsOf } from './util';
 

@@ -1,6 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import { ProviderNames } from '../../lib/contract';
+import { ProviderNames } from '../../lib/contract/staging';
 import { releaseTaskProvider } from '../../lib/providers';
 import { statementsOf } from './util';
 

@@ -1,6 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
-import { ProviderNames } from '../../lib/contract';
-import { StagingQuotaEnvironment } from '../../lib/provider-contract';
+import { ProviderNames } from '../../lib/contract/staging';
+import { StagingQuotaEnvironment } from '../../lib/contract/providers';
 import { stagingQuotaProvider } from '../../lib/providers';
 import { statementsOf } from './util';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../cli/program';
-import { FeatureOutputs } from '../../lib/contract';
+import { FeatureOutputs } from '../../lib/contract/staging';
 import { fakeIo } from '../cli/fake-io';
 
 export interface CostFigures {

@@ -8,7 +8,7 @@
 /**
  * Keys of a manual invocation: exactly one of them, its value a staging name (the DNS label,
  * `feature-login-df7c7aeb`), e.g. `{"wake": "feature-login-df7c7aeb"}`. Any other key is refused
- * before any AWS call. The schedule sends an EventBridge "Scheduled Event" (lib/sweeper-contract.ts
+ * before any AWS call. The schedule sends an EventBridge "Scheduled Event" (lib/contract/sweeper.ts
  * ScheduledEvent); `{}` runs the sleeper's round now.
  */
 export const SleeperEventKeys = {
@@ -24,7 +24,7 @@ export interface ManualSleepResult {
   readonly action: string;
   readonly stagingName: string;
   readonly branch: string;
-  /** The state after this invocation: `awake`, `waking` or `sleeping` (lib/contract.ts SleepStates). */
+  /** The state after this invocation: `awake`, `waking` or `sleeping` (lib/contract/staging.ts SleepStates). */
   readonly state: string;
   /** False when there was nothing to do: a wake of an awake branch, a sleep of a sleeping one. */
   readonly changed: boolean;

@@ -1,5 +1,5 @@
-import { FEATURE_KINDS, TagKeys } from '../contract';
-import { decodeTagValue } from '../naming';
+import { FEATURE_KINDS, TagKeys } from './staging';
+import { decodeTagValue } from './naming';
 
 /** A CloudFormation stack as DescribeStacks returns it, as far as {@link branchStagingOf} reads it. */
 export interface StackSummary {

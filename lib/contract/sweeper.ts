@@ -3,7 +3,7 @@
  * (lambda/sweeper): the names of the function's environment variables and the keys of the event
  * it accepts. Both sides import these names, so renaming or adding one is a compile error on the
  * side that has not followed. No imports, so the handler bundle reads it without aws-cdk-lib
- * (like lib/contract.ts). Internal: not exported from the package.
+ * (like lib/contract/staging.ts). Internal: not exported from the package.
  */
 
 /** Environment variables of the sweeper function. */
