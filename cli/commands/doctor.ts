@@ -69,6 +69,8 @@ export interface QuotaFigures {
   readonly needed: number;
   /** `applied` (Service Quotas, this account), `aws-default` (Service Quotas' default) or `documented` (AWS's documented default: Service Quotas did not answer). */
   readonly limitSource: 'applied' | 'aws-default' | 'documented';
+  /** Why the documented default stands in. */
+  readonly limitNote?: string;
   readonly adjustable: boolean;
 }
 
@@ -124,7 +126,8 @@ export interface DoctorClients extends Clients {
 }
 
 function doctorClients(clients: Clients): DoctorClients {
-  const config = { region: clients.region, maxAttempts: 8, retryMode: 'adaptive' as const };
+  // Fewer attempts than the other commands: a check that cannot get an answer says so quickly.
+  const config = { region: clients.region, maxAttempts: 3, retryMode: 'adaptive' as const };
   return {
     ...clients,
     sts: new STSClient(config),
@@ -143,7 +146,7 @@ export function validateDoctorOptions(options: DoctorOptions): void {
   if (options.domain !== undefined && !/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]\.?$/i.test(options.domain)) {
     throw new UsageError(`--domain must be a DNS name like staging.example.com (got ${JSON.stringify(options.domain)}); pass the domainName the shared stack uses`);
   }
-  if (options.hostedZoneId !== undefined && !/^(\/hostedzone\/)?Z[A-Z0-9]{1,31}$/.test(options.hostedZoneId)) {
+  if (options.hostedZoneId !== undefined && !/^(\/hostedzone\/)?[A-Z0-9]{1,32}$/.test(options.hostedZoneId)) {
     throw new UsageError(`--hosted-zone-id must be a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ (got ${JSON.stringify(options.hostedZoneId)}); see aws route53 list-hosted-zones`);
   }
   if (options.qualifier !== undefined && !/^[A-Za-z0-9_-]{1,10}$/.test(options.qualifier)) {
@@ -178,7 +181,7 @@ export function regionCheck(region: string, source: string): CheckResult {
 /** A quota's verdict: over the limit fails; within 80% of it warns. */
 export function quotaCheck(spec: QuotaSpec, figures: Omit<QuotaFigures, 'serviceCode' | 'quotaCode' | 'adjustable'>, what: string): CheckResult {
   const quota: QuotaFigures = { serviceCode: spec.serviceCode, quotaCode: spec.quotaCode, adjustable: spec.adjustable, ...figures };
-  const limitText = `${fmt(quota.limit)}${quota.limitSource === 'applied' ? '' : quota.limitSource === 'aws-default' ? ' (AWS default)' : ' (AWS documented default: Service Quotas did not answer)'}`;
+  const limitText = `${fmt(quota.limit)}${quota.limitSource === 'applied' ? '' : quota.limitSource === 'aws-default' ? ' (AWS default)' : ` (AWS documented default: ${quota.limitNote ?? 'Service Quotas did not answer'})`}`;
   const detail = `${what}: ${fmt(quota.usage)} used of ${limitText}; the next deploy needs ${fmt(quota.needed)}`;
   const raise = spec.adjustable
     ? `aws service-quotas request-service-quota-increase --service-code ${spec.serviceCode} --quota-code ${spec.quotaCode} --desired-value ${Math.ceil(Math.max(quota.needed * 2, quota.limit * 2))}`
@@ -475,21 +478,28 @@ async function serviceLinkedRoleCheck(clients: DoctorClients, r: (typeof SERVICE
   };
 }
 
-/** The applied value, else the AWS default (Service Quotas), else the documented default. */
-async function quotaLimit(clients: DoctorClients, spec: QuotaSpec): Promise<{ limit: number; limitSource: QuotaFigures['limitSource'] }> {
+/**
+ * The applied value, else the AWS default (Service Quotas), else AWS's documented default. A
+ * lookup that fails (no permission for servicequotas:*, the API unavailable) does not hide the
+ * usage: the documented default stands in, and the detail says why.
+ */
+async function quotaLimit(clients: DoctorClients, spec: QuotaSpec): Promise<{ limit: number; limitSource: QuotaFigures['limitSource']; limitNote?: string }> {
+  const ids = { ServiceCode: spec.serviceCode, QuotaCode: spec.quotaCode };
+  const noSuch = (e: unknown) => /NoSuchResource/.test(String((e as any)?.name));
+  const why = (e: unknown) => `${(e as any)?.name ?? 'Error'} from Service Quotas`;
   try {
-    const out = await clients.quotas.send(new GetServiceQuotaCommand({ ServiceCode: spec.serviceCode, QuotaCode: spec.quotaCode }));
+    const out = await clients.quotas.send(new GetServiceQuotaCommand(ids));
     if (out.Quota?.Value !== undefined) return { limit: out.Quota.Value, limitSource: 'applied' };
   } catch (e) {
-    if (!/NoSuchResource/.test(String((e as any)?.name))) throw e;
+    if (!noSuch(e)) return { limit: spec.documented, limitSource: 'documented', limitNote: why(e) };
   }
   try {
-    const out = await clients.quotas.send(new GetAWSDefaultServiceQuotaCommand({ ServiceCode: spec.serviceCode, QuotaCode: spec.quotaCode }));
+    const out = await clients.quotas.send(new GetAWSDefaultServiceQuotaCommand(ids));
     if (out.Quota?.Value !== undefined) return { limit: out.Quota.Value, limitSource: 'aws-default' };
   } catch (e) {
-    if (!/NoSuchResource/.test(String((e as any)?.name))) throw e;
+    if (!noSuch(e)) return { limit: spec.documented, limitSource: 'documented', limitNote: why(e) };
   }
-  return { limit: spec.documented, limitSource: 'documented' };
+  return { limit: spec.documented, limitSource: 'documented', limitNote: 'Service Quotas does not know it' };
 }
 
 async function quotaChecks(clients: DoctorClients, shared: SharedFound): Promise<CheckResult[]> {
@@ -499,8 +509,8 @@ async function quotaChecks(clients: DoctorClients, shared: SharedFound): Promise
   const alb = shared.parameters.get(SharedParameterNames.LOAD_BALANCER_ARN);
   const one = (spec: QuotaSpec, usage: () => Promise<{ usage: number; what: string }>) =>
     guarded(spec.id, spec.title, async () => {
-      const [{ limit, limitSource }, used] = await Promise.all([quotaLimit(clients, spec), usage()]);
-      return quotaCheck(spec, { usage: used.usage, limit, limitSource, needed: used.usage + step(spec) }, `${used.what} (${nextDeploy} adds ${fmt(step(spec))})`);
+      const [{ limit, limitSource, limitNote }, used] = await Promise.all([quotaLimit(clients, spec), usage()]);
+      return quotaCheck(spec, { usage: used.usage, limit, limitSource, limitNote, needed: used.usage + step(spec) }, `${used.what} (${nextDeploy} adds ${fmt(step(spec))})`);
     });
   return Promise.all([
     one(QUOTAS.targetGroupsPerAlb, async () => ({ usage: alb ? await targetGroupsOf(clients, alb) : 0, what: alb ? 'on the shared load balancer' : 'no shared load balancer yet' })),

@@ -162,7 +162,7 @@ describe('staging doctor', () => {
   });
 
   test('a domain outside the hosted zone fails, naming both; a private zone fails; an unknown zone fails', async () => {
-    let check = byId((await doctorJson(['--domain', 'staging.example.org'])).report, 'hosted-zone');
+    const check = byId((await doctorJson(['--domain', 'staging.example.org'])).report, 'hosted-zone');
     expect(check).toMatchObject({ status: 'fail', detail: `staging.example.org does not lie in ${ZONE} (example.com) (flags)` });
     expect(check.fix).toBe('Use a domainName ending in .example.com (e.g. staging.example.com), or the zone that holds staging.example.org.');
     // `notexample.com` ends with `example.com` but is not inside it.
@@ -213,7 +213,12 @@ describe('staging doctor', () => {
     const { report } = await doctorJson();
     expect(byId(report, 'quota:rds-instances').quota).toMatchObject({ limit: 40, limitSource: 'aws-default' });
     expect(byId(report, 'quota:rds-instances').detail).toContain('6 used of 40 (AWS default)');
-    expect(byId(report, 'quota:vpcs').quota).toMatchObject({ limit: 5, limitSource: 'documented' });
+    expect(byId(report, 'quota:vpcs').quota).toMatchObject({ limit: 5, limitSource: 'documented', limitNote: 'Service Quotas does not know it' });
+    // No permission for Service Quotas: the usage is still checked, against the documented default.
+    mocks.quotas.on(GetServiceQuotaCommand, { QuotaCode: QUOTAS.fargateVcpu.quotaCode }).rejects(notFound('AccessDeniedException', 'not authorized to perform: servicequotas:GetServiceQuota'));
+    const denied = byId((await doctorJson()).report, 'quota:fargate-vcpu');
+    expect(denied).toMatchObject({ status: 'ok', quota: { usage: 3.5, limit: 6, limitSource: 'documented' } });
+    expect(denied.detail).toBe('the most in use in the last hour (AWS/Usage) (one more branch adds 0.25): 3.50 used of 6 (AWS documented default: AccessDeniedException from Service Quotas); the next deploy needs 3.75');
     // Fargate at 40 vCPU with 3.5 used is fine; a real error is a failed check, not a crash.
     mocks.ec2.on(DescribeVpcsCommand).rejects(notFound('InternalError', 'boom'));
     const again = await doctorJson();
