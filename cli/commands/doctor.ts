@@ -179,10 +179,10 @@ export function regionCheck(region: string, source: string): CheckResult {
 }
 
 /** A quota's verdict: over the limit fails; within 80% of it warns. */
-export function quotaCheck(spec: QuotaSpec, figures: Omit<QuotaFigures, 'serviceCode' | 'quotaCode' | 'adjustable'>, what: string): CheckResult {
+export function quotaCheck(spec: QuotaSpec, figures: Omit<QuotaFigures, 'serviceCode' | 'quotaCode' | 'adjustable'>, where: string, next: string): CheckResult {
   const quota: QuotaFigures = { serviceCode: spec.serviceCode, quotaCode: spec.quotaCode, adjustable: spec.adjustable, ...figures };
   const limitText = `${fmt(quota.limit)}${quota.limitSource === 'applied' ? '' : quota.limitSource === 'aws-default' ? ' (AWS default)' : ` (AWS documented default: ${quota.limitNote ?? 'Service Quotas did not answer'})`}`;
-  const detail = `${what}: ${fmt(quota.usage)} used of ${limitText}; the next deploy needs ${fmt(quota.needed)}`;
+  const detail = `${fmt(quota.usage)} of ${limitText} used ${where}; ${next} brings it to ${fmt(quota.needed)}`;
   const raise = spec.adjustable
     ? `aws service-quotas request-service-quota-increase --service-code ${spec.serviceCode} --quota-code ${spec.quotaCode} --desired-value ${Math.ceil(Math.max(quota.needed * 2, quota.limit * 2))}`
     : undefined;
@@ -505,20 +505,20 @@ async function quotaLimit(clients: DoctorClients, spec: QuotaSpec): Promise<{ li
 async function quotaChecks(clients: DoctorClients, shared: SharedFound): Promise<CheckResult[]> {
   const first = !shared.stack;
   const step = (spec: QuotaSpec) => (first ? spec.firstDeploy : spec.perBranch);
-  const nextDeploy = first ? 'the shared stack' : 'one more branch';
+  const next = first ? 'the shared stack' : 'one more branch';
   const alb = shared.parameters.get(SharedParameterNames.LOAD_BALANCER_ARN);
-  const one = (spec: QuotaSpec, usage: () => Promise<{ usage: number; what: string }>) =>
+  const one = (spec: QuotaSpec, usage: () => Promise<{ usage: number; where: string }>) =>
     guarded(spec.id, spec.title, async () => {
       const [{ limit, limitSource, limitNote }, used] = await Promise.all([quotaLimit(clients, spec), usage()]);
-      return quotaCheck(spec, { usage: used.usage, limit, limitSource, limitNote, needed: used.usage + step(spec) }, `${used.what} (${nextDeploy} adds ${fmt(step(spec))})`);
+      return quotaCheck(spec, { usage: used.usage, limit, limitSource, limitNote, needed: used.usage + step(spec) }, used.where, next);
     });
   return Promise.all([
-    one(QUOTAS.targetGroupsPerAlb, async () => ({ usage: alb ? await targetGroupsOf(clients, alb) : 0, what: alb ? 'on the shared load balancer' : 'no shared load balancer yet' })),
-    one(QUOTAS.rulesPerAlb, async () => ({ usage: alb ? await rulesOf(clients, alb) : 0, what: alb ? 'on the shared load balancer (default rules not counted)' : 'no shared load balancer yet' })),
-    one(QUOTAS.fargateVcpu, async () => ({ usage: await fargateVcpus(clients), what: 'the most in use in the last hour (AWS/Usage)' })),
-    one(QUOTAS.elasticIps, async () => ({ usage: (await clients.ec2.send(new DescribeAddressesCommand({}))).Addresses?.length ?? 0, what: 'allocated in this region' })),
-    one(QUOTAS.vpcs, async () => ({ usage: await count(paginateDescribeVpcs({ client: clients.ec2 }, {}), (p) => p.Vpcs), what: 'in this region' })),
-    one(QUOTAS.rdsInstances, async () => ({ usage: await count(paginateDescribeDBInstances({ client: clients.rds }, {}), (p) => p.DBInstances), what: 'in this region' })),
+    one(QUOTAS.targetGroupsPerAlb, async () => ({ usage: alb ? await targetGroupsOf(clients, alb) : 0, where: alb ? 'on the shared load balancer' : '(no shared load balancer yet)' })),
+    one(QUOTAS.rulesPerAlb, async () => ({ usage: alb ? await rulesOf(clients, alb) : 0, where: alb ? 'on the shared load balancer (default rules not counted)' : '(no shared load balancer yet)' })),
+    one(QUOTAS.fargateVcpu, async () => ({ usage: await fargateVcpus(clients), where: 'at the most in the last hour (AWS/Usage)' })),
+    one(QUOTAS.elasticIps, async () => ({ usage: (await clients.ec2.send(new DescribeAddressesCommand({}))).Addresses?.length ?? 0, where: 'in this region' })),
+    one(QUOTAS.vpcs, async () => ({ usage: await count(paginateDescribeVpcs({ client: clients.ec2 }, {}), (p) => p.Vpcs), where: 'in this region' })),
+    one(QUOTAS.rdsInstances, async () => ({ usage: await count(paginateDescribeDBInstances({ client: clients.rds }, {}), (p) => p.DBInstances), where: 'in this region' })),
   ]);
 }
 

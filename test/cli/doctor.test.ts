@@ -114,12 +114,12 @@ describe('staging doctor', () => {
       `✓ shared stack: staging-shared UPDATE_COMPLETE, cdk-multi-staging ${libraryVersion()} (installed ${libraryVersion()})`,
       `✓ hosted zone: staging.example.com lies in example.com (${ZONE}, public; SSM /staging/shared/*)`,
       '✓ service-linked role AWSServiceRoleForECS: exists',
-      '✓ target groups per load balancer: on the shared load balancer (one more branch adds 1): 12 used of 100; the next deploy needs 13',
-      '✓ rules per load balancer: on the shared load balancer (default rules not counted) (one more branch adds 1): 10 used of 100; the next deploy needs 11',
-      '✓ Fargate On-Demand vCPU: the most in use in the last hour (AWS/Usage) (one more branch adds 0.25): 3.50 used of 100; the next deploy needs 3.75',
-      '✓ Elastic IPs: allocated in this region (one more branch adds 0): 1 used of 5; the next deploy needs 1',
-      '✓ VPCs: in this region (one more branch adds 0): 2 used of 5; the next deploy needs 2',
-      '✓ RDS DB instances: in this region (one more branch adds 1): 6 used of 40; the next deploy needs 7',
+      '✓ target groups per load balancer: 12 of 100 used on the shared load balancer; one more branch brings it to 13',
+      '✓ rules per load balancer: 10 of 100 used on the shared load balancer (default rules not counted); one more branch brings it to 11',
+      '✓ Fargate On-Demand vCPU: 3.50 of 100 used at the most in the last hour (AWS/Usage); one more branch brings it to 3.75',
+      '✓ Elastic IPs: 1 of 5 used in this region; one more branch brings it to 1',
+      '✓ VPCs: 2 of 5 used in this region; one more branch brings it to 2',
+      '✓ RDS DB instances: 6 of 40 used in this region; one more branch brings it to 7',
     ]));
     expect(lines.filter((l) => /^[✓!✗-] /.test(l))).toHaveLength(17);
     expect(r.out).toMatch(new RegExp(`\\n\\n1[67] ok, [01] to note, 0 failed \\(account ${ACCOUNT}, eu-west-1\\)\\n$`));
@@ -147,8 +147,8 @@ describe('staging doctor', () => {
     expect(r.out).toContain('! service-linked role AWSServiceRoleForECS: missing; ECS creates it on first use if the deploy role may iam:CreateServiceLinkedRole\n    note: Create it now (the account\'s first ECS cluster can fail in CloudFormation before ECS has made it): aws iam create-service-linked-role --aws-service-name ecs.amazonaws.com\n');
     expect(r.out).toContain('! session-manager-plugin: not on PATH; only `staging console` needs it');
     // Before the shared stack, the quotas are checked for what it needs.
-    expect(r.out).toContain('✓ VPCs: in this region (the shared stack adds 1): 2 used of 5; the next deploy needs 3\n');
-    expect(r.out).toContain('✓ target groups per load balancer: no shared load balancer yet (the shared stack adds 2): 0 used of 100; the next deploy needs 2\n');
+    expect(r.out).toContain('✓ VPCs: 2 of 5 used in this region; the shared stack brings it to 3\n');
+    expect(r.out).toContain('✓ target groups per load balancer: 0 of 100 used (no shared load balancer yet); the shared stack brings it to 2\n');
   });
 
   test('a bootstrap older than aws-cdk-lib needs fails; a missing version parameter with the stack names the qualifier', async () => {
@@ -212,13 +212,13 @@ describe('staging doctor', () => {
     mocks.quotas.on(GetAWSDefaultServiceQuotaCommand, { QuotaCode: QUOTAS.vpcs.quotaCode }).rejects(noSuch);
     const { report } = await doctorJson();
     expect(byId(report, 'quota:rds-instances').quota).toMatchObject({ limit: 40, limitSource: 'aws-default' });
-    expect(byId(report, 'quota:rds-instances').detail).toContain('6 used of 40 (AWS default)');
+    expect(byId(report, 'quota:rds-instances').detail).toContain('6 of 40 (AWS default) used');
     expect(byId(report, 'quota:vpcs').quota).toMatchObject({ limit: 5, limitSource: 'documented', limitNote: 'Service Quotas does not know it' });
     // No permission for Service Quotas: the usage is still checked, against the documented default.
     mocks.quotas.on(GetServiceQuotaCommand, { QuotaCode: QUOTAS.fargateVcpu.quotaCode }).rejects(notFound('AccessDeniedException', 'not authorized to perform: servicequotas:GetServiceQuota'));
     const denied = byId((await doctorJson()).report, 'quota:fargate-vcpu');
     expect(denied).toMatchObject({ status: 'ok', quota: { usage: 3.5, limit: 6, limitSource: 'documented' } });
-    expect(denied.detail).toBe('the most in use in the last hour (AWS/Usage) (one more branch adds 0.25): 3.50 used of 6 (AWS documented default: AccessDeniedException from Service Quotas); the next deploy needs 3.75');
+    expect(denied.detail).toBe('3.50 of 6 (AWS documented default: AccessDeniedException from Service Quotas) used at the most in the last hour (AWS/Usage); one more branch brings it to 3.75');
     // Fargate at 40 vCPU with 3.5 used is fine; a real error is a failed check, not a crash.
     mocks.ec2.on(DescribeVpcsCommand).rejects(notFound('InternalError', 'boom'));
     const again = await doctorJson();
@@ -306,6 +306,6 @@ describe('the checks as pure functions', () => {
     [100, 100, 'warn'],
     [101, 100, 'fail'],
   ])('a quota needing %d of %d: %s', (needed, limit, status) => {
-    expect(quotaCheck(QUOTAS.rulesPerAlb, { usage: needed - 1, needed, limit, limitSource: 'applied' }, 'x').status).toBe(status);
+    expect(quotaCheck(QUOTAS.rulesPerAlb, { usage: needed - 1, needed, limit, limitSource: 'applied' }, 'here', 'one more branch').status).toBe(status);
   });
 });

@@ -166,9 +166,9 @@ describeWithMoto('the staging CLI against moto', () => {
       const lines = r.out.split('\n');
       const documented = (n: number) => `${n} \\(AWS documented default: [A-Za-z]+ from Service Quotas\\)`;
       for (const line of [
-        `✓ target groups per load balancer: on the shared load balancer \\(one more branch adds 1\\): 2 used of ${documented(100)}; the next deploy needs 3`,
-        `✓ rules per load balancer: on the shared load balancer \\(default rules not counted\\) \\(one more branch adds 1\\): 1 used of ${documented(100)}; the next deploy needs 2`,
-        `✓ RDS DB instances: in this region \\(one more branch adds 1\\): 1 used of ${documented(40)}; the next deploy needs 2`,
+        `✓ target groups per load balancer: 2 of ${documented(100)} used on the shared load balancer; one more branch brings it to 3`,
+        `✓ rules per load balancer: 1 of ${documented(100)} used on the shared load balancer \\(default rules not counted\\); one more branch brings it to 2`,
+        `✓ RDS DB instances: 1 of ${documented(40)} used in this region; one more branch brings it to 2`,
       ]) expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^${line}$`))]));
       expect(lines).toEqual(expect.arrayContaining([
         `✓ credentials: account 123456789012 as arn:aws:sts::123456789012:user/moto`,
@@ -179,7 +179,7 @@ describeWithMoto('the staging CLI against moto', () => {
         '✓ service-linked role AWSServiceRoleForElasticLoadBalancing: exists',
         '✓ service-linked role AWSServiceRoleForRDS: exists',
         '! service-linked role AWSServiceRoleForElastiCache: missing; ElastiCache creates it on first use if the deploy role may iam:CreateServiceLinkedRole',
-        '✓ VPCs: in this region (one more branch adds 0): 2 used of 5; the next deploy needs 2',
+        '✓ VPCs: 2 of 5 used in this region; one more branch brings it to 2',
       ]));
     });
 
