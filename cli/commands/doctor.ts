@@ -95,12 +95,12 @@ export const SDK_NODE_MAJOR = 22;
  * its Elastic IP, one shared Postgres).
  */
 export const QUOTAS = {
-  targetGroupsPerAlb: { id: 'quota:target-groups-per-alb', title: 'target groups per load balancer', serviceCode: 'elasticloadbalancing', quotaCode: 'L-822D1B1B', documented: 100, adjustable: false, perBranch: 1, firstDeploy: 2 },
-  rulesPerAlb: { id: 'quota:rules-per-alb', title: 'rules per load balancer', serviceCode: 'elasticloadbalancing', quotaCode: 'L-7EED9B64', documented: 100, adjustable: true, perBranch: 1, firstDeploy: 1 },
-  fargateVcpu: { id: 'quota:fargate-vcpu', title: 'Fargate On-Demand vCPU', serviceCode: 'fargate', quotaCode: 'L-3032A538', documented: 6, adjustable: true, perBranch: 0.25, firstDeploy: 0.5 },
-  elasticIps: { id: 'quota:elastic-ips', title: 'Elastic IPs', serviceCode: 'ec2', quotaCode: 'L-0263D0A3', documented: 5, adjustable: true, perBranch: 0, firstDeploy: 1 },
-  vpcs: { id: 'quota:vpcs', title: 'VPCs', serviceCode: 'vpc', quotaCode: 'L-F678F1CE', documented: 5, adjustable: true, perBranch: 0, firstDeploy: 1 },
-  rdsInstances: { id: 'quota:rds-instances', title: 'RDS DB instances', serviceCode: 'rds', quotaCode: 'L-7B6409FD', documented: 40, adjustable: true, perBranch: 1, firstDeploy: 1 },
+  targetGroupsPerAlb: { id: 'quota:target-groups-per-alb', title: 'target groups per load balancer', serviceCode: 'elasticloadbalancing', quotaCode: 'L-822D1B1B', documented: 100, adjustable: false, perBranch: 1, firstDeploy: 2, free: 'destroy unused stagings (staging sweep, staging destroy)' },
+  rulesPerAlb: { id: 'quota:rules-per-alb', title: 'rules per load balancer', serviceCode: 'elasticloadbalancing', quotaCode: 'L-7EED9B64', documented: 100, adjustable: true, perBranch: 1, firstDeploy: 1, free: 'destroy unused stagings (staging sweep, staging destroy)' },
+  fargateVcpu: { id: 'quota:fargate-vcpu', title: 'Fargate On-Demand vCPU', serviceCode: 'fargate', quotaCode: 'L-3032A538', documented: 6, adjustable: true, perBranch: 0.25, firstDeploy: 0.5, free: 'put idle stagings to sleep (staging sleep) or destroy them' },
+  elasticIps: { id: 'quota:elastic-ips', title: 'Elastic IPs', serviceCode: 'ec2', quotaCode: 'L-0263D0A3', documented: 5, adjustable: true, perBranch: 0, firstDeploy: 1, free: 'release unused Elastic IPs (aws ec2 describe-addresses)' },
+  vpcs: { id: 'quota:vpcs', title: 'VPCs', serviceCode: 'vpc', quotaCode: 'L-F678F1CE', documented: 5, adjustable: true, perBranch: 0, firstDeploy: 1, free: 'delete unused VPCs' },
+  rdsInstances: { id: 'quota:rds-instances', title: 'RDS DB instances', serviceCode: 'rds', quotaCode: 'L-7B6409FD', documented: 40, adjustable: true, perBranch: 1, firstDeploy: 1, free: 'delete unused DB instances or destroy unused stagings' },
 } as const;
 
 type QuotaSpec = (typeof QUOTAS)[keyof typeof QUOTAS];
@@ -190,14 +190,14 @@ export function quotaCheck(spec: QuotaSpec, figures: Omit<QuotaFigures, 'service
     return {
       id: spec.id, title: spec.title, status: 'fail', detail, quota,
       fix: raise
-        ? `Raise the quota (${spec.serviceCode} ${spec.quotaCode}): ${raise}, or destroy unused stagings (staging sweep, staging destroy).`
-        : `This quota (${spec.serviceCode} ${spec.quotaCode}) cannot be raised: destroy unused stagings (staging sweep, staging destroy), or give more branches a second shared stack (another --prefix).`,
+        ? `Raise the quota (${spec.serviceCode} ${spec.quotaCode}): ${raise}, or ${spec.free}.`
+        : `This quota (${spec.serviceCode} ${spec.quotaCode}) cannot be raised: ${spec.free}, or give more branches a second shared stack (another --prefix).`,
     };
   }
   if (quota.needed > quota.limit * 0.8) {
     return {
       id: spec.id, title: spec.title, status: 'warn', detail, quota,
-      fix: raise ? `Close to the limit: raise it before it binds: ${raise}` : `Close to a limit that cannot be raised: sweep unused stagings (staging sweep).`,
+      fix: raise ? `Close to the limit: raise it before it binds: ${raise}` : `Close to a limit that cannot be raised: ${spec.free}.`,
     };
   }
   return { id: spec.id, title: spec.title, status: 'ok', detail, quota };
