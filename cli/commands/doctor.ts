@@ -149,6 +149,9 @@ export function validateDoctorOptions(options: DoctorOptions): void {
   if (options.hostedZoneId !== undefined && !/^(\/hostedzone\/)?[A-Z0-9]{1,32}$/.test(options.hostedZoneId)) {
     throw new UsageError(`--hosted-zone-id must be a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ (got ${JSON.stringify(options.hostedZoneId)}); see aws route53 list-hosted-zones`);
   }
+  if (options.toolkitStackName !== undefined && !/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(options.toolkitStackName)) {
+    throw new UsageError(`--toolkit-stack-name must be a CloudFormation stack name (letters, digits, hyphens; got ${JSON.stringify(options.toolkitStackName)}); the default is CDKToolkit`);
+  }
   if (options.qualifier !== undefined && !/^[A-Za-z0-9_-]{1,10}$/.test(options.qualifier)) {
     throw new UsageError(`--qualifier must be the CDK bootstrap qualifier, up to 10 letters or digits (got ${JSON.stringify(options.qualifier)}); the default is hnb659fds`);
   }

@@ -271,6 +271,7 @@ describe('staging doctor', () => {
   test.each([
     [['--domain', 'not a domain'], '--domain must be a DNS name like staging.example.com (got "not a domain")'],
     [['--hosted-zone-id', 'example.com'], '--hosted-zone-id must be a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ (got "example.com")'],
+    [['--toolkit-stack-name', 'cdk toolkit'], '--toolkit-stack-name must be a CloudFormation stack name (letters, digits, hyphens; got "cdk toolkit"); the default is CDKToolkit'],
     [['--qualifier', 'much-too-long-qualifier'], '--qualifier must be the CDK bootstrap qualifier, up to 10 letters or digits (got "much-too-long-qualifier")'],
   ])('fails on bad flags before any AWS call: %j', async (args, message) => {
     const r = await doctor(args);
