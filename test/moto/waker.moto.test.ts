@@ -170,6 +170,24 @@ describeWithMoto('the waker and the sleeper against moto', () => {
     await expect(waker.onSchedule({ wake: 'feature-nope-00000000' })).rejects.toThrow(/No branch staging "feature-nope-00000000" to wake/);
   });
 
+  test('a deploy of a sleeping branch wakes it: the Update marks it waking, isComplete scales up and routes back once a target is healthy', async () => {
+    const props = sleepProperties(shared, b);
+    const created = await waker.onEvent(event('Create', props));
+    await waker.onSchedule({ sleep: b.name });
+    expect(await desiredCounts()).toEqual([0, 0]);
+    const update = { ...event('Create', props), RequestType: 'Update', PhysicalResourceId: created.PhysicalResourceId, OldResourceProperties: props } as OnEventRequest;
+    expect(await waker.onEvent(update)).toEqual(created);
+    expect(await state()).toMatchObject({ state: 'waking', reason: 'deploy' });
+    expect(await waker.isComplete(update as any)).toEqual({ IsComplete: false });
+    expect(await desiredCounts()).toEqual([1, 1]);
+    expect(await weights()).toEqual({ branch: 0, waker: 1 });
+    await clients().elbv2.send(new RegisterTargetsCommand({ TargetGroupArn: b.targetGroupArn, Targets: [{ Id: '10.0.0.12', Port: 80 }] }));
+    expect(await waker.isComplete(update as any)).toEqual({ IsComplete: true });
+    expect(await weights()).toEqual({ branch: 1, waker: 0 });
+    expect(await scheduleState()).toBe('ENABLED');
+    expect(await state()).toMatchObject({ state: 'awake' });
+  });
+
   test('the provider\'s Delete removes every parameter the waker wrote for the branch', async () => {
     const props = sleepProperties(shared, b);
     await waker.onEvent(event('Create', props));
