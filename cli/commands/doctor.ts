@@ -90,9 +90,12 @@ export const MIN_NODE_MAJOR = 20;
 export const SDK_NODE_MAJOR = 22;
 
 /**
- * The quotas that bind this library. `perBranch` is what one more branch staging adds and
- * `firstDeploy` what the shared stack needs (ready-made app defaults: one VPC, one NAT gateway with
- * its Elastic IP, one shared Postgres).
+ * The quotas that bind this library. `perBranch` is what one more branch staging adds at the
+ * defaults (its target group and listener rule, a web service of 0.25 vCPU, its own database for
+ * a full branch); `firstDeploy` is what the shared stack needs at the ready-made app's defaults
+ * (one VPC, one NAT gateway with its Elastic IP, the shared Postgres, the shared app's target
+ * group and the waker's, one host rule, two services of 0.25 vCPU). Services with more vCPU or
+ * more workers need more: the check says how far the account is from the limit.
  */
 export const QUOTAS = {
   targetGroupsPerAlb: { id: 'quota:target-groups-per-alb', title: 'target groups per load balancer', serviceCode: 'elasticloadbalancing', quotaCode: 'L-822D1B1B', documented: 100, adjustable: false, perBranch: 1, firstDeploy: 2, free: 'destroy unused stagings (staging sweep, staging destroy)' },
