@@ -4,6 +4,7 @@ import { ClientFactory, GlobalOptions, defaultClients } from './aws';
 import { consoleCommand } from './commands/console';
 import { costCommand } from './commands/cost';
 import { destroyCommand } from './commands/destroy';
+import { doctorCommand } from './commands/doctor';
 import { keepCommand, unkeepCommand } from './commands/keep';
 import { listCommand } from './commands/list';
 import { logsCommand } from './commands/logs';
@@ -77,6 +78,12 @@ function buildProgram(io: Io, clients: ClientFactory): Command {
   command('destroy <branch>', 'delete a branch staging\'s stack after a confirmation naming it, and wait', 'npx staging destroy feature/login',
     (i, c, o, [branch]) => destroyCommand(branch, o as any, i, c))
     .addOption(new Option('--yes', 'skip the confirmation'));
+  command('doctor', 'a read-only preflight of the account and region: bootstrap, credentials, hosted zone, service-linked roles, quotas, shared stack, tools', 'npx staging doctor --region eu-west-1 --domain staging.example.com --hosted-zone-id Z0123456789ABCDEFGHIJ',
+    (i, c, o) => doctorCommand(o as any, i, c))
+    .option('--domain <name>', 'the staging domain, before the shared stack records it (default: the shared stack\'s)')
+    .option('--hosted-zone-id <id>', 'its Route 53 hosted zone, before the shared stack records it (default: the shared stack\'s)')
+    .option('--qualifier <qualifier>', 'the CDK bootstrap qualifier (default: hnb659fds)')
+    .option('--toolkit-stack-name <name>', 'the CDK bootstrap stack (default: CDKToolkit)');
   return program;
 }
 

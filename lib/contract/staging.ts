@@ -47,6 +47,12 @@ export class FeatureOutputs {
   public static readonly COST_PER_DAY = 'StagingCostPerDay';
 }
 
+/** Output names of the shared stack that tools (the `staging` CLI) read. */
+export class SharedStackOutputs {
+  /** The cdk-multi-staging version that last deployed the shared stack (`staging doctor` compares it with the installed one). */
+  public static readonly LIBRARY_VERSION = 'SharedStagingLibraryVersion';
+}
+
 /** SSM parameter names below the shared staging's parameter prefix (e.g. `/staging`). */
 export class SharedParameterNames {
   public static readonly VPC_ID = 'shared/vpc-id';
