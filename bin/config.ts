@@ -371,7 +371,14 @@ export type ServiceConfig = StagingConfig['app']['workers'][number];
 export type JobConfig = StagingConfig['app']['scheduledJobs'][number];
 
 /** Reads and checks the `staging` context block. Throws one StagingInputError listing every problem. */
-export function readStagingConfig(raw: unknown): StagingConfig {
+export function readStagingConfig(given: unknown): StagingConfig {
+  // `-c staging='{...}'` reaches the app as a string: the whole block, as JSON.
+  const raw = typeof given === 'string' ? parsedOr(given) : given;
+  if (typeof raw === 'string' && raw !== '') {
+    throw new StagingInputError('Invalid staging configuration in cdk.json context:', [
+      `staging: must be the whole staging block as a JSON object when given with -c, e.g. -c staging="$(jq -c .context.staging cdk.json)", or be edited in cdk.json (got ${shortShow(raw)})`,
+    ]);
+  }
   // A missing block is reported with the required keys inside it, so one run shows all that is needed.
   const missing = absent(raw) === undefined ? [`staging: ${REQUIRED_BLOCK} (got undefined)`] : [];
   const result = stagingSchema.safeParse(missing.length > 0 ? {} : raw);
@@ -419,20 +426,52 @@ export type BranchContext = Omit<z.output<typeof branchContextSchema>, 'env'> & 
 /** The context keys of the ready-made app. */
 export const CONTEXT_KEYS = ['staging', ...Object.keys(branchContextSchema.shape)];
 
+/** The `-c` keys of a branch, as the messages list them. */
+const BRANCH_KEYS = Object.keys(branchContextSchema.shape).join(', ');
+
+/** Where the data modes are set, for a `-c database=template` that tries to set one. */
+const DATA_MODES = 'data modes and every other setting are in the "staging" block of cdk.json (staging.feature.database.mode, staging.feature.cache.mode, staging.feature.solr.mode)';
+
+/**
+ * Context keys that belong to CDK rather than to the app, and pass unread:
+ * - feature flags, of aws-cdk-lib (`@aws-cdk/core:...`) and of other libraries (`@aws-cdk-containers/...`): `@...`;
+ * - what the CDK CLI adds (`aws:cdk:enable-path-metadata`, `aws:cdk:version-reporting`, ...) and
+ *   its cached look-ups in cdk.context.json (`availability-zones:account=...`, `vpc-provider:...`): keys with a `:`;
+ * - other CDK settings by name: `aws-cdk...`, `cdk-...`, and `acknowledged-issue-numbers` (`cdk acknowledge`).
+ */
+export function isCdkContextKey(key: string): boolean {
+  return key.startsWith('@') || key.includes(':') || /^(aws-cdk|cdk)[-.]/.test(key) || key === 'acknowledged-issue-numbers';
+}
+
+/** The key of ours that `key` was probably meant to be: a near miss, or ours with more after it (`branchName`, `branch_name`). */
+function meantKey(key: string): string | undefined {
+  const fold = (k: string) => k.toLowerCase().replace(/[^a-z0-9]/g, '');
+  return nearMiss(key, CONTEXT_KEYS) ?? CONTEXT_KEYS.find((k) => fold(key).startsWith(fold(k)) || (fold(key).length >= 3 && fold(k).startsWith(fold(key))));
+}
+
+/** Whether a context key is `staging` misspelt (`stagng`, `Staging`, `stagingConfig`). */
+export function misspeltStaging(key: string): boolean {
+  return key !== 'staging' && !isCdkContextKey(key) && meantKey(key) === 'staging';
+}
+
 /**
  * Reads the branch flags from the whole context; undefined when no branch was given (the shared
- * stack). Fails on a branch flag without `branch`, and on a key that looks like one of ours.
+ * stack). Fails on a branch flag without `branch`, and on any key that is neither ours nor CDK's:
+ * `-c branchName=x` or `-c database=template` would otherwise synthesize the shared stack, and a
+ * `cdk deploy` with that slip would update the shared staging.
  */
 export function readBranchContext(context: Record<string, unknown>): BranchContext | undefined {
   const problems: string[] = [];
   for (const key of Object.keys(context)) {
-    if (CONTEXT_KEYS.includes(key) || key.startsWith('@aws-cdk') || key.includes(':')) continue;
+    if (CONTEXT_KEYS.includes(key) || isCdkContextKey(key)) continue;
     if (key.startsWith('staging.')) {
-      problems.push(`${key}: is not read; -c cannot set one key of the staging block, edit it in cdk.json (or pass the whole block: -c staging='{...}') (got ${show(context[key])})`);
+      problems.push(`${key}: is not read; -c cannot set one key of the staging block, edit it in cdk.json, or pass the whole block as JSON: -c staging="$(jq -c '.context.staging | .${key.slice('staging.'.length)} = ${JSON.stringify(context[key])}' cdk.json)" (got ${shortShow(context[key])})`);
       continue;
     }
-    const guess = nearMiss(key, CONTEXT_KEYS);
-    if (guess) problems.push(`${key}: is not a context key of the ready-made app; did you mean ${JSON.stringify(guess)}? (got ${show(context[key])})`);
+    const guess = meantKey(key);
+    problems.push(
+      `${key}: is not a context key of the ready-made app; ${guess ? `did you mean ${JSON.stringify(guess)}? ` : ''}its -c keys are ${BRANCH_KEYS}, and ${DATA_MODES} (got ${shortShow(context[key])})`,
+    );
   }
   const ours = Object.fromEntries(Object.keys(branchContextSchema.shape).filter((k) => context[k] !== undefined).map((k) => [k, context[k]]));
   if (ours.branch === undefined) {
@@ -489,6 +528,12 @@ function valueAt(raw: unknown, path: Array<string | number>): unknown {
 
 function show(value: unknown): string {
   return value === undefined ? 'undefined' : JSON.stringify(value);
+}
+
+/** A value as `show` writes it, cut to 80 characters: a whole block would not fit on the line. */
+export function shortShow(value: unknown): string {
+  const shown = show(value);
+  return shown.length <= 80 ? shown : `${shown.slice(0, 79)}…`;
 }
 
 /** The schema inside wrappers: optional, default, preprocess and transform pipes. */

@@ -193,8 +193,19 @@ describe('readStagingConfig', () => {
   });
 
   test('fails when the staging block is not an object', () => {
-    expect(problemLines(problemsOf('staging.example.com'))[0]).toBe('  - staging: must be an object (got "staging.example.com")');
+    expect(problemLines(problemsOf('staging.example.com'))[0]).toMatch(/^ {2}- staging: must be the whole staging block as a JSON object when given with -c, .*\(got "staging\.example\.com"\)$/);
+    expect(problemLines(problemsOf('42'))[0]).toBe('  - staging: must be an object (got 42)');
     expect(problemLines(problemsOf([]))[0]).toBe('  - staging: must be an object (got [])');
+  });
+
+  test('reads the block as JSON when -c passes it as a string', () => {
+    expect(readStagingConfig(JSON.stringify({ ...example(), region: 'us-west-2' })).region).toBe('us-west-2');
+  });
+
+  test('fails when -c staging is not JSON, saying how to pass the block', () => {
+    expect(problemLines(problemsOf('{region:us-west-2}'))).toEqual([
+      `  - staging: must be the whole staging block as a JSON object when given with -c, e.g. -c staging="$(jq -c .context.staging cdk.json)", or be edited in cdk.json (got "{region:us-west-2}")`,
+    ]);
   });
 
   test('fails when vpcId is given together with cidr', () => {
@@ -352,7 +363,7 @@ describe('readBranchContext', () => {
   }
 
   test('no branch and no branch flag: the shared stack', () => {
-    expect(readBranchContext({ staging: {}, '@aws-cdk/core:checkSecretUsage': true, myOwnKey: 'x', dev: 'true' })).toBeUndefined();
+    expect(readBranchContext({ staging: {}, '@aws-cdk/core:checkSecretUsage': true })).toBeUndefined();
   });
 
   test('reads the flags, strings as -c passes them', () => {
@@ -382,18 +393,53 @@ describe('readBranchContext', () => {
     ['Staging', 'staging'],
   ])('fails on the near miss -c %s, saying "did you mean %s"', (key, meant) => {
     const lines = linesOf(() => readBranchContext({ branch: 'feature/x', [key]: 'true' }));
-    expect(lines).toEqual(['Invalid branch context (-c):', `  - ${key}: is not a context key of the ready-made app; did you mean "${meant}"? (got "true")`]);
+    expect(lines).toEqual(['Invalid branch context (-c):', `  - ${key}: is not a context key of the ready-made app; did you mean "${meant}"? ${KEYS_AND_MODES} (got "true")`]);
+  });
+
+  /** The end of every unknown-key line: the -c keys, and where the data modes are. */
+  const KEYS_AND_MODES =
+    'its -c keys are branch, lite, image, env, refreshData, allowKindSwitch, and data modes and every other setting are in the "staging" block of cdk.json (staging.feature.database.mode, staging.feature.cache.mode, staging.feature.solr.mode)';
+
+  // Each of these once passed silently and synthesized the shared stack: `cdk deploy` with the slip updated the shared staging.
+  test.each([
+    ['branches', 'branch'],
+    ['branchName', 'branch'],
+    ['branch_name', 'branch'],
+    ['environment', 'env'],
+  ])('fails on -c %s=x, without a branch too, suggesting %s and listing the -c keys', (key, meant) => {
+    expect(linesOf(() => readBranchContext({ [key]: 'x' }))).toEqual([
+      'Invalid branch context (-c):',
+      `  - ${key}: is not a context key of the ready-made app; did you mean "${meant}"? ${KEYS_AND_MODES} (got "x")`,
+    ]);
+  });
+
+  test.each(['database', 'cache', 'solr', 'dev', 'team'])('fails on -c %s=..., a key that looks like nothing of ours, saying where data modes are set', (key) => {
+    expect(linesOf(() => readBranchContext({ branch: 'feature/x', [key]: 'template' }))).toEqual([
+      'Invalid branch context (-c):',
+      `  - ${key}: is not a context key of the ready-made app; ${KEYS_AND_MODES} (got "template")`,
+    ]);
   });
 
   test('fails on -c staging.<key>: one key of the block cannot be set with -c', () => {
     expect(linesOf(() => readBranchContext({ 'staging.region': 'us-west-2' }))).toEqual([
       'Invalid branch context (-c):',
-      `  - staging.region: is not read; -c cannot set one key of the staging block, edit it in cdk.json (or pass the whole block: -c staging='{...}') (got "us-west-2")`,
+      `  - staging.region: is not read; -c cannot set one key of the staging block, edit it in cdk.json, or pass the whole block as JSON: -c staging="$(jq -c '.context.staging | .region = "us-west-2"' cdk.json)" (got "us-west-2")`,
     ]);
   });
 
-  test('leaves keys that look like nothing of ours alone', () => {
-    expect(readBranchContext({ branch: 'feature/x', dev: 'true', environment: 'prod', 'aws:cdk:enable-path-metadata': true, team: 'web' })?.branch).toBe('feature/x');
+  test("passes CDK's own keys: feature flags, what the CDK CLI adds, cached look-ups, cdk acknowledge", () => {
+    const cdkKeys = {
+      '@aws-cdk/core:checkSecretUsage': true,
+      '@aws-cdk-containers/ecs-service-extensions:enableDefaultLogDriver': true,
+      'aws:cdk:enable-path-metadata': true,
+      'aws:cdk:enable-asset-metadata': true,
+      'aws:cdk:version-reporting': true,
+      'aws:cdk:bundling-stacks': ['**'],
+      'availability-zones:account=123456789012:region=eu-west-1': ['eu-west-1a'],
+      'acknowledged-issue-numbers': [32775],
+    };
+    expect(readBranchContext({ branch: 'feature/x', ...cdkKeys })?.branch).toBe('feature/x');
+    expect(readBranchContext(cdkKeys)).toBeUndefined();
   });
 });
 
