@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { fargateSizeProblem } from '../lib/staging-services';
+import { BRANCH_HINT } from '../lib/contract/naming';
 import { nearMiss } from '../lib/contract/suggest';
 
 /**
@@ -390,7 +391,7 @@ export function readStagingConfig(given: unknown): StagingConfig {
 // ---------------------------------------------------------------------------------------------
 // The -c flags of a branch deploy.
 
-const BRANCH_RULE = 'must be a git branch name; pass -c branch=$(git branch --show-current)';
+const BRANCH_RULE = `must be a git branch name; ${BRANCH_HINT}`;
 
 const NOT_JSON = Symbol('not JSON');
 const parsedOr = (text: string): unknown => {
@@ -408,7 +409,10 @@ const envFlag = z.preprocess(
 
 /** The `-c` keys of a branch deploy (README, "Branch context keys"). */
 export const branchContextSchema = z.object({
-  branch: z.string({ error: BRANCH_RULE }).refine((b) => b.trim() !== '', { error: BRANCH_RULE }),
+  branch: z
+    .string({ error: BRANCH_RULE })
+    .refine((b) => b.trim() !== '', { error: BRANCH_RULE, abort: true })
+    .refine((b) => b.replace(/^refs\/heads\//, '') !== 'HEAD', { error: `must be a branch name, not HEAD, which git prints in a detached checkout; ${BRANCH_HINT}` }),
   lite: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'must be true or false' }).default(false)),
   image: z
     .string({ error: 'must be an image reference, e.g. "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:3f2a1bc"' })

@@ -427,6 +427,17 @@ describe('readBranchContext', () => {
     ]);
   });
 
+  test.each([
+    ['HEAD', 'must be a branch name, not HEAD, which git prints in a detached checkout'],
+    ['', 'must be a git branch name'],
+    ['  ', 'must be a git branch name'],
+  ])('fails on -c branch=%j, saying what works in GitHub Actions and GitLab CI', (branch, rule) => {
+    expect(linesOf(() => readBranchContext({ branch }))).toEqual([
+      'Invalid branch context (-c):',
+      `  - branch: ${rule}; pass the git branch: -c branch=$(git branch --show-current) in a checkout of the branch; -c branch=\${{ github.head_ref || github.ref_name }} in GitHub Actions; -c branch=$CI_COMMIT_REF_NAME in GitLab CI (got ${JSON.stringify(branch)})`,
+    ]);
+  });
+
   test("passes CDK's own keys: feature flags, what the CDK CLI adds, cached look-ups, cdk acknowledge", () => {
     const cdkKeys = {
       '@aws-cdk/core:checkSecretUsage': true,
