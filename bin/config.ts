@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { fargateSizeProblem } from '../lib/staging-services';
+import { IMAGE_EXAMPLE, imageReferenceProblem } from '../lib/contract/image';
 import { BRANCH_HINT } from '../lib/contract/naming';
 import { nearMiss } from '../lib/contract/suggest';
 
@@ -62,6 +63,13 @@ function textSchema(r: TextRule) {
   const s = z.string({ error: (issue) => (issue.input === undefined ? `is required${eg}` : `must be a string${eg}`) });
   return r.pattern ? s.regex(r.pattern, { error: `must be ${r.rule}${r.example ? `; write it like ${JSON.stringify(r.example)}` : ''}` }) : s;
 }
+
+/** An image reference Docker can pull (lib/contract/image.ts), else the reason and an example. */
+const imageCheck = (example: string) => (ref: string, ctx: z.RefinementCtx) => {
+  const problem = imageReferenceProblem(ref);
+  if (problem) ctx.addIssue({ code: 'custom', message: `is not an image Docker can pull: it ${problem}; write it like ${JSON.stringify(example)}` });
+};
+const imageSchema = () => z.preprocess(absent, textSchema({ example: IMAGE_EXAMPLE }).superRefine(imageCheck(IMAGE_EXAMPLE)));
 
 const text = (r: TextRule = {}) => z.preprocess(absent, textSchema(r).optional());
 const requiredText = (r: TextRule = {}) => z.preprocess(absent, textSchema(r));
@@ -290,7 +298,7 @@ const stagingFields = block({
   }),
   app: block({
     image: doc(
-      requiredText({ pattern: /^\S+$/, rule: 'an image reference without spaces', example: 'public.ecr.aws/docker/library/nginx:1.27' }),
+      imageSchema(),
       'The image of shared staging, and of branches without `-c image`.',
     ),
     containerPort: doc(num({ integer: true, min: 1, max: 65535 }), 'The port the web container listens on.', '`80`'),
@@ -416,8 +424,8 @@ export const branchContextSchema = z.object({
   lite: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'must be true or false' }).default(false)),
   image: z
     .string({ error: 'must be an image reference, e.g. "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:3f2a1bc"' })
-    .refine((i) => i !== '', { error: 'must be an image address when given (is the variable in -c image=$IMAGE set?); leave -c image out to use staging.app.image' })
-    .refine((i) => i === '' || /^\S+$/.test(i), { error: 'must be an image reference without spaces; write it like "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:3f2a1bc"' })
+    .refine((i) => i !== '', { error: 'must be an image address when given (is the variable in -c image=$IMAGE set?); leave -c image out to use staging.app.image', abort: true })
+    .superRefine(imageCheck('123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:3f2a1bc'))
     .optional(),
   env: envFlag.optional(),
   refreshData: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'must be true or false' }).default(false)),

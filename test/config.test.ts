@@ -154,6 +154,9 @@ describe('readStagingConfig', () => {
     ['solr secret is not an ARN', (s) => (s.solr.credentialsSecretArn = 'solr-secret'), 'staging.solr.credentialsSecretArn', '"solr-secret"', /write it like "arn:aws:secretsmanager:/],
     ['app is missing', (s) => delete s.app, 'staging.app', 'undefined', /is required; add it/],
     ['image is missing', (s) => delete s.app.image, 'staging.app.image', 'undefined', /is required, e\.g\. "public\.ecr\.aws/],
+    ['image has a scheme', (s) => (s.app.image = 'https://ghcr.io/o/app:1'), 'staging.app.image', '"https://ghcr.io/o/app:1"', /is not an image Docker can pull: it starts with "https:\/\/"; .*write it like "public\.ecr\.aws/],
+    ['image is upper case', (s) => (s.app.image = 'MyApp:Latest'), 'staging.app.image', '"MyApp:Latest"', /is not an image Docker can pull: it has an upper-case repository "MyApp"; repositories are lower case: "myapp"; write it like/],
+    ['image has an empty tag', (s) => (s.app.image = 'nginx:'), 'staging.app.image', '"nginx:"', /empty tag after ":"/],
     ['containerPort is 0', (s) => (s.app.containerPort = 0), 'staging.app.containerPort', '0', /must be >= 1 and <= 65535/],
     ['healthCheckPath has no slash', (s) => (s.app.healthCheckPath = 'health'), 'staging.app.healthCheckPath', '"health"', /write it like "\/health"/],
     ['web cpu is too small', (s) => (s.app.web.cpu = 128), 'staging.app.web.cpu', '128', /must be >= 256 and <= 16384/],
@@ -436,6 +439,18 @@ describe('readBranchContext', () => {
       'Invalid branch context (-c):',
       `  - branch: ${rule}; pass the git branch: -c branch=$(git branch --show-current) in a checkout of the branch; -c branch=\${{ github.head_ref || github.ref_name }} in GitHub Actions; -c branch=$CI_COMMIT_REF_NAME in GitLab CI (got ${JSON.stringify(branch)})`,
     ]);
+  });
+
+  test.each([
+    ['https://123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1', /it starts with "https:\/\/"/],
+    ['MyApp:Latest', /it has an upper-case repository "MyApp"/],
+    ['app:', /it has an empty tag/],
+  ])('fails on -c image=%s, an image Docker cannot pull', (image, reason) => {
+    const lines = linesOf(() => readBranchContext({ branch: 'feature/x', image }));
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/^ {2}- image: is not an image Docker can pull: /);
+    expect(lines[1]).toMatch(reason);
+    expect(lines[1]).toMatch(new RegExp(`; write it like "123456789012\\.dkr\\.ecr\\.eu-west-1\\.amazonaws\\.com/app:3f2a1bc" \\(got ${JSON.stringify(image).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\)$`));
   });
 
   test("passes CDK's own keys: feature flags, what the CDK CLI adds, cached look-ups, cdk acknowledge", () => {
