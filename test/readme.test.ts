@@ -4,6 +4,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { stringify } from 'yaml';
 import { buildStagingApp } from '../bin/staging-app';
+import { sleepRows, sleepTable } from '../scripts/sleep-model';
 
 /**
  * What the README (and the docs and the package) say that can be checked: links stay inside the
@@ -73,4 +74,8 @@ describe('the README and what the code does agree', () => {
       expect(quoted).toBe((Math.round(lines / 1000) * 1000).toLocaleString('en-US'));
     });
   });
+});
+
+test("the sleep table is the one `npm run sleep-model` prints (the ready-made app's branches, priced)", () => {
+  expect(README).toContain(`${sleepTable(sleepRows().rows)}\n`);
 });
