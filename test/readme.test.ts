@@ -3,6 +3,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { stringify } from 'yaml';
+import { CONTEXT_KEYS } from '../bin/config';
 import { buildStagingApp } from '../bin/staging-app';
 import { sleepRows, sleepTable } from '../scripts/sleep-model';
 
@@ -46,6 +47,19 @@ describe('nothing the package or the README shows points outside the repository'
 });
 
 describe('the README and what the code does agree', () => {
+  test('the -c keys shown to the ready-made app are its own; those shown to npm run critical-path, its own', () => {
+    // scripts/critical-path.ts reads -c database/cache/solr=<mode> as staging.feature.<store>.mode; cdk refuses them.
+    const criticalPathKeys = [...CONTEXT_KEYS, 'database', 'cache', 'solr'];
+    const wrong: string[] = [];
+    for (const line of README.split('\n')) {
+      const command = /(npm run (?:synth|critical-path) --|npx cdk (?:synth|deploy|destroy|ls|diff))(.*)/.exec(line);
+      if (!command) continue;
+      const allowed = command[1].includes('critical-path') ? criticalPathKeys : CONTEXT_KEYS;
+      for (const m of command[2].replace(/#.*$/, '').matchAll(/-c ([A-Za-z_.-]+)=/g)) if (!allowed.includes(m[1])) wrong.push(`${command[1]}: -c ${m[1]}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
   test('every package the pretest installs (scripts/ensure-test-services.sh) is named', () => {
     const script = readFileSync(join(ROOT, 'scripts', 'ensure-test-services.sh'), 'utf8');
     const packages = [...script.matchAll(/missing\+=\(([a-z0-9-]+)\)/g)].map((m) => m[1]);
