@@ -1,5 +1,5 @@
 import * as fc from 'fast-check';
-import { SharedStagingNames, StagingNamePatterns, StagingNames, decodeTagValue, encodeTagValue, slugify } from '../lib/contract/naming';
+import { BRANCH_HINT, SharedStagingNames, StagingNamePatterns, StagingNames, decodeTagValue, encodeTagValue, slugify } from '../lib/contract/naming';
 import { generationSuffix } from '../lambda/database-restore/model';
 
 /** The staging domain of the example cdk.json. */
@@ -222,6 +222,20 @@ describe('StagingNames: invalid input', () => {
   // `refs/heads/` is never part of a branch name (fromBranch strips it), so what is left is blank.
   test.each([['refs/heads/'], ['refs/heads/  ']])('fails when the branch is blank after refs/heads/ (%j)', (branch) => {
     expect(() => StagingNames.fromBranch(branch)).toThrow(/-c branch=/);
+  });
+
+  test.each([['HEAD'], ['refs/heads/HEAD']])('fails on %j, what a detached CI checkout prints, saying what works in CI', (branch) => {
+    expect(() => StagingNames.fromBranch(branch)).toThrow(`branch must be a branch name, not HEAD, which git prints in a detached checkout (got ${JSON.stringify(branch)}); ${BRANCH_HINT}`);
+    expect(BRANCH_HINT).toContain('-c branch=${{ github.head_ref || github.ref_name }} in GitHub Actions');
+    expect(BRANCH_HINT).toContain('-c branch=$CI_COMMIT_REF_NAME in GitLab CI');
+  });
+
+  test('an empty branch (git branch --show-current in a detached checkout) is told what works in CI', () => {
+    expect(() => StagingNames.fromBranch('')).toThrow(`branch must not be empty (got ""); ${BRANCH_HINT}`);
+  });
+
+  test.each([['HEADS'], ['head'], ['feature/HEAD']])('accepts %j, a branch git allows', (branch) => {
+    expect(StagingNames.fromBranch(branch).branch).toBe(branch);
   });
 
   test('fails when the branch is not a string', () => {

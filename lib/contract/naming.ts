@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
 
+/**
+ * How to pass the branch, on a laptop and in CI. A CI checkout is often detached: there
+ * `git branch --show-current` prints nothing and `git rev-parse --abbrev-ref HEAD` prints `HEAD`,
+ * so the CI's own variable names the branch.
+ */
+export const BRANCH_HINT =
+  'pass the git branch: -c branch=$(git branch --show-current) in a checkout of the branch; ' +
+  '-c branch=${{ github.head_ref || github.ref_name }} in GitHub Actions; -c branch=$CI_COMMIT_REF_NAME in GitLab CI';
+
 /** The staging name of the shared staging, reserved for it. */
 const SHARED = 'shared';
 
@@ -33,15 +42,16 @@ export class StagingNames {
    *   ignored, since it is never part of a branch name.
    * @param prefix the staging system's prefix, used in stack names and SSM paths.
    *   Lower-case letters and digits, starting with a letter, at most 20 characters.
-   * @throws if the branch is empty or blank, or the prefix is invalid.
+   * @throws if the branch is empty or blank or `HEAD`, or the prefix is invalid.
    */
   public static fromBranch(branch: string, prefix: string = 'staging'): StagingNames {
     const problems: string[] = [];
     const name = typeof branch === 'string' ? branch.replace(/^refs\/heads\//, '') : branch;
     if (typeof name !== 'string' || name.trim() === '') {
-      problems.push(
-        `branch must not be empty (got ${JSON.stringify(branch)}); pass the git branch, e.g. \`cdk deploy -c branch=$(git branch --show-current)\``,
-      );
+      problems.push(`branch must not be empty (got ${JSON.stringify(branch)}); ${BRANCH_HINT}`);
+    } else if (name === 'HEAD') {
+      // git refuses a branch named HEAD; `HEAD` is what a detached checkout prints for the branch.
+      problems.push(`branch must be a branch name, not HEAD, which git prints in a detached checkout (got ${JSON.stringify(branch)}); ${BRANCH_HINT}`);
     } else if (LONE_SURROGATE.test(name)) {
       // Such a string has no UTF-8 form: two of them would hash alike.
       problems.push(`branch must be valid Unicode text (got ${JSON.stringify(branch)}); pass the branch name as git prints it`);
