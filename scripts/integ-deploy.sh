@@ -30,5 +30,5 @@ npx tsx scripts/integ-leftovers.ts || status=$?
 
 echo "integ:deploy: rewriting the snapshots with the example values (offline)"
 env -u STAGING_INTEG_REGION -u STAGING_INTEG_DOMAIN -u STAGING_INTEG_HOSTED_ZONE_ID -u STAGING_INTEG_HOSTED_ZONE_NAME \
-  npx integ-runner --update-on-failed --dry-run >/dev/null || status=$?
+  npx integ-runner --update-on-failed --dry-run --force >/dev/null || status=$?
 exit "${status}"

@@ -49,13 +49,13 @@ const integ = new IntegTest(app, 'SweeperInteg', {
 });
 
 const kept = ExpectedResult.objectLike({
-  Payload: {
+  Payload: Match.serializedJson(Match.objectLike({
     dryRun: true,
     prefix: PREFIX,
     counts: Match.objectLike({ deleted: 0 }),
     stagings: Match.arrayWith([Match.objectLike({ stackName: names.stackName, stagingName: names.name, branch: BRANCH, action: 'keep' })]),
     ignored: Match.arrayWith([Match.objectLike({ stackName: sweeperStack.stackName })]),
-  },
+  })),
 });
 const preview = integ.assertions.invokeFunction({ functionName: sweeper.function.functionName, payload: JSON.stringify({ dryRun: true }) }).expect(kept);
 const notOverridden = integ.assertions.invokeFunction({ functionName: sweeper.function.functionName, payload: JSON.stringify({ dryRun: false }) }).expect(kept);
