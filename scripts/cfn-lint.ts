@@ -15,7 +15,7 @@
  * and passed with --registry-schemas; a patch that cfn-lint no longer needs fails the check.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -173,25 +173,40 @@ async function main(): Promise<void> {
     }
 
     const schemas = patchedSchemas(join(work, 'schemas'));
-    const lint = await run('cfn-lint', ['--format', 'json', '--registry-schemas', schemas, '--', ...templates.map((t) => t.file)], ROOT);
-    let raw: any[];
-    try {
-      raw = JSON.parse(lint.stdout || '[]');
-    } catch {
-      throw new Error(`cfn-lint printed no JSON (exit ${lint.code}):\n${lint.stdout}\n${lint.stderr}`);
+    // Two cfn-lint processes side by side (one per core here), each with about half the bytes.
+    const chunks: string[][] = [[], []];
+    const sizes = [0, 0];
+    for (const t of [...templates].sort((a, b) => statSync(b.file).size - statSync(a.file).size)) {
+      const i = sizes[0] <= sizes[1] ? 0 : 1;
+      chunks[i].push(t.file);
+      sizes[i] += statSync(t.file).size;
+    }
+    const raw: any[] = [];
+    for (const lint of await Promise.all(chunks.filter((c) => c.length > 0).map((c) => run('cfn-lint', ['--format', 'json', '--registry-schemas', schemas, '--', ...c], ROOT)))) {
+      // Exit status bits 2/4/8 are errors/warnings/infos found; bit 1 is a failure of cfn-lint itself.
+      let found: unknown;
+      try {
+        found = JSON.parse(lint.stdout);
+      } catch {
+        found = undefined;
+      }
+      if (!Array.isArray(found) || (lint.code & 1) !== 0) throw new Error(`cfn-lint failed (exit ${lint.code}):\n${lint.stdout}\n${lint.stderr}`);
+      raw.push(...found);
     }
     const parsed = new Map(templates.map((t) => [t.file, { target: t.target, body: JSON.parse(readFileSync(t.file, 'utf8')) }]));
     const findings: Finding[] = raw.map((x) => {
-      const t = parsed.get(x.Filename) ?? parsed.get(join(ROOT, x.Filename));
-      const resource = x.Location.Path[0] === 'Resources' ? String(x.Location.Path[1]) : '';
+      const filename = String(x.Filename ?? '?');
+      const path: unknown[] = x.Location?.Path ?? [];
+      const t = parsed.get(filename) ?? parsed.get(join(ROOT, filename));
+      const resource = path[0] === 'Resources' ? String(path[1]) : '';
       return {
         target: t?.target ?? '?',
-        template: x.Filename.split('/').pop(),
+        template: filename.split('/').pop() ?? filename,
         rule: x.Rule.Id,
         level: x.Level,
         resource,
         resourceType: resource ? (t?.body.Resources?.[resource]?.Type ?? '') : '',
-        path: x.Location.Path.join('/'),
+        path: path.join('/'),
         message: x.Message,
       };
     });
