@@ -60,7 +60,7 @@ const SCHEMA_PATCHES = [
   { type: 'AWS::ElasticLoadBalancingV2::ListenerRule', property: 'Tags' },
 ];
 
-interface Finding {
+export interface Finding {
   readonly target: string;
   readonly template: string;
   readonly rule: string;
@@ -71,7 +71,7 @@ interface Finding {
   readonly message: string;
 }
 
-interface Acknowledgement {
+export interface Acknowledgement {
   readonly rule: string;
   /** Target/template globs (`*` any characters), e.g. `app-*` or `*`. */
   readonly templates: string;
@@ -81,6 +81,41 @@ interface Acknowledgement {
   /** A regular expression the message must match. */
   readonly message?: string;
   readonly reason: string;
+}
+
+/**
+ * The verdict on cfn-lint's findings, given the acknowledgements: every error is a problem, every
+ * warning no acknowledgement matches is a problem, an acknowledgement of an error or without a
+ * reason is a problem, and so is an acknowledgement that matches nothing. Pure: test/cfn-lint.test.ts.
+ */
+export function judge(findings: Finding[], acks: Acknowledgement[]): { problems: string[]; used: Map<Acknowledgement, number>; counts: Map<string, number> } {
+  const problems: string[] = [];
+  for (const a of acks) {
+    if (!/^[WI]\d+$/.test(a.rule)) problems.push(`cfn-lint-acknowledged.yaml: ${a.rule} is not a warning: errors are fixed, never acknowledged`);
+    if (!a.reason?.trim()) problems.push(`cfn-lint-acknowledged.yaml: ${a.rule} ${a.resources} has no reason`);
+  }
+  const used = new Map<Acknowledgement, number>(acks.map((a) => [a, 0]));
+  const matches = (a: Acknowledgement, f: Finding) =>
+    a.rule === f.rule &&
+    glob(a.templates).test(`${f.target}/${f.template}`) &&
+    glob(a.resources).test(f.resource) &&
+    (!a.resourceTypes || a.resourceTypes.includes(f.resourceType)) &&
+    (!a.message || new RegExp(a.message).test(f.message));
+
+  const counts = new Map<string, number>();
+  for (const f of findings) {
+    counts.set(`${f.rule} (${f.level})`, (counts.get(`${f.rule} (${f.level})`) ?? 0) + 1);
+    const where = `${f.target}/${f.template} ${f.path}: ${f.rule} ${f.message}`;
+    if (f.level === 'Error') {
+      problems.push(`error: ${where}`);
+      continue;
+    }
+    const ack = acks.find((a) => /^[WI]\d+$/.test(a.rule) && matches(a, f));
+    if (ack) used.set(ack, used.get(ack)! + 1);
+    else problems.push(`unacknowledged ${f.level.toLowerCase()}: ${where}`);
+  }
+  for (const [a, n] of used) if (n === 0) problems.push(`cfn-lint-acknowledged.yaml: the acknowledgement of ${a.rule} on ${a.templates} ${a.resources} matches nothing any more: remove it`);
+  return { problems, used, counts };
 }
 
 function glob(pattern: string): RegExp {
@@ -212,32 +247,7 @@ async function main(): Promise<void> {
     });
 
     const acks = (parse(readFileSync(join(ROOT, 'cfn-lint-acknowledged.yaml'), 'utf8')) ?? []) as Acknowledgement[];
-    const problems: string[] = [];
-    for (const a of acks) {
-      if (!/^[WI]\d+$/.test(a.rule)) problems.push(`cfn-lint-acknowledged.yaml: ${a.rule} is not a warning: errors are fixed, never acknowledged`);
-      if (!a.reason?.trim()) problems.push(`cfn-lint-acknowledged.yaml: ${a.rule} ${a.resources} has no reason`);
-    }
-    const used = new Map<Acknowledgement, number>(acks.map((a) => [a, 0]));
-    const matches = (a: Acknowledgement, f: Finding) =>
-      a.rule === f.rule &&
-      glob(a.templates).test(`${f.target}/${f.template}`) &&
-      glob(a.resources).test(f.resource) &&
-      (!a.resourceTypes || a.resourceTypes.includes(f.resourceType)) &&
-      (!a.message || new RegExp(a.message).test(f.message));
-
-    const counts = new Map<string, number>();
-    for (const f of findings) {
-      counts.set(`${f.rule} (${f.level})`, (counts.get(`${f.rule} (${f.level})`) ?? 0) + 1);
-      const where = `${f.target}/${f.template} ${f.path}: ${f.rule} ${f.message}`;
-      if (f.level === 'Error') {
-        problems.push(`error: ${where}`);
-        continue;
-      }
-      const ack = acks.find((a) => /^[WI]\d+$/.test(a.rule) && matches(a, f));
-      if (ack) used.set(ack, used.get(ack)! + 1);
-      else problems.push(`unacknowledged ${f.level.toLowerCase()}: ${where}`);
-    }
-    for (const [a, n] of used) if (n === 0) problems.push(`cfn-lint-acknowledged.yaml: the acknowledgement of ${a.rule} on ${a.templates} ${a.resources} matches nothing any more: remove it`);
+    const { problems, used, counts } = judge(findings, acks);
 
     console.log(`cfn-lint: ${version}, ${templates.length} templates of ${all.length} targets, ${findings.length} findings`);
     for (const [k, n] of [...counts].sort()) console.log(`  ${k}: ${n}`);
