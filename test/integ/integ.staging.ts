@@ -108,8 +108,8 @@ new FeatureStagingLite(lite.stack, 'Staging', {
 
 const integ = new IntegTest(app, 'StagingInteg', {
   testCases: [sharedStack, refreshStack, full.stack, lite.stack],
-  // The stacks' own removal policies decide what destroy removes (the shared data stores are
-  // retained by design: README "Integration tests in a real account" says what to delete by hand).
+  // Destroy without asking; what it removes is the stacks' removal policies (the shared staging's
+  // made disposable above, all but its access-log bucket).
   cdkCommandOptions: { destroy: { args: { force: true } } },
   // A deploy starts from nothing: the committed snapshot holds example values, not the account's.
   stackUpdateWorkflow: false,
