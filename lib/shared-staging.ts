@@ -503,8 +503,9 @@ export class SharedStaging extends Construct {
     // Solr and Redis are only reachable inside the VPC, so these two handlers run there.
     const inVpc = { vpc: this.vpc, securityGroups: [this.workloadSecurityGroup] };
     const definitions: ProviderDefinition[] = [
-      listenerPriorityProvider({ listener: this.listener, wakerTargetGroupArn: this.sleeper.targetGroup.targetGroupArn }),
+      listenerPriorityProvider({ listener: this.listener, prefix: this.prefix, wakerTargetGroupArn: this.sleeper.targetGroup.targetGroupArn }),
       wakerProvider({
+        stack,
         prefix: this.prefix,
         parameterPrefix: this.parameterPrefix,
         clusterName: this.cluster.clusterName,

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as elbv2targets from 'aws-cdk-lib/aws-elasticloadbalancingv2-targets';
@@ -70,7 +70,7 @@ export class StagingSleeper extends Construct {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Waker and sleeper of the ${props.prefix}-* branch stagings`,
     });
-    for (const statement of sleepPolicies(policyScope)) role.addToPolicy(statement);
+    for (const statement of sleepPolicies(Stack.of(this), policyScope)) role.addToPolicy(statement);
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,

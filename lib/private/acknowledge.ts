@@ -12,14 +12,34 @@ import { IConstruct } from 'constructs';
  * acknowledged; any other wildcard still shows up.
  */
 export function acknowledgeWildcardPermissions(scope: IConstruct, reason: string, matches: RegExp = /.*/): void {
-  Aspects.of(scope).add(new WildcardAcknowledger(reason, matches));
+  Aspects.of(scope).add(new WildcardAcknowledger((finding) => (matches.test(finding) ? reason : undefined)));
+}
+
+/** A resource a policy statement names, and why a reviewer should accept its wildcard. */
+export interface ReasonedResource {
+  /** The ARN or ARN pattern, exactly as the statement names it. */
+  readonly arn: string;
+  /** Why the wildcard in it is by design (the cdk-nag acknowledgement's reason). */
+  readonly reason: string;
+}
+
+/**
+ * Acknowledges cdk-nag's AwsSolutions-IAM5 findings on the IAM policies below `scope` for exactly
+ * the `resources` given, each with its own reason. The finding IDs are computed from the very
+ * ARNs the statements hold (resolved and flattened as cdk-nag does), so a statement and its
+ * acknowledgement cannot drift apart; a wildcard resource without a reason still shows up.
+ */
+export function acknowledgeResources(scope: IConstruct, resources: ReasonedResource[]): void {
+  Aspects.of(scope).add(
+    new WildcardAcknowledger((finding, stack) => {
+      const reasons = resources.filter((r) => `Resource::${flatten(stack.resolve(r.arn))}` === finding).map((r) => r.reason);
+      return reasons.length > 0 ? [...new Set(reasons)].join(' ') : undefined;
+    }),
+  );
 }
 
 class WildcardAcknowledger implements IAspect {
-  constructor(
-    private readonly reason: string,
-    private readonly matches: RegExp,
-  ) {}
+  constructor(private readonly reasonFor: (finding: string, stack: Stack) => string | undefined) {}
 
   public visit(node: IConstruct): void {
     let documents: unknown[] = [];
@@ -30,9 +50,8 @@ class WildcardAcknowledger implements IAspect {
       documents = policies.map((p) => Stack.of(node).resolve(p.policyDocument));
     }
     for (const finding of documents.flatMap(wildcardFindings)) {
-      if (this.matches.test(finding)) {
-        Validations.of(node).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason: this.reason });
-      }
+      const reason = this.reasonFor(finding, Stack.of(node));
+      if (reason !== undefined) Validations.of(node).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
     }
   }
 }

@@ -1,7 +1,7 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { ProviderNames, StagingKinds, TagKeys } from '../contract/staging';
-import { StagingNamePatterns } from '../contract/naming';
+import { StagingArns } from '../private/arns';
 import { ProviderDefinition } from './provider-definition';
 
 /** Properties of `databaseRestoreProvider`. */
@@ -19,12 +19,11 @@ export interface DatabaseRestoreProviderProps {
  */
 export function databaseRestoreProvider(props: DatabaseRestoreProviderProps): ProviderDefinition {
   const { stack } = props;
-  const patterns = new StagingNamePatterns(props.prefix);
-  const rds = (resource: string) => `arn:${stack.partition}:rds:${stack.region}:${stack.account}:${resource}`;
-  const branchDatabases = rds(`db:${patterns.databaseIdentifier}`);
-  const subnetGroup = rds(`subgrp:${props.subnetGroupName}`);
+  const arns = new StagingArns(stack, props.prefix);
+  const branchDatabases = arns.branchDatabases;
+  const subnetGroup = arns.rds('subgrp', props.subnetGroupName);
   const branchResource = { StringEquals: { [`aws:ResourceTag/${TagKeys.KIND}`]: StagingKinds.FEATURE } };
-  const branchSecrets = `arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${patterns.secretName}`;
+  const branchSecrets = arns.secrets(arns.patterns.secretName);
   return {
     name: ProviderNames.DATABASE_RESTORE,
     options: {
@@ -36,7 +35,7 @@ export function databaseRestoreProvider(props: DatabaseRestoreProviderProps): Pr
         new iam.PolicyStatement({ actions: ['rds:DescribeDBSnapshots', 'rds:DescribeDBInstances'], resources: ['*'] }),
         new iam.PolicyStatement({
           actions: ['rds:RestoreDBInstanceFromDBSnapshot'],
-          resources: [branchDatabases, rds('snapshot:*'), subnetGroup, rds('og:*'), rds('pg:*')],
+          resources: [branchDatabases, arns.rds('snapshot', '*'), subnetGroup, arns.rds('og', '*'), arns.rds('pg', '*')],
         }),
         new iam.PolicyStatement({
           actions: ['rds:AddTagsToResource'],

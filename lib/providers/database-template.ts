@@ -5,7 +5,8 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ProviderNames } from '../contract/staging';
 import { DatabaseTemplateEnvironment as E } from '../contract/providers/database-template';
-import { StagingNamePatterns, StagingNames } from '../contract/naming';
+import { StagingNames } from '../contract/naming';
+import { StagingArns } from '../private/arns';
 import { InVpc } from './in-vpc';
 import { ProviderDefinition } from './provider-definition';
 
@@ -63,7 +64,8 @@ export interface DatabaseTemplateProviderProps extends InVpc {
  */
 export function databaseTemplateProvider(props: DatabaseTemplateProviderProps): ProviderDefinition {
   const stack = Stack.of(props.vpc);
-  const branchSecrets = `arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${new StagingNamePatterns(props.prefix).secretName}`;
+  const arns = new StagingArns(stack, props.prefix);
+  const branchSecrets = arns.secrets(arns.patterns.secretName);
   return {
     name: ProviderNames.DATABASE_TEMPLATE,
     options: {

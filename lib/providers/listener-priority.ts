@@ -1,8 +1,8 @@
-import { Fn } from 'aws-cdk-lib';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Duration } from 'aws-cdk-lib';
 import { ProviderNames } from '../contract/staging';
+import { StagingArns } from '../private/arns';
 import { ProviderDefinition } from './provider-definition';
 
 /** Properties of `listenerPriorityProvider`. */
@@ -11,13 +11,14 @@ export interface ListenerPriorityProviderProps {
   readonly listener: elbv2.IApplicationListener;
   /** The shared waker's Lambda target group: branch rules forward to it with weight 0 while awake. */
   readonly wakerTargetGroupArn: string;
+  /** The staging system's prefix. */
+  readonly prefix: string;
 }
 
 /** Branch host rules on the shared listener, with priorities allocated without collisions. */
 export function listenerPriorityProvider(props: ListenerPriorityProviderProps): ProviderDefinition {
   const listenerArn = props.listener.listenerArn;
-  const [head, tail] = [0, 1].map((i) => Fn.select(i, Fn.split(':listener/', listenerArn)));
-  const rulesOfListener = Fn.join('', [head, ':listener-rule/', tail, '/*']);
+  const rulesOfListener = new StagingArns(props.listener, props.prefix).listenerRules(listenerArn);
   return {
     name: ProviderNames.LISTENER_PRIORITY,
     options: {

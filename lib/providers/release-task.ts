@@ -2,7 +2,7 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { ProviderNames, StagingKinds, TagKeys } from '../contract/staging';
-import { StagingNamePatterns } from '../contract/naming';
+import { StagingArns } from '../private/arns';
 import { ProviderDefinition } from './provider-definition';
 
 /** Properties of `releaseTaskProvider`. */
@@ -16,7 +16,7 @@ export interface ReleaseTaskProviderProps {
 /** One-off release tasks (e.g. migrations) of a branch, run before its services roll out. */
 export function releaseTaskProvider(props: ReleaseTaskProviderProps): ProviderDefinition {
   const { stack, cluster } = props;
-  const patterns = new StagingNamePatterns(props.prefix);
+  const arns = new StagingArns(stack, props.prefix);
   return {
     name: ProviderNames.RELEASE_TASK,
     options: {
@@ -27,7 +27,7 @@ export function releaseTaskProvider(props: ReleaseTaskProviderProps): ProviderDe
       policies: [
         new iam.PolicyStatement({
           actions: ['ecs:RunTask'],
-          resources: [`arn:${stack.partition}:ecs:${stack.region}:${stack.account}:task-definition/${patterns.taskDefinitionFamily}:*`],
+          resources: [arns.branchTaskDefinitions],
           conditions: { ArnEquals: { 'ecs:cluster': cluster.clusterArn } },
         }),
         new iam.PolicyStatement({
@@ -37,23 +37,23 @@ export function releaseTaskProvider(props: ReleaseTaskProviderProps): ProviderDe
         }),
         new iam.PolicyStatement({
           actions: ['ecs:DescribeTasks', 'ecs:StopTask'],
-          resources: [`arn:${stack.partition}:ecs:${stack.region}:${stack.account}:task/${cluster.clusterName}/*`],
+          resources: [arns.tasksOn(cluster.clusterName)],
         }),
         new iam.PolicyStatement({
           actions: ['ecs:TagResource'],
-          resources: [`arn:${stack.partition}:ecs:${stack.region}:${stack.account}:task/${cluster.clusterName}/*`],
+          resources: [arns.tasksOn(cluster.clusterName)],
           conditions: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
         }),
         new iam.PolicyStatement({
           actions: ['iam:PassRole'],
-          resources: [`arn:${stack.partition}:iam::${stack.account}:role/*`],
+          resources: [arns.roles('*')],
           conditions: {
             StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com', [`aws:ResourceTag/${TagKeys.KIND}`]: StagingKinds.FEATURE },
           },
         }),
         new iam.PolicyStatement({
           actions: ['logs:GetLogEvents'],
-          resources: [`arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:${patterns.logGroupName}:log-stream:*`],
+          resources: [arns.logStreams(arns.patterns.logGroupName)],
         }),
       ],
     },

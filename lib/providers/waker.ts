@@ -1,7 +1,8 @@
-import { Aws, Duration, Fn } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { BranchParameterNames, FEATURE_KINDS, ProviderNames, TagKeys } from '../contract/staging';
-import { StagingNamePatterns } from '../contract/naming';
+import { StagingArns } from '../private/arns';
+import { parameterArn } from '../private/grants';
 import { ProviderDefinition } from './provider-definition';
 
 /** What sleep and wake act on: the shared cluster and listener, below one prefix. */
@@ -21,12 +22,11 @@ export interface SleepScope {
  * the rules of the one listener, its `<prefix>-*` schedules and database, and its parameters.
  * Shared by the waker provider, the waker target and the sleeper (lib/staging-sleeper.ts).
  */
-export function sleepPolicies(scope: SleepScope): iam.PolicyStatement[] {
-  const arn = (service: string, resource: string) => `arn:${Aws.PARTITION}:${service}:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}`;
+export function sleepPolicies(stack: Stack, scope: SleepScope): iam.PolicyStatement[] {
+  const arns = new StagingArns(stack, scope.prefix);
   const tagged = (key: string) => ({ StringEquals: { [key]: [...FEATURE_KINDS] } });
-  const parameter = (path: string) => arn('ssm', `parameter${scope.parameterPrefix}/${path}`);
-  const [head, tail] = [0, 1].map((i) => Fn.select(i, Fn.split(':listener/', scope.listenerArn)));
-  const listenerRules = Fn.join('', [head, ':listener-rule/', tail, '/*']);
+  const parameter = (path: string) => parameterArn(stack, `${scope.parameterPrefix}/${path}`);
+  const listenerRules = arns.listenerRules(scope.listenerArn);
   return [
     new iam.PolicyStatement({
       sid: 'ReadWhatRuns',
@@ -37,7 +37,7 @@ export function sleepPolicies(scope: SleepScope): iam.PolicyStatement[] {
     new iam.PolicyStatement({
       sid: 'ScaleBranchServices',
       actions: ['ecs:DescribeServices', 'ecs:UpdateService'],
-      resources: [arn('ecs', `service/${scope.clusterName}/${scope.prefix}-*`)],
+      resources: [arns.branchServices(scope.clusterName)],
       conditions: tagged(`aws:ResourceTag/${TagKeys.KIND}`),
     }),
     new iam.PolicyStatement({
@@ -49,19 +49,19 @@ export function sleepPolicies(scope: SleepScope): iam.PolicyStatement[] {
     new iam.PolicyStatement({
       sid: 'PauseBranchSchedules',
       actions: ['scheduler:GetSchedule', 'scheduler:UpdateSchedule'],
-      resources: [arn('scheduler', `schedule/default/${scope.prefix}-*`)],
+      resources: [arns.branchSchedules],
     }),
     new iam.PolicyStatement({
       sid: 'KeepScheduleRoles',
       // UpdateSchedule passes the schedule's own role again.
       actions: ['iam:PassRole'],
-      resources: [`arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${scope.prefix}-*`],
+      resources: [arns.branchRoles],
       conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com', [`aws:ResourceTag/${TagKeys.KIND}`]: [...FEATURE_KINDS] } },
     }),
     new iam.PolicyStatement({
       sid: 'StopAndStartBranchDatabases',
       actions: ['rds:StopDBInstance', 'rds:StartDBInstance'],
-      resources: [arn('rds', `db:${new StagingNamePatterns(scope.prefix).databaseIdentifier}`)],
+      resources: [arns.branchDatabases],
       conditions: tagged(`aws:ResourceTag/${TagKeys.KIND}`),
     }),
     new iam.PolicyStatement({
@@ -92,7 +92,7 @@ export const SLEEP_WILDCARDS_REASON =
  * route, and a deploy of a sleeping branch wakes it (isComplete waits for a healthy web target
  * and moves the rule back), so the deployed state is always awake.
  */
-export function wakerProvider(scope: SleepScope & { readonly wakerTargetGroupArn: string }): ProviderDefinition {
+export function wakerProvider(scope: SleepScope & { readonly stack: Stack; readonly wakerTargetGroupArn: string }): ProviderDefinition {
   return {
     name: ProviderNames.WAKER,
     options: {
@@ -102,7 +102,7 @@ export function wakerProvider(scope: SleepScope & { readonly wakerTargetGroupArn
       timeout: Duration.minutes(1),
       totalTimeout: Duration.minutes(30),
       environment: { PARAMETER_PREFIX: scope.parameterPrefix, WAKER_TARGET_GROUP_ARN: scope.wakerTargetGroupArn },
-      policies: sleepPolicies(scope),
+      policies: sleepPolicies(scope.stack, scope),
     },
     wildcards: { reason: SLEEP_WILDCARDS_REASON, findings: SLEEP_WILDCARDS },
   };

@@ -13,7 +13,7 @@ describe('listener-priority provider', () => {
     securityGroup: undefined as never,
   });
   const WAKER = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/staging-waker/0123456789abcdef';
-  const definition = listenerPriorityProvider({ listener, wakerTargetGroupArn: WAKER });
+  const definition = listenerPriorityProvider({ listener, prefix: 'staging', wakerTargetGroupArn: WAKER });
   const statements = statementsOf(stack, definition);
 
   test('runs the listener-priority handler under its ProviderNames name', () => {
