@@ -10,6 +10,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as route53targets from 'aws-cdk-lib/aws-route53-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { SharedParameterNames, StagingKinds, Streams, TagKeys } from './contract/staging';
@@ -339,6 +340,7 @@ export class SharedStaging extends Construct {
   public readonly sleeper: StagingSleeper;
 
   private readonly providers: Record<string, StagingProvider> = {};
+  private sharedScheduleGroup?: scheduler.ScheduleGroup;
 
   /**
    * @param scope the shared stack (it needs an explicit region)
@@ -403,6 +405,7 @@ export class SharedStaging extends Construct {
       web: props.app.web,
       workers: props.app.workers,
       scheduledJobs: props.app.scheduledJobs,
+      scheduleGroup: props.app.scheduledJobs?.length ? this.scheduleGroup : undefined,
       // The same variables branches get; the app's own win over them, name by name.
       ...resolveWiring(
         layer(
@@ -528,6 +531,21 @@ export class SharedStaging extends Construct {
     return provider;
   }
 
+  /**
+   * The schedule group of the shared staging's own schedules (its app's jobs, the golden template
+   * refresh), created on first use. Branch schedules stay in `default`: the sleeper and the waker
+   * may pause only `schedule/default/<prefix>-*`, and schedules carry no tags of their own.
+   */
+  private get scheduleGroup(): scheduler.IScheduleGroup {
+    this.sharedScheduleGroup ??= new scheduler.ScheduleGroup(this, 'Schedules', {
+      scheduleGroupName: new SharedStagingNames(this.prefix).scheduleGroupName,
+      // Deleting the group deletes its schedules, which the stack deletes anyway; a retained group
+      // would make a new shared stack of the same prefix fail on its name.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    return this.sharedScheduleGroup;
+  }
+
   /** The golden template branch databases are copied from, its refresh task and its provider. */
   private addDatabaseTemplate(options: SharedDatabaseTemplateOptions, engineVersion: rds.PostgresEngineVersion): void {
     const target = { host: this.database.dbInstanceEndpointAddress, port: this.database.dbInstanceEndpointPort, adminSecret: this.database.secret! };
@@ -540,6 +558,7 @@ export class SharedStaging extends Construct {
       securityGroups: [this.workloadSecurityGroup],
       sourceDatabase: this.databaseName,
       postgresMajorVersion: engineVersion.postgresMajorVersion,
+      scheduleGroup: this.scheduleGroup,
     });
     this.addDefinedProvider(
       databaseTemplateProvider({

@@ -505,7 +505,17 @@ function deletionStatements(arns: StagingArns): { statements: iam.PolicyStatemen
     new iam.PolicyStatement({
       sid: 'InvokeCustomResourceProvidersOnDelete',
       actions: ['lambda:InvokeFunction'],
-      resources: scoped([arns.functions('*'), 'Deleting a custom resource invokes its provider function (in the shared stack, whose function names are generated).']),
+      resources: scoped([
+        arns.functions('*'),
+        `Deleting a custom resource invokes its provider function (in the shared stack, whose function names are generated); only functions tagged ${TagKeys.PROVIDER} and as this prefix's shared staging, never the sweeper, the sleeper or any other function.`,
+      ]),
+      // The provider framework's function behind each service token carries the provider tag
+      // (lib/staging-provider.ts); a branch stack whose custom resource names another function
+      // as its service token cannot make CloudFormation invoke it with this role.
+      conditions: {
+        StringEquals: { [`aws:ResourceTag/${TagKeys.KIND}`]: StagingKinds.SHARED, [`aws:ResourceTag/${TagKeys.PREFIX}`]: prefix },
+        Null: { [`aws:ResourceTag/${TagKeys.PROVIDER}`]: 'false' },
+      },
     }),
     // Defence in depth: `<prefix>-*` and `/<prefix>/*` also match the shared staging's own
     // resources. Not denied: lambda:InvokeFunction (custom-resource deletes invoke the shared

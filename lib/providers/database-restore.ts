@@ -23,7 +23,6 @@ export function databaseRestoreProvider(props: DatabaseRestoreProviderProps): Pr
   const branchDatabases = arns.branchDatabases;
   const subnetGroup = arns.rds('subgrp', props.subnetGroupName);
   const branchResource = { StringEquals: { [`aws:ResourceTag/${TagKeys.KIND}`]: StagingKinds.FEATURE } };
-  const branchSecrets = arns.secrets(arns.patterns.secretName);
   return {
     name: ProviderNames.DATABASE_RESTORE,
     options: {
@@ -52,7 +51,7 @@ export function databaseRestoreProvider(props: DatabaseRestoreProviderProps): Pr
           actions: ['rds:ModifyDBInstance'],
           resources: [subnetGroup],
         }),
-        new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [branchSecrets] }),
+        new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [arns.branchDatabaseSecrets] }),
         new iam.PolicyStatement({
           actions: ['kms:CreateGrant', 'kms:DescribeKey', 'kms:Decrypt'],
           resources: ['*'],
@@ -63,7 +62,7 @@ export function databaseRestoreProvider(props: DatabaseRestoreProviderProps): Pr
     wildcards: {
       reason:
         'Describe calls have no resource-level permissions; restores may read any snapshot, option and parameter group but create only `<prefix>-*` instances; modify and delete need the feature tag as well; KMS use is only through RDS.',
-      findings: /^Resource::(\*|arn:.*:rds:.*:(db:[a-z0-9]+-\*-\?\?\?\?|snapshot:\*|og:\*|pg:\*)|arn:.*:secretsmanager:.*:secret:[a-z0-9]+\/branches\/\*)$/,
+      findings: /^Resource::(\*|arn:.*:rds:.*:(db:[a-z0-9]+-\*-\?\?\?\?|snapshot:\*|og:\*|pg:\*)|arn:.*:secretsmanager:.*:secret:[a-z0-9]+\/branches\/\*\/database-\?{6})$/,
     },
   };
 }

@@ -65,7 +65,6 @@ export interface DatabaseTemplateProviderProps extends InVpc {
 export function databaseTemplateProvider(props: DatabaseTemplateProviderProps): ProviderDefinition {
   const stack = Stack.of(props.vpc);
   const arns = new StagingArns(stack, props.prefix);
-  const branchSecrets = arns.secrets(arns.patterns.secretName);
   return {
     name: ProviderNames.DATABASE_TEMPLATE,
     options: {
@@ -75,7 +74,7 @@ export function databaseTemplateProvider(props: DatabaseTemplateProviderProps): 
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: props.securityGroups,
-      policies: [new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [props.adminSecret.secretArn, branchSecrets] })],
+      policies: [new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [props.adminSecret.secretArn, arns.branchDatabaseSecrets] })],
       environment: {
         [E.HOST]: props.host,
         [E.PORT]: props.port,
@@ -92,8 +91,9 @@ export function databaseTemplateProvider(props: DatabaseTemplateProviderProps): 
       },
     },
     wildcards: {
-      reason: 'The handler reads the shared admin secret and the branch secrets `<prefix>/branches/*` only (branch stacks create those, so their ARNs are not known here).',
-      findings: /^Resource::arn:.*:secretsmanager:.*:secret:[a-z0-9]+\/branches\/\*$/,
+      reason:
+        'The handler reads the shared admin secret and the branch database secrets `<prefix>/branches/<name>/database-??????` only, not the branch cache tokens (branch stacks create those secrets, so their ARNs are not known here).',
+      findings: /^Resource::arn:.*:secretsmanager:.*:secret:[a-z0-9]+\/branches\/\*\/database-\?{6}$/,
     },
   };
 }

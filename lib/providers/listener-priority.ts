@@ -1,7 +1,7 @@
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Duration } from 'aws-cdk-lib';
-import { ProviderNames } from '../contract/staging';
+import { FEATURE_KINDS, ProviderNames, TagKeys } from '../contract/staging';
 import { StagingArns } from '../private/arns';
 import { ProviderDefinition } from './provider-definition';
 
@@ -32,6 +32,14 @@ export function listenerPriorityProvider(props: ListenerPriorityProviderProps): 
           actions: ['elasticloadbalancing:CreateRule'],
           resources: [listenerArn, rulesOfListener],
         }),
+        // The tags CreateRule puts on the new rule (they are authorized as AddTags on it).
+        new iam.PolicyStatement({
+          actions: ['elasticloadbalancing:AddTags'],
+          resources: [rulesOfListener],
+          conditions: { StringEquals: { 'elasticloadbalancing:CreateAction': 'CreateRule' } },
+        }),
+        // Branch rules are created with the branch's staging tags (lib/private/branch-services.ts);
+        // the shared app's rule and any other rule of the listener are not theirs to change.
         new iam.PolicyStatement({
           actions: [
             'elasticloadbalancing:ModifyRule',
@@ -40,12 +48,13 @@ export function listenerPriorityProvider(props: ListenerPriorityProviderProps): 
             'elasticloadbalancing:RemoveTags',
           ],
           resources: [rulesOfListener],
+          conditions: { StringEquals: { [`aws:ResourceTag/${TagKeys.KIND}`]: [...FEATURE_KINDS], [`aws:ResourceTag/${TagKeys.PREFIX}`]: props.prefix } },
         }),
       ],
     },
     wildcards: {
       reason:
-        'DescribeRules supports no resource-level permissions; rule changes are limited to the rules of the one shared listener, whose rule ids are assigned by AWS.',
+        'DescribeRules supports no resource-level permissions; rule changes are limited to the rules of the one shared listener (whose rule ids are assigned by AWS) that carry the feature tags, and tagging the rule CreateRule makes.',
       findings: /^Resource::(\*|.*:listener-rule\/.*\/\*)$/,
     },
   };

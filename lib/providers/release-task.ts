@@ -27,6 +27,7 @@ export function releaseTaskProvider(props: ReleaseTaskProviderProps): ProviderDe
       policies: [
         new iam.PolicyStatement({
           actions: ['ecs:RunTask'],
+          // Branch families only: the shared staging's own (the golden template refresh) are outside `<prefix>-*`.
           resources: [arns.branchTaskDefinitions],
           conditions: { ArnEquals: { 'ecs:cluster': cluster.clusterArn } },
         }),

@@ -32,11 +32,11 @@ describe('database-restore provider', () => {
     expect(statements).toContainEqual({ Effect: 'Allow', Action: 'rds:ModifyDBInstance', Resource: rds('subgrp:staging-shared-dbsubnets-abc') });
   });
 
-  test('reads only branch secrets and uses KMS only through RDS', () => {
+  test('reads only branch database secrets (not their cache tokens) and uses KMS only through RDS', () => {
     expect(statements).toContainEqual({
       Effect: 'Allow',
       Action: 'secretsmanager:GetSecretValue',
-      Resource: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:staging/branches/*',
+      Resource: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:staging/branches/*/database-??????',
     });
     expect(statements).toContainEqual(
       expect.objectContaining({ Action: ['kms:CreateGrant', 'kms:DescribeKey', 'kms:Decrypt'], Condition: { StringEquals: { 'kms:ViaService': 'rds.eu-west-1.amazonaws.com' } } }),
@@ -45,10 +45,10 @@ describe('database-restore provider', () => {
 
   test('acknowledges exactly its by-design wildcards', () => {
     const findings = definition.wildcards!.findings;
-    for (const ok of ['Resource::*', `Resource::${rds('db:staging-*-????')}`, `Resource::${rds('snapshot:*')}`, 'Resource::arn:aws:secretsmanager:eu-west-1:1:secret:staging/branches/*']) {
+    for (const ok of ['Resource::*', `Resource::${rds('db:staging-*-????')}`, `Resource::${rds('snapshot:*')}`, 'Resource::arn:aws:secretsmanager:eu-west-1:1:secret:staging/branches/*/database-??????']) {
       expect(findings.test(ok)).toBe(true);
     }
-    for (const no of [`Resource::${rds('db:*')}`, `Resource::${rds('db:staging-*')}`, 'Resource::arn:aws:secretsmanager:eu-west-1:1:secret:*', 'Action::rds:*']) {
+    for (const no of [`Resource::${rds('db:*')}`, `Resource::${rds('db:staging-*')}`, 'Resource::arn:aws:secretsmanager:eu-west-1:1:secret:*', 'Resource::arn:aws:secretsmanager:eu-west-1:1:secret:staging/branches/*', 'Action::rds:*']) {
       expect(findings.test(no)).toBe(false);
     }
   });

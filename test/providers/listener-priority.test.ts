@@ -25,15 +25,18 @@ describe('listener-priority provider', () => {
     expect(definition.options.environment).toEqual({ WAKER_TARGET_GROUP_ARN: WAKER });
   });
 
-  test('creates rules on the shared listener only, and changes only that listener\'s rules', () => {
+  test('creates rules on the shared listener only, and changes only that listener\'s branch rules', () => {
     const rules = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/staging/0123456789abcdef/fedcba9876543210/*';
     expect(statements).toEqual([
       { Effect: 'Allow', Action: 'elasticloadbalancing:DescribeRules', Resource: '*' },
       { Effect: 'Allow', Action: 'elasticloadbalancing:CreateRule', Resource: [LISTENER, rules] },
+      { Effect: 'Allow', Action: 'elasticloadbalancing:AddTags', Resource: rules, Condition: { StringEquals: { 'elasticloadbalancing:CreateAction': 'CreateRule' } } },
       {
         Effect: 'Allow',
         Action: ['elasticloadbalancing:ModifyRule', 'elasticloadbalancing:DeleteRule', 'elasticloadbalancing:AddTags', 'elasticloadbalancing:RemoveTags'],
         Resource: rules,
+        // Only the branch rules (tagged at CreateRule), never the shared app's or any other rule of the listener.
+        Condition: { StringEquals: { 'aws:ResourceTag/staging:kind': ['feature', 'feature-lite'], 'aws:ResourceTag/staging:prefix': 'staging' } },
       },
     ]);
   });
