@@ -15,7 +15,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { SharedParameterNames, StagingKinds, Streams, TagKeys } from './contract/staging';
 import { SharedStagingNames, StagingNames } from './contract/naming';
-import { acknowledgeWildcardPermissions } from './private/acknowledge';
+import { acknowledgeResources, acknowledgeWildcardPermissions } from './private/acknowledge';
 import { cacheWiring, combineWiring, databaseWiring, eager, layer, resolveWiring, searchWiring } from './private/data-wiring';
 import { databaseSubnetGroupName, sharedCache, sharedDatabase, solrCredentials } from './private/shared-data';
 import { sharedLoadBalancer } from './private/shared-load-balancer';
@@ -528,6 +528,7 @@ export class SharedStaging extends Construct {
   private addDefinedProvider(definition: ProviderDefinition): StagingProvider {
     const provider = this.addProvider(definition.name, definition.options);
     if (definition.wildcards) acknowledgeWildcardPermissions(provider, definition.wildcards.reason, definition.wildcards.findings);
+    if (definition.acknowledgements) acknowledgeResources(provider, definition.acknowledgements);
     return provider;
   }
 

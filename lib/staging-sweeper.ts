@@ -12,7 +12,7 @@ import { Construct } from 'constructs';
 import { BranchParameterNames, FEATURE_KINDS, StagingKinds, TagKeys } from './contract/staging';
 import { StagingNames } from './contract/naming';
 import { SweeperEnvironment as Env, SweeperEnvironmentVariables } from './contract/sweeper';
-import { ReasonedResource, acknowledgeResources } from './private/acknowledge';
+import { ReasonedResource, ReasonedResources, acknowledgeResources } from './private/acknowledge';
 import { StagingArns } from './private/arns';
 import { grantBranchParameters } from './private/grants';
 import { HANDLER_RUNTIME, handlerCode } from './private/handler-code';
@@ -424,12 +424,8 @@ function deletionStatements(arns: StagingArns): { statements: iam.PolicyStatemen
   const only =
     'The role is usable only through CloudFormation (its only trusted principal) by whoever may pass it: the sweeper, whose ' +
     `DeleteStack is limited to ${prefix}-* stacks tagged as this system's feature stagings; CloudFormation then acts only on that stack's own resources.`;
-  const acknowledgements: ReasonedResource[] = [];
-  /** The resources of one statement, each acknowledged (where it has a wildcard) with its reason. */
-  const scoped = (...resources: Array<[arn: string, reason: string]>) => {
-    acknowledgements.push(...resources.map(([arn, reason]) => ({ arn, reason: `${reason} ${only}` })));
-    return resources.map(([arn]) => arn);
-  };
+  const reasons = new ReasonedResources(only);
+  const scoped = reasons.scope.bind(reasons);
   const statements = [
     new iam.PolicyStatement({
       sid: 'DescribeWhatIsBeingDeleted',
@@ -534,7 +530,7 @@ function deletionStatements(arns: StagingArns): { statements: iam.PolicyStatemen
       resources: [arns.logGroups(`${shared.logGroupPrefix}*`), arns.logGroups(shared.databaseLogGroupName), arns.rds('db', shared.databaseIdentifier)],
     }),
   ];
-  return { statements, acknowledgements };
+  return { statements, acknowledgements: reasons.all };
 }
 
 /** Reads CloudFormation's delete handlers make (describe, get, list): on `*`, read-only. */

@@ -32,10 +32,38 @@ export interface ReasonedResource {
 export function acknowledgeResources(scope: IConstruct, resources: ReasonedResource[]): void {
   Aspects.of(scope).add(
     new WildcardAcknowledger((finding, stack) => {
-      const reasons = resources.filter((r) => `Resource::${flatten(stack.resolve(r.arn))}` === finding).map((r) => r.reason);
+      const reasons = resources.filter((r) => resourceFinding(stack, r.arn) === finding).map((r) => r.reason);
       return reasons.length > 0 ? [...new Set(reasons)].join(' ') : undefined;
     }),
   );
+}
+
+/** The cdk-nag finding (`Resource::...`, without the rule id) a resource of a statement in `stack` raises if it has a wildcard. */
+export function resourceFinding(stack: Stack, arn: string): string {
+  return `Resource::${flatten(stack.resolve(arn))}`;
+}
+
+/**
+ * The resources of a policy's statements, each with why it is scoped as it is: `scope(...)` gives
+ * a statement its resources and records their reasons, `all` is what `acknowledgeResources` takes.
+ * One list, so a statement's resource and its acknowledgement are written once.
+ */
+export class ReasonedResources {
+  private readonly list: ReasonedResource[] = [];
+
+  /** @param suffix what every reason ends with (e.g. the guard the whole policy shares) */
+  constructor(private readonly suffix: string = '') {}
+
+  /** The ARNs of `resources`, for a statement's `resources`; their reasons are recorded. */
+  public scope(...resources: Array<[arn: string, reason: string]>): string[] {
+    this.list.push(...resources.map(([arn, reason]) => ({ arn, reason: this.suffix ? `${reason} ${this.suffix}` : reason })));
+    return resources.map(([arn]) => arn);
+  }
+
+  /** Every resource recorded, with its reason. */
+  public get all(): ReasonedResource[] {
+    return [...this.list];
+  }
 }
 
 class WildcardAcknowledger implements IAspect {
@@ -56,7 +84,8 @@ class WildcardAcknowledger implements IAspect {
   }
 }
 
-function wildcardFindings(document: any): string[] {
+/** cdk-nag's AwsSolutions-IAM5 findings of a resolved policy document (`Resource::...`, `Action::...`). */
+export function wildcardFindings(document: any): string[] {
   const findings = new Set<string>();
   for (const statement of document?.Statement ?? []) {
     if (statement.Effect !== 'Allow') continue;

@@ -6,6 +6,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ProviderNames } from '../contract/staging';
 import { DatabaseTemplateEnvironment as E } from '../contract/providers/database-template';
 import { StagingNames } from '../contract/naming';
+import { ReasonedResources } from '../private/acknowledge';
 import { StagingArns } from '../private/arns';
 import { InVpc } from './in-vpc';
 import { ProviderDefinition } from './provider-definition';
@@ -65,6 +66,7 @@ export interface DatabaseTemplateProviderProps extends InVpc {
 export function databaseTemplateProvider(props: DatabaseTemplateProviderProps): ProviderDefinition {
   const stack = Stack.of(props.vpc);
   const arns = new StagingArns(stack, props.prefix);
+  const reasons = new ReasonedResources();
   return {
     name: ProviderNames.DATABASE_TEMPLATE,
     options: {
@@ -74,7 +76,18 @@ export function databaseTemplateProvider(props: DatabaseTemplateProviderProps): 
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: props.securityGroups,
-      policies: [new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [props.adminSecret.secretArn, arns.branchDatabaseSecrets] })],
+      policies: [
+        new iam.PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [
+            props.adminSecret.secretArn,
+            ...reasons.scope([
+              arns.branchDatabaseSecrets,
+              'The handler reads the shared admin secret and the branch database secrets `<prefix>/branches/<name>/database` only, not the branch cache tokens (branch stacks create those secrets, so their ARNs are not known here).',
+            ]),
+          ],
+        }),
+      ],
       environment: {
         [E.HOST]: props.host,
         [E.PORT]: props.port,
@@ -90,10 +103,6 @@ export function databaseTemplateProvider(props: DatabaseTemplateProviderProps): 
         NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
       },
     },
-    wildcards: {
-      reason:
-        'The handler reads the shared admin secret and the branch database secrets `<prefix>/branches/<name>/database-??????` only, not the branch cache tokens (branch stacks create those secrets, so their ARNs are not known here).',
-      findings: /^Resource::arn:.*:secretsmanager:.*:secret:[a-z0-9]+\/branches\/\*\/database-\?{6}$/,
-    },
+    acknowledgements: reasons.all,
   };
 }

@@ -2,6 +2,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Duration } from 'aws-cdk-lib';
 import { FEATURE_KINDS, ProviderNames, TagKeys } from '../contract/staging';
+import { ReasonedResources } from '../private/acknowledge';
 import { StagingArns } from '../private/arns';
 import { ProviderDefinition } from './provider-definition';
 
@@ -18,7 +19,11 @@ export interface ListenerPriorityProviderProps {
 /** Branch host rules on the shared listener, with priorities allocated without collisions. */
 export function listenerPriorityProvider(props: ListenerPriorityProviderProps): ProviderDefinition {
   const listenerArn = props.listener.listenerArn;
-  const rulesOfListener = new StagingArns(props.listener, props.prefix).listenerRules(listenerArn);
+  const reasons = new ReasonedResources();
+  const rulesOfListener: [string, string] = [
+    new StagingArns(props.listener, props.prefix).listenerRules(listenerArn),
+    'Rule changes are limited to the rules of the one shared listener (whose rule ids are assigned by AWS) that carry the feature tags, and to tagging the rule CreateRule makes.',
+  ];
   return {
     name: ProviderNames.LISTENER_PRIORITY,
     options: {
@@ -27,15 +32,15 @@ export function listenerPriorityProvider(props: ListenerPriorityProviderProps): 
       // Branch rules forward to the branch and (weight 0 while awake) to the waker.
       environment: { WAKER_TARGET_GROUP_ARN: props.wakerTargetGroupArn },
       policies: [
-        new iam.PolicyStatement({ actions: ['elasticloadbalancing:DescribeRules'], resources: ['*'] }),
+        new iam.PolicyStatement({ actions: ['elasticloadbalancing:DescribeRules'], resources: reasons.scope(['*', 'DescribeRules supports no resource-level permissions.']) }),
         new iam.PolicyStatement({
           actions: ['elasticloadbalancing:CreateRule'],
-          resources: [listenerArn, rulesOfListener],
+          resources: [listenerArn, ...reasons.scope(rulesOfListener)],
         }),
         // The tags CreateRule puts on the new rule (they are authorized as AddTags on it).
         new iam.PolicyStatement({
           actions: ['elasticloadbalancing:AddTags'],
-          resources: [rulesOfListener],
+          resources: reasons.scope(rulesOfListener),
           conditions: { StringEquals: { 'elasticloadbalancing:CreateAction': 'CreateRule' } },
         }),
         // Branch rules are created with the branch's staging tags (lib/private/branch-services.ts);
@@ -47,15 +52,11 @@ export function listenerPriorityProvider(props: ListenerPriorityProviderProps): 
             'elasticloadbalancing:AddTags',
             'elasticloadbalancing:RemoveTags',
           ],
-          resources: [rulesOfListener],
+          resources: reasons.scope(rulesOfListener),
           conditions: { StringEquals: { [`aws:ResourceTag/${TagKeys.KIND}`]: [...FEATURE_KINDS], [`aws:ResourceTag/${TagKeys.PREFIX}`]: props.prefix } },
         }),
       ],
     },
-    wildcards: {
-      reason:
-        'DescribeRules supports no resource-level permissions; rule changes are limited to the rules of the one shared listener (whose rule ids are assigned by AWS) that carry the feature tags, and tagging the rule CreateRule makes.',
-      findings: /^Resource::(\*|.*:listener-rule\/.*\/\*)$/,
-    },
+    acknowledgements: reasons.all,
   };
 }

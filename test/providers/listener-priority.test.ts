@@ -2,7 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { ProviderNames } from '../../lib/contract/staging';
 import { listenerPriorityProvider } from '../../lib/providers';
-import { statementsOf } from './util';
+import { acknowledgedOf, statementsOf, wildcardsOf } from './util';
 
 const LISTENER = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/staging/0123456789abcdef/fedcba9876543210';
 
@@ -41,11 +41,13 @@ describe('listener-priority provider', () => {
     ]);
   });
 
-  test('acknowledges only "*" and the listener\'s rules', () => {
-    const findings = definition.wildcards!.findings;
-    expect(findings.test('Resource::*')).toBe(true);
-    expect(findings.test('Resource::<L>:listener-rule/app/x/1/*')).toBe(true);
-    expect(findings.test('Resource::arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/*')).toBe(false);
-    expect(findings.test('Action::elasticloadbalancing:*')).toBe(false);
+  test('acknowledges exactly "*" and the listener\'s rules, each with its reason', () => {
+    const acknowledged = acknowledgedOf(stack, definition);
+    expect(Object.keys(acknowledged).sort()).toEqual(wildcardsOf(stack, definition));
+    expect(Object.keys(acknowledged).sort()).toEqual([
+      'Resource::*',
+      'Resource::arn:<AWS::Partition>:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/staging/0123456789abcdef/fedcba9876543210/*',
+    ]);
+    expect(acknowledged['Resource::*']).toMatch(/no resource-level permissions/);
   });
 });
