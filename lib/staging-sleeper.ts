@@ -10,7 +10,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { SharedStagingNames } from './contract/naming';
 import { SharedParameterNames } from './contract/staging';
-import { acknowledgeWildcardPermissions } from './private/acknowledge';
+import { ReasonedResources, acknowledgeResources, acknowledgeWildcardPermissions } from './private/acknowledge';
 import { StagingArns } from './private/arns';
 import { HANDLER_RUNTIME, handlerCode } from './private/handler-code';
 import { SLEEP_WILDCARDS, SLEEP_WILDCARDS_REASON, sleepPolicies } from './providers/waker';
@@ -71,7 +71,8 @@ export class StagingSleeper extends Construct {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Waker and sleeper of the ${props.prefix}-* branch stagings`,
     });
-    for (const statement of sleepPolicies(Stack.of(this), policyScope)) role.addToPolicy(statement);
+    const reasons = new ReasonedResources();
+    for (const statement of sleepPolicies(Stack.of(this), policyScope, reasons)) role.addToPolicy(statement);
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -128,6 +129,7 @@ export class StagingSleeper extends Construct {
       description: 'Target group of the waker, which sleeping branch rules forward to',
     });
     acknowledgeWildcardPermissions(role, SLEEP_WILDCARDS_REASON, SLEEP_WILDCARDS);
+    acknowledgeResources(role, reasons.all);
   }
 }
 
