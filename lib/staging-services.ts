@@ -123,6 +123,13 @@ export interface StagingServicesProps {
   readonly scheduledJobs?: ScheduledJobOptions[];
 
   /**
+   * The schedule group of the scheduled jobs. The shared staging keeps its own schedules in a group
+   * of their own, so that the sleeper, which pauses branch schedules in `default`, cannot reach them.
+   * @default - the `default` group
+   */
+  readonly scheduleGroup?: scheduler.IScheduleGroup;
+
+  /**
    * Environment variables of every container.
    * @default - only the staging variables
    */
@@ -267,7 +274,8 @@ export class StagingServices extends Construct {
       const id = `Job${pascal(job.name)}`;
       const taskDefinition = this.taskDefinition(id, job);
       this.jobTaskDefinitions[job.name] = taskDefinition;
-      new scheduler.Schedule(this, `${id}Schedule`, {
+      const schedule = new scheduler.Schedule(this, `${id}Schedule`, {
+        scheduleGroup: props.scheduleGroup,
         schedule: job.schedule,
         description: `${props.stagingName}: ${job.name}`,
         target: new targets.EcsRunFargateTask(props.cluster, {
@@ -279,6 +287,8 @@ export class StagingServices extends Construct {
           role: schedulerRole,
         }),
       });
+      // The schedule names its group by name only: CloudFormation must create the group first.
+      if (props.scheduleGroup) schedule.node.addDependency(props.scheduleGroup);
     }
     if (schedulerRole) {
       acknowledgeWildcardPermissions(

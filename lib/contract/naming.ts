@@ -248,6 +248,15 @@ export class StagingNamePatterns {
     return `${this.prefix}/branches/*`;
   }
 
+  /**
+   * Secrets Manager names of branch database secrets only (`StagingNames.databaseSecretName`):
+   * `<prefix>/branches/`, a wildcard for the staging name, then `/database`. A branch's cache
+   * token (`.../cache`) does not match.
+   */
+  public get databaseSecretName(): string {
+    return `${this.prefix}/branches/*/database`;
+  }
+
   /** SSM parameters of branches: `/<prefix>/branches/*`. */
   public get parameterPath(): string {
     return `/${this.prefix}/branches/*`;
@@ -261,6 +270,20 @@ export class StagingNamePatterns {
   /** Task definition families of branches: `<prefix>-*`. */
   public get taskDefinitionFamily(): string {
     return `${this.prefix}-*`;
+  }
+
+  /**
+   * EventBridge Scheduler schedules of branches: in the `default` group (the shared staging keeps
+   * its own in `SharedStagingNames.scheduleGroupName`), with names CloudFormation generates from
+   * the stack name, so `<prefix>-*`.
+   */
+  public get scheduleName(): string {
+    return this.generatedName;
+  }
+
+  /** The schedule group branch schedules live in: `default` (it carries no tags and cannot be created). */
+  public get scheduleGroupName(): string {
+    return 'default';
   }
 
   /**
@@ -303,6 +326,34 @@ export class SharedStagingNames {
   /** Log group for one of the shared app's services. */
   public logGroupName(service: string): string {
     return serviceLogGroupName(this.logGroupPrefix, service);
+  }
+
+  /**
+   * The schedule group of the shared staging's own schedules (the shared app's jobs, the golden
+   * template refresh): `<prefix>-shared`. Branch schedules stay in `default`, so a policy on
+   * `schedule/default/<prefix>-*` never reaches these.
+   */
+  public get scheduleGroupName(): string {
+    return `${this.prefix}-${SHARED}`;
+  }
+
+  /**
+   * Task definition family of the golden template refresh: `<prefix>_shared-database-template-refresh`.
+   * The `_` keeps it outside the branch families `<prefix>-*` (`StagingNamePatterns.taskDefinitionFamily`):
+   * a branch `database-template` with a service `refresh` has the family
+   * `<prefix>-database-template-refresh`.
+   */
+  public get databaseTemplateRefreshFamily(): string {
+    return `${this.prefix}_${SHARED}-database-template-refresh`;
+  }
+
+  /**
+   * The waker's target group: `<prefix>-waker` (at most 26 of the 32 characters ELB allows). A
+   * fixed name lets the waker's Lambda permission name it as its `SourceArn`; branch target groups
+   * get CloudFormation-generated names, which end in a random suffix.
+   */
+  public get wakerTargetGroupName(): string {
+    return `${this.prefix}-waker`;
   }
 
   /** SSM parameters the shared staging publishes: `<parameterPrefix>/shared/*`. */

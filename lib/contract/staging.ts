@@ -16,6 +16,12 @@ export class TagKeys {
   public static readonly PREFIX = 'staging:prefix';
   /** Always `cdk-multi-staging`. */
   public static readonly MANAGED_BY = 'staging:managed-by';
+  /**
+   * On the function behind a provider's service token: the provider's name. The sweeper's
+   * deletion role may invoke only functions that carry it (custom-resource deletes), never the
+   * sweeper, the sleeper or any other function.
+   */
+  public static readonly PROVIDER = 'staging:provider';
 }
 
 /** Values of the `staging:kind` tag. */
