@@ -4,7 +4,6 @@ import { App, CustomResource, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { buildStagingApp } from '../bin/staging-app';
 import {
   FeatureStaging,
@@ -14,7 +13,6 @@ import {
   StagingCache,
   StagingDatabase,
   StagingKinds,
-  StagingNames,
   StagingSearch,
   TagKeys,
 } from '../lib';
@@ -25,57 +23,26 @@ import { dependencies } from '../scripts/critical-path';
 import { cliCost, costOutput } from './util/cost';
 import { container, containers, join, notAfterQuota, only, onlyId, resourcesOfType, ssm, ssmParameterIds } from './util/template';
 import { formatFindings, testApp, validationFindings } from './util/validate';
+import { BRANCH, BranchHarnessOptions, buildBranch, BuiltBranch, constructBranch, ENV, NAMES } from './util/harness';
 
-const ENV = { account: '123456789012', region: 'eu-west-1' };
-const BRANCH = 'feature/new_cool_page';
-const NAMES = StagingNames.fromBranch(BRANCH);
-const IMAGE = 'public.ecr.aws/docker/library/nginx:1.27';
 /** The example `staging` block of cdk.json, as `cdk synth` reads it. */
 const STAGING = JSON.parse(readFileSync(joinPath(__dirname, '..', 'cdk.json'), 'utf8')).context.staging;
 const RESTORED = { sourceCollection: 'products', backupLocation: '/var/solr/backups' };
 const RELEASE = ['bin/rails', 'db:migrate'];
 
-interface Built {
-  readonly app: App;
-  readonly stack: Stack;
-  readonly staging: FeatureStaging;
-  readonly template: Template;
-  readonly json: any;
-  readonly findings: string[];
-}
+type Built = BuiltBranch<FeatureStaging>;
 
 /**
- * A FeatureStaging with a web service, one worker and one nightly job, in a stack of its own.
+ * A FeatureStaging with a web service, one worker and one nightly job, in its BranchStagingStack.
  * `validate` runs cdk-nag and CloudFormation Validate on the same synthesis (the slow part).
  */
-function build(overrides: Partial<FeatureStagingProps> = {}, opts: { validate?: boolean } = {}): Built {
-  const app = testApp();
-  const stack = new Stack(app, 'Feature', { stackName: NAMES.stackName, env: ENV });
-  const shared = SharedStagingRef.fromParameters(stack, 'Shared');
-  const staging = new FeatureStaging(stack, 'Staging', {
-    branch: BRANCH,
-    shared,
-    image: ecs.ContainerImage.fromRegistry(IMAGE),
-    workers: [{ name: 'worker', command: ['bin/worker'] }],
-    scheduledJobs: [{ name: 'nightly', command: ['bin/nightly'], schedule: scheduler.ScheduleExpression.expression('cron(0 3 * * ? *)') }],
-    ...overrides,
-  });
-  const findings = opts.validate ? formatFindings(validationFindings(app)) : [];
-  const template = Template.fromStack(stack);
-  return { app, stack, staging, template, json: template.toJSON(), findings };
+function build(overrides: Partial<FeatureStagingProps> = {}, opts: BranchHarnessOptions = {}): Built {
+  return buildBranch((scope, props) => new FeatureStaging(scope, 'Staging', { ...props, ...overrides }), overrides.branch, opts);
 }
 
 /** Builds a FeatureStaging in a throwaway stack, for validation errors. */
 function construct(overrides: Partial<FeatureStagingProps>): () => FeatureStaging {
-  return () => {
-    const stack = new Stack(new App(), 'Invalid', { env: ENV });
-    return new FeatureStaging(stack, 'Staging', {
-      branch: BRANCH,
-      shared: SharedStagingRef.fromParameters(stack, 'Shared'),
-      image: ecs.ContainerImage.fromRegistry(IMAGE),
-      ...overrides,
-    });
-  };
+  return constructBranch((scope, props) => new FeatureStaging(scope, 'Staging', { ...props, workers: [], scheduledJobs: [], ...overrides }));
 }
 
 /** The ready-made app with `-c` context on top of a `staging` block (the cdk.json example by default). */
@@ -710,14 +677,6 @@ describe('FeatureStaging validation', () => {
         releaseCommand: [],
       }),
     ).toThrow(/sourceCollection[\s\S]*backupLocation[\s\S]*minStorageGiB[\s\S]*releaseCommand/);
-  });
-
-  test('a second branch staging in the same stack fails', () => {
-    const stack = new Stack(new App(), 'Twice', { env: ENV });
-    const shared = SharedStagingRef.fromParameters(stack, 'Shared');
-    const image = ecs.ContainerImage.fromRegistry(IMAGE);
-    new FeatureStaging(stack, 'One', { branch: 'feature/one', shared, image });
-    expect(() => new FeatureStaging(stack, 'Two', { branch: 'feature/two', shared, image })).toThrow(/already holds the staging .*own stack/);
   });
 });
 
