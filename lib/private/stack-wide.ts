@@ -20,13 +20,19 @@ export interface HeldBranchStaging {
   readonly outputs: ReadonlyArray<{ readonly name: string; readonly value: string; readonly description: string }>;
 }
 
-/** What a stack that holds one branch staging does with it; see `BranchStagingStack`. */
+/**
+ * What a stack that holds one branch staging does with it; see `BranchStagingStack`.
+ * @internal
+ */
 export interface BranchStagingHolder {
   /** Takes on what is stack-wide for `held`; throws when the stack already holds a staging. */
   _holdBranchStaging(held: HeldBranchStaging): void;
 }
 
-/** What a stack that holds the shared staging does with it; see `SharedStagingStack`. */
+/**
+ * What a stack that holds the shared staging does with it; see `SharedStagingStack`.
+ * @internal
+ */
 export interface SharedStagingHolder {
   /** The prefix and parameter prefix the stack was made for. */
   readonly prefix: string;
