@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { StagingKinds } from './contract/staging';
 import { StagingNames } from './contract/naming';
 import { addCostOutput } from './private/cost-output';
-import { addOutputs, AfterQuota, BRANCH_STAGING_STACK, BranchStagingHolder, HeldBranchStaging, stagingTags, tagStack } from './private/stack-wide';
+import { addOutputs, AfterQuota, BRANCH_STAGING_STACK, BranchStagingHolder, HeldBranchStaging, isMarked, stagingTags, tagStack } from './private/stack-wide';
 import { ISharedStaging, SharedStagingRef } from './shared-staging-ref';
 
 /** Properties of `BranchStagingStack`. */
@@ -65,7 +65,7 @@ export interface BranchStagingStackProps extends StackProps {
 export class BranchStagingStack extends Stack implements BranchStagingHolder {
   /** Whether `x` is a BranchStagingStack. */
   public static isBranchStagingStack(x: unknown): x is BranchStagingStack {
-    return x !== null && typeof x === 'object' && (x as Record<symbol, unknown>)[BRANCH_STAGING_STACK] === true;
+    return isMarked(x, BRANCH_STAGING_STACK);
   }
 
   /** The names derived from the branch. */

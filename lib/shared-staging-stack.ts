@@ -2,7 +2,7 @@ import { Stack, StackProps } from 'aws-cdk-lib';
 import { Construct, IConstruct } from 'constructs';
 import { MANAGED_BY_VALUE, StagingKinds, TagKeys } from './contract/staging';
 import { SharedStagingNames, StagingNames } from './contract/naming';
-import { addOutputs, HeldBranchStaging, SHARED_STAGING_STACK, SharedStagingHolder, tagStack } from './private/stack-wide';
+import { addOutputs, isMarked, SHARED_STAGING_STACK, SharedStagingHolder, StackOutput, tagStack } from './private/stack-wide';
 import { validateParameterPrefix } from './shared-staging-ref';
 
 /** Properties of `SharedStagingStack`. */
@@ -47,7 +47,7 @@ export interface SharedStagingStackProps extends StackProps {
 export class SharedStagingStack extends Stack implements SharedStagingHolder {
   /** Whether `x` is a SharedStagingStack. */
   public static isSharedStagingStack(x: unknown): x is SharedStagingStack {
-    return x !== null && typeof x === 'object' && (x as Record<symbol, unknown>)[SHARED_STAGING_STACK] === true;
+    return isMarked(x, SHARED_STAGING_STACK);
   }
 
   /** The names of the shared staging's own resources. */
@@ -80,7 +80,7 @@ export class SharedStagingStack extends Stack implements SharedStagingHolder {
   }
 
   /** @internal */
-  public _holdSharedStaging(staging: IConstruct, outputs: HeldBranchStaging['outputs']): void {
+  public _holdSharedStaging(staging: IConstruct, outputs: readonly StackOutput[]): void {
     if (this.held) {
       throw new Error(`Stack ${this.node.path} already holds the shared staging ${this.held.node.path}; put ${staging.node.path} in a SharedStagingStack of its own, with a prefix of its own`);
     }

@@ -1,6 +1,6 @@
 import { Fn } from 'aws-cdk-lib';
 import type { SharedStaging } from '../shared-staging';
-import type { HeldBranchStaging } from './stack-wide';
+import type { StackOutput } from './stack-wide';
 
 /**
  * Output names of the shared staging stack: what a user looks up after `cdk deploy`
@@ -24,7 +24,7 @@ export class SharedOutputs {
 }
 
 /** The shared staging's outputs, for its `SharedStagingStack` to add (no exports: nothing may import them). */
-export function sharedOutputs(shared: SharedStaging): HeldBranchStaging['outputs'] {
+export function sharedOutputs(shared: SharedStaging): StackOutput[] {
   const outputs = [
     { name: SharedOutputs.URL, value: shared.url, description: 'The shared-staging app' },
     { name: SharedOutputs.PARAMETER_PREFIX, value: shared.parameterPrefix, description: 'SSM parameters that feature stacks read' },

@@ -3,6 +3,13 @@ import { IConstruct } from 'constructs';
 import { MANAGED_BY_VALUE, TagKeys } from '../contract/staging';
 import { StagingNames } from '../contract/naming';
 
+/** One output of a staging's stack (no export: nothing may import it, ENGINEERING.md decision 2). */
+export interface StackOutput {
+  readonly name: string;
+  readonly value: string;
+  readonly description: string;
+}
+
 /**
  * What a branch staging hands the `BranchStagingStack` it is built in, so that the stack, not
  * the construct, writes what is stack-wide: the tags, the outputs, the quota ordering and the
@@ -17,7 +24,7 @@ export interface HeldBranchStaging {
   /** The branch's `Custom::StagingQuota`. */
   readonly quota: CustomResource;
   /** The stack outputs (`FeatureOutputs`), by name. */
-  readonly outputs: ReadonlyArray<{ readonly name: string; readonly value: string; readonly description: string }>;
+  readonly outputs: readonly StackOutput[];
 }
 
 /**
@@ -38,7 +45,7 @@ export interface SharedStagingHolder {
   readonly prefix: string;
   readonly parameterPrefix: string;
   /** Takes on what is stack-wide for the shared staging `add` describes; throws on a second one. */
-  _holdSharedStaging(staging: IConstruct, outputs: ReadonlyArray<{ readonly name: string; readonly value: string; readonly description: string }>): void;
+  _holdSharedStaging(staging: IConstruct, outputs: readonly StackOutput[]): void;
 }
 
 /** Marks a BranchStagingStack without an import of it (which would be a cycle). */
@@ -46,16 +53,21 @@ export const BRANCH_STAGING_STACK = Symbol.for('cdk-multi-staging.BranchStagingS
 /** Marks a SharedStagingStack. */
 export const SHARED_STAGING_STACK = Symbol.for('cdk-multi-staging.SharedStagingStack');
 
+/** Whether `x` carries `marker` (set with `Object.defineProperty(this, marker, { value: true })`). */
+export function isMarked(x: unknown, marker: symbol): boolean {
+  return x !== null && typeof x === 'object' && (x as Record<symbol, unknown>)[marker] === true;
+}
+
 /** The BranchStagingStack that `scope` is in, or undefined in any other stack. */
 export function branchStagingStackOf(scope: IConstruct): BranchStagingHolder | undefined {
-  const stack = Stack.of(scope) as unknown as Record<symbol, unknown>;
-  return stack[BRANCH_STAGING_STACK] === true ? (stack as unknown as BranchStagingHolder) : undefined;
+  const stack = Stack.of(scope);
+  return isMarked(stack, BRANCH_STAGING_STACK) ? (stack as unknown as BranchStagingHolder) : undefined;
 }
 
 /** The SharedStagingStack that `scope` is in, or undefined in any other stack. */
 export function sharedStagingStackOf(scope: IConstruct): SharedStagingHolder | undefined {
-  const stack = Stack.of(scope) as unknown as Record<symbol, unknown>;
-  return stack[SHARED_STAGING_STACK] === true ? (stack as unknown as SharedStagingHolder) : undefined;
+  const stack = Stack.of(scope);
+  return isMarked(stack, SHARED_STAGING_STACK) ? (stack as unknown as SharedStagingHolder) : undefined;
 }
 
 /** The tags of a branch staging. */
@@ -81,8 +93,8 @@ export function tagStack(stack: Stack, tags: Record<string, string>): void {
   }
 }
 
-/** Stack outputs without exports (nothing may import them: ENGINEERING.md, decision 2). */
-export function addOutputs(stack: Stack, outputs: HeldBranchStaging['outputs']): void {
+/** Adds `outputs` to `stack`, without exports. */
+export function addOutputs(stack: Stack, outputs: readonly StackOutput[]): void {
   for (const { name, value, description } of outputs) new CfnOutput(stack, name, { value, description });
 }
 
