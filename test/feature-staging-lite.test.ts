@@ -1,4 +1,4 @@
-import { App, CfnParameter, CfnResource, Stack } from 'aws-cdk-lib';
+import { Annotations as CdkAnnotations, App, CfnParameter, CfnResource, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -550,6 +550,15 @@ describe('FeatureStagingLite in a plain Stack of the user\'s own', () => {
     const stack = new Stack(app, 'Mine', { stackName: NAMES.stackName, env: ENV });
     const staging = new FeatureStagingLite(stack, 'Staging', { branch: BRANCH, shared: SharedStagingRef.fromParameters(stack, 'Shared'), image: ecs.ContainerImage.fromRegistry(IMAGE) });
     for (const [key, value] of Object.entries(staging.stagingTags)) stack.tags.setTag(key, value);
+    app.synth();
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+  });
+
+  test('a staging the sweeper must never see acknowledges the warning', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Mine', { stackName: NAMES.stackName, env: ENV });
+    const staging = new FeatureStagingLite(stack, 'Staging', { branch: BRANCH, shared: SharedStagingRef.fromParameters(stack, 'Shared'), image: ecs.ContainerImage.fromRegistry(IMAGE) });
+    CdkAnnotations.of(staging).acknowledgeWarning('cdk-multi-staging:untaggedStack');
     app.synth();
     expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
   });
