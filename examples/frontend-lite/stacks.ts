@@ -1,7 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
-import { FeatureStagingLite, SharedStaging, SharedStagingRef, StagingNames } from 'cdk-multi-staging';
+import { BranchStagingStack, FeatureStagingLite, SharedStaging, SharedStagingStack } from 'cdk-multi-staging';
 
 /**
  * Front-end changes: every branch runs only its own code, on the shared staging's Postgres, Redis
@@ -34,14 +34,13 @@ function image(app: App): ecs.ContainerImage {
 }
 
 function sharedStack(app: App): Stack {
-  const stack = new Stack(app, 'SharedStaging', {
-    stackName: `${PREFIX}-shared`,
+  // Named `<prefix>-shared`, tagged as the shared staging, with termination protection.
+  const stack = new SharedStagingStack(app, 'SharedStaging', {
+    prefix: PREFIX,
     description: 'Shared staging: network, cluster, load balancer, data and the shared app',
     env,
-    terminationProtection: true,
   });
   new SharedStaging(stack, 'Staging', {
-    prefix: PREFIX,
     domainName: DOMAIN,
     hostedZone: route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', {
       hostedZoneId: 'Z0123456789ABCDEFGHIJ',
@@ -57,16 +56,12 @@ function sharedStack(app: App): Stack {
 }
 
 function branchStack(app: App, branch: string): Stack {
-  const names = StagingNames.fromBranch(branch, PREFIX);
-  // The stack must be named `names.stackName` (`<prefix>-<staging name>`): the sweeper matches it.
-  const stack = new Stack(app, names.stackName, {
-    stackName: names.stackName,
-    description: `Front-end staging of ${JSON.stringify(branch)} at https://${names.hostName(DOMAIN)}`,
-    env,
-  });
+  // Named `<prefix>-<staging name>` (what the sweeper matches), tagged, with the outputs and the kind lock.
+  const stack = new BranchStagingStack(app, { branch, prefix: PREFIX, env });
+  stack.templateOptions.description = `Front-end staging of ${JSON.stringify(branch)} at https://${stack.names.hostName(DOMAIN)}`;
   new FeatureStagingLite(stack, 'Staging', {
-    branch,
-    shared: SharedStagingRef.fromParameters(stack, 'Shared', { prefix: PREFIX }),
+    branch: stack.names.branch,
+    shared: stack.shared,
     image: image(app),
     // Per-branch environment wins over every default, including the data-source variables: here
     // the branch's front end calls the shared staging's API and shows the new checkout.
