@@ -52,6 +52,7 @@ describe('SharedStagingStack', () => {
     new SharedStaging(s, 'Staging', sharedStagingProps(s, { sweeper: { enabled: false } }));
     expect(Object.keys(Template.fromStack(s).toJSON().Outputs).sort()).toEqual([
       SharedOutputs.CLUSTER_NAME,
+      SharedOutputs.LIBRARY_VERSION,
       SharedOutputs.PARAMETER_PREFIX,
       SharedOutputs.SLEEPER_FUNCTION_NAME,
       SharedOutputs.URL,
