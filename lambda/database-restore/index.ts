@@ -21,11 +21,11 @@ import {
   DBSnapshot,
   DeleteDBInstanceCommand,
   DescribeDBInstancesCommand,
-  DescribeDBSnapshotsCommand,
   ModifyDBInstanceCommand,
   ModifyDBInstanceMessage,
   RDSClient,
   RestoreDBInstanceFromDBSnapshotCommand,
+  paginateDescribeDBSnapshots,
 } from '@aws-sdk/client-rds';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
@@ -231,28 +231,22 @@ function pinnedData(instance: DBInstance): Record<string, string> {
 
 async function selectSnapshot(source: string): Promise<DBSnapshot> {
   const all: DBSnapshot[] = [];
-  let marker: string | undefined;
   let pages = 0;
-  do {
-    let page;
-    try {
-      // No SnapshotType: automated and manual snapshots of the instance, both count.
-      page = await rds.send(
-        new DescribeDBSnapshotsCommand({ DBInstanceIdentifier: source, MaxRecords: 100, Marker: marker }),
-      );
-    } catch (e) {
-      if (isAwsError(e, ...NOT_FOUND)) {
-        throw new Error(
-          `Source RDS instance '${source}' was not found, so it has no snapshots to restore. ` +
-            'Check SourceInstanceIdentifier (the instance whose snapshots branches start from).',
-        );
-      }
-      fail(`Could not list the snapshots of source RDS instance '${source}'`, e);
+  try {
+    // No SnapshotType: automated and manual snapshots of the instance, both count.
+    for await (const page of paginateDescribeDBSnapshots({ client: rds, pageSize: 100 }, { DBInstanceIdentifier: source })) {
+      all.push(...(page.DBSnapshots ?? []));
+      if (++pages >= MAX_SNAPSHOT_PAGES) break;
     }
-    all.push(...(page.DBSnapshots ?? []));
-    marker = page.Marker || undefined;
-    pages += 1;
-  } while (marker && pages < MAX_SNAPSHOT_PAGES);
+  } catch (e) {
+    if (isAwsError(e, ...NOT_FOUND)) {
+      throw new Error(
+        `Source RDS instance '${source}' was not found, so it has no snapshots to restore. ` +
+          'Check SourceInstanceIdentifier (the instance whose snapshots branches start from).',
+      );
+    }
+    fail(`Could not list the snapshots of source RDS instance '${source}'`, e);
+  }
 
   const best = newestAvailable(all);
   if (best) return best;

@@ -31,6 +31,7 @@ import {
   ElasticLoadBalancingV2Client,
   ModifyRuleCommand,
   RemoveTagsCommand,
+  paginateDescribeRules,
   type Action,
   type Rule,
   type RuleCondition,
@@ -452,27 +453,24 @@ function describeFor(event: OnEventRequest): Pick<Props, 'host' | 'listenerArn'>
 /** Every rule of the listener, all pages. A partial list is never used to pick a priority. */
 async function listRules(listenerArn: string): Promise<Rule[]> {
   const rules: Rule[] = [];
-  let marker: string | undefined;
   let pages = 0;
-  do {
-    const page = await call('DescribeRules', { listenerArn, host: '' }, async () => {
-      try {
-        return await elbv2.send(new DescribeRulesCommand({ ListenerArn: listenerArn, Marker: marker, PageSize: PAGE_SIZE }));
-      } catch (error) {
-        if (isAwsError(error, 'ListenerNotFoundException', 'ListenerNotFound')) {
-          throw new Error(
-            `Listener ${listenerArn} does not exist. Check the SSM parameter '${SharedParameterNames.LISTENER_ARN}' ` +
-              `of the shared staging, deploy the shared staging stack, then deploy this branch staging again.`,
-            { cause: error },
-          );
-        }
-        throw error;
+  await call('DescribeRules', { listenerArn, host: '' }, async () => {
+    try {
+      for await (const page of paginateDescribeRules({ client: elbv2 }, { ListenerArn: listenerArn, PageSize: PAGE_SIZE })) {
+        rules.push(...(page.Rules ?? []));
+        pages++;
       }
-    });
-    rules.push(...(page.Rules ?? []));
-    marker = page.NextMarker || undefined;
-    pages++;
-  } while (marker);
+    } catch (error) {
+      if (isAwsError(error, 'ListenerNotFoundException', 'ListenerNotFound')) {
+        throw new Error(
+          `Listener ${listenerArn} does not exist. Check the SSM parameter '${SharedParameterNames.LISTENER_ARN}' ` +
+            `of the shared staging, deploy the shared staging stack, then deploy this branch staging again.`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  });
   log('listener rules read', { listenerArn, rules: rules.length, pages });
   return rules;
 }

@@ -15,11 +15,11 @@ import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloud
 import {
   DescribeTasksCommand,
   ECSClient,
-  ListTasksCommand,
   RunTaskCommand,
   RunTaskCommandInput,
   StopTaskCommand,
   Task,
+  paginateListTasks,
 } from '@aws-sdk/client-ecs';
 import {
   IsCompleteRequest,
@@ -191,13 +191,8 @@ function sameRun(task: Task, p: ReleaseTaskProperties): boolean {
  */
 async function activeTasks(cluster: string, startedBy: string, family: string): Promise<Task[]> {
   const arns: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    // startedBy must be the only filter ListTasks gets.
-    const page = await ecs.send(new ListTasksCommand({ cluster, startedBy, nextToken }));
-    arns.push(...(page.taskArns ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
+  // startedBy must be the only filter ListTasks gets.
+  for await (const page of paginateListTasks({ client: ecs }, { cluster, startedBy })) arns.push(...(page.taskArns ?? []));
 
   const tasks: Task[] = [];
   for (let i = 0; i < arns.length; i += DESCRIBE_TASKS_MAX) {
