@@ -27,7 +27,6 @@ import {
   RestoreDBInstanceFromDBSnapshotCommand,
   paginateDescribeDBSnapshots,
 } from '@aws-sdk/client-rds';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   IsCompleteRequest,
   IsCompleteResponse,
@@ -37,6 +36,9 @@ import {
   log,
   logError,
 } from '../shared/provider';
+import { describeError } from '../shared/errors';
+import { readCredentials, type Credentials } from '../shared/secrets';
+import { entry } from '../shared/entry';
 import {
   FAILED_STATUSES,
   READY_STATUSES,
@@ -56,7 +58,6 @@ import {
 } from './model';
 
 const rds = new RDSClient({ maxAttempts: 8, retryMode: 'adaptive' });
-const secrets = new SecretsManagerClient({ maxAttempts: 8, retryMode: 'adaptive' });
 
 const NOT_FOUND = ['DBInstanceNotFoundFault', 'DBInstanceNotFound'];
 const INVALID_STATE = ['InvalidDBInstanceStateFault', 'InvalidDBInstanceState'];
@@ -64,25 +65,12 @@ const ALREADY_EXISTS = ['DBInstanceAlreadyExistsFault', 'DBInstanceAlreadyExists
 /** Safety net against a pagination marker that never ends (100 records a page). */
 const MAX_SNAPSHOT_PAGES = 200;
 
-function errorText(e: unknown): string {
-  if (e && typeof e === 'object') {
-    const err = e as { name?: string; message?: string };
-    return err.name && err.name !== 'Error' ? `${err.name}: ${err.message ?? ''}` : String(err.message ?? e);
-  }
-  return String(e);
-}
-
 /** Rethrows an AWS failure with what was being done, so the stack event says where it broke. */
 function fail(what: string, e: unknown): never {
-  throw new Error(`${what}: ${errorText(e)}`, { cause: e });
+  throw new Error(`${what}: ${describeError(e)}`, { cause: e });
 }
 
-export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
-  log('database-restore onEvent', {
-    requestType: event.RequestType,
-    physicalResourceId: event.PhysicalResourceId,
-    logicalResourceId: event.LogicalResourceId,
-  });
+async function handleEvent(event: OnEventRequest): Promise<OnEventResponse> {
   switch (event.RequestType) {
     case 'Create': {
       const props = parseProps(event.ResourceProperties);
@@ -96,8 +84,9 @@ export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
       throw new Error(`Unknown RequestType '${String((event as { RequestType?: unknown }).RequestType)}'`);
   }
 }
+export const onEvent = entry('database-restore.onEvent', handleEvent);
 
-export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteResponse> {
+async function checkComplete(event: IsCompleteRequest): Promise<IsCompleteResponse> {
   if (event.RequestType === 'Delete') return deleteIsComplete(event);
 
   const props = parseProps(event.ResourceProperties);
@@ -123,10 +112,10 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
   } catch (e) {
     if (!createdHere) throw e;
     const cleanup = await deleteHalfCreated(instance, props);
-    const message = e instanceof Error ? e.message : String(e);
-    throw new Error(`${message} ${cleanup}`, { cause: e });
+    throw new Error(`${describeError(e)} ${cleanup}`, { cause: e });
   }
 }
+export const isComplete = entry('database-restore.isComplete', checkComplete);
 
 // ---------------------------------------------------------------------------------------------
 // Create / refresh
@@ -264,29 +253,9 @@ async function selectSnapshot(source: string): Promise<DBSnapshot> {
   );
 }
 
-async function readMasterPassword(secretArn: string): Promise<{ password: string; username?: string }> {
-  let secretString: string | undefined;
-  try {
-    const out = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
-    secretString = out.SecretString;
-  } catch (e) {
-    fail(`Could not read the master password secret '${secretArn}' (needs secretsmanager:GetSecretValue)`, e);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(secretString ?? '');
-  } catch {
-    // Never include the parse error: it quotes the secret text.
-    parsed = undefined;
-  }
-  const value = parsed as { password?: unknown; username?: unknown } | undefined;
-  if (!value || typeof value !== 'object' || typeof value.password !== 'string' || value.password === '') {
-    throw new Error(`Secret '${secretArn}' must hold a JSON object with a non-empty string "password".`);
-  }
-  return {
-    password: value.password,
-    username: typeof value.username === 'string' ? value.username : undefined,
-  };
+/** The master user's `{ "password", "username"? }`; the password is set on the copy, never logged. */
+function readMasterPassword(secretArn: string): Promise<Credentials> {
+  return readCredentials(secretArn, 'the master password secret (MasterUserSecretArn)', 'optional');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -446,9 +415,9 @@ async function deleteHalfCreated(instance: DBInstance, props: RestoreProps): Pro
     await requestDelete(instance);
     return `The half-created instance '${id}' is being deleted.`;
   } catch (e) {
-    logError('could not delete the half-created instance', { instanceIdentifier: id, error: errorText(e) });
+    logError('could not delete the half-created instance', { instanceIdentifier: id, error: describeError(e) });
     return (
-      `Deleting the half-created instance '${id}' failed too (${errorText(e)}); ` +
+      `Deleting the half-created instance '${id}' failed too (${describeError(e)}); ` +
       `delete it with: aws rds delete-db-instance --db-instance-identifier ${id} --skip-final-snapshot --delete-automated-backups`
     );
   }
@@ -515,7 +484,7 @@ async function requestDelete(instance: DBInstance): Promise<void> {
       log('RDS cannot delete the instance in its current state yet; will retry', {
         instanceIdentifier: id,
         status: instance.DBInstanceStatus,
-        error: errorText(e),
+        error: describeError(e),
       });
       return;
     }

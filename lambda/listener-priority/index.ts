@@ -39,7 +39,9 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SharedParameterNames } from '../../lib/contract/staging';
 import type { ListenerRuleResourceProperties, Wire } from '../../lib/contract/providers';
+import { describeError } from '../shared/errors';
 import { isAwsError, log, logError, requiredProperty, type OnEventRequest, type OnEventResponse } from '../shared/provider';
+import { entry } from '../shared/entry';
 import {
   MAX_RULE_PRIORITY,
   forwardActions,
@@ -88,13 +90,7 @@ interface Result {
   readonly priority: number;
 }
 
-export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
-  log('listener-priority event', {
-    requestType: event.RequestType,
-    logicalResourceId: event.LogicalResourceId,
-    physicalResourceId: event.PhysicalResourceId,
-    properties: event.ResourceProperties,
-  });
+async function handleEvent(event: OnEventRequest): Promise<OnEventResponse> {
   try {
     switch (event.RequestType) {
       case 'Create':
@@ -107,14 +103,10 @@ export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
         throw new Error(`Unknown RequestType '${(event as { RequestType: string }).RequestType}'`);
     }
   } catch (error) {
-    logError('listener-priority failed', {
-      requestType: event.RequestType,
-      physicalResourceId: event.PhysicalResourceId,
-      error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
-    });
     throw withContext(error, event);
   }
 }
+export const onEvent = entry('listener-priority.onEvent', handleEvent);
 
 /**
  * Errors of our own already say what and what to do. An AWS error that reaches here as is (access
@@ -126,7 +118,7 @@ function withContext(error: unknown, event: OnEventRequest): unknown {
   return new Error(
     `${event.RequestType} of the listener rule for host '${p.HostHeader ?? '?'}' on listener ${p.ListenerArn ?? '?'}` +
       (event.PhysicalResourceId ? ` (rule ${event.PhysicalResourceId})` : '') +
-      ` failed: ${error.name}: ${error.message}`,
+      ` failed: ${describeError(error)}`,
     { cause: error },
   );
 }
@@ -431,7 +423,7 @@ async function remove(event: OnEventRequest): Promise<OnEventResponse> {
     log('listener rule deleted', { ruleArn: physicalId });
   } catch (error) {
     if (isAwsError(error, 'RuleNotFoundException', 'RuleNotFound', 'ListenerNotFoundException', 'ListenerNotFound')) {
-      log('listener rule already gone', { ruleArn: physicalId, error: (error as Error).name });
+      log('listener rule already gone', { ruleArn: physicalId, error: describeError(error) });
     } else {
       throw error;
     }

@@ -30,6 +30,8 @@ import {
   log,
   logError,
 } from '../shared/provider';
+import { describeError } from '../shared/errors';
+import { entry } from '../shared/entry';
 import { cleanLogText, failureMessage } from './message';
 import {
   ReleaseTaskProperties,
@@ -59,14 +61,6 @@ function fail(message: string): Error {
   return error;
 }
 
-function describeError(e: unknown): string {
-  if (e && typeof e === 'object') {
-    const { name, message } = e as { name?: string; message?: string };
-    return `${name ?? 'Error'}: ${message ?? String(e)}`;
-  }
-  return String(e);
-}
-
 export function physicalResourceIdFor(stagingName: string): string {
   return `release:${stagingName}`;
 }
@@ -74,7 +68,7 @@ export function physicalResourceIdFor(stagingName: string): string {
 // ---------------------------------------------------------------------------------------------
 // onEvent
 
-export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
+async function handleEvent(event: OnEventRequest): Promise<OnEventResponse> {
   if (event.RequestType === 'Delete') return onDelete(event);
 
   const p = parseProperties(event.ResourceProperties ?? {});
@@ -129,6 +123,7 @@ export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
   log('release task started', { taskArn, stagingName: p.stagingName });
   return { PhysicalResourceId: physicalResourceId, Data: { TaskArn: taskArn } };
 }
+export const onEvent = entry('release-task.onEvent', handleEvent);
 
 async function runTask(p: ReleaseTaskProperties, startedBy: string, requestId: string): Promise<string> {
   const input: RunTaskCommandInput = {
@@ -259,7 +254,7 @@ async function onDelete(event: OnEventRequest): Promise<OnEventResponse> {
 // ---------------------------------------------------------------------------------------------
 // isComplete
 
-export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteResponse> {
+async function checkComplete(event: IsCompleteRequest): Promise<IsCompleteResponse> {
   if (event.RequestType === 'Delete') return { IsComplete: true };
 
   const p = parseProperties(event.ResourceProperties ?? {});
@@ -329,6 +324,7 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
   });
   throw fail(message);
 }
+export const isComplete = entry('release-task.isComplete', checkComplete);
 
 async function lastLogLines(
   logGroupName: string,

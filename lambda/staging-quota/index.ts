@@ -32,6 +32,8 @@ import { CloudFormationClient, paginateDescribeStacks, type Stack } from '@aws-s
 import { branchStagingOf } from '../../lib/contract/branch-stack';
 import { StagingQuotaEnvironment, type StagingQuotaResourceProperties, type Wire } from '../../lib/contract/providers';
 import { log, requiredProperty, type OnEventRequest, type OnEventResponse } from '../shared/provider';
+import { describeError } from '../shared/errors';
+import { entry } from '../shared/entry';
 
 /** Throttling and transient errors are retried by the SDK itself. */
 export const cloudformation = new CloudFormationClient({ maxAttempts: 8, retryMode: 'adaptive' });
@@ -101,13 +103,12 @@ async function allStacks(): Promise<Stack[]> {
   try {
     for await (const page of paginateDescribeStacks({ client: cloudformation }, {})) stacks.push(...(page.Stacks ?? []));
   } catch (e) {
-    const error = e as Error;
-    throw new Error(`Could not count the branch stagings (cloudformation:DescribeStacks failed: ${error.name}: ${error.message}); nothing of this branch was created, deploy again`);
+    throw new Error(`Could not count the branch stagings (cloudformation:DescribeStacks failed: ${describeError(e)}); nothing of this branch was created, deploy again`);
   }
   return stacks;
 }
 
-export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
+async function handleEvent(event: OnEventRequest): Promise<OnEventResponse> {
   const props = event.ResourceProperties as Wire<StagingQuotaResourceProperties>;
   const physicalId = event.PhysicalResourceId ?? `staging-quota:${requiredProperty(props, 'StagingName')}`;
   if (event.RequestType !== 'Create') {
@@ -126,3 +127,4 @@ export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
   if (!decision.allowed) throw new Error(decision.reason);
   return { PhysicalResourceId: physicalId };
 }
+export const onEvent = entry('staging-quota.onEvent', handleEvent);

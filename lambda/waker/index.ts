@@ -22,6 +22,8 @@ import { nearMatches } from '../../lib/contract/suggest';
 import type { ManualSleepResult } from '../../lib/contract/sleeper';
 import { describeAllStacks, lastRequests } from '../sweeper/aws';
 import { log, logError, requiredProperty, type IsCompleteRequest, type IsCompleteResponse, type OnEventRequest, type OnEventResponse } from '../shared/provider';
+import { describeError } from '../shared/errors';
+import { entry } from '../shared/entry';
 import {
   allConfigs,
   apply,
@@ -75,7 +77,7 @@ function wakerTargetGroup(): string {
 // ---------------------------------------------------------------------------------------------
 // Requests (ALB Lambda target)
 
-export async function onRequest(event: ALBEvent): Promise<ALBResult> {
+async function handleRequest(event: ALBEvent): Promise<ALBResult> {
   const now = clock.now();
   const headers = lowerCase(event.headers ?? {});
   const request = { method: event.httpMethod ?? 'GET', headers };
@@ -96,7 +98,7 @@ export async function onRequest(event: ALBEvent): Promise<ALBResult> {
       state = await moveWakeOn(config, state, p, wakerArn, now, 'request');
     } catch (e) {
       // The visitor still gets the page; the next refresh (or the sleeper) tries again.
-      logError('wake step failed', { stagingName: name, error: describe(e) });
+      logError('wake step failed', { stagingName: name, error: describeError(e) });
     }
   }
   const response = wakerResponse({
@@ -111,6 +113,7 @@ export async function onRequest(event: ALBEvent): Promise<ALBResult> {
   log('waker request', { stagingName: name, client, state: state.state, status: response.statusCode });
   return response;
 }
+export const onRequest = entry('waker.onRequest', handleRequest);
 
 /**
  * One move of a wake. A sleeping branch is started only by whoever wins the claim for this sleep;
@@ -143,9 +146,9 @@ export interface TickReport {
 }
 
 /** A round (the schedule's event, `{}` or no event), or a manual wake or sleep of one branch. */
-export function onSchedule(): Promise<TickReport>;
-export function onSchedule(event: unknown): Promise<TickReport | ManualSleepResult>;
-export async function onSchedule(event?: unknown): Promise<TickReport | ManualSleepResult> {
+function runSchedule(): Promise<TickReport>;
+function runSchedule(event: unknown): Promise<TickReport | ManualSleepResult>;
+async function runSchedule(event?: unknown): Promise<TickReport | ManualSleepResult> {
   const request = parseSleeperEvent(event);
   const now = clock.now();
   const p = paths(prefix());
@@ -155,7 +158,7 @@ export async function onSchedule(event?: unknown): Promise<TickReport | ManualSl
     try {
       return [parseConfig(json)];
     } catch (e) {
-      logError('unreadable sleep config', { stagingName: name, error: describe(e) });
+      logError('unreadable sleep config', { stagingName: name, error: describeError(e) });
       return [];
     }
   });
@@ -214,7 +217,7 @@ export async function onSchedule(event?: unknown): Promise<TickReport | ManualSl
         await apply(config, [{ kind: 'stop-database' }, { kind: 'state', value: { ...state, databaseStopped: true } }], p, wakerArn);
       }
     } catch (e) {
-      failures.push({ stagingName: name, error: describe(e) });
+      failures.push({ stagingName: name, error: describeError(e) });
     }
   }
   log('sleeper run', { decisions, failures });
@@ -224,6 +227,7 @@ export async function onSchedule(event?: unknown): Promise<TickReport | ManualSl
   }
   return { decisions, failures };
 }
+export const onSchedule = entry('waker.onSchedule', runSchedule);
 
 /**
  * A wake or sleep asked for by hand. A wake is what a request does (the claim, then the first wake
@@ -291,8 +295,7 @@ export function configFromProperties(p: Record<string, any>): SleepConfig {
   };
 }
 
-export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
-  log('waker event', { requestType: event.RequestType, physicalResourceId: event.PhysicalResourceId });
+async function handleEvent(event: OnEventRequest): Promise<OnEventResponse> {
   const p = paths(prefix());
   if (event.RequestType === 'Delete') {
     const name = String(event.ResourceProperties?.StagingName ?? '');
@@ -318,8 +321,9 @@ export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
   }
   return { PhysicalResourceId: p.config(config.stagingName), Data: { StateParameter: p.state(config.stagingName) } };
 }
+export const onEvent = entry('waker.onEvent', handleEvent);
 
-export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteResponse> {
+async function checkComplete(event: IsCompleteRequest): Promise<IsCompleteResponse> {
   if (event.RequestType === 'Delete') return { IsComplete: true };
   const config = configFromProperties(event.ResourceProperties);
   const p = paths(prefix());
@@ -332,14 +336,11 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
   log('deploy wake step', { stagingName: config.stagingName, reason: plan.reason, done: plan.done });
   return { IsComplete: plan.done };
 }
+export const isComplete = entry('waker.isComplete', checkComplete);
 
 // ---------------------------------------------------------------------------------------------
 
 function lowerCase(headers: Record<string, string | undefined>): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
-}
-
-function describe(e: unknown): string {
-  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
 
