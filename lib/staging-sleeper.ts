@@ -10,6 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { SharedParameterNames } from './contract/staging';
+import { WakerEnvironment } from './contract/providers/waker';
 import { acknowledgeWildcardPermissions } from './private/acknowledge';
 import { HANDLER_RUNTIME, handlerCode } from './private/handler-code';
 import { SLEEP_WILDCARDS, SLEEP_WILDCARDS_REASON, sleepPolicies } from './providers/waker';
@@ -88,7 +89,7 @@ export class StagingSleeper extends Construct {
       timeout: Duration.seconds(15),
       memorySize: 256,
       description: `Answers requests to sleeping ${props.prefix}-* branches and wakes them`,
-      environment: { PARAMETER_PREFIX: props.parameterPrefix },
+      environment: { [WakerEnvironment.PARAMETER_PREFIX]: props.parameterPrefix },
     });
     this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'TargetGroup', {
       targetType: elbv2.TargetType.LAMBDA,
@@ -107,7 +108,7 @@ export class StagingSleeper extends Construct {
       // Runs never overlap; the steps are idempotent anyway.
       reservedConcurrentExecutions: 1,
       description: `Puts idle ${props.prefix}-* branches to sleep`,
-      environment: { PARAMETER_PREFIX: props.parameterPrefix, WAKER_TARGET_GROUP_ARN: this.targetGroup.targetGroupArn },
+      environment: { [WakerEnvironment.PARAMETER_PREFIX]: props.parameterPrefix, [WakerEnvironment.WAKER_TARGET_GROUP_ARN]: this.targetGroup.targetGroupArn },
     });
     this.sleeperFunction.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: schedule });
     this.rule = new events.Rule(this, 'Schedule', {

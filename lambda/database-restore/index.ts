@@ -42,7 +42,6 @@ import { entry } from '../shared/entry';
 import {
   FAILED_STATUSES,
   READY_STATUSES,
-  RestoreProps,
   RestoreTagKeys,
   STOPPED_STATUSES,
   convergence,
@@ -51,11 +50,11 @@ import {
   isOwnedIdentifier,
   isOwnedInstance,
   newestAvailable,
-  parseProps,
   restoreStorage,
   restoreTags,
   tagValue,
 } from './model';
+import { parseProperties, type RestoreProps } from '../../lib/contract/providers/database-restore';
 
 const rds = new RDSClient({ maxAttempts: 8, retryMode: 'adaptive' });
 
@@ -73,7 +72,7 @@ function fail(what: string, e: unknown): never {
 async function handleEvent(event: OnEventRequest): Promise<OnEventResponse> {
   switch (event.RequestType) {
     case 'Create': {
-      const props = parseProps(event.ResourceProperties);
+      const props = parseProperties(event.ResourceProperties);
       return restoreOrAdopt(event, props, checkedIdentifier(props));
     }
     case 'Update':
@@ -89,7 +88,7 @@ export const onEvent = entry('database-restore.onEvent', handleEvent);
 async function checkComplete(event: IsCompleteRequest): Promise<IsCompleteResponse> {
   if (event.RequestType === 'Delete') return deleteIsComplete(event);
 
-  const props = parseProps(event.ResourceProperties);
+  const props = parseProperties(event.ResourceProperties);
   const id = event.PhysicalResourceId ?? '';
   if (!isOwnedIdentifier(id, props.instanceIdentifierBase, props.sourceInstanceIdentifier)) {
     throw new Error(
@@ -262,7 +261,7 @@ function readMasterPassword(secretArn: string): Promise<Credentials> {
 // Update
 
 async function onUpdate(event: OnEventRequest): Promise<OnEventResponse> {
-  const props = parseProps(event.ResourceProperties);
+  const props = parseProperties(event.ResourceProperties);
   const old = event.OldResourceProperties ?? {};
   const oldToken = old.RefreshToken === undefined || old.RefreshToken === null ? '' : String(old.RefreshToken);
   const current = event.PhysicalResourceId ?? '';

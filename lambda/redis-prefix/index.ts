@@ -18,7 +18,7 @@ import { describeError } from '../shared/errors';
 import { readCredentials } from '../shared/secrets';
 import { sleep } from '../shared/sleep';
 import { entry } from '../shared/entry';
-import { PHYSICAL_ID_PREFIX, RedisPrefixProperties, keyPrefixProblem, parseProperties, physicalIdFor } from './properties';
+import { PHYSICAL_ID_PREFIX, RedisPrefixProperties, keyPrefixProblem, parseProperties, physicalIdFor } from '../../lib/contract/providers/redis-prefix';
 import {
   CONNECT_TIMEOUT_MS,
   RedisConnection,

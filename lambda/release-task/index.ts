@@ -33,13 +33,8 @@ import {
 import { describeError } from '../shared/errors';
 import { entry } from '../shared/entry';
 import { cleanLogText, failureMessage } from './message';
-import {
-  ReleaseTaskProperties,
-  parseProperties,
-  startedByFor,
-  taskDefinitionFamily,
-  taskIdOf,
-} from './properties';
+import { ReleaseTaskProperties, parseProperties } from '../../lib/contract/providers/release-task';
+import { startedByFor, taskDefinitionFamily, taskIdOf } from './task';
 
 export const ecs = new ECSClient({ maxAttempts: 8, retryMode: 'adaptive' });
 export const logs = new CloudWatchLogsClient({ maxAttempts: 8, retryMode: 'adaptive' });

@@ -33,7 +33,7 @@ import {
   isSolrIdentifier,
   parseDeleteProperties,
   parseProperties,
-} from './properties';
+} from '../../lib/contract/providers/solr-collection';
 import { AsyncStatus, SolrBody, SolrClient, SolrError, field } from './solr-client';
 
 /** Backup locations that hold no backup of that name yet answer LISTBACKUP with this error. */

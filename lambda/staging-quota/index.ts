@@ -30,8 +30,8 @@
  */
 import { CloudFormationClient, paginateDescribeStacks, type Stack } from '@aws-sdk/client-cloudformation';
 import { branchStagingOf } from '../../lib/contract/branch-stack';
-import { StagingQuotaEnvironment, type StagingQuotaResourceProperties, type Wire } from '../../lib/contract/providers';
-import { log, requiredProperty, type OnEventRequest, type OnEventResponse } from '../shared/provider';
+import { StagingQuotaEnvironment, capOf, parseProperties, physicalIdFor } from '../../lib/contract/providers/staging-quota';
+import { log, type OnEventRequest, type OnEventResponse } from '../shared/provider';
 import { describeError } from '../shared/errors';
 import { entry } from '../shared/entry';
 
@@ -88,16 +88,6 @@ function capMessage(prefix: string, cap: number, counted: CountedStaging[]): str
   );
 }
 
-/** MAX_STAGINGS as a number; undefined when absent or empty. */
-export function capOf(value: string | undefined): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  const cap = Number(value);
-  if (!Number.isInteger(cap) || cap < 1) {
-    throw new Error(`${StagingQuotaEnvironment.MAX_STAGINGS} of the staging-quota provider must be a whole number >= 1 (got ${JSON.stringify(value)}); set maxStagings on SharedStaging and deploy the shared stack`);
-  }
-  return cap;
-}
-
 async function allStacks(): Promise<Stack[]> {
   const stacks: Stack[] = [];
   try {
@@ -109,8 +99,7 @@ async function allStacks(): Promise<Stack[]> {
 }
 
 async function handleEvent(event: OnEventRequest): Promise<OnEventResponse> {
-  const props = event.ResourceProperties as Wire<StagingQuotaResourceProperties>;
-  const physicalId = event.PhysicalResourceId ?? `staging-quota:${requiredProperty(props, 'StagingName')}`;
+  const physicalId = event.PhysicalResourceId ?? physicalIdFor(parseProperties(event.ResourceProperties).stagingName);
   if (event.RequestType !== 'Create') {
     log(`${event.RequestType}: nothing to check`, { physicalId });
     return { PhysicalResourceId: physicalId };
@@ -123,7 +112,7 @@ async function handleEvent(event: OnEventRequest): Promise<OnEventResponse> {
     return { PhysicalResourceId: physicalId };
   }
   const decision = decide(await allStacks(), { prefix, cap, stackId: event.StackId });
-  log(decision.allowed ? 'Create: allowed' : 'Create: refused', { physicalId, branch: props.Branch, cap, counted: decision.counted.length, reason: decision.reason });
+  log(decision.allowed ? 'Create: allowed' : 'Create: refused', { physicalId, branch: event.ResourceProperties.Branch, cap, counted: decision.counted.length, reason: decision.reason });
   if (!decision.allowed) throw new Error(decision.reason);
   return { PhysicalResourceId: physicalId };
 }

@@ -20,8 +20,9 @@ import type { ALBEvent, ALBResult } from 'aws-lambda';
 import { SleepStates } from '../../lib/contract/staging';
 import { nearMatches } from '../../lib/contract/suggest';
 import type { ManualSleepResult } from '../../lib/contract/sleeper';
+import { SleepAttributes, WakerEnvironment, parseProperties } from '../../lib/contract/providers/waker';
 import { describeAllStacks, lastRequests } from '../sweeper/aws';
-import { log, logError, requiredProperty, type IsCompleteRequest, type IsCompleteResponse, type OnEventRequest, type OnEventResponse } from '../shared/provider';
+import { log, logError, type IsCompleteRequest, type IsCompleteResponse, type OnEventRequest, type OnEventResponse } from '../shared/provider';
 import { describeError } from '../shared/errors';
 import { entry } from '../shared/entry';
 import {
@@ -63,14 +64,14 @@ export const clock = { now: (): number => Date.now() };
 export const KEEP_ALIVE_EVERY_MS = MINUTE_MS;
 
 function prefix(): string {
-  const p = process.env.PARAMETER_PREFIX;
-  if (!p) throw new Error('PARAMETER_PREFIX is not set');
+  const p = process.env[WakerEnvironment.PARAMETER_PREFIX];
+  if (!p) throw new Error(`${WakerEnvironment.PARAMETER_PREFIX} is not set`);
   return p;
 }
 
 function wakerTargetGroup(): string {
-  const arn = process.env.WAKER_TARGET_GROUP_ARN;
-  if (!arn) throw new Error('WAKER_TARGET_GROUP_ARN is not set');
+  const arn = process.env[WakerEnvironment.WAKER_TARGET_GROUP_ARN];
+  if (!arn) throw new Error(`${WakerEnvironment.WAKER_TARGET_GROUP_ARN} is not set`);
   return arn;
 }
 
@@ -266,33 +267,9 @@ async function manual(action: 'wake' | 'sleep', name: string, p: ReturnType<type
 // ---------------------------------------------------------------------------------------------
 // Custom::StagingSleep (the waker provider)
 
-/** The branch's config from the custom resource's properties (CloudFormation passes strings). */
-export function configFromProperties(p: Record<string, any>): SleepConfig {
-  const services = (Array.isArray(p.Services) ? p.Services : []).map((s: Record<string, unknown>) => ({
-    name: String(s.Name),
-    desiredCount: Number(s.DesiredCount ?? 1),
-  }));
-  const minutes = (key: string) => {
-    const n = Number(p[key] ?? 0);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`${key} must be a whole number of minutes >= 0, got '${p[key]}'`);
-    return n;
-  };
-  return {
-    stagingName: requiredProperty(p, 'StagingName'),
-    branch: String(p.Branch ?? p.StagingName),
-    stackName: requiredProperty(p, 'StackName'),
-    clusterArn: requiredProperty(p, 'ClusterArn'),
-    services,
-    webServiceName: requiredProperty(p, 'WebServiceName'),
-    targetGroupArn: requiredProperty(p, 'TargetGroupArn'),
-    targetGroupFullName: String(p.TargetGroupFullName ?? ''),
-    loadBalancerFullName: String(p.LoadBalancerFullName ?? ''),
-    ruleArn: requiredProperty(p, 'RuleArn'),
-    schedules: (Array.isArray(p.Schedules) ? p.Schedules : []).map(String),
-    databaseInstanceId: p.DatabaseInstanceId ? String(p.DatabaseInstanceId) : undefined,
-    sleepAfterMinutes: minutes('SleepAfterMinutes'),
-    stopDatabaseAfterMinutes: minutes('StopDatabaseAfterMinutes'),
-  };
+/** The branch's config from the custom resource's properties (the contract's parse). */
+export function configFromProperties(p: Record<string, unknown>): SleepConfig {
+  return parseProperties(p);
 }
 
 async function handleEvent(event: OnEventRequest): Promise<OnEventResponse> {
@@ -319,7 +296,7 @@ async function handleEvent(event: OnEventRequest): Promise<OnEventResponse> {
     if (event.RequestType === 'Create') await deleteBranchParameters(p, config.stagingName).catch(() => undefined);
     throw e;
   }
-  return { PhysicalResourceId: p.config(config.stagingName), Data: { StateParameter: p.state(config.stagingName) } };
+  return { PhysicalResourceId: p.config(config.stagingName), Data: { [SleepAttributes.STATE_PARAMETER]: p.state(config.stagingName) } };
 }
 export const onEvent = entry('waker.onEvent', handleEvent);
 

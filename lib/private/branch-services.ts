@@ -6,7 +6,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct, IConstruct } from 'constructs';
 import { FeatureOutputs, MANAGED_BY_VALUE, ProviderNames, Streams, TagKeys } from '../contract/staging';
 import { StagingNames } from '../contract/naming';
-import { ListenerRuleResourceProperties, ReleaseResourceProperties, ResourceTypes, StagingQuotaResourceProperties } from '../contract/providers';
+import { ListenerRuleResourceProperties, ReleaseResourceProperties, ResourceTypes, SleepResourceProperties, StagingQuotaResourceProperties } from '../contract/providers';
 import { PROVIDER_SERVICE_TIMEOUT } from './timeouts';
 import type { BranchStagingProps } from '../feature-staging-lite';
 import { ServiceOptions, StagingServices } from '../staging-services';
@@ -190,7 +190,7 @@ export class BranchServices extends Construct {
     const schedules = this.services.node.findAll().filter((c): c is scheduler.Schedule => c instanceof scheduler.Schedule);
     const resource = new CustomResource(this, 'Sleep', {
       serviceToken: props.shared.serviceToken(ProviderNames.WAKER),
-      resourceType: 'Custom::StagingSleep',
+      resourceType: ResourceTypes.SLEEP,
       serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
       properties: {
         StagingName: props.names.name,
@@ -209,7 +209,7 @@ export class BranchServices extends Construct {
         StopDatabaseAfterMinutes: String(minutes.stopDatabaseAfter),
         // Changes with every new image or configuration, so each such deploy wakes the branch.
         TaskDefinitions: this.taskDefinitions().map((t) => t.taskDefinitionArn),
-      },
+      } satisfies SleepResourceProperties,
     });
     for (const service of services) resource.node.addDependency(service);
     resource.node.addDependency(this.listenerRule);

@@ -3,6 +3,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Duration } from 'aws-cdk-lib';
 import { ProviderNames } from '../contract/staging';
+import { ListenerPriorityEnvironment } from '../contract/providers/listener-priority';
 import { ProviderDefinition } from './provider-definition';
 
 /** Properties of `listenerPriorityProvider`. */
@@ -24,7 +25,7 @@ export function listenerPriorityProvider(props: ListenerPriorityProviderProps): 
       handler: 'listener-priority',
       timeout: Duration.minutes(3),
       // Branch rules forward to the branch and (weight 0 while awake) to the waker.
-      environment: { WAKER_TARGET_GROUP_ARN: props.wakerTargetGroupArn },
+      environment: { [ListenerPriorityEnvironment.WAKER_TARGET_GROUP_ARN]: props.wakerTargetGroupArn },
       policies: [
         new iam.PolicyStatement({ actions: ['elasticloadbalancing:DescribeRules'], resources: ['*'] }),
         new iam.PolicyStatement({

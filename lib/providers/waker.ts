@@ -2,6 +2,7 @@ import { Aws, Duration, Fn } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { BranchParameterNames, FEATURE_KINDS, ProviderNames, TagKeys } from '../contract/staging';
 import { StagingNamePatterns } from '../contract/naming';
+import { WakerEnvironment } from '../contract/providers/waker';
 import { ProviderDefinition } from './provider-definition';
 
 /** What sleep and wake act on: the shared cluster and listener, below one prefix. */
@@ -101,7 +102,7 @@ export function wakerProvider(scope: SleepScope & { readonly wakerTargetGroupArn
       queryInterval: Duration.seconds(15),
       timeout: Duration.minutes(1),
       totalTimeout: Duration.minutes(30),
-      environment: { PARAMETER_PREFIX: scope.parameterPrefix, WAKER_TARGET_GROUP_ARN: scope.wakerTargetGroupArn },
+      environment: { [WakerEnvironment.PARAMETER_PREFIX]: scope.parameterPrefix, [WakerEnvironment.WAKER_TARGET_GROUP_ARN]: scope.wakerTargetGroupArn },
       policies: sleepPolicies(scope),
     },
     wildcards: { reason: SLEEP_WILDCARDS_REASON, findings: SLEEP_WILDCARDS },

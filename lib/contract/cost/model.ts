@@ -5,6 +5,7 @@
  * log groups, secrets); nothing is a constant per staging kind.
  */
 import { CURRENCY, PRICES, PRICES_AS_OF, Price, RegionPrices } from './prices';
+import { SleepResourceType } from '../providers/waker';
 
 export const HOURS_PER_DAY = 24;
 export const DAYS_PER_MONTH = 30.42;
@@ -70,7 +71,7 @@ export function priceTemplate(template: any, region: string, assumptions: CostAs
   const lines: CostLine[] = [];
   const missing = new Set<string>();
   const assumed = new Set<string>();
-  const sleep = Object.values(resources).find((r) => r.Type === 'Custom::StagingSleep')?.Properties;
+  const sleep = Object.values(resources).find((r) => r.Type === SleepResourceType)?.Properties;
   const sleeps = sleep !== undefined;
   const stopsDatabase = sleeps && Number(sleep.StopDatabaseAfterMinutes ?? 0) > 0;
 
