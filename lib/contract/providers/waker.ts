@@ -55,27 +55,42 @@ export const SleepAttributes = {
   STATE_PARAMETER: 'StateParameter',
 } as const;
 
-/** A branch's sleep settings as parsed from `Custom::StagingSleep` (the config its deploy records). */
-export interface SleepProperties {
+/** One ECS service of a branch, as its deploy recorded it. */
+export interface ServiceConfig {
+  /** The ECS service name. */
+  readonly name: string;
+  /** The count in the template: what a deploy means. */
+  readonly desiredCount: number;
+}
+
+/**
+ * What a branch's deploy records at `<prefix>/sleep-config/<name>` for the sleeper and the waker:
+ * its `Custom::StagingSleep` properties, parsed.
+ */
+export interface SleepConfig {
   readonly stagingName: string;
   readonly branch: string;
   readonly stackName: string;
   readonly clusterArn: string;
   /** The web service first. */
-  readonly services: Array<{ readonly name: string; readonly desiredCount: number }>;
+  readonly services: ServiceConfig[];
   readonly webServiceName: string;
   readonly targetGroupArn: string;
   readonly targetGroupFullName: string;
   readonly loadBalancerFullName: string;
   readonly ruleArn: string;
+  /** EventBridge Scheduler schedule names (default group). */
   readonly schedules: string[];
+  /** The branch's own RDS instance, when it has one. */
   readonly databaseInstanceId?: string;
+  /** 0 = never sleeps. */
   readonly sleepAfterMinutes: number;
+  /** 0 = the database keeps running while the branch sleeps. */
   readonly stopDatabaseAfterMinutes: number;
 }
 
 /** Parses the properties; a missing required one or a bad number of minutes throws, naming it. */
-export function parseProperties(p: Wire<SleepResourceProperties>): SleepProperties {
+export function parseProperties(p: Wire<SleepResourceProperties>): SleepConfig {
   const services = (Array.isArray(p.Services) ? p.Services : []).map((s: Record<string, unknown>) => ({
     name: String(s.Name),
     desiredCount: Number(s.DesiredCount ?? 1),
