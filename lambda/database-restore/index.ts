@@ -27,15 +27,7 @@ import {
   RestoreDBInstanceFromDBSnapshotCommand,
   paginateDescribeDBSnapshots,
 } from '@aws-sdk/client-rds';
-import {
-  IsCompleteRequest,
-  IsCompleteResponse,
-  OnEventRequest,
-  OnEventResponse,
-  isAwsError,
-  log,
-  logError,
-} from '../shared/provider';
+import { isAwsError, log, logError, type IsCompleteRequest, type IsCompleteResponse, type OnEventRequest, type OnEventResponse } from '../shared/provider';
 import { describeError } from '../shared/errors';
 import { readCredentials, type Credentials } from '../shared/secrets';
 import { entry } from '../shared/entry';

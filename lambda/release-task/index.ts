@@ -21,15 +21,7 @@ import {
   Task,
   paginateListTasks,
 } from '@aws-sdk/client-ecs';
-import {
-  IsCompleteRequest,
-  IsCompleteResponse,
-  OnEventRequest,
-  OnEventResponse,
-  isAwsError,
-  log,
-  logError,
-} from '../shared/provider';
+import { isAwsError, log, logError, type IsCompleteRequest, type IsCompleteResponse, type OnEventRequest, type OnEventResponse } from '../shared/provider';
 import { describeError } from '../shared/errors';
 import { entry } from '../shared/entry';
 import { cleanLogText, failureMessage } from './message';
