@@ -5,6 +5,8 @@
  * log groups, secrets); nothing is a constant per staging kind.
  */
 import { CURRENCY, PRICES, PRICES_AS_OF, Price, RegionPrices } from './prices';
+import { DatabaseResourceType } from '../providers/database-restore';
+import { TemplateDatabaseResourceType } from '../providers/database-template';
 import { SleepResourceType } from '../providers/waker';
 
 export const HOURS_PER_DAY = 24;
@@ -153,7 +155,7 @@ export function priceTemplate(template: any, region: string, assumptions: CostAs
         }, sleeps ? 0 : 1);
         break;
       }
-      case 'Custom::StagingDatabase': {
+      case DatabaseResourceType: {
         const cls = literal(props.InstanceClass);
         add('database', id, `RDS PostgreSQL ${cls}, Single-AZ${stopsDatabase ? '; stopped while asleep' : ''}`,
           [price(`RDS PostgreSQL ${cls}`, (x) => x.rdsPostgresHour[cls])], `RDS PostgreSQL ${cls}`,
@@ -167,7 +169,7 @@ export function priceTemplate(template: any, region: string, assumptions: CostAs
           (gb) => (gib * gb.usd) / DAYS_PER_MONTH, 1);
         break;
       }
-      case 'Custom::StagingTemplateDatabase':
+      case TemplateDatabaseResourceType:
         lines.push({ category: 'database', item: id, detail: 'a database on the shared Postgres (priced with the shared stack)', awakePerDay: 0, asleepPerDay: 0 });
         break;
       case 'AWS::RDS::DBInstance': {
