@@ -216,6 +216,6 @@ describe('scripts/update-prices.ts (its pure parts; the script itself needs the 
   });
 
   test('renders the table file it reads: lib/contract/cost/price-table.ts is its output', () => {
-    expect(renderTable(PRICES)).toBe(readFileSync(join(root, 'lib', 'private', 'cost', 'price-table.ts'), 'utf8'));
+    expect(renderTable(PRICES)).toBe(readFileSync(join(root, 'lib', 'contract', 'cost', 'price-table.ts'), 'utf8'));
   });
 });
