@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ResourceTypes } from '../../lib/contract/providers';
+import { ResourceTypes } from '../../../lib/contract/providers';
 
-const ROOT = join(__dirname, '..', '..');
+const ROOT = join(__dirname, '..', '..', '..');
 const ts = (dir: string) => readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
 /** lib/providers/ files that are no provider. */
 const NOT_PROVIDERS = ['index.ts', 'provider-definition.ts', 'in-vpc.ts'];
