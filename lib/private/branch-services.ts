@@ -6,7 +6,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
 import { FeatureOutputs, ProviderNames, Streams } from '../contract/staging';
 import { StagingNames } from '../contract/naming';
-import { ListenerRuleResourceProperties, ReleaseResourceProperties, ResourceTypes, StagingQuotaResourceProperties } from '../contract/providers';
+import { ListenerRuleResourceProperties, ReleaseResourceProperties, ResourceTypes, SleepResourceProperties, StagingQuotaResourceProperties } from '../contract/providers';
 import { PROVIDER_SERVICE_TIMEOUT } from './timeouts';
 import type { BranchStagingProps } from '../feature-staging-lite';
 import { ServiceOptions, StagingServices } from '../staging-services';
@@ -206,7 +206,7 @@ export class BranchServices extends Construct {
     const schedules = this.services.node.findAll().filter((c): c is scheduler.Schedule => c instanceof scheduler.Schedule);
     const resource = new CustomResource(this, 'Sleep', {
       serviceToken: props.shared.serviceToken(ProviderNames.WAKER),
-      resourceType: 'Custom::StagingSleep',
+      resourceType: ResourceTypes.SLEEP,
       serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
       properties: {
         StagingName: props.names.name,
@@ -225,7 +225,7 @@ export class BranchServices extends Construct {
         StopDatabaseAfterMinutes: String(minutes.stopDatabaseAfter),
         // Changes with every new image or configuration, so each such deploy wakes the branch.
         TaskDefinitions: this.taskDefinitions().map((t) => t.taskDefinitionArn),
-      },
+      } satisfies SleepResourceProperties,
     });
     for (const service of services) resource.node.addDependency(service);
     resource.node.addDependency(this.listenerRule);
