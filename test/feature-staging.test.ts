@@ -468,8 +468,7 @@ describe('FeatureStaging with a key prefix on the shared Redis and an empty Solr
     });
     const props = only(json, 'Custom::StagingSolrCollection').Properties;
     expect(props).not.toHaveProperty('BackupLocation');
-    const collectionId = onlyId(json, 'Custom::StagingSolrCollection');
-    for (const c of containers(json)) expect(c.environment.SOLR_COLLECTION).toEqual(getAtt(collectionId, 'Collection'));
+    for (const c of containers(json)) expect(c.environment.SOLR_COLLECTION).toBe(NAMES.solrCollectionName);
   });
 
   test('every per-branch store, the key prefix and the collection included, is deleted with the stack', () => {
@@ -500,9 +499,9 @@ describe('FeatureStaging search options', () => {
     });
     expect(NAMES.solrCollectionName).toBe(`staging_${NAMES.name}`);
     expect(staging.search.resource).toBeInstanceOf(CustomResource);
-    const collectionId = onlyId(json, 'Custom::StagingSolrCollection');
     for (const c of containers(json)) {
-      expect(c.environment.SOLR_COLLECTION).toEqual(getAtt(collectionId, 'Collection'));
+      // The name, known at synth: the release task does not wait for the restore.
+      expect(c.environment.SOLR_COLLECTION).toBe(NAMES.solrCollectionName);
       expect(c.environment.SOLR_URL).toEqual(ssm(json, '/staging/shared/solr/url'));
     }
   });
@@ -552,7 +551,10 @@ describe('FeatureStaging mixing its own and shared stores', () => {
     for (const c of containers(json)) {
       expect(c.environment.DATABASE_HOST).toEqual(ssm(json, '/staging/shared/database/endpoint'));
       expect(c.environment.REDIS_HOST).toEqual(getAtt(cacheId, 'PrimaryEndPoint.Address'));
-      expect(c.environment.SOLR_COLLECTION).toEqual(getAtt(collectionId, 'Collection'));
+      expect(c.environment.SOLR_COLLECTION).toBe(NAMES.solrCollectionName);
+    }
+    for (const [id, s] of resourcesOfType(json, 'AWS::ECS::Service')) {
+      expect({ id, dependsOn: s.DependsOn }).toEqual({ id, dependsOn: expect.arrayContaining([collectionId]) });
     }
   });
 
@@ -663,6 +665,17 @@ describe('FeatureStaging with a release command and its own Solr collection', ()
 
     test('the release waits for the database it migrates', () => {
       expect(reachable(json).get(onlyId(json, 'Custom::StagingRelease'))!.has(stores().database)).toBe(true);
+    });
+
+    test('the release (migrations) does not wait for the Solr restore; every service waits for both', () => {
+      const { collection } = stores();
+      const release = onlyId(json, 'Custom::StagingRelease');
+      const closure = reachable(json);
+      expect(closure.get(release)!.has(collection)).toBe(false);
+      expect(closure.get(collection)!.has(release)).toBe(false);
+      for (const [id] of resourcesOfType(json, 'AWS::ECS::Service')) {
+        expect({ id, collection: closure.get(id)!.has(collection), release: closure.get(id)!.has(release) }).toEqual({ id, collection: true, release: true });
+      }
     });
   });
 

@@ -22,6 +22,11 @@ export interface BranchServicesProps extends Omit<BranchStagingProps, 'branch'> 
   readonly data: LazyWiring;
   /** A command run as a one-off task before the services roll (migrations). */
   readonly releaseCommand?: string[];
+  /**
+   * What the long-running services wait for but the release task does not (a restored Solr
+   * collection: migrations don't use it, a URL that answers has its search).
+   */
+  readonly servicesAwait?: IConstruct[];
   /** The branch's own RDS instance, which the sleeper may stop. */
   readonly databaseInstanceId?: string;
   /** Stop `databaseInstanceId` after the branch slept this long. */
@@ -92,6 +97,7 @@ export class BranchServices extends Construct {
       release: props.releaseCommand ? sized({ name: 'release', command: props.releaseCommand }) : undefined,
     });
     if (props.releaseCommand) this.release = this.releaseTask(props, props.releaseCommand);
+    for (const service of this.services.allServices) for (const awaited of props.servicesAwait ?? []) service.node.addDependency(awaited);
     for (const taskDefinition of this.taskDefinitions()) {
       acknowledgeWildcardPermissions(
         taskDefinition.taskRole,
