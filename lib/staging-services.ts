@@ -242,12 +242,18 @@ export class StagingServices extends Construct {
       port,
       protocol: elbv2.ApplicationProtocol.HTTP,
       targetType: elbv2.TargetType.IP,
-      deregistrationDelay: Duration.seconds(15),
+      // Staging-sized, for the redeploy and the wake (scripts/critical-path.ts models both): a
+      // request in flight gets 5 s to finish on an old task; a new task takes traffic after two
+      // passing checks 5 s apart (ALB's minimums), and three failures, not two, mark it unhealthy,
+      // so one slow answer does not take a task out.
+      deregistrationDelay: Duration.seconds(5),
       healthCheck: {
         path: props.web.healthCheckPath ?? '/',
         healthyHttpCodes: '200-399',
-        interval: Duration.seconds(15),
+        interval: Duration.seconds(5),
+        timeout: Duration.seconds(4),
         healthyThresholdCount: 2,
+        unhealthyThresholdCount: 3,
       },
     });
     this.targetGroup.addTarget(this.webService);
