@@ -12,7 +12,7 @@ import * as route53targets from 'aws-cdk-lib/aws-route53-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { SharedParameterNames, StagingKinds, Streams, TagKeys } from './contract/staging';
+import { ProviderNames, SharedParameterNames, StagingKinds, Streams, TagKeys } from './contract/staging';
 import { SharedStagingNames, StagingNames } from './contract/naming';
 import { acknowledgeWildcardPermissions } from './private/acknowledge';
 import { cacheWiring, combineWiring, databaseWiring, eager, layer, resolveWiring, searchWiring } from './private/data-wiring';
@@ -539,6 +539,7 @@ export class SharedStaging extends Construct {
       securityGroups: [this.workloadSecurityGroup],
       sourceDatabase: this.databaseName,
       postgresMajorVersion: engineVersion.postgresMajorVersion,
+      releaseTaskProvider: this.providers[ProviderNames.RELEASE_TASK],
     });
     this.addDefinedProvider(
       databaseTemplateProvider({
