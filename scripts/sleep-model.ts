@@ -32,13 +32,14 @@ const usd = (n: number) => `$${n.toFixed(3)}`;
 const pct = (a: number, b: number) => `${Math.round((100 * a) / b)}%`;
 
 function main(): void {
-  const shared = Template.fromStack(synth({})[0]).toJSON();
+  const shared = Template.fromStack(synth({}, { database: { ...context.staging.feature.database, mode: 'snapshot' } })[0]).toJSON();
   const sharedStorageGiB = Number(resources(shared, 'AWS::RDS::DBInstance')[0].Properties.AllocatedStorage);
   const branch = 'feature/new_cool_page';
   const cases: Array<[string, Stack]> = [
     ['lite (shared data)', synth({ branch, lite: 'true' })[0]],
-    ['full, own RDS + key prefix on the shared Redis', synth({ branch }, { cache: { mode: 'prefix' } })[0]],
-    ['full, own RDS + own Valkey (cdk.json example)', synth({ branch })[0]],
+    ['full, template DB + key prefix (cdk.json example)', synth({ branch })[0]],
+    ['full, own RDS + key prefix on the shared Redis', synth({ branch }, { database: { ...context.staging.feature.database, mode: 'snapshot' } })[0]],
+    ['full, own RDS + own Valkey (the seed\'s choice)', synth({ branch }, { database: { ...context.staging.feature.database, mode: 'snapshot' }, cache: { ...context.staging.feature.cache, mode: 'dedicated' } })[0]],
   ];
   const region = context.staging.region ?? 'eu-west-1';
   const assumptions = { ...DEFAULT_ASSUMPTIONS, databaseStorageGiB: sharedStorageGiB, databaseStorageSource: 'the shared snapshot' };

@@ -181,8 +181,9 @@ describe('ready-made app: cdk synth -c branch=feature/new_cool_page (FeatureStag
   });
 
   test('prints its cost per day as a stack output, as `staging cost <template>` prices the same template', async () => {
-    // Full: the database (db.t4g.micro, 20 GiB assumed), the cache, secrets and logs of its own, the tasks stop asleep.
-    expect(full.template.Outputs[FeatureOutputs.COST_PER_DAY].Value).toBe("$1.44/day awake, $0.82/day asleep (eu-west-1, prices as of 2026-09-29); database storage 20 GiB assumed (a restore takes its snapshot's size, known at deploy)");
+    // Full, the example's everyday choice: a database on the shared instance (priced with the shared
+    // stack), a key prefix, a secret and logs of its own; the tasks stop asleep.
+    expect(full.template.Outputs[FeatureOutputs.COST_PER_DAY].Value).toBe('$0.63/day awake, $0.01/day asleep (eu-west-1, prices as of 2026-09-29)');
     expect(lite.template.Outputs[FeatureOutputs.COST_PER_DAY].Value).toBe('$0.61/day awake, $0.00/day asleep (eu-west-1, prices as of 2026-09-29)');
     for (const { template, environment } of [full, lite]) expect(costOutput(template)).toEqual(await cliCost(template, environment.region));
   });

@@ -46,10 +46,20 @@ describe('ready-made app, shared stack', () => {
     expect(stack && Stack.isStack(stack) ? [stack.node.id, stack.stackName, stack.artifactId] : stack).toEqual(['staging-shared', 'staging-shared', 'staging-shared']);
   });
 
-  test('outputs what a user looks up after the deploy: the shared URL, the sweeper function and its topic, the sleeper function', () => {
+  test('outputs what a user looks up after the deploy: the shared URL, the sweeper function and its topic, the sleeper function, the golden-template refresh', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(Object.keys(outputs).sort()).toEqual(
-      ['SharedStagingClusterName', 'SharedStagingParameterPrefix', 'SharedStagingUrl', 'SleeperFunctionName', 'SweeperDryRunCommand', 'SweeperFunctionName', 'SweeperTopicArn'].sort(),
+      [
+        'SharedStagingClusterName',
+        'SharedStagingParameterPrefix',
+        'SharedStagingUrl',
+        'SleeperFunctionName',
+        'SweeperDryRunCommand',
+        'SweeperFunctionName',
+        'SweeperTopicArn',
+        // The example's branches copy their database from the golden template.
+        'StagingDatabaseTemplateRefreshCommand',
+      ].sort(),
     );
     expect(outputs.SharedStagingUrl.Value).toBe('https://shared.staging.example.com');
     expect(outputs.SharedStagingParameterPrefix.Value).toBe('/staging');

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join as joinPath } from 'node:path';
 import { App, CustomResource, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -21,6 +19,7 @@ import {
 import { FeatureOutputs, MANAGED_BY_VALUE } from '../lib/contract/staging';
 import { ResourceTypes } from '../lib/contract/providers';
 import { normalizeTemplate } from '../lib/testing';
+import { EXAMPLE_STAGING, SNAPSHOT_STAGING } from './util/example-config';
 import { dependencies } from '../scripts/critical-path';
 import { cliCost, costOutput } from './util/cost';
 import { container, containers, join, notAfterQuota, only, onlyId, resourcesOfType, ssm, ssmParameterIds } from './util/template';
@@ -31,7 +30,7 @@ const BRANCH = 'feature/new_cool_page';
 const NAMES = StagingNames.fromBranch(BRANCH);
 const IMAGE = 'public.ecr.aws/docker/library/nginx:1.27';
 /** The example `staging` block of cdk.json, as `cdk synth` reads it. */
-const STAGING = JSON.parse(readFileSync(joinPath(__dirname, '..', 'cdk.json'), 'utf8')).context.staging;
+const STAGING = EXAMPLE_STAGING;
 const RESTORED = { sourceCollection: 'products', backupLocation: '/var/solr/backups' };
 const RELEASE = ['bin/rails', 'db:migrate'];
 
@@ -734,14 +733,14 @@ describe('FeatureStaging validation', () => {
   });
 });
 
-describe('ready-made app: cdk synth -c branch=feature/new_cool_page (cdk.json example)', () => {
+describe('ready-made app: cdk synth -c branch=feature/new_cool_page (cdk.json example with the seed\'s choice: snapshot, dedicated)', () => {
   let app: App;
   let stacks: Stack[];
   let json: any;
   let findings: string[];
 
   beforeAll(() => {
-    ({ app, stacks } = readyMade({ branch: BRANCH }));
+    ({ app, stacks } = readyMade({ branch: BRANCH }, SNAPSHOT_STAGING));
     findings = formatFindings(validationFindings(app));
     json = Template.fromStack(stacks[0]).toJSON();
   });
@@ -779,6 +778,17 @@ describe('ready-made app: cdk synth -c branch=feature/new_cool_page (cdk.json ex
   });
 });
 
+describe('ready-made app: cdk synth -c branch=feature/new_cool_page (cdk.json example: the everyday choice)', () => {
+  test('a database copied from the golden template, a key prefix on the shared cache, a restored collection: no RDS or ElastiCache of its own', () => {
+    const json = Template.fromStack(readyMade({ branch: BRANCH }).stacks[0]).toJSON();
+    expect(STAGING.feature).toMatchObject({ database: { mode: 'template' }, cache: { mode: 'prefix' }, solr: { mode: 'restore' } });
+    for (const type of ['Custom::StagingTemplateDatabase', 'Custom::StagingRedisPrefix', 'Custom::StagingSolrCollection', 'Custom::StagingRelease']) {
+      expect({ type, count: resourcesOfType(json, type).length }).toEqual({ type, count: 1 });
+    }
+    for (const type of ['Custom::StagingDatabase', 'AWS::ElastiCache::ReplicationGroup']) expect(resourcesOfType(json, type)).toEqual([]);
+  });
+});
+
 describe('ready-made app context', () => {
   test('-c lite=true gives FeatureStagingLite: no database of its own', () => {
     const { stacks } = readyMade({ branch: BRANCH, lite: 'true' });
@@ -789,9 +799,9 @@ describe('ready-made app context', () => {
   });
 
   test('-c refreshData=true sets a RefreshToken; refreshData=false does not', () => {
-    const refreshed = Template.fromStack(readyMade({ branch: BRANCH, refreshData: 'true' }).stacks[0]).toJSON();
+    const refreshed = Template.fromStack(readyMade({ branch: BRANCH, refreshData: 'true' }, SNAPSHOT_STAGING).stacks[0]).toJSON();
     expect(only(refreshed, 'Custom::StagingDatabase').Properties.RefreshToken).toEqual(expect.stringMatching(/\S/));
-    const kept = Template.fromStack(readyMade({ branch: BRANCH, refreshData: 'false' }).stacks[0]).toJSON();
+    const kept = Template.fromStack(readyMade({ branch: BRANCH, refreshData: 'false' }, SNAPSHOT_STAGING).stacks[0]).toJSON();
     expect(only(kept, 'Custom::StagingDatabase').Properties).not.toHaveProperty('RefreshToken');
   });
 

@@ -14,6 +14,7 @@ import { DatabaseTemplateEnvironment as E } from '../lib/contract/providers/data
 import { GOLDEN_REFRESH_SCRIPT } from '../lib/private/golden-refresh-script';
 import { container, containers, join, only, onlyId, resourcesOfType, ssm, ssmParameterIds } from './util/template';
 import { criticalPath, dependencies } from '../scripts/critical-path';
+import { SNAPSHOT_STAGING } from './util/example-config';
 import { formatFindings, testApp, validationFindings } from './util/validate';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
@@ -302,7 +303,7 @@ describe('ready-made app with feature.database.mode "template" and feature.cache
   });
 
   test('the shared stack without template mode has no golden template, refresh or provider', () => {
-    const [stack] = buildStagingApp(new App({ context: { staging: STAGING } }));
+    const [stack] = buildStagingApp(new App({ context: { staging: SNAPSHOT_STAGING } }));
     const json = Template.fromStack(stack).toJSON();
     expect(resourcesOfType(json, 'AWS::Lambda::Function').filter(([, f]) => /database-template/.test(f.Properties.Description))).toEqual([]);
     expect(json.Outputs?.StagingDatabaseTemplateRefreshCommand).toBeUndefined();
