@@ -226,6 +226,10 @@ const stagingFields = block({
       'a new secret',
     ),
   }),
+  profile: doc(
+    oneOf(['standard', 'lean'], 'standard'),
+    "The shared base's size when its keys are left out. `lean`: one shared web task, a db.t4g.micro shared Postgres and a cache.t4g.micro Valkey (README, \"The shared base: standard and lean\"); keys you set win.",
+  ),
   maxStagings: doc(
     num({ integer: true, min: 1 }),
     "The most branch stagings at once: a branch's first deploy beyond it fails before anything is created, naming the stagings to free (`npx staging destroy <branch>`); redeploys never fail on it ([docs/ci.md](docs/ci.md) queues instead).",
