@@ -9,7 +9,7 @@ import { FeatureStagingLite } from '../lib/feature-staging-lite';
 import { StagingNames } from '../lib/contract/naming';
 import { SharedStagingRef } from '../lib/shared-staging-ref';
 import { StagingCache, StagingDatabase, StagingSearch } from '../lib/staging-data';
-import { appImage, env } from './common';
+import { appImage, cpuArchitecture, env } from './common';
 import { BranchContext, ServiceConfig, StagingConfig } from './config';
 
 /** The ready-made app's branch stack, `<prefix>-<staging name>`: FeatureStaging, or Lite with `-c lite=true`. */
@@ -42,6 +42,7 @@ export function featureStack(app: App, config: StagingConfig, context: BranchCon
     environment: { ...config.app.environment, ...config.feature.environment, ...context.environment },
     capacityProviderStrategies: config.feature.spotOnly ? [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }] : undefined,
     sleepAfter: config.feature.sleepAfterMinutes !== undefined ? Duration.minutes(config.feature.sleepAfterMinutes) : undefined,
+    cpuArchitecture: cpuArchitecture(config),
   };
   if (!context.allowKindSwitch) kindLock(stack, names, context.lite ? StagingKinds.FEATURE_LITE : StagingKinds.FEATURE);
   if (context.lite) {
@@ -86,6 +87,7 @@ export function featureStack(app: App, config: StagingConfig, context: BranchCon
           ? StagingSearch.emptyCollection({ sourceCollection: f.solr.sourceCollection!, configSet: f.solr.configSet })
           : StagingSearch.shared({ collection: f.solr.sourceCollection }),
     releaseCommand: f.releaseCommand,
+    stopDatabaseAfter: f.stopDatabaseAfterMinutes ? Duration.minutes(f.stopDatabaseAfterMinutes) : undefined,
   });
   return stack;
 }

@@ -7,7 +7,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { MANAGED_BY_VALUE, StagingKinds, TagKeys } from '../lib/contract/staging';
 import { SharedStagingNames } from '../lib/contract/naming';
 import { SharedStaging } from '../lib/shared-staging';
-import { appImage, env, LookupStack, serviceOptions } from './common';
+import { appImage, cpuArchitecture, env, LookupStack, serviceOptions } from './common';
 import { StagingConfig } from './config';
 
 /**
@@ -89,6 +89,7 @@ export function sharedStack(app: App, config: StagingConfig): LookupStack {
     },
     app: {
       image: appImage(stack, config.app.image),
+      cpuArchitecture: cpuArchitecture(config),
       environment: config.app.environment,
       web: {
         ...serviceOptions(config.app.web),

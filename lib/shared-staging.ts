@@ -134,6 +134,14 @@ export interface SharedAppOptions {
   /** The app's image. */
   readonly image: ecs.ContainerImage;
 
+  /**
+   * The CPU architecture of every task, which the image must be built for. Fargate's ARM64
+   * (Graviton) costs about 20% less per vCPU and GB; `npx staging cost` shows what it would save.
+   * The default is x86_64 because images are often built for amd64 only.
+   * @default ecs.CpuArchitecture.X86_64
+   */
+  readonly cpuArchitecture?: ecs.CpuArchitecture;
+
   /** The web service. */
   readonly web: WebServiceOptions;
 
@@ -420,6 +428,7 @@ export class SharedStaging extends Construct {
         ),
       ),
       capacityProviderStrategies: [{ capacityProvider: 'FARGATE', base: 1, weight: 1 }],
+      cpuArchitecture: props.app.cpuArchitecture,
     });
     this.listener.addTargetGroups('SharedApp', {
       targetGroups: [this.app.targetGroup],

@@ -92,6 +92,7 @@ export class BranchServices extends Construct {
       scheduledJobs: (props.scheduledJobs ?? []).map(sized),
       ...resolveWiring(layer(props.data, eager(props.environment, props.secrets))),
       capacityProviderStrategies: props.capacityProviderStrategies,
+      cpuArchitecture: props.cpuArchitecture,
       enableExecuteCommand: true,
       familyPrefix: names.stackName,
       release: props.releaseCommand ? sized({ name: 'release', command: props.releaseCommand }) : undefined,
