@@ -24,6 +24,7 @@ import { ProviderNames } from '../lib/contract/staging';
 import { SharedStagingNames, StagingNames } from '../lib/contract/naming';
 import { generatedName, TemplateResolver } from './util/cfn-resolve';
 import { FEATURE_FLAGS } from './util/validate';
+import { SNAPSHOT_STAGING } from './util/example-config';
 
 const ACCOUNT = '123456789012';
 const STAGING = JSON.parse(readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8')).context.staging;
@@ -39,7 +40,7 @@ function synth(context: Record<string, unknown>): { template: any; stackName: st
 
 // The shared stack with every provider, the database-template one included (it exists only when branches use template databases).
 const shared = synth({ staging: { ...STAGING, feature: { ...STAGING.feature, database: { ...STAGING.feature?.database, mode: 'template' } } } });
-const feature = synth({ branch: 'feature/x' });
+const feature = synth({ branch: 'feature/x', staging: SNAPSHOT_STAGING });
 const lite = synth({ branch: 'feature/y', lite: 'true' });
 const sharedNames = new SharedStagingNames(PREFIX);
 const resolver = new TemplateResolver(shared.template, { account: ACCOUNT, region: REGION, stackName: shared.stackName });

@@ -27,8 +27,8 @@ export const MINUTE_MS = 60_000;
 export const WAKE_SECONDS = {
   /** ECS schedules the tasks, pulls a 250–500 MB image and starts it (upper report). */
   taskStart: 90,
-  /** Two passing checks at a 15 s interval (the branch target group's settings). */
-  healthChecks: 30,
+  /** Two passing checks at a 5 s interval (the branch target group's settings, lib/staging-services.ts). */
+  healthChecks: 10,
   /** ModifyRule, then the page's next refresh (5 s). */
   routeAndRefresh: 10,
   /** StartDBInstance of a small stopped instance until `available` (typical reports: 4–8 min). */

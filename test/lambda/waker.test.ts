@@ -455,7 +455,7 @@ describe('manual wake and sleep (the sleeper invoked with {"wake": name} or {"sl
   test('a wake of a sleeping branch: the keep-alive, the claim and the request\'s wake steps; later calls finish it', async () => {
     world.asleep();
     const first = await onSchedule({ wake: NAME });
-    expect(first).toEqual({ action: 'wake', stagingName: NAME, branch: 'feature/new_cool_page', state: 'waking', changed: true, reason: 'waking', expectedSeconds: 130 });
+    expect(first).toEqual({ action: 'wake', stagingName: NAME, branch: 'feature/new_cool_page', state: 'waking', changed: true, reason: 'waking', expectedSeconds: 110 });
     expect(world.calls).toEqual(['ssm:put keep-alive', 'ssm:put sleep-claims', 'ssm:put sleep', 'ecs:scale web=2', 'ecs:scale worker=1']);
     expect(world.state()).toMatchObject({ state: 'waking', reason: 'manual' });
     expect(world.params.get(`${PREFIX}/keep-alive/${NAME}`)?.value).toBe(new Date(NOW).toISOString());
