@@ -3,6 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { ServiceOptions } from '../lib';
+import { kindLockParameterName } from '../lib/contract/branch-state';
 import { StagingKinds } from '../lib/contract/staging';
 import { FeatureStaging } from '../lib/feature-staging';
 import { FeatureStagingLite } from '../lib/feature-staging-lite';
@@ -106,7 +107,7 @@ function kindLock(stack: Stack, names: StagingNames, kind: string): void {
   const id = kind === StagingKinds.FEATURE_LITE ? 'KindIsLiteSwitchWithAllowKindSwitch' : 'KindIsFullSwitchWithAllowKindSwitch';
   const other = kind === StagingKinds.FEATURE_LITE ? 'a full FeatureStaging (its database, cache and collection would be deleted)' : 'a lite FeatureStagingLite';
   new ssm.CfnParameter(stack, id, {
-    name: `${names.parameterPath}/kind`,
+    name: kindLockParameterName(names),
     type: 'String',
     value: kind,
     description: `This branch staging is ${kind}. A deploy of the other kind fails on this parameter instead of replacing ${other}; deploy once with -c allowKindSwitch=true to switch.`,

@@ -9,7 +9,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { BranchParameterNames, FEATURE_KINDS, StagingKinds, TagKeys } from './contract/staging';
+import { BranchStatePatterns, foldersAndBelow } from './contract/branch-state';
+import { FEATURE_KINDS, StagingKinds, TagKeys } from './contract/staging';
 import { SharedStagingNames, StagingNamePatterns, StagingNames } from './contract/naming';
 import { SweeperEnvironment as Env, SweeperEnvironmentVariables } from './contract/sweeper';
 import { grantBranchParameters } from './private/grants';
@@ -141,7 +142,8 @@ export class StagingSweeper extends Construct {
 
     // Aws.* pseudo parameters (not the stack's env), so the policy reads the same in every stack.
     const featureStacks = `arn:${Aws.PARTITION}:cloudformation:${Aws.REGION}:${Aws.ACCOUNT_ID}:stack/${new StagingNamePatterns(prefix).stackName}/*`;
-    const parameterArn = (path: string) => `arn:${Aws.PARTITION}:ssm:${Aws.REGION}:${Aws.ACCOUNT_ID}:parameter${parameterPrefix}/${path}`;
+    const parameterArn = (name: string) => `arn:${Aws.PARTITION}:ssm:${Aws.REGION}:${Aws.ACCOUNT_ID}:parameter${name}`;
+    const state = new BranchStatePatterns(parameterPrefix);
 
     this.topic = props.topic ?? this.createTopic();
 
@@ -229,19 +231,18 @@ export class StagingSweeper extends Construct {
         conditions: { StringEquals: { 'cloudwatch:namespace': StagingSweeper.METRIC_NAMESPACE } },
       }),
     );
-    const readPaths = [BranchParameterNames.PIN_PREFIX, BranchParameterNames.KEEP_ALIVE_PREFIX, 'sweeper'];
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadPinsKeepAlivesAndState',
         actions: ['ssm:GetParametersByPath'],
-        resources: readPaths.flatMap((p) => [parameterArn(p), parameterArn(`${p}/*`)]),
+        resources: foldersAndBelow(state.pins, state.keepAlives, state.sweeperState).map(parameterArn),
       }),
     );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'WriteSweeperState',
         actions: ['ssm:PutParameter', 'ssm:DeleteParameters'],
-        resources: [parameterArn('sweeper/*')],
+        resources: [parameterArn(state.sweeperState.below)],
       }),
     );
     this.topic.grantPublish(role);
@@ -328,7 +329,7 @@ export class StagingSweeper extends Construct {
 
   /**
    * Lets `grantee` pin stagings: `ssm:PutParameter`, `ssm:DeleteParameter` and `ssm:GetParameter`
-   * on `<parameterPrefix>/pins/*` (see `BranchParameterNames.PIN_PREFIX` and docs/sweeper.md).
+   * on `<parameterPrefix>/pins/*` (see `BranchParameterNames.PIN_PREFIX`, lib/contract/branch-state.ts and docs/sweeper.md).
    *
    * cdk-nag reports the `/*` resource as AwsSolutions-IAM5 on the grantee's policy: a pin is one
    * parameter per staging, so acknowledge it there.
@@ -336,7 +337,7 @@ export class StagingSweeper extends Construct {
    * @param grantee the principal, e.g. the CI role or a developers' role
    */
   public grantPin(grantee: iam.IGrantable): iam.Grant {
-    return grantBranchParameters(grantee, this, this.parameterPrefix, BranchParameterNames.PIN_PREFIX);
+    return grantBranchParameters(grantee, this, new BranchStatePatterns(this.parameterPrefix).pins);
   }
 
   /**
@@ -349,7 +350,7 @@ export class StagingSweeper extends Construct {
    * @param grantee the principal, e.g. the CI role that deploys branches
    */
   public grantKeepAlive(grantee: iam.IGrantable): iam.Grant {
-    return grantBranchParameters(grantee, this, this.parameterPrefix, BranchParameterNames.KEEP_ALIVE_PREFIX);
+    return grantBranchParameters(grantee, this, new BranchStatePatterns(this.parameterPrefix).keepAlives);
   }
 
   private createTopic(): sns.Topic {
@@ -377,6 +378,7 @@ export class StagingSweeper extends Construct {
   /** Acknowledges, on the exact resources, the cdk-nag findings that are by design. */
   private acknowledgeFindings(): void {
     const functionPolicy = this.function.role!.node.tryFindChild('DefaultPolicy') ?? this.function.role!;
+    const state = new BranchStatePatterns(this.parameterPrefix);
     Validations.of(functionPolicy).acknowledge(
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
@@ -390,9 +392,9 @@ export class StagingSweeper extends Construct {
           'Feature stacks are created per branch, so their names are only known as <prefix>-*. DeleteStack is further limited to stacks tagged ' +
           `${TagKeys.KIND}=feature|feature-lite and ${TagKeys.PREFIX}=${this.prefix}, and to the sweeper's own deletion role.`,
       },
-      ...[BranchParameterNames.PIN_PREFIX, BranchParameterNames.KEEP_ALIVE_PREFIX, 'sweeper'].map((p) => ({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter${this.parameterPrefix}/${p}/*]`,
-        reason: `Pins, keep-alives and the sweeper's state are one parameter per branch below ${this.parameterPrefix}/${p}; the sweeper writes only below ${this.parameterPrefix}/sweeper.`,
+      ...[state.pins, state.keepAlives, state.sweeperState].map((f) => ({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter${f.below}]`,
+        reason: `Pins, keep-alives and the sweeper's state are one parameter per branch below ${f.folder}; the sweeper writes only below ${state.sweeperState.folder}.`,
       })),
       {
         id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',

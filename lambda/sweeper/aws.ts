@@ -8,10 +8,11 @@ import { CloudWatchClient, GetMetricDataCommand, PutMetricDataCommand, type Metr
 import { PublishBatchCommand, SNSClient, type PublishBatchRequestEntry } from '@aws-sdk/client-sns';
 import { DeleteParametersCommand, GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { isAwsError } from '../shared/provider';
-import { MetricWindow, Parameter, RequestResult, ResourceInfo, lastRequestAt } from './model';
+import type { BranchParameter } from '../../lib/contract/branch-state';
+import { MetricWindow, RequestResult, ResourceInfo, lastRequestAt } from './model';
 import type { Notice } from './messages';
 
-export type { Parameter, RequestResult };
+export type { RequestResult };
 
 const SDK = { maxAttempts: 8, retryMode: 'adaptive' } as const;
 export const cloudformation = new CloudFormationClient(SDK);
@@ -41,8 +42,8 @@ export async function describeAllStacks(): Promise<Stack[]> {
 }
 
 /** Every parameter below `path` (recursive, all pages). */
-export async function parametersByPath(path: string): Promise<Parameter[]> {
-  const out: Parameter[] = [];
+export async function parametersByPath(path: string): Promise<BranchParameter[]> {
+  const out: BranchParameter[] = [];
   let token: string | undefined;
   do {
     const page = await ssm.send(

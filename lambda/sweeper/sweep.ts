@@ -4,6 +4,7 @@
  * then report what happened. The counts are derived from the final report. See docs/sweeper.md.
  */
 import type { MetricDatum } from '@aws-sdk/client-cloudwatch';
+import { BranchStatePaths } from '../../lib/contract/branch-state';
 import { log, logError } from '../shared/provider';
 import {
   claim,
@@ -23,7 +24,6 @@ import {
   Action,
   CompletedDeletion,
   Counts,
-  ParameterNames,
   RequestResult,
   STALE_CLAIM_MS,
   StagingReport,
@@ -42,12 +42,12 @@ export async function sweep(config: SweeperConfig, nowMs: number): Promise<Sweep
 
 /** Reads everything the decision needs. If a listing fails, nothing is known for sure: the run fails and acts on nothing. */
 async function observe(config: SweeperConfig, nowMs: number): Promise<Observation> {
-  const names = new ParameterNames(config.parameterPrefix);
+  const paths = new BranchStatePaths(config.parameterPrefix);
   const [stacks, pins, keepAlives, state] = await Promise.all([
     labelled('list the stacks (cloudformation:DescribeStacks)', describeAllStacks()),
-    labelled(`read the pins under ${names.pinPath} (ssm:GetParametersByPath)`, parametersByPath(names.pinPath)),
-    labelled(`read the keep-alives under ${names.keepAlivePath} (ssm:GetParametersByPath)`, parametersByPath(names.keepAlivePath)),
-    labelled(`read the sweeper's state under ${names.statePath} (ssm:GetParametersByPath)`, parametersByPath(names.statePath)),
+    labelled(`read the pins under ${paths.pinRoot} (ssm:GetParametersByPath)`, parametersByPath(paths.pinRoot)),
+    labelled(`read the keep-alives under ${paths.keepAliveRoot} (ssm:GetParametersByPath)`, parametersByPath(paths.keepAliveRoot)),
+    labelled(`read the sweeper's state under ${paths.sweeperRoot} (ssm:GetParametersByPath)`, parametersByPath(paths.sweeperRoot)),
   ]);
   const listed: Observation = { nowMs, stacks, pins, keepAlives, state };
   // RequestCount only of the stagings that may be idle (500 target groups per call); the failed
@@ -222,7 +222,7 @@ async function act(config: SweeperConfig, nowMs: number, plan: Plan): Promise<Sw
       try {
         await deleteParameters(obsolete);
       } catch (e) {
-        problems.push(`could not remove ${obsolete.length} obsolete state parameter(s) under ${new ParameterNames(config.parameterPrefix).statePath}: ${errorMessage(e)}; retried next run`);
+        problems.push(`could not remove ${obsolete.length} obsolete state parameter(s) under ${new BranchStatePaths(config.parameterPrefix).sweeperRoot}: ${errorMessage(e)}; retried next run`);
       }
     }
   }

@@ -1,6 +1,7 @@
 import { Aws, Duration, Fn } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { BranchParameterNames, FEATURE_KINDS, ProviderNames, TagKeys } from '../contract/staging';
+import { BranchStatePatterns, foldersAndBelow } from '../contract/branch-state';
+import { FEATURE_KINDS, ProviderNames, TagKeys } from '../contract/staging';
 import { StagingNamePatterns } from '../contract/naming';
 import { ProviderDefinition } from './provider-definition';
 
@@ -24,7 +25,8 @@ export interface SleepScope {
 export function sleepPolicies(scope: SleepScope): iam.PolicyStatement[] {
   const arn = (service: string, resource: string) => `arn:${Aws.PARTITION}:${service}:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}`;
   const tagged = (key: string) => ({ StringEquals: { [key]: [...FEATURE_KINDS] } });
-  const parameter = (path: string) => arn('ssm', `parameter${scope.parameterPrefix}/${path}`);
+  const parameter = (name: string) => arn('ssm', `parameter${name}`);
+  const state = new BranchStatePatterns(scope.parameterPrefix);
   const [head, tail] = [0, 1].map((i) => Fn.select(i, Fn.split(':listener/', scope.listenerArn)));
   const listenerRules = Fn.join('', [head, ':listener-rule/', tail, '/*']);
   return [
@@ -67,15 +69,12 @@ export function sleepPolicies(scope: SleepScope): iam.PolicyStatement[] {
     new iam.PolicyStatement({
       sid: 'SleepParameters',
       actions: ['ssm:GetParameters', 'ssm:GetParametersByPath', 'ssm:PutParameter', 'ssm:DeleteParameters'],
-      resources: [BranchParameterNames.SLEEP_STATE_PREFIX, BranchParameterNames.SLEEP_CONFIG_PREFIX, BranchParameterNames.WAKE_CLAIM_PREFIX, BranchParameterNames.KEEP_ALIVE_PREFIX].flatMap((p) => [
-        parameter(p),
-        parameter(`${p}/*`),
-      ]),
+      resources: foldersAndBelow(state.sleepStates, state.sleepConfigs, state.wakeClaims, state.keepAlives).map(parameter),
     }),
     new iam.PolicyStatement({
       sid: 'ReadPins',
       actions: ['ssm:GetParametersByPath'],
-      resources: [parameter(BranchParameterNames.PIN_PREFIX), parameter(`${BranchParameterNames.PIN_PREFIX}/*`)],
+      resources: foldersAndBelow(state.pins).map(parameter),
     }),
   ];
 }

@@ -21,8 +21,8 @@ const TEMPLATE = JSON.stringify({
 const REPORT = {
   dryRun: true,
   stagings: [
-    { stagingName: StagingNames.fromBranch('feature/login').name, branch: 'feature/login', action: 'keep', reason: 'active 1 hour ago', lastActivity: '2026-12-01T11:00:00.000Z', idleAt: '2026-12-04T11:00:00.000Z' },
-    { stagingName: StagingNames.fromBranch('fix/typo').name, branch: 'fix/typo', action: 'warn', outcome: 'would-warn', reason: 'idle for 3 days', lastActivity: '2026-11-28T12:00:00.000Z', deleteAt: '2026-12-02T12:00:00.000Z' },
+    { stagingName: StagingNames.fromBranch('feature/login').name, branch: 'feature/login', action: 'keep', reason: 'active 1 hour ago', lastActivity: '2026-12-01T11:00:00.000Z', lastActivitySource: 'request', idleAt: '2026-12-04T11:00:00.000Z' },
+    { stagingName: StagingNames.fromBranch('fix/typo').name, branch: 'fix/typo', action: 'warn', outcome: 'would-warn', reason: 'idle for 3 days', lastActivity: '2026-11-28T12:00:00.000Z', lastActivitySource: 'stack-created', deleteAt: '2026-12-02T12:00:00.000Z' },
   ],
   ignored: [{ stackName: 'staging-tools', reason: 'no staging:kind tag' }],
   problems: [],
