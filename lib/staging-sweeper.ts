@@ -329,7 +329,7 @@ export class StagingSweeper extends Construct {
 
   /**
    * Lets `grantee` pin stagings: `ssm:PutParameter`, `ssm:DeleteParameter` and `ssm:GetParameter`
-   * on `<parameterPrefix>/pins/*` (see `BranchParameterNames.PIN_PREFIX`, lib/contract/branch-state.ts and docs/sweeper.md).
+   * on `<parameterPrefix>/pins/*` (see `BranchParameterNames.PIN_PREFIX` and docs/sweeper.md).
    *
    * cdk-nag reports the `/*` resource as AwsSolutions-IAM5 on the grantee's policy: a pin is one
    * parameter per staging, so acknowledge it there.

@@ -28,10 +28,9 @@
 import { StagingNames, decodeTagValue } from './naming';
 import { FEATURE_KINDS, TagKeys } from './staging';
 
-/**
- * Per-branch SSM parameters, below the parameter prefix: the folder of each family (see
- * lib/contract/branch-state.ts for the paths, formats and IAM patterns).
- */
+// The folder of each family (public API, its doc unchanged); this module owns their paths,
+// formats and IAM patterns.
+/** Per-branch SSM parameters the sweeper reads, below the parameter prefix. */
 export class BranchParameterNames {
   /** `pins/<staging name>`: `YYYY-MM-DD`, the staging is kept until the end of that UTC day. */
   public static readonly PIN_PREFIX = 'pins';
