@@ -83,6 +83,15 @@ describe('staging list', () => {
     expect(list[1].costPerDay).toBe(0);
   });
 
+  test('a pin is read as the sweeper reads it: an unreadable one is no date, shown as kept and reported', async () => {
+    const name = StagingNames.fromBranch('feature/login').name;
+    ssm.on(GetParametersByPathCommand, { Path: '/staging/pins' }).resolves({ Parameters: [{ Name: `/staging/pins/${name}`, Value: '2026-12-31x' }] });
+    const list = JSON.parse((await cli(['list', '--json'])).out);
+    expect(list[0]).toMatchObject({ branch: 'feature/login', problems: [`the pin /staging/pins/${name} has the value "2026-12-31x", which is not a date (YYYY-MM-DD): kept (fail closed)`] });
+    expect(list[0].pinnedUntil).toBeUndefined();
+    expect((await cli(['list'], { isTTY: true })).out).toContain('unreadable (kept)');
+  });
+
   test('no stagings', async () => {
     cf.on(DescribeStacksCommand, {}).resolves({ Stacks: [SHARED] });
     expect(await cli(['list'])).toEqual({ code: 0, out: 'No branch stagings with prefix staging in eu-west-1.\n', err: '' });
