@@ -113,9 +113,9 @@ export interface BranchState {
 export async function branchState(clients: Clients, parameterPrefix: string, nowMs: number): Promise<BranchState> {
   const paths = new BranchStatePaths(parameterPrefix);
   const [pins, keepAlives, sleepParams] = await Promise.all([
-    parametersByName(clients, paths.pinRoot),
-    parametersByName(clients, paths.keepAliveRoot),
-    parametersByName(clients, paths.sleepStateRoot),
+    parametersByName(clients, paths.pins.root),
+    parametersByName(clients, paths.keepAlives.root),
+    parametersByName(clients, paths.sleepStates.root),
   ]);
   const parsed = <T>(params: Map<string, BranchParameter>, parse: (p: BranchParameter) => T | undefined): Map<string, T> =>
     new Map([...params].flatMap(([name, p]): Array<[string, T]> => {

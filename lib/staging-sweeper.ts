@@ -9,7 +9,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { BranchStatePatterns, foldersAndBelow } from './contract/branch-state';
+import { BranchStatePaths, foldersAndBelow } from './contract/branch-state';
 import { FEATURE_KINDS, StagingKinds, TagKeys } from './contract/staging';
 import { SharedStagingNames, StagingNamePatterns, StagingNames } from './contract/naming';
 import { SweeperEnvironment as Env, SweeperEnvironmentVariables } from './contract/sweeper';
@@ -143,7 +143,7 @@ export class StagingSweeper extends Construct {
     // Aws.* pseudo parameters (not the stack's env), so the policy reads the same in every stack.
     const featureStacks = `arn:${Aws.PARTITION}:cloudformation:${Aws.REGION}:${Aws.ACCOUNT_ID}:stack/${new StagingNamePatterns(prefix).stackName}/*`;
     const parameterArn = (name: string) => `arn:${Aws.PARTITION}:ssm:${Aws.REGION}:${Aws.ACCOUNT_ID}:parameter${name}`;
-    const state = new BranchStatePatterns(parameterPrefix);
+    const state = new BranchStatePaths(parameterPrefix);
 
     this.topic = props.topic ?? this.createTopic();
 
@@ -235,14 +235,14 @@ export class StagingSweeper extends Construct {
       new iam.PolicyStatement({
         sid: 'ReadPinsKeepAlivesAndState',
         actions: ['ssm:GetParametersByPath'],
-        resources: foldersAndBelow(state.pins, state.keepAlives, state.sweeperState).map(parameterArn),
+        resources: foldersAndBelow(state.pins, state.keepAlives, state.sweeper).map(parameterArn),
       }),
     );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'WriteSweeperState',
         actions: ['ssm:PutParameter', 'ssm:DeleteParameters'],
-        resources: [parameterArn(state.sweeperState.below)],
+        resources: [parameterArn(state.sweeper.below)],
       }),
     );
     this.topic.grantPublish(role);
@@ -337,7 +337,7 @@ export class StagingSweeper extends Construct {
    * @param grantee the principal, e.g. the CI role or a developers' role
    */
   public grantPin(grantee: iam.IGrantable): iam.Grant {
-    return grantBranchParameters(grantee, this, new BranchStatePatterns(this.parameterPrefix).pins);
+    return grantBranchParameters(grantee, this, new BranchStatePaths(this.parameterPrefix).pins);
   }
 
   /**
@@ -350,7 +350,7 @@ export class StagingSweeper extends Construct {
    * @param grantee the principal, e.g. the CI role that deploys branches
    */
   public grantKeepAlive(grantee: iam.IGrantable): iam.Grant {
-    return grantBranchParameters(grantee, this, new BranchStatePatterns(this.parameterPrefix).keepAlives);
+    return grantBranchParameters(grantee, this, new BranchStatePaths(this.parameterPrefix).keepAlives);
   }
 
   private createTopic(): sns.Topic {
@@ -378,7 +378,7 @@ export class StagingSweeper extends Construct {
   /** Acknowledges, on the exact resources, the cdk-nag findings that are by design. */
   private acknowledgeFindings(): void {
     const functionPolicy = this.function.role!.node.tryFindChild('DefaultPolicy') ?? this.function.role!;
-    const state = new BranchStatePatterns(this.parameterPrefix);
+    const state = new BranchStatePaths(this.parameterPrefix);
     Validations.of(functionPolicy).acknowledge(
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
@@ -392,9 +392,9 @@ export class StagingSweeper extends Construct {
           'Feature stacks are created per branch, so their names are only known as <prefix>-*. DeleteStack is further limited to stacks tagged ' +
           `${TagKeys.KIND}=feature|feature-lite and ${TagKeys.PREFIX}=${this.prefix}, and to the sweeper's own deletion role.`,
       },
-      ...[state.pins, state.keepAlives, state.sweeperState].map((f) => ({
+      ...[state.pins, state.keepAlives, state.sweeper].map((f) => ({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter${f.below}]`,
-        reason: `Pins, keep-alives and the sweeper's state are one parameter per branch below ${f.folder}; the sweeper writes only below ${state.sweeperState.folder}.`,
+        reason: `Pins, keep-alives and the sweeper's state are one parameter per branch below ${f.root}; the sweeper writes only below ${state.sweeper.root}.`,
       })),
       {
         id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',

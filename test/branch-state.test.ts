@@ -8,7 +8,6 @@ import type { RawStack } from '../lambda/sweeper/model';
 import { decideTick, type SleepConfig } from '../lambda/waker/model';
 import {
   BranchStatePaths,
-  BranchStatePatterns,
   branchStagingOf,
   byStagingName,
   foldersAndBelow,
@@ -176,7 +175,7 @@ describe('the pin table passes in the sweeper and the sleeper alike', () => {
 
   /** The sweeper on a staging idle for 10 days: `warn` unless the pin keeps it. */
   function sweeperKeeps(value: string): boolean {
-    const plan = decide(SWEEPER_CONFIG, { nowMs: NOW, stacks: [stack], pins: [{ name: paths.pin(name), value }], keepAlives: [], state: [] });
+    const plan = decide(SWEEPER_CONFIG, { nowMs: NOW, stacks: [stack], pins: [{ name: paths.pins.of(name), value }], keepAlives: [], state: [] });
     const action = plan.decisions[0].action;
     expect(['keep', 'warn']).toContain(action);
     return action === 'keep';
@@ -211,22 +210,22 @@ describe('paths: every per-branch parameter, below the parameter prefix', () => 
   const paths = new BranchStatePaths('/staging');
 
   test('one path per family, and the folders GetParametersByPath reads', () => {
-    expect(paths.pin('feature-a')).toBe('/staging/pins/feature-a');
-    expect(paths.pinRoot).toBe('/staging/pins');
-    expect(paths.keepAlive('feature-a')).toBe('/staging/keep-alive/feature-a');
-    expect(paths.keepAliveRoot).toBe('/staging/keep-alive');
-    expect(paths.sleepState('feature-a')).toBe('/staging/sleep/feature-a');
-    expect(paths.sleepStateRoot).toBe('/staging/sleep');
-    expect(paths.sleepConfig('feature-a')).toBe('/staging/sleep-config/feature-a');
-    expect(paths.sleepConfigRoot).toBe('/staging/sleep-config');
+    expect(paths.pins.of('feature-a')).toBe('/staging/pins/feature-a');
+    expect(paths.pins.root).toBe('/staging/pins');
+    expect(paths.keepAlives.of('feature-a')).toBe('/staging/keep-alive/feature-a');
+    expect(paths.keepAlives.root).toBe('/staging/keep-alive');
+    expect(paths.sleepStates.of('feature-a')).toBe('/staging/sleep/feature-a');
+    expect(paths.sleepStates.root).toBe('/staging/sleep');
+    expect(paths.sleepConfigs.of('feature-a')).toBe('/staging/sleep-config/feature-a');
+    expect(paths.sleepConfigs.root).toBe('/staging/sleep-config');
     expect(paths.wakeClaim('feature-a', '2026-12-01T20:00:00.000Z')).toBe('/staging/sleep-claims/feature-a/2026-12-01T200000.000Z');
-    expect(paths.wakeClaimRoot('feature-a')).toBe('/staging/sleep-claims/feature-a');
-    expect(paths.sweeperRoot).toBe('/staging/sweeper');
+    expect(paths.wakeClaims.of('feature-a')).toBe('/staging/sleep-claims/feature-a');
+    expect(paths.sweeper.root).toBe('/staging/sweeper');
     expect(kindLockParameterName(StagingNames.fromBranch('feature/a', 'staging'))).toBe(`/staging/branches/${StagingNames.fromBranch('feature/a', 'staging').name}/kind`);
   });
 
   test('a trailing slash on the prefix makes no double slash', () => {
-    expect(new BranchStatePaths('/staging/').pin('feature-a')).toBe('/staging/pins/feature-a');
+    expect(new BranchStatePaths('/staging/').pins.of('feature-a')).toBe('/staging/pins/feature-a');
   });
 
   test("the sweeper's records read back as what they were written for; other names are no record", () => {
@@ -234,39 +233,39 @@ describe('paths: every per-branch parameter, below the parameter prefix', () => 
     expect(paths.sweeperRecordOf(paths.sweeperWarned('feature-a', deadline))).toEqual({ kind: 'warned', stagingName: 'feature-a', deadlineSeconds: Math.floor(deadline / 1000) });
     expect(paths.sweeperRecordOf(paths.sweeperDeleting('feature-a', 'uuid-1', 2))).toEqual({ kind: 'deleting', stagingName: 'feature-a', uuid: 'uuid-1', attempt: 2 });
     expect(paths.sweeperRecordOf(paths.sweeperFailed('feature-a', 'uuid-1', deadline))).toEqual({ kind: 'failed', stagingName: 'feature-a', uuid: 'uuid-1' });
-    for (const other of ['/staging/sweeper/warned/feature-a', '/staging/sweeper/warned/feature-a/soon', '/staging/sweeper/deleting/feature-a/uuid-1/x', '/staging/sweeper/other/a/b', paths.pin('feature-a')]) {
+    for (const other of ['/staging/sweeper/warned/feature-a', '/staging/sweeper/warned/feature-a/soon', '/staging/sweeper/deleting/feature-a/uuid-1/x', '/staging/sweeper/other/a/b', paths.pins.of('feature-a')]) {
       expect(paths.sweeperRecordOf(other)).toBeUndefined();
     }
   });
 
   test('only the direct children of a folder are per-branch values', () => {
     const params = ['/staging/pins/a', '/staging/pins/b/deeper', '/staging/pins', '/staging/pinsx/c', '/staging/pins/d'].map((n) => ({ name: n, value: n }));
-    expect([...byStagingName(paths.pinRoot, params).keys()]).toEqual(['a', 'd']);
+    expect([...byStagingName(paths.pins.root, params).keys()]).toEqual(['a', 'd']);
   });
 
   test('IAM patterns: each folder and everything below it, as SSM names', () => {
-    const patterns = new BranchStatePatterns('/staging');
-    expect(patterns.pins).toEqual({ folder: '/staging/pins', below: '/staging/pins/*' });
-    expect(patterns.keepAlives).toEqual({ folder: '/staging/keep-alive', below: '/staging/keep-alive/*' });
-    expect(patterns.sleepStates).toEqual({ folder: '/staging/sleep', below: '/staging/sleep/*' });
-    expect(patterns.sleepConfigs).toEqual({ folder: '/staging/sleep-config', below: '/staging/sleep-config/*' });
-    expect(patterns.wakeClaims).toEqual({ folder: '/staging/sleep-claims', below: '/staging/sleep-claims/*' });
-    expect(patterns.sweeperState).toEqual({ folder: '/staging/sweeper', below: '/staging/sweeper/*' });
+    const patterns = paths;
+    expect(patterns.pins).toMatchObject({ root: '/staging/pins', below: '/staging/pins/*' });
+    expect(patterns.keepAlives).toMatchObject({ root: '/staging/keep-alive', below: '/staging/keep-alive/*' });
+    expect(patterns.sleepStates).toMatchObject({ root: '/staging/sleep', below: '/staging/sleep/*' });
+    expect(patterns.sleepConfigs).toMatchObject({ root: '/staging/sleep-config', below: '/staging/sleep-config/*' });
+    expect(patterns.wakeClaims).toMatchObject({ root: '/staging/sleep-claims', below: '/staging/sleep-claims/*' });
+    expect(patterns.sweeper).toMatchObject({ root: '/staging/sweeper', below: '/staging/sweeper/*' });
     expect(foldersAndBelow(patterns.pins, patterns.keepAlives)).toEqual(['/staging/pins', '/staging/pins/*', '/staging/keep-alive', '/staging/keep-alive/*']);
   });
 
   test('every path of a family matches its pattern, and no other family claims it', () => {
-    const patterns = new BranchStatePatterns('/staging');
+    const patterns = paths;
     const matches = (pattern: string, name: string) => new RegExp(`^${pattern.replace(/[.]/g, '\\.').replace('*', '.*')}$`).test(name);
     const families: Array<[string, string]> = [
-      [patterns.pins.below, paths.pin('a')],
-      [patterns.keepAlives.below, paths.keepAlive('a')],
-      [patterns.sleepStates.below, paths.sleepState('a')],
-      [patterns.sleepConfigs.below, paths.sleepConfig('a')],
+      [patterns.pins.below, paths.pins.of('a')],
+      [patterns.keepAlives.below, paths.keepAlives.of('a')],
+      [patterns.sleepStates.below, paths.sleepStates.of('a')],
+      [patterns.sleepConfigs.below, paths.sleepConfigs.of('a')],
       [patterns.wakeClaims.below, paths.wakeClaim('a', SINCE)],
-      [patterns.sweeperState.below, paths.sweeperWarned('a', NOW)],
-      [patterns.sweeperState.below, paths.sweeperDeleting('a', 'u', 1)],
-      [patterns.sweeperState.below, paths.sweeperFailed('a', 'u', NOW)],
+      [patterns.sweeper.below, paths.sweeperWarned('a', NOW)],
+      [patterns.sweeper.below, paths.sweeperDeleting('a', 'u', 1)],
+      [patterns.sweeper.below, paths.sweeperFailed('a', 'u', NOW)],
     ];
     for (const [pattern, name] of families) {
       expect(families.filter(([p]) => matches(p, name)).map(([p]) => p)).toEqual(families.filter(([p]) => p === pattern).map(([p]) => p));

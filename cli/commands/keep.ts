@@ -36,7 +36,7 @@ export async function keepCommand(branch: string, options: KeepOptions, io: Io, 
   const clients = factory(regionOf(options, io.env));
   const [stagings, shared] = await Promise.all([listStagings(clients, options.prefix), sharedInfo(clients, options.prefix)]);
   const staging = findStaging(stagings, branch, options.prefix);
-  const name = new BranchStatePaths(shared.parameterPrefix).pin(staging.name);
+  const name = new BranchStatePaths(shared.parameterPrefix).pins.of(staging.name);
   await aws(`ssm:PutParameter on ${name}`, () =>
     clients.ssm.send(new PutParameterCommand({ Name: name, Value: date, Type: 'String', Overwrite: true })));
   if (options.json) return writeJson(io, { branch: staging.branch, name: staging.name, parameter: name, pinnedUntil: date });
@@ -47,7 +47,7 @@ export async function unkeepCommand(branch: string, options: GlobalOptions, io: 
   const clients = factory(regionOf(options, io.env));
   const [stagings, shared] = await Promise.all([listStagings(clients, options.prefix), sharedInfo(clients, options.prefix)]);
   const staging = findStaging(stagings, branch, options.prefix);
-  const name = new BranchStatePaths(shared.parameterPrefix).pin(staging.name);
+  const name = new BranchStatePaths(shared.parameterPrefix).pins.of(staging.name);
   const removed = await aws(`ssm:DeleteParameter on ${name}`, async () => {
     try {
       await clients.ssm.send(new DeleteParameterCommand({ Name: name }));

@@ -60,8 +60,8 @@ export async function listCommand(options: GlobalOptions, io: Io, factory: Clien
     const known: Activity | undefined = planned !== undefined ? { at: planned, source: plan!.lastActivitySource! } : undefined;
     const last = lastActivity({ createdMs: s.created.getTime(), updatedMs: s.updated?.getTime(), keepAlive, known: [known] });
     const problems = [
-      ...(pin?.kind === 'malformed' ? [`${malformedPinProblem(paths.pin(s.name), pin.value)}: kept (fail closed)`] : []),
-      ...(keepAlive?.problem ? [`${paths.keepAlive(s.name)}: ${keepAlive.problem}`] : []),
+      ...(pin?.kind === 'malformed' ? [`${malformedPinProblem(paths.pins.of(s.name), pin.value)}: kept (fail closed)`] : []),
+      ...(keepAlive?.problem ? [`${paths.keepAlives.of(s.name)}: ${keepAlive.problem}`] : []),
     ];
     const cost = costs[i];
     return {

@@ -60,7 +60,7 @@ export async function wakeCommand(branch: string, options: WakeOptions, io: Io, 
     io.stderr.write(`${result.reason}: usually about ${duration(result.expectedSeconds * 1000)}${result.expectedSeconds > 300 ? ' (its database starts first)' : ''}; waiting up to ${timeoutMinutes} min\n`);
   }
   const poll = Number(options.pollSeconds ?? 5);
-  const outcome = await waitUntilAwake(clients, io, { staging, parameter: new BranchStatePaths(shared.parameterPrefix).sleepState(staging.name), poll, timeoutMinutes, started });
+  const outcome = await waitUntilAwake(clients, io, { staging, parameter: new BranchStatePaths(shared.parameterPrefix).sleepStates.of(staging.name), poll, timeoutMinutes, started });
   if (outcome.state !== WaiterState.SUCCESS) {
     const last = outcome.reason ? ` (last seen: ${outcome.reason})` : '';
     if (outcome.state === WaiterState.FAILURE) {

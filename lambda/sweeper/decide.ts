@@ -292,8 +292,8 @@ function stagingsOf(config: SweeperConfig, stacks: readonly RawStack[]): { stagi
 function judgeAll(config: SweeperConfig, obs: Observation) {
   const paths = new BranchStatePaths(config.parameterPrefix);
   const state = new SweeperState(paths, obs.state);
-  const pins = byStagingName(paths.pinRoot, obs.pins);
-  const ctx: Context = { config, obs, paths, state, keepAlives: byStagingName(paths.keepAliveRoot, obs.keepAlives), forget: [] };
+  const pins = byStagingName(paths.pins.root, obs.pins);
+  const ctx: Context = { config, obs, paths, state, keepAlives: byStagingName(paths.keepAlives.root, obs.keepAlives), forget: [] };
   const { stagings, ignored } = stagingsOf(config, obs.stacks);
   const judged = stagings.map((info) => {
     const pin = pins.get(info.stagingName);
@@ -323,7 +323,7 @@ function judge(ctx: Context, info: StackInfo, pin: Pin | undefined): Decision | 
   }
   if (pin?.kind === 'malformed') {
     const problem =
-      `${malformedPinProblem(paths.pin(info.stagingName), pin.value)}: ` +
+      `${malformedPinProblem(paths.pins.of(info.stagingName), pin.value)}: ` +
       `the staging is kept (fail closed) until it is fixed, e.g. ${pinCommand(config, info.stagingName, formatPin(now + 14 * 24 * 3600 * 1000))}, or deleted`;
     return decision('keep', 'unreadable pin: kept (fail closed) and reported', { error: problem, problems: [problem] });
   }
@@ -331,7 +331,7 @@ function judge(ctx: Context, info: StackInfo, pin: Pin | undefined): Decision | 
   const problems: string[] = [];
   const keepAliveParam = ctx.keepAlives.get(info.stagingName);
   const keepAlive = keepAliveParam ? parseKeepAlive(keepAliveParam.value, keepAliveParam.lastModifiedMs, now) : undefined;
-  if (keepAlive?.problem) problems.push(`${paths.keepAlive(info.stagingName)}: ${keepAlive.problem}; counted from when it was written`);
+  if (keepAlive?.problem) problems.push(`${paths.keepAlives.of(info.stagingName)}: ${keepAlive.problem}; counted from when it was written`);
   // Warnings of another stack by the same name (deleted by hand, deployed again) mean nothing here.
   const warnings = state.warningsOf(info.stagingName).filter((w) => w.stackId === undefined || w.stackId === info.stackId);
   ctx.forget.push(...state.warningsOf(info.stagingName).filter((w) => !warnings.includes(w)).map((w) => w.param));

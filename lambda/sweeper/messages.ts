@@ -19,13 +19,13 @@ const DAY_MS = 24 * 3600 * 1000;
 
 /** The exact command that pins a staging until `date` (kept until the end of that UTC day). */
 export function pinCommand(config: SweeperConfig, stagingName: string, date: string): string {
-  const name = new BranchStatePaths(config.parameterPrefix).pin(stagingName);
+  const name = new BranchStatePaths(config.parameterPrefix).pins.of(stagingName);
   return `aws ssm put-parameter --region ${config.region} --type String --overwrite --name "${name}" --value "${date}"`;
 }
 
 /** The exact command that records a keep-alive now. */
 export function keepAliveCommand(config: SweeperConfig, stagingName: string): string {
-  const name = new BranchStatePaths(config.parameterPrefix).keepAlive(stagingName);
+  const name = new BranchStatePaths(config.parameterPrefix).keepAlives.of(stagingName);
   return `aws ssm put-parameter --region ${config.region} --type String --overwrite --name "${name}" --value "$(date -u +%Y-%m-%dT%H:%M:%SZ)"`;
 }
 

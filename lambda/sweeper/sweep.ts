@@ -45,9 +45,9 @@ async function observe(config: SweeperConfig, nowMs: number): Promise<Observatio
   const paths = new BranchStatePaths(config.parameterPrefix);
   const [stacks, pins, keepAlives, state] = await Promise.all([
     labelled('list the stacks (cloudformation:DescribeStacks)', describeAllStacks()),
-    labelled(`read the pins under ${paths.pinRoot} (ssm:GetParametersByPath)`, parametersByPath(paths.pinRoot)),
-    labelled(`read the keep-alives under ${paths.keepAliveRoot} (ssm:GetParametersByPath)`, parametersByPath(paths.keepAliveRoot)),
-    labelled(`read the sweeper's state under ${paths.sweeperRoot} (ssm:GetParametersByPath)`, parametersByPath(paths.sweeperRoot)),
+    labelled(`read the pins under ${paths.pins.root} (ssm:GetParametersByPath)`, parametersByPath(paths.pins.root)),
+    labelled(`read the keep-alives under ${paths.keepAlives.root} (ssm:GetParametersByPath)`, parametersByPath(paths.keepAlives.root)),
+    labelled(`read the sweeper's state under ${paths.sweeper.root} (ssm:GetParametersByPath)`, parametersByPath(paths.sweeper.root)),
   ]);
   const listed: Observation = { nowMs, stacks, pins, keepAlives, state };
   // RequestCount only of the stagings that may be idle (500 target groups per call); the failed
@@ -222,7 +222,7 @@ async function act(config: SweeperConfig, nowMs: number, plan: Plan): Promise<Sw
       try {
         await deleteParameters(obsolete);
       } catch (e) {
-        problems.push(`could not remove ${obsolete.length} obsolete state parameter(s) under ${new BranchStatePaths(config.parameterPrefix).sweeperRoot}: ${errorMessage(e)}; retried next run`);
+        problems.push(`could not remove ${obsolete.length} obsolete state parameter(s) under ${new BranchStatePaths(config.parameterPrefix).sweeper.root}: ${errorMessage(e)}; retried next run`);
       }
     }
   }

@@ -32,7 +32,7 @@ export interface BranchParameters {
 
 /** A branch's config, state and keep-alive in one GetParameters call. */
 export async function readBranch(paths: BranchStatePaths, name: string): Promise<BranchParameters> {
-  const names = { config: paths.sleepConfig(name), state: paths.sleepState(name), keepAlive: paths.keepAlive(name) };
+  const names = { config: paths.sleepConfigs.of(name), state: paths.sleepStates.of(name), keepAlive: paths.keepAlives.of(name) };
   const out = await ssm.send(new GetParametersCommand({ Names: Object.values(names) }));
   const byName = new Map((out.Parameters ?? []).map((p) => [p.Name, p]));
   return {
@@ -148,7 +148,7 @@ async function setScheduleEnabled(name: string, enabled: boolean): Promise<void>
 export async function putState(paths: BranchStatePaths, name: string, value: State): Promise<void> {
   await ssm.send(
     new PutParameterCommand({
-      Name: paths.sleepState(name),
+      Name: paths.sleepStates.of(name),
       Value: formatSleepState(value),
       Type: 'String',
       Overwrite: true,
@@ -159,7 +159,7 @@ export async function putState(paths: BranchStatePaths, name: string, value: Sta
 export async function putConfig(paths: BranchStatePaths, config: SleepConfig): Promise<void> {
   await ssm.send(
     new PutParameterCommand({
-      Name: paths.sleepConfig(config.stagingName),
+      Name: paths.sleepConfigs.of(config.stagingName),
       Value: JSON.stringify(config),
       Type: 'String',
       // Long service and schedule lists may pass the standard tier's 4 KB.
@@ -171,7 +171,7 @@ export async function putConfig(paths: BranchStatePaths, config: SleepConfig): P
 
 /** The keep-alive the sweeper reads: a visit that only saw the waking page is still activity. */
 export async function putKeepAlive(paths: BranchStatePaths, name: string, nowMs: number): Promise<void> {
-  await ssm.send(new PutParameterCommand({ Name: paths.keepAlive(name), Value: formatKeepAlive(nowMs), Type: 'String', Overwrite: true }));
+  await ssm.send(new PutParameterCommand({ Name: paths.keepAlives.of(name), Value: formatKeepAlive(nowMs), Type: 'String', Overwrite: true }));
 }
 
 /**
@@ -192,7 +192,7 @@ export async function claimWake(paths: BranchStatePaths, name: string, sleepingS
 
 /** Every config below `sleep-config/`, by staging name. */
 export async function allConfigs(paths: BranchStatePaths): Promise<Map<string, string>> {
-  return new Map([...(await byStagingNameIn(paths.sleepConfigRoot))].map(([name, p]) => [name, p.value]));
+  return new Map([...(await byStagingNameIn(paths.sleepConfigs.root))].map(([name, p]) => [name, p.value]));
 }
 
 export async function parametersByPath(path: string, recursive: boolean): Promise<BranchParameter[]> {
@@ -216,8 +216,8 @@ export async function byStagingNameIn(root: string): Promise<Map<string, BranchP
  * its visits write), so that `cdk destroy` leaves none behind; names already gone are fine.
  */
 export async function deleteBranchParameters(paths: BranchStatePaths, name: string): Promise<void> {
-  const claims = (await parametersByPath(paths.wakeClaimRoot(name), true)).map((p) => p.name);
-  const names = [paths.sleepConfig(name), paths.sleepState(name), paths.keepAlive(name), ...claims];
+  const claims = (await parametersByPath(paths.wakeClaims.of(name), true)).map((p) => p.name);
+  const names = [paths.sleepConfigs.of(name), paths.sleepStates.of(name), paths.keepAlives.of(name), ...claims];
   for (let i = 0; i < names.length; i += 10) {
     await ssm.send(new DeleteParametersCommand({ Names: names.slice(i, i + 10) }));
   }

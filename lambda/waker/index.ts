@@ -161,9 +161,9 @@ export async function onSchedule(event?: unknown): Promise<TickReport | ManualSl
 
   const [stacks, states, keepAlives, pins] = await Promise.all([
     describeAllStacks(),
-    byStagingNameIn(p.sleepStateRoot),
-    byStagingNameIn(p.keepAliveRoot),
-    byStagingNameIn(p.pinRoot),
+    byStagingNameIn(p.sleepStates.root),
+    byStagingNameIn(p.keepAlives.root),
+    byStagingNameIn(p.pins.root),
   ]);
   const stackOf = new Map(stacks.map((s) => [s.StackName, s]));
 
@@ -190,9 +190,9 @@ export async function onSchedule(event?: unknown): Promise<TickReport | ManualSl
       if (result?.error) throw new Error(`could not read its requests: ${result.error}`);
       const keepAliveParam = keepAlives.get(name);
       const keepAlive = keepAliveParam && parseKeepAlive(keepAliveParam.value, keepAliveParam.lastModifiedMs, now);
-      if (keepAlive?.problem) problems.push(`${p.keepAlive(name)}: ${keepAlive.problem}; counted from when it was written`);
+      if (keepAlive?.problem) problems.push(`${p.keepAlives.of(name)}: ${keepAlive.problem}; counted from when it was written`);
       const pin = pins.has(name) ? parsePin(pins.get(name)!.value, now) : undefined;
-      if (pin?.kind === 'malformed') problems.push(`${malformedPinProblem(p.pin(name), pin.value)}: the branch is kept awake (fail closed) until it is fixed or deleted`);
+      if (pin?.kind === 'malformed') problems.push(`${malformedPinProblem(p.pins.of(name), pin.value)}: the branch is kept awake (fail closed) until it is fixed or deleted`);
       const activity = lastActivity({
         createdMs: stack?.CreationTime?.getTime(),
         updatedMs: stack?.LastUpdatedTime?.getTime(),
@@ -236,7 +236,7 @@ async function manual(action: 'wake' | 'sleep', name: string, p: BranchStatePath
   if (!params.config) {
     const near = nearMatches(name, [...(await allConfigs(p)).keys()]);
     throw new Error(
-      `No branch staging "${name}" to ${action}: there is no ${p.sleepConfig(name)} (its stack is not deployed, or is being created).` +
+      `No branch staging "${name}" to ${action}: there is no ${p.sleepConfigs.of(name)} (its stack is not deployed, or is being created).` +
         (near.length ? ` Did you mean ${near.map((n) => `"${n}"`).join(', ')}?` : ''),
     );
   }
@@ -316,7 +316,7 @@ export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
     if (event.RequestType === 'Create') await deleteBranchParameters(p, config.stagingName).catch(() => undefined);
     throw e;
   }
-  return { PhysicalResourceId: p.sleepConfig(config.stagingName), Data: { StateParameter: p.sleepState(config.stagingName) } };
+  return { PhysicalResourceId: p.sleepConfigs.of(config.stagingName), Data: { StateParameter: p.sleepStates.of(config.stagingName) } };
 }
 
 export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteResponse> {

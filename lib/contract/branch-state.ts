@@ -68,91 +68,83 @@ export type SweeperRecord =
   | { readonly kind: 'failed'; readonly stagingName: string; readonly uuid: string };
 
 /**
+ * One family of per-branch parameters: a folder below the parameter prefix holding one parameter
+ * per staging. Its `root` is what GetParametersByPath reads (and is authorized on), `below` is the
+ * IAM resource pattern of every parameter in it; the constructs turn both into ARNs
+ * (`arn:...:parameter<root>`).
+ */
+export class BranchParameterFolder {
+  /** The folder, e.g. `/staging/pins`. */
+  public readonly root: string;
+  /** Every parameter below it, e.g. `/staging/pins/*`. */
+  public readonly below: string;
+
+  constructor(root: string) {
+    this.root = root;
+    this.below = `${root}/*`;
+  }
+
+  /** `<root>/<staging name>`: the parameter of one staging. */
+  public of(stagingName: string): string {
+    return `${this.root}/${stagingName}`;
+  }
+}
+
+/**
  * The names of one staging system's per-branch parameters, below its parameter prefix. Every path
- * of every family comes from here; the `*Root` paths are the folders GetParametersByPath reads.
+ * and IAM pattern of every family comes from here.
  */
 export class BranchStatePaths {
   /** The parameter prefix without a trailing slash, e.g. `/staging`. */
   public readonly parameterPrefix: string;
+  /** `<prefix>/pins/<staging name>`: pins. */
+  public readonly pins: BranchParameterFolder;
+  /** `<prefix>/keep-alive/<staging name>`: keep-alives. */
+  public readonly keepAlives: BranchParameterFolder;
+  /** `<prefix>/sleep/<staging name>`: sleep states. */
+  public readonly sleepStates: BranchParameterFolder;
+  /** `<prefix>/sleep-config/<staging name>`: sleep configs. */
+  public readonly sleepConfigs: BranchParameterFolder;
+  /** `<prefix>/sleep-claims/<staging name>`: the wake claims of every sleep of one branch (see {@link wakeClaim}). */
+  public readonly wakeClaims: BranchParameterFolder;
+  /** `<prefix>/sweeper/...`: the sweeper's records (see {@link sweeperRecordOf}). */
+  public readonly sweeper: BranchParameterFolder;
 
   constructor(parameterPrefix: string) {
     this.parameterPrefix = parameterPrefix.replace(/\/+$/, '');
-  }
-
-  /** `<prefix>/pins`. */
-  public get pinRoot(): string {
-    return this.folder(BranchParameterNames.PIN_PREFIX);
-  }
-
-  /** `<prefix>/pins/<staging name>`. */
-  public pin(stagingName: string): string {
-    return `${this.pinRoot}/${stagingName}`;
-  }
-
-  /** `<prefix>/keep-alive`. */
-  public get keepAliveRoot(): string {
-    return this.folder(BranchParameterNames.KEEP_ALIVE_PREFIX);
-  }
-
-  /** `<prefix>/keep-alive/<staging name>`. */
-  public keepAlive(stagingName: string): string {
-    return `${this.keepAliveRoot}/${stagingName}`;
-  }
-
-  /** `<prefix>/sleep`. */
-  public get sleepStateRoot(): string {
-    return this.folder(BranchParameterNames.SLEEP_STATE_PREFIX);
-  }
-
-  /** `<prefix>/sleep/<staging name>`. */
-  public sleepState(stagingName: string): string {
-    return `${this.sleepStateRoot}/${stagingName}`;
-  }
-
-  /** `<prefix>/sleep-config`. */
-  public get sleepConfigRoot(): string {
-    return this.folder(BranchParameterNames.SLEEP_CONFIG_PREFIX);
-  }
-
-  /** `<prefix>/sleep-config/<staging name>`. */
-  public sleepConfig(stagingName: string): string {
-    return `${this.sleepConfigRoot}/${stagingName}`;
-  }
-
-  /** `<prefix>/sleep-claims/<staging name>`: the claims of every sleep of one branch. */
-  public wakeClaimRoot(stagingName: string): string {
-    return `${this.folder(BranchParameterNames.WAKE_CLAIM_PREFIX)}/${stagingName}`;
+    const folder = (name: string) => new BranchParameterFolder(`${this.parameterPrefix}/${name}`);
+    this.pins = folder(BranchParameterNames.PIN_PREFIX);
+    this.keepAlives = folder(BranchParameterNames.KEEP_ALIVE_PREFIX);
+    this.sleepStates = folder(BranchParameterNames.SLEEP_STATE_PREFIX);
+    this.sleepConfigs = folder(BranchParameterNames.SLEEP_CONFIG_PREFIX);
+    this.wakeClaims = folder(BranchParameterNames.WAKE_CLAIM_PREFIX);
+    this.sweeper = folder(SWEEPER_STATE_FOLDER);
   }
 
   /** `<prefix>/sleep-claims/<staging name>/<sleeping since>`; SSM names allow `a-zA-Z0-9_.-/` only, so the time's colons go. */
   public wakeClaim(stagingName: string, sleepingSince: string): string {
-    return `${this.wakeClaimRoot(stagingName)}/${sleepingSince.replace(/[^0-9A-Za-z.-]/g, '')}`;
-  }
-
-  /** `<prefix>/sweeper`. */
-  public get sweeperRoot(): string {
-    return this.folder(SWEEPER_STATE_FOLDER);
+    return `${this.wakeClaims.of(stagingName)}/${sleepingSince.replace(/[^0-9A-Za-z.-]/g, '')}`;
   }
 
   /** `<prefix>/sweeper/warned/<staging name>/<idle deadline, epoch seconds>`. */
   public sweeperWarned(stagingName: string, idleDeadlineMs: number): string {
-    return `${this.sweeperRoot}/${SweeperRecords.WARNED}/${stagingName}/${Math.floor(idleDeadlineMs / 1000)}`;
+    return `${this.sweeper.root}/${SweeperRecords.WARNED}/${stagingName}/${Math.floor(idleDeadlineMs / 1000)}`;
   }
 
   /** `<prefix>/sweeper/deleting/<staging name>/<stack uuid>/<attempt>`. */
   public sweeperDeleting(stagingName: string, uuid: string, attempt: number): string {
-    return `${this.sweeperRoot}/${SweeperRecords.DELETING}/${stagingName}/${uuid}/${attempt}`;
+    return `${this.sweeper.root}/${SweeperRecords.DELETING}/${stagingName}/${uuid}/${attempt}`;
   }
 
   /** `<prefix>/sweeper/failed/<staging name>/<stack uuid>/<deletion time, epoch seconds>`. */
   public sweeperFailed(stagingName: string, uuid: string, deletionMs: number): string {
-    return `${this.sweeperRoot}/${SweeperRecords.FAILED}/${stagingName}/${uuid}/${Math.floor(deletionMs / 1000)}`;
+    return `${this.sweeper.root}/${SweeperRecords.FAILED}/${stagingName}/${uuid}/${Math.floor(deletionMs / 1000)}`;
   }
 
   /** What a parameter below `sweeper/` records, or undefined for a name the sweeper never writes. */
   public sweeperRecordOf(parameterName: string): SweeperRecord | undefined {
-    if (!parameterName.startsWith(`${this.sweeperRoot}/`)) return undefined;
-    const parts = parameterName.slice(this.sweeperRoot.length + 1).split('/');
+    if (!parameterName.startsWith(`${this.sweeper.root}/`)) return undefined;
+    const parts = parameterName.slice(this.sweeper.root.length + 1).split('/');
     if (parts[0] === SweeperRecords.WARNED && parts.length === 3 && /^\d+$/.test(parts[2])) {
       return { kind: 'warned', stagingName: parts[1], deadlineSeconds: Number(parts[2]) };
     }
@@ -161,10 +153,6 @@ export class BranchStatePaths {
     }
     if (parts[0] === SweeperRecords.FAILED && parts.length === 4) return { kind: 'failed', stagingName: parts[1], uuid: parts[2] };
     return undefined;
-  }
-
-  private folder(name: string): string {
-    return `${this.parameterPrefix}/${name}`;
   }
 }
 
@@ -204,68 +192,9 @@ export function kindLockParameterName(names: StagingNames): string {
   return `${names.parameterPath}/kind`;
 }
 
-// ---------------------------------------------------------------------------------------------
-// IAM patterns
-
-/**
- * The IAM resource patterns of the per-branch parameters of one parameter prefix, as SSM names
- * (`<prefix>/pins/*`): the constructs turn them into ARNs (`arn:...:parameter<pattern>`). A family's
- * `folder` is the path itself, which GetParametersByPath is authorized on; `below` is every
- * parameter in it.
- */
-export class BranchStatePatterns {
-  private readonly paths: BranchStatePaths;
-
-  constructor(parameterPrefix: string) {
-    this.paths = new BranchStatePaths(parameterPrefix);
-  }
-
-  /** `<prefix>/pins` and `<prefix>/pins/*`. */
-  public get pins(): FolderPattern {
-    return folderPattern(this.paths.pinRoot);
-  }
-
-  /** `<prefix>/keep-alive` and `<prefix>/keep-alive/*`. */
-  public get keepAlives(): FolderPattern {
-    return folderPattern(this.paths.keepAliveRoot);
-  }
-
-  /** `<prefix>/sleep` and `<prefix>/sleep/*`. */
-  public get sleepStates(): FolderPattern {
-    return folderPattern(this.paths.sleepStateRoot);
-  }
-
-  /** `<prefix>/sleep-config` and `<prefix>/sleep-config/*`. */
-  public get sleepConfigs(): FolderPattern {
-    return folderPattern(this.paths.sleepConfigRoot);
-  }
-
-  /** `<prefix>/sleep-claims` and `<prefix>/sleep-claims/*`. */
-  public get wakeClaims(): FolderPattern {
-    return folderPattern(`${this.paths.parameterPrefix}/${BranchParameterNames.WAKE_CLAIM_PREFIX}`);
-  }
-
-  /** `<prefix>/sweeper` and `<prefix>/sweeper/*`. */
-  public get sweeperState(): FolderPattern {
-    return folderPattern(this.paths.sweeperRoot);
-  }
-}
-
-/** A folder of per-branch parameters as IAM resources. */
-export interface FolderPattern {
-  /** The folder itself, e.g. `/staging/pins` (GetParametersByPath). */
-  readonly folder: string;
-  /** Every parameter below it, e.g. `/staging/pins/*`. */
-  readonly below: string;
-}
-
 /** The folders and everything below them, as one list of patterns: what GetParametersByPath over them needs. */
-export function foldersAndBelow(...folders: FolderPattern[]): string[] {
-  return folders.flatMap((f) => [f.folder, f.below]);
-}
-
-function folderPattern(folder: string): FolderPattern {
-  return { folder, below: `${folder}/*` };
+export function foldersAndBelow(...folders: BranchParameterFolder[]): string[] {
+  return folders.flatMap((f) => [f.root, f.below]);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 import { Aws, Duration, Fn } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { BranchStatePatterns, foldersAndBelow } from '../contract/branch-state';
+import { BranchStatePaths, foldersAndBelow } from '../contract/branch-state';
 import { FEATURE_KINDS, ProviderNames, TagKeys } from '../contract/staging';
 import { StagingNamePatterns } from '../contract/naming';
 import { ProviderDefinition } from './provider-definition';
@@ -26,7 +26,7 @@ export function sleepPolicies(scope: SleepScope): iam.PolicyStatement[] {
   const arn = (service: string, resource: string) => `arn:${Aws.PARTITION}:${service}:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}`;
   const tagged = (key: string) => ({ StringEquals: { [key]: [...FEATURE_KINDS] } });
   const parameter = (name: string) => arn('ssm', `parameter${name}`);
-  const state = new BranchStatePatterns(scope.parameterPrefix);
+  const state = new BranchStatePaths(scope.parameterPrefix);
   const [head, tail] = [0, 1].map((i) => Fn.select(i, Fn.split(':listener/', scope.listenerArn)));
   const listenerRules = Fn.join('', [head, ':listener-rule/', tail, '/*']);
   return [
