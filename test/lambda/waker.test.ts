@@ -262,6 +262,25 @@ describe('sleep', () => {
     expect(ssm.commandCalls(GetParametersByPathCommand).filter((c) => c.args[0].input.Path === `${PREFIX}/sleep-config`)).toHaveLength(2);
   });
 
+  test('an unreadable pin keeps it awake (fail closed, as the sweeper does) and is reported; an expired one does not', async () => {
+    world.put(`${PREFIX}/sleep/${NAME}`, JSON.stringify({ state: 'awake', since: new Date(NOW - 5 * HOUR).toISOString() }));
+    world.put(`${PREFIX}/pins/${NAME}`, '2026-11-31');
+    const report = await onSchedule();
+    expect(report.decisions[0]).toMatchObject({ action: 'none', reason: 'unreadable pin: kept awake (fail closed)' });
+    expect(report.problems).toEqual([expect.stringMatching(new RegExp(`^the pin ${PREFIX}/pins/${NAME} has the value "2026-11-31", which is not a date`))]);
+    expect(world.calls).toEqual([]);
+    world.put(`${PREFIX}/pins/${NAME}`, '2026-11-30');
+    expect((await onSchedule()).decisions[0].action).toBe('sleep');
+  });
+
+  test('an unreadable keep-alive is reported; a rolled-over date is not read as one', async () => {
+    world.put(`${PREFIX}/sleep/${NAME}`, JSON.stringify({ state: 'awake', since: new Date(NOW - 5 * HOUR).toISOString() }));
+    world.put(`${PREFIX}/keep-alive/${NAME}`, '2026-11-31T19:50:00Z');
+    const report = await onSchedule();
+    expect(report.problems).toEqual([expect.stringMatching(/keep-alive\/.*is not an ISO-8601 timestamp/)]);
+    expect(report.decisions[0].action).toBe('sleep');
+  });
+
   test('a branch with sleepAfter 0 never sleeps; a stack being deployed is left to the deploy', async () => {
     world.put(`${PREFIX}/sleep-config/${NAME}`, JSON.stringify({ ...configFromProperties(PROPERTIES), sleepAfterMinutes: 0 }));
     expect((await onSchedule()).decisions[0]).toMatchObject({ action: 'none', reason: 'sleep is off for this branch' });
