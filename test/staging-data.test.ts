@@ -276,7 +276,7 @@ describe('ready-made app with feature.database.mode "template" and feature.cache
       expect(refreshes).toHaveLength(1);
       const [id, refresh] = refreshes[0];
       const taskId = refresh.Properties.TaskDefinitionArn.Ref;
-      expect(json.Resources[taskId].Properties.Family).toBe('staging-database-template-refresh');
+      expect(json.Resources[taskId].Properties.Family).toBe('staging_shared-database-template-refresh');
       expect(refresh.Properties).toMatchObject({ ContainerName: 'refresh', Command: [GOLDEN_REFRESH_SCRIPT], LogStreamPrefix: 'refresh' });
       // The release-task provider's framework function is the service token.
       const token = refresh.Properties.ServiceToken['Fn::GetAtt'][0];

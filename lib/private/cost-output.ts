@@ -1,5 +1,6 @@
 import { CfnOutput, CfnResource, Lazy, Stack, Token } from 'aws-cdk-lib';
 import { FeatureOutputs } from '../contract/staging';
+import { ResourceTypes } from '../contract/providers';
 import { costSummary, priceTemplate } from '../contract/cost/model';
 
 /**
@@ -29,9 +30,9 @@ const PRICED_TYPES = new Set([
   'AWS::ECS::Service',
   'AWS::ECS::TaskDefinition',
   'AWS::Scheduler::Schedule',
-  'Custom::StagingDatabase',
-  'Custom::StagingTemplateDatabase',
-  'Custom::StagingSleep',
+  ResourceTypes.DATABASE,
+  ResourceTypes.TEMPLATE_DATABASE,
+  ResourceTypes.SLEEP,
   'AWS::RDS::DBInstance',
   'AWS::ElastiCache::ReplicationGroup',
   'AWS::ElastiCache::CacheCluster',
@@ -39,6 +40,8 @@ const PRICED_TYPES = new Set([
   'AWS::EC2::NatGateway',
   'AWS::EC2::EIP',
   'AWS::SecretsManager::Secret',
+  // The access lock's secrets are read by the listener rules' dynamic references.
+  'AWS::ElasticLoadBalancingV2::ListenerRule',
   'AWS::Logs::LogGroup',
 ]);
 
