@@ -209,8 +209,14 @@ function createdPriorities(): number[] {
 
 let random: jest.SpyInstance<number, []>;
 
+/** The lock of StagingAccess.public(): the plain host rule of before. */
+const PUBLIC_LOCK = JSON.stringify({ signIn: 'none', networks: [], publicPaths: [], public: true });
+
 beforeEach(() => {
+  process.env.STAGING_ACCESS = PUBLIC_LOCK;
   elbMock.reset();
+  // Delete reads the listener for companion rules; tests that care install a FakeAlb.
+  elbMock.on(DescribeRulesCommand).resolves({ Rules: [] });
   jest.useFakeTimers({ now: new Date('2025-03-01T12:00:00Z') });
   // The handler's own random source, not Math.random: Jest's source maps sort with Math.random.
   random = jest.spyOn(randomness, 'next').mockReturnValue(0);
@@ -244,7 +250,7 @@ describe('Create', () => {
     const out = await run(event('Create', { ...baseProps, Tags: tags }));
 
     const created = alb.rules().find((r) => r.Priority === '1')!;
-    expect(out).toEqual({ PhysicalResourceId: created.RuleArn, Data: { Priority: '1', RuleArn: created.RuleArn } });
+    expect(out).toEqual({ PhysicalResourceId: created.RuleArn, Data: { Priority: '1', RuleArn: created.RuleArn, FlipRuleArns: created.RuleArn, RuleCount: '1' } });
     expect(elbMock.commandCalls(CreateRuleCommand)[0].args[0].input).toEqual({
       ListenerArn: LISTENER,
       Priority: 1,
@@ -330,7 +336,7 @@ describe('Create', () => {
 
     const out = await run(event('Create'));
 
-    expect(out).toEqual({ PhysicalResourceId: mine.RuleArn, Data: { Priority: '421', RuleArn: mine.RuleArn } });
+    expect(out).toEqual({ PhysicalResourceId: mine.RuleArn, Data: { Priority: '421', RuleArn: mine.RuleArn, FlipRuleArns: mine.RuleArn, RuleCount: '1' } });
     expect(elbMock.commandCalls(CreateRuleCommand)).toHaveLength(0);
   });
 
@@ -473,7 +479,7 @@ describe('Create', () => {
 
     const out = await run(event('Create'));
 
-    expect(out).toEqual({ PhysicalResourceId: mine.RuleArn, Data: { Priority: '7', RuleArn: mine.RuleArn } });
+    expect(out).toEqual({ PhysicalResourceId: mine.RuleArn, Data: { Priority: '7', RuleArn: mine.RuleArn, FlipRuleArns: mine.RuleArn, RuleCount: '1' } });
     expect(elbMock.commandCalls(CreateRuleCommand)).toHaveLength(0);
     expect(elbMock.commandCalls(ModifyRuleCommand)).toHaveLength(0);
     expect(elbMock.commandCalls(AddTagsCommand)).toHaveLength(0);
@@ -527,7 +533,7 @@ describe('Create', () => {
 
     const ours = alb.rules().filter((r) => r.Conditions?.[0]?.HostHeaderConfig?.Values?.[0] === HOST);
     expect(ours).toHaveLength(1);
-    expect(out).toEqual({ PhysicalResourceId: ours[0].RuleArn, Data: { Priority: '1', RuleArn: ours[0].RuleArn } });
+    expect(out).toEqual({ PhysicalResourceId: ours[0].RuleArn, Data: { Priority: '1', RuleArn: ours[0].RuleArn, FlipRuleArns: ours[0].RuleArn, RuleCount: '1' } });
   });
 
   test('fails with a clear message when the listener does not exist', async () => {
@@ -589,7 +595,7 @@ describe('Update', () => {
       event('Update', { ...baseProps, TargetGroupArn: OTHER_TG }, { PhysicalResourceId: rule.RuleArn, OldResourceProperties: baseProps }),
     );
 
-    expect(out).toEqual({ PhysicalResourceId: rule.RuleArn, Data: { Priority: '5', RuleArn: rule.RuleArn } });
+    expect(out).toEqual({ PhysicalResourceId: rule.RuleArn, Data: { Priority: '5', RuleArn: rule.RuleArn, FlipRuleArns: rule.RuleArn, RuleCount: '1' } });
     expect(elbMock.commandCalls(ModifyRuleCommand).map((c) => c.args[0].input)).toEqual([
       { RuleArn: rule.RuleArn, Actions: [{ Type: 'forward', TargetGroupArn: OTHER_TG }] },
     ]);
@@ -622,7 +628,7 @@ describe('Update', () => {
       ),
     );
 
-    expect(out.Data).toEqual({ Priority: '5', RuleArn: rule.RuleArn });
+    expect(out.Data).toEqual({ Priority: '5', RuleArn: rule.RuleArn, FlipRuleArns: rule.RuleArn, RuleCount: '1' });
     expect(elbMock.commandCalls(ModifyRuleCommand)).toHaveLength(0);
     expect(elbMock.commandCalls(CreateRuleCommand)).toHaveLength(0);
   });
