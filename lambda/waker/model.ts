@@ -29,6 +29,11 @@ export interface SleepConfig {
   readonly targetGroupFullName: string;
   readonly loadBalancerFullName: string;
   readonly ruleArn: string;
+  /**
+   * Every rule of the host whose forward follows the branch's sleep (the primary first, then the
+   * allowed-network and waking automation rules of the lock). Older configs have only `ruleArn`.
+   */
+  readonly flipRuleArns?: string[];
   /** EventBridge Scheduler schedule names (default group). */
   readonly schedules: string[];
   /** The branch's own RDS instance, when it has one. */
@@ -329,3 +334,7 @@ export function parseSleeperEvent(event: unknown): SleeperRequest {
   return { kind, stagingName: name as string };
 }
 
+/** The rules a route step flips: the lock's flipping rules, or the one host rule of older configs. */
+export function flipRules(config: SleepConfig): string[] {
+  return config.flipRuleArns && config.flipRuleArns.length > 0 ? config.flipRuleArns : [config.ruleArn];
+}

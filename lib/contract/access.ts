@@ -210,3 +210,56 @@ export function rulesPerHost(config: AccessConfig): string[] {
   if (config.publicPaths.length > 0) roles.push(RuleRoles.PUBLIC_PATHS);
   return roles;
 }
+
+/** True when `ip` (IPv4 or IPv6) lies in `cidr`; false for anything unparsable. */
+export function ipInCidr(ip: string, cidr: string): boolean {
+  const [base, bitsText] = cidr.split('/');
+  const a = ipToBigInt(ip.trim());
+  const b = ipToBigInt(base);
+  if (a === undefined || b === undefined || a.width !== b.width) return false;
+  const bits = BigInt(Number(bitsText));
+  const width = BigInt(a.width);
+  if (bits > width) return false;
+  const shift = width - bits;
+  return a.value >> shift === b.value >> shift;
+}
+
+function ipToBigInt(ip: string): { value: bigint; width: number } | undefined {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
+  if (v4) {
+    const octets = v4.slice(1).map(Number);
+    if (octets.some((o) => o > 255)) return undefined;
+    return { value: octets.reduce((acc, o) => (acc << 8n) + BigInt(o), 0n), width: 32 };
+  }
+  if (!isIpv6(ip)) return undefined;
+  const [head, tail] = ip.split('::');
+  const groups = (s: string | undefined) => (s ? s.split(':') : []);
+  const missing = 8 - groups(head).length - groups(tail).length;
+  const all = ip.includes('::') ? [...groups(head), ...Array(missing).fill('0'), ...groups(tail)] : groups(head);
+  return { value: all.reduce((acc, g) => (acc << 16n) + BigInt(parseInt(g, 16)), 0n), width: 128 };
+}
+
+/** What the waker knows of a request, for `mayWake`. */
+export interface WakeRequest {
+  /** Lower-case header names. */
+  readonly headers: Record<string, string | undefined>;
+}
+
+/**
+ * Whether a request that reached the waker may wake its staging. The rules already keep a
+ * signed-out visitor away (the sign-in runs before the forward); this is the second barrier: with a
+ * sign-in, only a request the load balancer signed (`x-amzn-oidc-data`), one from an allowed network
+ * (the client address the load balancer appends last to `x-forwarded-for`) or, when configured, one
+ * with the automation header wakes. Without a readable lock, nothing wakes.
+ */
+export function mayWake(config: AccessConfig | undefined, request: WakeRequest): boolean {
+  if (!config) return false;
+  if (config.public) return true;
+  const h = request.headers;
+  const client = (h['x-forwarded-for'] ?? '').split(',').map((s) => s.trim()).filter(Boolean).pop();
+  const fromNetwork = client !== undefined && config.networks.some((cidr) => ipInCidr(client, cidr));
+  if (config.signIn === SignInKinds.NONE) return fromNetwork;
+  if (h['x-amzn-oidc-data']) return true;
+  if (fromNetwork) return true;
+  return Boolean(config.automation?.wakes && h[config.automation.headerName]);
+}

@@ -212,6 +212,7 @@ beforeEach(() => {
   clock.now = () => NOW;
   process.env.PARAMETER_PREFIX = PREFIX;
   process.env.WAKER_TARGET_GROUP_ARN = WAKER_TG;
+  process.env.STAGING_ACCESS = JSON.stringify({ signIn: 'none', networks: [], publicPaths: [], public: true });
   jest.spyOn(console, 'log').mockImplementation(() => undefined);
   jest.spyOn(console, 'error').mockImplementation(() => undefined);
   world = new World();
