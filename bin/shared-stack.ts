@@ -7,8 +7,44 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { MANAGED_BY_VALUE, StagingKinds, TagKeys } from '../lib/contract/staging';
 import { SharedStagingNames } from '../lib/contract/naming';
 import { SharedStaging } from '../lib/shared-staging';
+import { StagingAccess } from '../lib/staging-access';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import { Construct } from 'constructs';
 import { appImage, env, LookupStack, serviceOptions } from './common';
 import { StagingConfig } from './config';
+
+/** `staging.access` as a StagingAccess (the schema has checked that exactly one way in is given). */
+function stagingAccess(scope: Construct, access: NonNullable<StagingConfig['access']>): StagingAccess {
+  const secret = (id: string, nameOrArn: string) =>
+    nameOrArn.startsWith('arn:')
+      ? secretsmanager.Secret.fromSecretCompleteArn(scope, id, nameOrArn)
+      : secretsmanager.Secret.fromSecretNameV2(scope, id, nameOrArn);
+  if (access.public) return StagingAccess.public();
+  const options = {
+    automation: access.automation && {
+      tokenSecret: secret('AutomationToken', access.automation.tokenSecretName),
+      headerName: access.automation.headerName,
+      wakesSleepingStagings: access.automation.wakesSleepingStagings,
+    },
+    publicPaths: access.publicPaths,
+  };
+  const signIn = { ...options, allowNetworks: access.allowNetworks, sessionTimeout: access.sessionTimeoutHours ? Duration.hours(access.sessionTimeoutHours) : undefined };
+  if (access.oidc) {
+    const { clientSecretName, ...oidc } = access.oidc;
+    return StagingAccess.oidc({ ...signIn, ...oidc, clientSecret: secret('OidcClientSecret', clientSecretName) });
+  }
+  if (access.cognito) {
+    const c = access.cognito;
+    return StagingAccess.cognito({
+      ...signIn,
+      userPool: c.userPoolId ? cognito.UserPool.fromUserPoolId(scope, 'UserPool', c.userPoolId) : undefined,
+      userPoolDomain: c.userPoolDomain ? cognito.UserPoolDomain.fromDomainName(scope, 'UserPoolDomain', c.userPoolDomain) : undefined,
+      domainPrefix: c.domainPrefix,
+      identityProviders: c.identityProviders,
+    });
+  }
+  return StagingAccess.allowNetworks(access.allowNetworks ?? [], options);
+}
 
 /**
  * The ready-made app's shared stack, `<prefix>-shared`: its construct id is its name, so
@@ -37,6 +73,7 @@ export function sharedStack(app: App, config: StagingConfig): LookupStack {
   });
   const db = config.database;
   new SharedStaging(stack, 'Staging', {
+    access: stagingAccess(stack, config.access!),
     prefix: config.prefix,
     parameterPrefix: config.parameterPrefix,
     domainName: config.domainName,

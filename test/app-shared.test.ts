@@ -5,7 +5,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { buildStagingApp } from '../bin/staging-app';
-import { ProviderNames, SharedParameterNames, SharedStaging, SharedStagingProps } from '../lib';
+import { ProviderNames, SharedParameterNames, SharedStaging, StagingAccess, SharedStagingProps } from '../lib';
 import { normalizeTemplate } from '../lib/testing';
 import { FEATURE_FLAGS, formatFindings, testApp, validationFindings } from './util/validate';
 
@@ -14,6 +14,7 @@ const ENV = { account: '123456789012', region: 'eu-west-1' };
 
 function sharedProps(stack: Stack, overrides: Partial<SharedStagingProps> = {}): SharedStagingProps {
   return {
+    access: StagingAccess.public(),
     domainName: 'staging.example.com',
     hostedZone: route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'example.com' }),
     solr: { url: 'https://solr.internal.example.com:8983/solr' },

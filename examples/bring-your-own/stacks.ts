@@ -12,6 +12,7 @@ import {
   StagingCache,
   StagingDatabase,
   StagingNames,
+  StagingAccess,
   StagingSearch,
 } from 'cdk-multi-staging';
 
@@ -74,6 +75,9 @@ export class AcmePlatformStagingStack extends Stack {
     });
 
     this.staging = new SharedStaging(this, 'Staging', {
+      // Acme's staff sign in through a Cognito user pool made here (it can federate to Acme's SAML
+      // provider); the office network gets in without signing in.
+      access: StagingAccess.cognito({ allowNetworks: ['203.0.113.0/24'] }),
       prefix: PREFIX,
       parameterPrefix: PARAMETER_PREFIX,
       domainName: DOMAIN,

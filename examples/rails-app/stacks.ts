@@ -3,6 +3,7 @@ import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import {
   FeatureStaging,
   ScheduledJobOptions,
@@ -12,6 +13,7 @@ import {
   StagingCache,
   StagingDatabase,
   StagingNames,
+  StagingAccess,
   StagingSearch,
   WebServiceOptions,
 } from 'cdk-multi-staging';
@@ -63,6 +65,16 @@ function sharedStack(app: App): Stack {
     terminationProtection: true,
   });
   new SharedStaging(stack, 'Staging', {
+    // The team signs in with the company's Okta; Stripe's webhooks reach /webhooks/* without it.
+    access: StagingAccess.oidc({
+      issuer: 'https://example.okta.com',
+      authorizationEndpoint: 'https://example.okta.com/oauth2/v1/authorize',
+      tokenEndpoint: 'https://example.okta.com/oauth2/v1/token',
+      userInfoEndpoint: 'https://example.okta.com/oauth2/v1/userinfo',
+      clientId: '0oa1b2c3d4e5f6g7h8i9',
+      clientSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'OktaClientSecret', 'rails-staging/okta-client-secret'),
+      publicPaths: ['/webhooks/*'],
+    }),
     prefix: PREFIX,
     domainName: DOMAIN,
     hostedZone: route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', {

@@ -11,7 +11,7 @@
  * - ListenerArn (required): ARN of the shared HTTPS listener.
  * - HostHeader (required): `<staging name>.<staging domain>`.
  * - TargetGroupArn (required): the rule forwards to it.
- * - MinPriority (default "1"), MaxPriority (default "49999"): range to pick priorities from.
+ * - MinPriority (default "1"), MaxPriority (default "49989"; 49990-49999 are the shared stack's): range to pick priorities from.
  * - Tags (optional): [{ Key, Value }] put on the rule.
  *
  * PhysicalResourceId: the rule ARN. Data: { Priority: "<n>", RuleArn }.
@@ -54,6 +54,7 @@ import { isAwsError, log, logError, requiredProperty, type OnEventRequest, type 
 import { desiredRules, roleOf, sameActions, sameConditions, type DesiredRule } from './access';
 import { deleteCognitoClient, lockInputs } from './lock';
 import {
+  MAX_BRANCH_PRIORITY,
   MAX_RULE_PRIORITY,
   forwardsTo,
   isListenerArn,
@@ -187,7 +188,7 @@ function parseProps(p: Wire<ListenerRuleResourceProperties>): Props {
     problems.push(`TargetGroupArn '${targetGroupArn}' is not the ARN of a target group`);
   }
   const minPriority = parsePriority(p, 'MinPriority', 1, problems);
-  const maxPriority = parsePriority(p, 'MaxPriority', MAX_RULE_PRIORITY - 1, problems);
+  const maxPriority = parsePriority(p, 'MaxPriority', MAX_BRANCH_PRIORITY, problems);
   if (minPriority > maxPriority) {
     problems.push(`MinPriority (${minPriority}) must not be greater than MaxPriority (${maxPriority})`);
   }

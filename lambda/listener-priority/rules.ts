@@ -7,6 +7,12 @@ import type { Action, Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
 /** Highest priority an ALB listener rule may have. */
 export const MAX_RULE_PRIORITY = 50000;
 
+/**
+ * The highest priority a branch rule takes by default. The priorities above it, up to the shared
+ * app's 50000, are the shared stack's own (its hosts' companion rules, lib/staging-access.ts).
+ */
+export const MAX_BRANCH_PRIORITY = 49989;
+
 /** The numeric priority of a rule, or undefined for the default rule. */
 export function rulePriority(rule: Rule): number | undefined {
   if (rule.IsDefault) return undefined;

@@ -2,7 +2,9 @@ import { Fn } from 'aws-cdk-lib';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Duration } from 'aws-cdk-lib';
+import { AccessEnvironment } from '../contract/access';
 import { ProviderNames } from '../contract/staging';
+import type { BoundAccess } from '../private/bound-access';
 import { ProviderDefinition } from './provider-definition';
 
 /** Properties of `listenerPriorityProvider`. */
@@ -11,6 +13,8 @@ export interface ListenerPriorityProviderProps {
   readonly listener: elbv2.IApplicationListener;
   /** The shared waker's Lambda target group: branch rules forward to it with weight 0 while awake. */
   readonly wakerTargetGroupArn: string;
+  /** The stagings' lock: every rule the handler writes carries it. */
+  readonly access: BoundAccess;
 }
 
 /** Branch host rules on the shared listener, with priorities allocated without collisions. */
@@ -24,7 +28,7 @@ export function listenerPriorityProvider(props: ListenerPriorityProviderProps): 
       handler: 'listener-priority',
       timeout: Duration.minutes(3),
       // Branch rules forward to the branch and (weight 0 while awake) to the waker.
-      environment: { WAKER_TARGET_GROUP_ARN: props.wakerTargetGroupArn },
+      environment: { WAKER_TARGET_GROUP_ARN: props.wakerTargetGroupArn, [AccessEnvironment.CONFIG]: props.access.environment },
       policies: [
         new iam.PolicyStatement({ actions: ['elasticloadbalancing:DescribeRules'], resources: ['*'] }),
         new iam.PolicyStatement({
@@ -34,12 +38,15 @@ export function listenerPriorityProvider(props: ListenerPriorityProviderProps): 
         new iam.PolicyStatement({
           actions: [
             'elasticloadbalancing:ModifyRule',
+            'elasticloadbalancing:SetRulePriorities',
             'elasticloadbalancing:DeleteRule',
             'elasticloadbalancing:AddTags',
             'elasticloadbalancing:RemoveTags',
           ],
           resources: [rulesOfListener],
         }),
+        // Reading the lock's secrets and, with Cognito, each host's app client.
+        ...props.access.providerStatements,
       ],
     },
     wildcards: {
