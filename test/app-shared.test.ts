@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
+import { Annotations, App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
@@ -13,6 +13,8 @@ const exampleConfig = JSON.parse(readFileSync(join(__dirname, '..', 'cdk.json'),
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 
 function sharedProps(stack: Stack, overrides: Partial<SharedStagingProps> = {}): SharedStagingProps {
+  // These tests are about other props: the open lock's warning is acknowledged here (test/staging-access.test.ts has its own).
+  Annotations.of(stack).acknowledgeWarning('cdk-multi-staging:access-public', 'tests of other props');
   return {
     access: StagingAccess.public(),
     domainName: 'staging.example.com',
