@@ -320,10 +320,10 @@ export class StagingAccess {
       accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    Validations.of(pool).acknowledge({
-      id: 'AwsSolutions-COG3',
-      reason: 'Threat protection (the Plus feature plan) is billed per active user; the pool only gates staging copies, and users are created by an administrator (no self sign-up).',
-    });
+    // The Plus feature plan (threat protection) is billed per monthly active user; this pool only
+    // gates staging copies, its users are created by an administrator and must use MFA.
+    const plus = 'Threat protection needs the Plus feature plan, billed per monthly active user; this pool only gates staging copies, users are created by an administrator (no self sign-up) and MFA is required.';
+    Validations.of(pool).acknowledge({ id: 'AwsSolutions-COG3', reason: plus }, { id: 'AwsSolutions-COG8', reason: plus });
     const domainPrefix = props.domainPrefix ?? Fn.join('-', [prefix, Fn.select(2, Fn.split('/', Aws.STACK_ID))]);
     const domain = pool.addDomain('Domain', { cognitoDomain: { domainPrefix } });
     return { pool, domain };
