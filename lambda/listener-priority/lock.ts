@@ -63,7 +63,8 @@ async function ensureCognitoClient(c: CognitoConfig, host: string): Promise<stri
     log('adopting the Cognito app client of this host', { host, clientId: existing });
     return existing;
   }
-  const out = await cognito.send(
+  const out = await cognito
+    .send(
     new CreateUserPoolClientCommand({
       UserPoolId: c.userPoolId,
       ClientName: cognitoClientName(host),
@@ -76,7 +77,15 @@ async function ensureCognitoClient(c: CognitoConfig, host: string): Promise<stri
       PreventUserExistenceErrors: 'ENABLED',
       EnableTokenRevocation: true,
     }),
-  );
+    )
+    .catch((error: unknown) => {
+      if (!isAwsError(error, 'LimitExceededException')) throw error;
+      throw new Error(
+        `The user pool ${c.userPoolId} has no room for another app client (one per staging host): its quota of app clients is reached. ` +
+          `Destroy idle stagings, or ask AWS for a higher 'App clients per user pool' quota (Service Quotas > Amazon Cognito User Pools), then deploy again.`,
+        { cause: error },
+      );
+    });
   const clientId = out.UserPoolClient?.ClientId;
   if (!clientId) throw new Error(`CreateUserPoolClient for ${host} returned no client id`);
   log('Cognito app client created for this host', { host, clientId });
