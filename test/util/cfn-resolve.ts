@@ -87,6 +87,8 @@ export class TemplateResolver {
         return this.arn('ecs', `task-definition/${p.Family ?? generatedName(this.d, logicalId, 255)}:1`);
       case 'AWS::ElasticLoadBalancingV2::TargetGroup':
         return this.arn('elasticloadbalancing', `targetgroup/${generatedName(this.d, logicalId, 32)}/0123456789abcdef`);
+      case 'AWS::Cognito::UserPool':
+        return `${this.d.region}_${suffix(logicalId, 9).replace(/[^A-Za-z0-9]/g, 'a')}`;
       default:
         return `${logicalId}-${suffix(logicalId)}`;
     }
@@ -109,6 +111,8 @@ export class TemplateResolver {
           return this.arn('kms', `key/${ref}`);
         case 'AWS::Lambda::Function':
           return this.arn('lambda', `function:${ref}`);
+        case 'AWS::Cognito::UserPool':
+          return this.arn('cognito-idp', `userpool/${ref}`);
         case 'AWS::StepFunctions::StateMachine':
           return this.arn('states', `stateMachine:${generatedName(this.d, logicalId, 80)}`);
         default:
