@@ -19,7 +19,7 @@ function stagingAccess(scope: Construct, access: NonNullable<StagingConfig['acce
     nameOrArn.startsWith('arn:')
       ? secretsmanager.Secret.fromSecretCompleteArn(scope, id, nameOrArn)
       : secretsmanager.Secret.fromSecretNameV2(scope, id, nameOrArn);
-  if (access.public) return StagingAccess.public();
+  if (access.public) return StagingAccess.publicAccess();
   const options = {
     automation: access.automation && {
       tokenSecret: secret('AutomationToken', access.automation.tokenSecretName),

@@ -179,7 +179,7 @@ export interface SharedStagingProps {
   /**
    * Who may reach the stagings: every branch host (full and lite), the shared app's host and the
    * waker. There is no default: choose `StagingAccess.oidc({...})`, `StagingAccess.cognito({...})`,
-   * `StagingAccess.allowNetworks([...])` or, written down on purpose, `StagingAccess.public()`.
+   * `StagingAccess.allowNetworks([...])` or, written down on purpose, `StagingAccess.publicAccess()`.
    */
   readonly access: StagingAccess;
 
@@ -608,7 +608,7 @@ function validate(props: SharedStagingProps, prefix: string, parameterPrefix: st
     problems.push(
       `access is required (got ${JSON.stringify(props.access)}): say who may reach the stagings with one of ` +
         'StagingAccess.oidc({...}) (an OpenID Connect provider), StagingAccess.cognito({...}) (a Cognito user pool), ' +
-        "StagingAccess.allowNetworks(['203.0.113.0/24']) (source CIDRs) or StagingAccess.public() (no lock, on purpose)",
+        "StagingAccess.allowNetworks(['203.0.113.0/24']) (source CIDRs) or StagingAccess.publicAccess() (no lock, on purpose)",
     );
   } else {
     problems.push(...props.access.problems('access'));

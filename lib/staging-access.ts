@@ -118,7 +118,7 @@ export interface StagingCognitoAccessProps extends StagingSignInOptions {
   /**
    * The identity providers each host's app client offers: `COGNITO` (the pool's own users) or the
    * names of the pool's SAML/OIDC providers.
-   * @default ['COGNITO']
+   * @default - `['COGNITO']`: the pool's own users
    */
   readonly identityProviders?: string[];
 }
@@ -134,7 +134,7 @@ export class StagingAccessKinds {
 /**
  * Who may reach the stagings: every branch host (full and lite), the shared app's host and the
  * waker. `SharedStagingProps.access` has no default: an open staging is a decision someone writes
- * down with `StagingAccess.public()`.
+ * down with `StagingAccess.publicAccess()`.
  *
  * - `oidc({...})`: any OpenID Connect provider, through the load balancer's `authenticate-oidc`.
  * - `cognito({...})`: a Cognito user pool (brought or made here), through `authenticate-cognito`.
@@ -168,7 +168,7 @@ export class StagingAccess {
   }
 
   /** No lock: anyone who learns a URL gets in. Every synth warns, naming what is exposed. */
-  public static public(): StagingAccess {
+  public static publicAccess(): StagingAccess {
     return new StagingAccess(StagingAccessKinds.PUBLIC, {});
   }
 
@@ -213,7 +213,7 @@ export class StagingAccess {
       problems.push(`${path}.cognito.domainPrefix must be 1-63 lower-case letters, digits and hyphens without "aws", "amazon" or "cognito", and only without userPool (got ${JSON.stringify(c.domainPrefix)})`);
     }
     if (this.kind === StagingAccessKinds.NETWORKS && this.allowedNetworks.length === 0) {
-      problems.push(`${path}.allowNetworks must name at least one CIDR such as "203.0.113.0/24" (got []); or choose StagingAccess.oidc(), .cognito() or .public()`);
+      problems.push(`${path}.allowNetworks must name at least one CIDR such as "203.0.113.0/24" (got []); or choose StagingAccess.oidc(), .cognito() or .publicAccess()`);
     }
     if (this.allowedNetworks.length > VALUES_AFTER_HOST) {
       problems.push(`${path}.allowNetworks has ${this.allowedNetworks.length} CIDRs; a listener rule holds at most ${VALUES_AFTER_HOST} next to the host: merge them into wider ranges`);
@@ -292,7 +292,7 @@ export class StagingAccess {
     if (config.public) {
       Annotations.of(scope).addWarningV2(
         'cdk-multi-staging:access-public',
-        'access is StagingAccess.public(): every branch staging, the shared app and the waker are open to anyone who learns a URL, ' +
+        'access is StagingAccess.publicAccess(): every branch staging, the shared app and the waker are open to anyone who learns a URL, ' +
           'and anyone can wake a sleeping staging. Choose StagingAccess.oidc(), .cognito() or .allowNetworks() to lock them.',
       );
     }

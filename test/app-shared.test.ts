@@ -16,7 +16,7 @@ function sharedProps(stack: Stack, overrides: Partial<SharedStagingProps> = {}):
   // These tests are about other props: the open lock's warning is acknowledged here (test/staging-access.test.ts has its own).
   Annotations.of(stack).acknowledgeWarning('cdk-multi-staging:access-public', 'tests of other props');
   return {
-    access: StagingAccess.public(),
+    access: StagingAccess.publicAccess(),
     domainName: 'staging.example.com',
     hostedZone: route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'example.com' }),
     solr: { url: 'https://solr.internal.example.com:8983/solr' },

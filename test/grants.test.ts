@@ -27,7 +27,7 @@ function statements(stack: Stack): any[] {
 
 function sharedStaging(stack: Stack, parameterPrefix = '/preview'): SharedStaging {
   return new SharedStaging(stack, 'Staging', {
-    access: StagingAccess.public(),
+    access: StagingAccess.publicAccess(),
     prefix: 'preview',
     parameterPrefix,
     domainName: 'staging.example.com',

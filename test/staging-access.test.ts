@@ -143,20 +143,20 @@ describe('every rule in front of the shared app (and the waker\'s and branches\'
   });
 });
 
-describe('StagingAccess.public()', () => {
+describe('StagingAccess.publicAccess()', () => {
   test('keeps the shared app\'s rule as it was, and warns at every synth, naming what is exposed', () => {
-    const { stack, template } = shared(() => StagingAccess.public());
+    const { stack, template } = shared(() => StagingAccess.publicAccess());
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
       Priority: SharedStaging.SHARED_RULE_PRIORITY,
       Actions: [{ Type: 'forward', TargetGroupArn: Match.anyValue() }],
     });
-    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('access is StagingAccess.public\\(\\): every branch staging, the shared app and the waker are open'));
+    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('access is StagingAccess.publicAccess\\(\\): every branch staging, the shared app and the waker are open'));
   });
 });
 
 describe('bad input fails at synth, naming the prop, the value and the fix', () => {
   test('leaving access out lists the four choices', () => {
-    expect(() => shared(() => undefined)).toThrow(/access is required \(got undefined\).*StagingAccess\.oidc.*StagingAccess\.cognito.*StagingAccess\.allowNetworks.*StagingAccess\.public\(\)/);
+    expect(() => shared(() => undefined)).toThrow(/access is required \(got undefined\).*StagingAccess\.oidc.*StagingAccess\.cognito.*StagingAccess\.allowNetworks.*StagingAccess\.publicAccess\(\)/);
   });
 
   test.each<[string, (stack: Stack) => StagingAccess, RegExp]>([
@@ -176,7 +176,7 @@ describe('bad input fails at synth, naming the prop, the value and the fix', () 
 
 describe('rules per branch host (feeds the capacity of the load balancer)', () => {
   test.each<[string, (stack: Stack) => StagingAccess, number]>([
-    ['public', () => StagingAccess.public(), 1],
+    ['public', () => StagingAccess.publicAccess(), 1],
     ['networks only', () => StagingAccess.allowNetworks(['203.0.113.0/24']), 1],
     ['oidc', (stack) => oidc(stack), 1],
     ['oidc + automation', (stack) => oidc(stack, { automation: { tokenSecret: secret(stack, 'T', 't') } }), 2],

@@ -294,7 +294,7 @@ describe('GoldenTemplate names', () => {
     return () => {
       const stack = new Stack(new App(), 'S', { env: ENV });
       return new SharedStaging(stack, 'Staging', {
-        access: StagingAccess.public(),
+        access: StagingAccess.publicAccess(),
         domainName: 'staging.example.com',
         hostedZone: route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'example.com' }),
         solr: { url: 'https://solr.internal.example.com:8983/solr' },

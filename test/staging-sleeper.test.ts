@@ -20,7 +20,7 @@ const NIGHTLY = { name: 'nightly', command: ['bin/nightly'], schedule: scheduler
 function sharedStack(): { stack: Stack; shared: SharedStaging; template: Template } {
   const stack = new Stack(new App({ context: FEATURE_FLAGS }), 'Shared', { env: ENV });
   const shared = new SharedStaging(stack, 'S', {
-    access: StagingAccess.public(),
+    access: StagingAccess.publicAccess(),
     domainName: 'staging.example.com',
     hostedZone: route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'example.com' }),
     solr: { url: 'https://solr.internal.example.com:8983/solr' },
@@ -101,7 +101,7 @@ describe('shared stack: the waker and the sleeper', () => {
     expect(
       () =>
         new SharedStaging(stack, 'S', {
-    access: StagingAccess.public(),
+    access: StagingAccess.publicAccess(),
           domainName: 'staging.example.com',
           hostedZone: route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'example.com' }),
           solr: { url: 'https://solr.internal.example.com:8983/solr' },

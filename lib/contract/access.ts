@@ -80,7 +80,7 @@ export interface AccessConfig {
   readonly publicPaths: string[];
   /** Seconds an ALB sign-in session lasts. */
   readonly sessionTimeoutSeconds: number;
-  /** True only for `StagingAccess.public()`: no lock at all. */
+  /** True only for `StagingAccess.publicAccess()`: no lock at all. */
   readonly public: boolean;
 }
 

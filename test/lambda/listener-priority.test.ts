@@ -218,7 +218,7 @@ function createdPriorities(): number[] {
 
 let random: jest.SpyInstance<number, []>;
 
-/** The lock of StagingAccess.public(): the plain host rule of before. */
+/** The lock of StagingAccess.publicAccess(): the plain host rule of before. */
 const PUBLIC_LOCK = JSON.stringify({ signIn: 'none', networks: [], publicPaths: [], public: true });
 
 beforeEach(() => {
