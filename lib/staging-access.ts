@@ -297,13 +297,13 @@ export class StagingAccess {
       );
     }
 
-    const self = this;
+    const lockSharedHost = this.lockSharedHost.bind(this);
     return {
       environment: stack.toJsonString(config),
       rulesPerHost: rulesPerHost(config).length,
       providerStatements: statements,
       lockHost(hostScope: Construct, id: string, host: string, targetGroup: elbv2.IApplicationTargetGroup, priority: number): void {
-        self.lockSharedHost(hostScope, id, { context, config, host, targetGroup, priority, pool, domain, sessionTimeout });
+        lockSharedHost(hostScope, id, { context, config, host, targetGroup, priority, pool, domain, sessionTimeout });
       },
     };
   }

@@ -171,15 +171,16 @@ export function sameActions(rule: Rule, desired: readonly Action[]): boolean {
           const groups = a.ForwardConfig?.TargetGroups?.length ? a.ForwardConfig.TargetGroups : a.TargetGroupArn ? [{ TargetGroupArn: a.TargetGroupArn, Weight: 1 }] : [];
           return `forward:${groups.map((g) => `${g.TargetGroupArn}=${g.Weight ?? 1}`).sort().join(',')}`;
         }
-        if (a.Type === 'authenticate-oidc') {
-          const { ClientSecret: _s, UseExistingClientSecret: _u, AuthenticationRequestExtraParams: _p, SessionCookieName: _c, ...rest } = a.AuthenticateOidcConfig ?? {};
-          return `oidc:${JSON.stringify(rest, Object.keys(rest).sort())}`;
-        }
-        if (a.Type === 'authenticate-cognito') {
-          const { AuthenticationRequestExtraParams: _p, SessionCookieName: _c, ...rest } = a.AuthenticateCognitoConfig ?? {};
-          return `cognito:${JSON.stringify(rest, Object.keys(rest).sort())}`;
-        }
+        if (a.Type === 'authenticate-oidc') return `oidc:${compared(a.AuthenticateOidcConfig, ['ClientSecret', 'UseExistingClientSecret'])}`;
+        if (a.Type === 'authenticate-cognito') return `cognito:${compared(a.AuthenticateCognitoConfig, [])}`;
         return JSON.stringify(a);
       });
   return JSON.stringify(norm(rule.Actions ?? [])) === JSON.stringify(norm(desired));
+}
+
+/** A sign-in config as JSON with sorted keys, without `ignored` and the keys the handler never sets. */
+function compared(config: object | undefined, ignored: string[]): string {
+  const skip = new Set([...ignored, 'AuthenticationRequestExtraParams', 'SessionCookieName']);
+  const entries = Object.entries(config ?? {}).filter(([k, v]) => !skip.has(k) && v !== undefined);
+  return JSON.stringify(Object.fromEntries(entries.sort(([a], [b]) => a.localeCompare(b))));
 }

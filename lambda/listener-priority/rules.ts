@@ -176,8 +176,9 @@ export function reweightedActions(current: readonly Action[] | undefined, target
 /** An authenticate action as ModifyRule accepts it back. */
 function keptAction(action: Action): Action {
   if (action.Type !== 'authenticate-oidc' || !action.AuthenticateOidcConfig) return { ...action };
-  const { ClientSecret: _secret, ...config } = action.AuthenticateOidcConfig;
-  return { ...action, AuthenticateOidcConfig: { ...config, UseExistingClientSecret: true } };
+  const config = { ...action.AuthenticateOidcConfig, UseExistingClientSecret: true };
+  delete config.ClientSecret;
+  return { ...action, AuthenticateOidcConfig: config };
 }
 
 /** The rule's sign-in action, if it has one. */
