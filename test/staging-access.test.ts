@@ -4,12 +4,16 @@
  * (test/lambda/listener-priority.test.ts, "with the stagings' lock"), which reads the same JSON
  * these tests find in its environment.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { buildStagingApp } from '../bin/staging-app';
+import { desiredRules } from '../lambda/listener-priority/access';
 import { SharedStaging, StagingAccess } from '../lib';
 import { parseAccessConfig } from '../lib/contract/access';
 import { formatFindings, testApp, validationFindings } from './util/validate';
@@ -184,4 +188,32 @@ describe('rules per branch host (feeds the capacity of the load balancer)', () =
   ])('%s: %d', (_what, access, rules) => {
     expect(shared(access).staging.rulesPerBranch).toBe(rules);
   });
+});
+
+describe('the ready-made app\'s example config', () => {
+  const exampleConfig = JSON.parse(readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8')).context.staging;
+  const synth = (context: Record<string, unknown>) => {
+    const app = testApp({ context: { staging: exampleConfig, ...context } });
+    return Template.fromStack(buildStagingApp(app)[0]).toJSON();
+  };
+
+  test.each([['full', { branch: 'feature/x' }], ['lite', { branch: 'feature/x', lite: 'true' }]])(
+    'a %s branch is reachable only through the sign-in or the automation token',
+    (_kind, context) => {
+      const shared = synth({});
+      const branch = synth(context);
+      // The branch stack writes no rule of its own: its host's rules come from the shared provider's lock.
+      expect(Object.values(branch.Resources).filter((r: any) => r.Type === 'AWS::ElasticLoadBalancingV2::ListenerRule')).toEqual([]);
+      expect(Object.values(branch.Resources).filter((r: any) => r.Type === 'Custom::StagingListenerRule')).toHaveLength(1);
+      const provider = Object.values(shared.Resources).find(
+        // The listener-priority handler: the lock and the waker's target group (the waker itself has only the lock).
+        (r: any) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.STAGING_ACCESS && r.Properties.Environment.Variables.WAKER_TARGET_GROUP_ARN,
+      ) as any;
+      const lock = parseAccessConfig(joined(provider.Properties.Environment.Variables.STAGING_ACCESS));
+      const rules = desiredRules(lock, 'feature-x-1a2b3c4d.staging.example.com', 'arn:tg', 'arn:waker', { oidcClientSecret: 's', automationToken: 't' });
+      expect(rules.map((r) => r.role)).toEqual(['main', 'automation']);
+      expect(rules[0].actions('branch')[0].Type).toBe('authenticate-oidc');
+      expect(rules[1].conditions.map((c) => c.Field)).toEqual(['host-header', 'http-header']);
+    },
+  );
 });
