@@ -9,6 +9,8 @@ module.exports = {
   testEnvironment: '<rootDir>/test/util/quiet-environment.ts',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // The moto suites run with `npm run test:moto` (jest.moto.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '/test/moto/'],
   transform: {
     // swc only strips types (type-checking is `npm run typecheck`): about a tenth of ts-jest's
     // transform time, and the same module output as tsc (CommonJS, ES2022 class fields).

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { fargateSizeProblem } from '../lib/staging-services';
+import { IMAGE_EXAMPLE, imageReferenceProblem } from '../lib/contract/image';
+import { BRANCH_HINT } from '../lib/contract/naming';
 import { nearMiss } from '../lib/contract/suggest';
 import { VALUES_AFTER_HOST, cidrProblem, headerNameProblem, httpsUrlProblem, pathPatternProblem } from '../lib/contract/access';
 
@@ -62,6 +64,13 @@ function textSchema(r: TextRule) {
   const s = z.string({ error: (issue) => (issue.input === undefined ? `is required${eg}` : `must be a string${eg}`) });
   return r.pattern ? s.regex(r.pattern, { error: `must be ${r.rule}${r.example ? `; write it like ${JSON.stringify(r.example)}` : ''}` }) : s;
 }
+
+/** An image reference Docker can pull (lib/contract/image.ts), else the reason and an example. */
+const imageCheck = (example: string) => (ref: string, ctx: z.RefinementCtx) => {
+  const problem = imageReferenceProblem(ref);
+  if (problem) ctx.addIssue({ code: 'custom', message: `is not an image Docker can pull: it ${problem}; write it like ${JSON.stringify(example)}` });
+};
+const imageSchema = () => z.preprocess(absent, textSchema({ example: IMAGE_EXAMPLE }).superRefine(imageCheck(IMAGE_EXAMPLE)));
 
 const text = (r: TextRule = {}) => z.preprocess(absent, textSchema(r).optional());
 const requiredText = (r: TextRule = {}) => z.preprocess(absent, textSchema(r));
@@ -333,7 +342,7 @@ const stagingFields = block({
   }),
   app: block({
     image: doc(
-      requiredText({ pattern: /^\S+$/, rule: 'an image reference without spaces', example: 'public.ecr.aws/docker/library/nginx:1.27' }),
+      imageSchema(),
       'The image of shared staging, and of branches without `-c image`.',
     ),
     containerPort: doc(num({ integer: true, min: 1, max: 65535 }), 'The port the web container listens on.', '`80`'),
@@ -456,7 +465,14 @@ export type ServiceConfig = StagingConfig['app']['workers'][number];
 export type JobConfig = StagingConfig['app']['scheduledJobs'][number];
 
 /** Reads and checks the `staging` context block. Throws one StagingInputError listing every problem. */
-export function readStagingConfig(raw: unknown): StagingConfig {
+export function readStagingConfig(given: unknown): StagingConfig {
+  // `-c staging='{...}'` reaches the app as a string: the whole block, as JSON.
+  const raw = typeof given === 'string' ? parsedOr(given) : given;
+  if (typeof raw === 'string' && raw !== '') {
+    throw new StagingInputError('Invalid staging configuration in cdk.json context:', [
+      `staging: must be the whole staging block as a JSON object when given with -c, e.g. -c staging="$(jq -c .context.staging cdk.json)", or be edited in cdk.json (got ${shortShow(raw)})`,
+    ]);
+  }
   // A missing block is reported with the required keys inside it, so one run shows all that is needed.
   const missing = absent(raw) === undefined ? [`staging: ${REQUIRED_BLOCK} (got undefined)`] : [];
   const result = stagingSchema.safeParse(missing.length > 0 ? {} : raw);
@@ -468,7 +484,7 @@ export function readStagingConfig(raw: unknown): StagingConfig {
 // ---------------------------------------------------------------------------------------------
 // The -c flags of a branch deploy.
 
-const BRANCH_RULE = 'must be a git branch name; pass -c branch=$(git branch --show-current)';
+const BRANCH_RULE = `must be a git branch name; ${BRANCH_HINT}`;
 
 const NOT_JSON = Symbol('not JSON');
 const parsedOr = (text: string): unknown => {
@@ -486,12 +502,15 @@ const envFlag = z.preprocess(
 
 /** The `-c` keys of a branch deploy (README, "Branch context keys"). */
 export const branchContextSchema = z.object({
-  branch: z.string({ error: BRANCH_RULE }).refine((b) => b.trim() !== '', { error: BRANCH_RULE }),
+  branch: z
+    .string({ error: BRANCH_RULE })
+    .refine((b) => b.trim() !== '', { error: BRANCH_RULE, abort: true })
+    .refine((b) => b.replace(/^refs\/heads\//, '') !== 'HEAD', { error: `must be a branch name, not HEAD, which git prints in a detached checkout; ${BRANCH_HINT}` }),
   lite: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'must be true or false' }).default(false)),
   image: z
     .string({ error: 'must be an image reference, e.g. "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:3f2a1bc"' })
-    .refine((i) => i !== '', { error: 'must be an image address when given (is the variable in -c image=$IMAGE set?); leave -c image out to use staging.app.image' })
-    .refine((i) => i === '' || /^\S+$/.test(i), { error: 'must be an image reference without spaces; write it like "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:3f2a1bc"' })
+    .refine((i) => i !== '', { error: 'must be an image address when given (is the variable in -c image=$IMAGE set?); leave -c image out to use staging.app.image', abort: true })
+    .superRefine(imageCheck('123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:3f2a1bc'))
     .optional(),
   env: envFlag.optional(),
   refreshData: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'must be true or false' }).default(false)),
@@ -504,20 +523,52 @@ export type BranchContext = Omit<z.output<typeof branchContextSchema>, 'env'> & 
 /** The context keys of the ready-made app. */
 export const CONTEXT_KEYS = ['staging', ...Object.keys(branchContextSchema.shape)];
 
+/** The `-c` keys of a branch, as the messages list them. */
+const BRANCH_KEYS = Object.keys(branchContextSchema.shape).join(', ');
+
+/** Where the data modes are set, for a `-c database=template` that tries to set one. */
+const DATA_MODES = 'data modes and every other setting are in the "staging" block of cdk.json (staging.feature.database.mode, staging.feature.cache.mode, staging.feature.solr.mode)';
+
+/**
+ * Context keys that belong to CDK rather than to the app, and pass unread:
+ * - feature flags, of aws-cdk-lib (`@aws-cdk/core:...`) and of other libraries (`@aws-cdk-containers/...`): `@...`;
+ * - what the CDK CLI adds (`aws:cdk:enable-path-metadata`, `aws:cdk:version-reporting`, ...) and
+ *   its cached look-ups in cdk.context.json (`availability-zones:account=...`, `vpc-provider:...`): keys with a `:`;
+ * - other CDK settings by name: `aws-cdk...`, `cdk-...`, and `acknowledged-issue-numbers` (`cdk acknowledge`).
+ */
+export function isCdkContextKey(key: string): boolean {
+  return key.startsWith('@') || key.includes(':') || /^(aws-cdk|cdk)[-.]/.test(key) || key === 'acknowledged-issue-numbers';
+}
+
+/** The key of ours that `key` was probably meant to be: a near miss, or ours with more after it (`branchName`, `branch_name`). */
+function meantKey(key: string): string | undefined {
+  const fold = (k: string) => k.toLowerCase().replace(/[^a-z0-9]/g, '');
+  return nearMiss(key, CONTEXT_KEYS) ?? CONTEXT_KEYS.find((k) => fold(key).startsWith(fold(k)) || (fold(key).length >= 3 && fold(k).startsWith(fold(key))));
+}
+
+/** Whether a context key is `staging` misspelt (`stagng`, `Staging`, `stagingConfig`). */
+export function misspeltStaging(key: string): boolean {
+  return key !== 'staging' && !isCdkContextKey(key) && meantKey(key) === 'staging';
+}
+
 /**
  * Reads the branch flags from the whole context; undefined when no branch was given (the shared
- * stack). Fails on a branch flag without `branch`, and on a key that looks like one of ours.
+ * stack). Fails on a branch flag without `branch`, and on any key that is neither ours nor CDK's:
+ * `-c branchName=x` or `-c database=template` would otherwise synthesize the shared stack, and a
+ * `cdk deploy` with that slip would update the shared staging.
  */
 export function readBranchContext(context: Record<string, unknown>): BranchContext | undefined {
   const problems: string[] = [];
   for (const key of Object.keys(context)) {
-    if (CONTEXT_KEYS.includes(key) || key.startsWith('@aws-cdk') || key.includes(':')) continue;
+    if (CONTEXT_KEYS.includes(key) || isCdkContextKey(key)) continue;
     if (key.startsWith('staging.')) {
-      problems.push(`${key}: is not read; -c cannot set one key of the staging block, edit it in cdk.json (or pass the whole block: -c staging='{...}') (got ${show(context[key])})`);
+      problems.push(`${key}: is not read; -c cannot set one key of the staging block, edit it in cdk.json, or pass the whole block as JSON: -c staging="$(jq -c '.context.staging | .${key.slice('staging.'.length)} = ${JSON.stringify(context[key])}' cdk.json)" (got ${shortShow(context[key])})`);
       continue;
     }
-    const guess = nearMiss(key, CONTEXT_KEYS);
-    if (guess) problems.push(`${key}: is not a context key of the ready-made app; did you mean ${JSON.stringify(guess)}? (got ${show(context[key])})`);
+    const guess = meantKey(key);
+    problems.push(
+      `${key}: is not a context key of the ready-made app; ${guess ? `did you mean ${JSON.stringify(guess)}? ` : ''}its -c keys are ${BRANCH_KEYS}, and ${DATA_MODES} (got ${shortShow(context[key])})`,
+    );
   }
   const ours = Object.fromEntries(Object.keys(branchContextSchema.shape).filter((k) => context[k] !== undefined).map((k) => [k, context[k]]));
   if (ours.branch === undefined) {
@@ -574,6 +625,12 @@ function valueAt(raw: unknown, path: Array<string | number>): unknown {
 
 function show(value: unknown): string {
   return value === undefined ? 'undefined' : JSON.stringify(value);
+}
+
+/** A value as `show` writes it, cut to 80 characters: a whole block would not fit on the line. */
+export function shortShow(value: unknown): string {
+  const shown = show(value);
+  return shown.length <= 80 ? shown : `${shown.slice(0, 79)}…`;
 }
 
 /** The schema inside wrappers: optional, default, preprocess and transform pipes. */

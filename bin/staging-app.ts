@@ -1,6 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import type { LookupStack } from './common';
-import { BranchContext, readBranchContext, readStagingConfig, StagingConfig, StagingInputError } from './config';
+import { BranchContext, misspeltStaging, readBranchContext, readStagingConfig, shortShow, StagingConfig, StagingInputError } from './config';
 
 /**
  * The ready-made app. Configuration is the `staging` block of cdk.json context (README,
@@ -28,6 +28,13 @@ export function buildStagingApp(app: App): Stack[] {
 
 /** The configuration and the branch flags, or one StagingInputError with the problems of both. */
 export function readAppInput(context: Record<string, unknown>): { config: StagingConfig; branch?: BranchContext } {
+  // A misspelt block (`stagng`) leaves `staging` missing: the likely cause alone, not every key it lacks.
+  const misspelt = context.staging === undefined ? Object.keys(context).find((k) => misspeltStaging(k)) : undefined;
+  if (misspelt) {
+    throw new StagingInputError('Invalid staging configuration in cdk.json context:', [
+      `${misspelt}: is not a context key of the ready-made app; did you mean "staging"? Rename it in cdk.json (got ${shortShow(context[misspelt])})`,
+    ]);
+  }
   const errors: StagingInputError[] = [];
   const read = <T>(f: () => T): T | undefined => {
     try {

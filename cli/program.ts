@@ -1,25 +1,44 @@
 /** The `staging` command line: commander wiring, exit codes and error reporting. */
-import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { StagingNames } from '../lib/contract/naming';
 import { ClientFactory, GlobalOptions, defaultClients } from './aws';
 import { consoleCommand } from './commands/console';
 import { costCommand } from './commands/cost';
 import { destroyCommand } from './commands/destroy';
+import { doctorCommand } from './commands/doctor';
 import { keepCommand, unkeepCommand } from './commands/keep';
 import { listCommand } from './commands/list';
 import { logsCommand } from './commands/logs';
 import { sweepCommand } from './commands/sweep';
 import { urlCommand } from './commands/url';
 import { sleepCommand, wakeCommand } from './commands/wake';
-import { CliError, Io } from './io';
+import { CliError, Io, oneLine } from './io';
+
+declare const STAGING_CLI_VERSION: string | undefined;
+
+/** The package's version: written into the bundle by scripts/build-cli.mjs; read from package.json when run from source. */
+export const VERSION: string =
+  typeof STAGING_CLI_VERSION === 'string' ? STAGING_CLI_VERSION : JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')).version;
+
+/** `--prefix`: the rule the app and the constructs apply (StagingNames.validatePrefix), checked before any AWS call. */
+function prefixArgument(value: string): string {
+  const problems = StagingNames.validatePrefix(value);
+  if (problems.length > 0) throw new InvalidArgumentError(problems.join('; '));
+  return value;
+}
 
 type Action = (io: Io, clients: ClientFactory, global: GlobalOptions, args: any[]) => Promise<void>;
 
 function buildProgram(io: Io, clients: ClientFactory): Command {
   const program = new Command('staging')
     .description('See, wake, sleep, inspect, keep, sweep, price and destroy the branch stagings of cdk-multi-staging.')
-    .option('--prefix <prefix>', 'the staging system\'s stack-name prefix', 'staging')
+    .version(VERSION, '-V, --version', 'print the version of cdk-multi-staging')
+    .addOption(new Option('--prefix <prefix>', 'the staging system\'s stack-name prefix').default('staging').argParser(prefixArgument))
     .option('--region <region>', 'AWS region (default: AWS_REGION)')
     .option('--json', 'print JSON instead of tables')
+    .option('--debug', 'print the stack trace of an unexpected error (also CDK_DEBUG=true)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: (s, write) => write(s) })
     .showHelpAfterError('(run with --help for usage)')
@@ -64,7 +83,7 @@ function buildProgram(io: Io, clients: ClientFactory): Command {
     .option('--command <command>', 'what to run in it', '/bin/sh');
   command('sweep', 'run the sweeper: --dry-run (the default) prints what it would warn, delete or keep, and why', 'npx staging sweep\n  npx staging sweep --no-dry-run --yes',
     (i, c, o) => sweepCommand(o as any, i, c))
-    .option('--dry-run', 'only report (the default)', true)
+    .option('--dry-run', 'only report', true)
     .option('--no-dry-run', 'really warn and delete (needs --yes)')
     .option('--yes', 'confirm a real run');
   command('cost [target]', 'cost per day and month, awake and asleep, of a branch, a template or a cdk.out directory (offline)', 'npx cdk synth -c branch=feature/login && npx staging cost cdk.out --shared shared.cdk.out',
@@ -77,29 +96,44 @@ function buildProgram(io: Io, clients: ClientFactory): Command {
   command('destroy <branch>', 'delete a branch staging\'s stack after a confirmation naming it, and wait', 'npx staging destroy feature/login',
     (i, c, o, [branch]) => destroyCommand(branch, o as any, i, c))
     .addOption(new Option('--yes', 'skip the confirmation'));
+  command('doctor', 'a read-only preflight of the account and region: bootstrap, credentials, hosted zone, service-linked roles, quotas, shared stack, tools', 'npx staging doctor --region eu-west-1 --domain staging.example.com --hosted-zone-id Z0123456789ABCDEFGHIJ',
+    (i, c, o) => doctorCommand(o as any, i, c))
+    .option('--domain <name>', 'the staging domain, before the shared stack records it (default: the shared stack\'s)')
+    .option('--hosted-zone-id <id>', 'its Route 53 hosted zone, before the shared stack records it (default: the shared stack\'s)')
+    .option('--qualifier <qualifier>', 'the CDK bootstrap qualifier (default: hnb659fds)')
+    .option('--toolkit-stack-name <name>', 'the CDK bootstrap stack (default: CDKToolkit)');
   return program;
 }
 
 /** Runs the CLI; resolves to the exit code (0 ok, 1 error, 2 usage error). */
 export async function run(argv: string[], io: Io, clients: ClientFactory = defaultClients): Promise<number> {
   const program = buildProgram(io, clients);
-  if (argv.length === 0) {
-    io.stdout.write(program.helpInformation());
-    return 0;
-  }
   try {
+    // A bare `staging` gets the help on stderr and exit 1, as commander does for a missing command.
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+      if (e.code === 'commander.help') return 1;
       return 2;
     }
     if (e instanceof CliError) {
       io.stderr.write(`staging: ${e.message}\n`);
       return e.exitCode;
     }
-    io.stderr.write(`staging: ${(e as Error)?.stack ?? String(e)}\n`);
+    // An error the CLI does not explain: one line, the stack only when asked for.
+    const debug = program.opts().debug === true || io.env.CDK_DEBUG === 'true';
+    io.stderr.write(`staging: ${unexpected(e)}${debug ? '' : ' (run again with --debug for the stack trace)'}\n`);
+    if (debug) io.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`);
     return 1;
   }
+}
+
+/** An unexplained error on one line: its name, its message, and the AWS request id when there is one. */
+export function unexpected(e: unknown): string {
+  const error = e as { name?: string; message?: string; $metadata?: { requestId?: string } } | undefined;
+  const name = error?.name && error.name !== 'Error' ? `${error.name}: ` : '';
+  const requestId = error?.$metadata?.requestId ? ` (AWS request id ${error.$metadata.requestId})` : '';
+  return `${name}${oneLine(String(error?.message ?? e))}${requestId}`;
 }

@@ -7,22 +7,21 @@ export function colors(io: Io) {
   return createColors(io.isTTY && !io.env.NO_COLOR);
 }
 
-/** A table with a header row; borders only on a terminal, tab-free aligned columns otherwise. */
+/**
+ * A table with a header row: aligned columns two spaces apart, without borders, on a terminal
+ * (with a bold header) and in a pipe alike, as the README's samples show (test/cli/commands.test.ts
+ * compares them).
+ */
 export function table(io: Io, head: string[], rows: Array<Array<string | number>>, align?: Array<'left' | 'right'>): string {
   const c = colors(io);
   const t = new Table({
     head: head.map((h) => c.bold(h)),
     ...(align ? { colAligns: align } : {}),
-    style: { head: [], border: [], compact: !io.isTTY },
-    ...(io.isTTY
-      ? {}
-      : {
-          chars: {
-            top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '',
-            'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
-          },
-          style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0, compact: true },
-        }),
+    chars: {
+      top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '',
+      'bottom-right': '', left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
+    },
+    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0, compact: true },
   });
   for (const r of rows) t.push(r.map(String));
   return t.toString().split('\n').map((l) => l.trimEnd()).join('\n') + '\n';

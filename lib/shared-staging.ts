@@ -10,11 +10,12 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as route53targets from 'aws-cdk-lib/aws-route53-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { SharedParameterNames, StagingKinds, Streams, TagKeys } from './contract/staging';
 import { SharedStagingNames, StagingNames } from './contract/naming';
-import { acknowledgeWildcardPermissions } from './private/acknowledge';
+import { acknowledgeResources, acknowledgeWildcardPermissions } from './private/acknowledge';
 import { cacheWiring, combineWiring, databaseWiring, eager, layer, resolveWiring, searchWiring } from './private/data-wiring';
 import { databaseSubnetGroupName, sharedCache, sharedDatabase, solrCredentials } from './private/shared-data';
 import { sharedLoadBalancer } from './private/shared-load-balancer';
@@ -353,6 +354,7 @@ export class SharedStaging extends Construct {
   public readonly rulesPerBranch: number;
 
   private readonly providers: Record<string, StagingProvider> = {};
+  private sharedScheduleGroup?: scheduler.ScheduleGroup;
 
   /**
    * @param scope the shared stack (it needs an explicit region)
@@ -420,6 +422,7 @@ export class SharedStaging extends Construct {
       web: props.app.web,
       workers: props.app.workers,
       scheduledJobs: props.app.scheduledJobs,
+      scheduleGroup: props.app.scheduledJobs?.length ? this.scheduleGroup : undefined,
       // The same variables branches get; the app's own win over them, name by name.
       ...resolveWiring(
         layer(
@@ -518,8 +521,9 @@ export class SharedStaging extends Construct {
     // Solr and Redis are only reachable inside the VPC, so these two handlers run there.
     const inVpc = { vpc: this.vpc, securityGroups: [this.workloadSecurityGroup] };
     const definitions: ProviderDefinition[] = [
-      listenerPriorityProvider({ listener: this.listener, wakerTargetGroupArn: this.sleeper.targetGroup.targetGroupArn, access: lock }),
+      listenerPriorityProvider({ listener: this.listener, prefix: this.prefix, wakerTargetGroupArn: this.sleeper.targetGroup.targetGroupArn, access: lock }),
       wakerProvider({
+        stack,
         prefix: this.prefix,
         parameterPrefix: this.parameterPrefix,
         clusterName: this.cluster.clusterName,
@@ -539,7 +543,23 @@ export class SharedStaging extends Construct {
   private addDefinedProvider(definition: ProviderDefinition): StagingProvider {
     const provider = this.addProvider(definition.name, definition.options);
     if (definition.wildcards) acknowledgeWildcardPermissions(provider, definition.wildcards.reason, definition.wildcards.findings);
+    if (definition.acknowledgements) acknowledgeResources(provider, definition.acknowledgements);
     return provider;
+  }
+
+  /**
+   * The schedule group of the shared staging's own schedules (its app's jobs, the golden template
+   * refresh), created on first use. Branch schedules stay in `default`: the sleeper and the waker
+   * may pause only `schedule/default/<prefix>-*`, and schedules carry no tags of their own.
+   */
+  private get scheduleGroup(): scheduler.IScheduleGroup {
+    this.sharedScheduleGroup ??= new scheduler.ScheduleGroup(this, 'Schedules', {
+      scheduleGroupName: new SharedStagingNames(this.prefix).scheduleGroupName,
+      // Deleting the group deletes its schedules, which the stack deletes anyway; a retained group
+      // would make a new shared stack of the same prefix fail on its name.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    return this.sharedScheduleGroup;
   }
 
   /** The golden template branch databases are copied from, its refresh task and its provider. */
@@ -554,6 +574,7 @@ export class SharedStaging extends Construct {
       securityGroups: [this.workloadSecurityGroup],
       sourceDatabase: this.databaseName,
       postgresMajorVersion: engineVersion.postgresMajorVersion,
+      scheduleGroup: this.scheduleGroup,
     });
     this.addDefinedProvider(
       databaseTemplateProvider({

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Tags, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { TagKeys } from './contract/staging';
 import { acknowledgeWildcardPermissions } from './private/acknowledge';
 import { HANDLER_RUNTIME, handlerCode } from './private/handler-code';
 import { PROVIDER_SERVICE_TIMEOUT } from './private/timeouts';
@@ -173,6 +174,9 @@ export class StagingProvider extends Construct {
       );
     }
     this.serviceToken = provider.serviceToken;
+    // The function behind the service token: what a custom-resource delete invokes, and all the
+    // sweeper's deletion role may invoke (lib/staging-sweeper.ts).
+    Tags.of(provider.node.findChild('framework-onEvent')).add(TagKeys.PROVIDER, props.name);
     acknowledgeWildcardPermissions(
       provider,
       'The Provider framework may invoke the versions of its own handler functions (function ARN with `:*`), nothing else.',

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, StringConcat, Tokenization, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -7,6 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
+import { IMAGE_EXAMPLE, imageReferenceProblem } from './contract/image';
 import { serviceLogGroupName, slugify, taskDefinitionFamily } from './contract/naming';
 import { acknowledgeWildcardPermissions } from './private/acknowledge';
 import { layer } from './private/data-wiring';
@@ -122,6 +123,13 @@ export interface StagingServicesProps {
   readonly scheduledJobs?: ScheduledJobOptions[];
 
   /**
+   * The schedule group of the scheduled jobs. The shared staging keeps its own schedules in a group
+   * of their own, so that the sleeper, which pauses branch schedules in `default`, cannot reach them.
+   * @default - the `default` group
+   */
+  readonly scheduleGroup?: scheduler.IScheduleGroup;
+
+  /**
    * Environment variables of every container.
    * @default - only the staging variables
    */
@@ -233,6 +241,7 @@ export class StagingServices extends Construct {
     validate(props);
 
     const web = this.taskDefinition('Web', props.web);
+    checkImage(web.defaultContainer!.imageName);
     const port = props.web.containerPort ?? 80;
     web.defaultContainer!.addPortMappings({ containerPort: port });
     this.webService = this.service('Web', props.web, web);
@@ -265,7 +274,8 @@ export class StagingServices extends Construct {
       const id = `Job${pascal(job.name)}`;
       const taskDefinition = this.taskDefinition(id, job);
       this.jobTaskDefinitions[job.name] = taskDefinition;
-      new scheduler.Schedule(this, `${id}Schedule`, {
+      const schedule = new scheduler.Schedule(this, `${id}Schedule`, {
+        scheduleGroup: props.scheduleGroup,
         schedule: job.schedule,
         description: `${props.stagingName}: ${job.name}`,
         target: new targets.EcsRunFargateTask(props.cluster, {
@@ -277,6 +287,8 @@ export class StagingServices extends Construct {
           role: schedulerRole,
         }),
       });
+      // The schedule names its group by name only: CloudFormation must create the group first.
+      if (props.scheduleGroup) schedule.node.addDependency(props.scheduleGroup);
     }
     if (schedulerRole) {
       acknowledgeWildcardPermissions(
@@ -373,6 +385,21 @@ export class StagingServices extends Construct {
       maxHealthyPercent: 200,
     });
   }
+}
+
+/**
+ * Fails on an image Docker cannot pull (`ContainerImage.fromRegistry('MyApp:Latest')`, an empty
+ * tag), which would otherwise fail the deploy after minutes. Tokens (an ECR repository's account,
+ * region, or a tag from a parameter) stand for valid parts; an image that is one token is not checked.
+ */
+function checkImage(imageName: string): void {
+  const fragments = Tokenization.reverseString(imageName);
+  if (fragments.length === 1 && fragments.firstToken) return;
+  // A digest that is a token cannot be checked as hex; everything else is, with each token as "token".
+  const shown = fragments.tokens.length === 0 ? imageName : String(fragments.mapTokens({ mapToken: () => 'token' }).join(new StringConcat()));
+  if (fragments.tokens.length > 0 && shown.includes('@')) return;
+  const problem = imageReferenceProblem(shown);
+  if (problem) throw new Error(`image ${problem} (got ${JSON.stringify(shown)}); pass an image Docker can pull, e.g. ContainerImage.fromRegistry(${JSON.stringify(IMAGE_EXAMPLE)})`);
 }
 
 function validate(props: StagingServicesProps): void {

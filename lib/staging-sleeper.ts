@@ -1,7 +1,6 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import * as elbv2targets from 'aws-cdk-lib/aws-elasticloadbalancingv2-targets';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,8 +8,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { SharedStagingNames } from './contract/naming';
 import { SharedParameterNames } from './contract/staging';
-import { acknowledgeWildcardPermissions } from './private/acknowledge';
+import { ReasonedResources, acknowledgeResources, acknowledgeWildcardPermissions } from './private/acknowledge';
+import { StagingArns } from './private/arns';
 import { HANDLER_RUNTIME, handlerCode } from './private/handler-code';
 import { SLEEP_WILDCARDS, SLEEP_WILDCARDS_REASON, sleepPolicies } from './providers/waker';
 
@@ -70,7 +71,8 @@ export class StagingSleeper extends Construct {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Waker and sleeper of the ${props.prefix}-* branch stagings`,
     });
-    for (const statement of sleepPolicies(policyScope)) role.addToPolicy(statement);
+    const reasons = new ReasonedResources();
+    for (const statement of sleepPolicies(Stack.of(this), policyScope, reasons)) role.addToPolicy(statement);
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -90,9 +92,14 @@ export class StagingSleeper extends Construct {
       description: `Answers requests to sleeping ${props.prefix}-* branches and wakes them`,
       environment: { PARAMETER_PREFIX: props.parameterPrefix },
     });
+    // Named, so that the waker's Lambda permission can name it as its SourceArn: only this target
+    // group may invoke the waker (a SourceArn by reference would be circular, since the target
+    // group registers the function only once the permission exists).
+    const targetGroupName = new SharedStagingNames(props.prefix).wakerTargetGroupName;
     this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'TargetGroup', {
+      targetGroupName,
       targetType: elbv2.TargetType.LAMBDA,
-      targets: [new elbv2targets.LambdaTarget(this.wakerFunction)],
+      targets: [new InvokedByItsTargetGroup(this.wakerFunction, new StagingArns(this, props.prefix).targetGroups(targetGroupName))],
     });
 
     this.sleeperFunction = new lambda.Function(this, 'Sleeper', {
@@ -122,5 +129,29 @@ export class StagingSleeper extends Construct {
       description: 'Target group of the waker, which sleeping branch rules forward to',
     });
     acknowledgeWildcardPermissions(role, SLEEP_WILDCARDS_REASON, SLEEP_WILDCARDS);
+    acknowledgeResources(role, reasons.all);
+  }
+}
+
+/**
+ * A Lambda target whose permission for Elastic Load Balancing names the target group as its
+ * `SourceArn` (aws-elasticloadbalancingv2-targets' LambdaTarget grants any target group).
+ */
+class InvokedByItsTargetGroup implements elbv2.IApplicationLoadBalancerTarget {
+  constructor(
+    private readonly fn: lambda.Function,
+    private readonly targetGroupArn: string,
+  ) {}
+
+  public attachToApplicationTargetGroup(targetGroup: elbv2.IApplicationTargetGroup): elbv2.LoadBalancerTargetProps {
+    const id = 'InvokedByTargetGroup';
+    this.fn.addPermission(id, {
+      principal: new iam.ServicePrincipal('elasticloadbalancing.amazonaws.com'),
+      action: 'lambda:InvokeFunction',
+      sourceArn: this.targetGroupArn,
+    });
+    // The target group registers the function, which needs the permission first.
+    targetGroup.node.addDependency(this.fn.node.findChild(id));
+    return { targetType: elbv2.TargetType.LAMBDA, targetJson: { id: this.fn.functionArn } };
   }
 }

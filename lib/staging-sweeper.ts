@@ -10,8 +10,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { BranchParameterNames, FEATURE_KINDS, StagingKinds, TagKeys } from './contract/staging';
-import { SharedStagingNames, StagingNamePatterns, StagingNames } from './contract/naming';
+import { StagingNames } from './contract/naming';
 import { SweeperEnvironment as Env, SweeperEnvironmentVariables } from './contract/sweeper';
+import { ReasonedResource, ReasonedResources, acknowledgeResources } from './private/acknowledge';
+import { StagingArns } from './private/arns';
 import { grantBranchParameters } from './private/grants';
 import { HANDLER_RUNTIME, handlerCode } from './private/handler-code';
 import { validateParameterPrefix } from './shared-staging-ref';
@@ -139,8 +141,8 @@ export class StagingSweeper extends Construct {
     this.prefix = prefix;
     this.parameterPrefix = parameterPrefix;
 
-    // Aws.* pseudo parameters (not the stack's env), so the policy reads the same in every stack.
-    const featureStacks = `arn:${Aws.PARTITION}:cloudformation:${Aws.REGION}:${Aws.ACCOUNT_ID}:stack/${new StagingNamePatterns(prefix).stackName}/*`;
+    const arns = new StagingArns(this, prefix);
+    const featureStacks = arns.branchStacks;
     const parameterArn = (path: string) => `arn:${Aws.PARTITION}:ssm:${Aws.REGION}:${Aws.ACCOUNT_ID}:parameter${parameterPrefix}/${path}`;
 
     this.topic = props.topic ?? this.createTopic();
@@ -149,7 +151,8 @@ export class StagingSweeper extends Construct {
       assumedBy: new iam.ServicePrincipal('cloudformation.amazonaws.com'),
       description: `CloudFormation service role the staging sweeper deletes ${prefix}-* feature stacks with`,
     });
-    for (const statement of deletionStatements(prefix)) this.deletionRole.addToPrincipalPolicy(statement);
+    const deletion = deletionStatements(arns);
+    for (const statement of deletion.statements) this.deletionRole.addToPrincipalPolicy(statement);
 
     const role = new iam.Role(this, 'FunctionRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -194,7 +197,7 @@ export class StagingSweeper extends Construct {
         sid: 'NeverDeleteTheSharedStack',
         effect: iam.Effect.DENY,
         actions: ['cloudformation:DeleteStack'],
-        resources: [`arn:${Aws.PARTITION}:cloudformation:${Aws.REGION}:${Aws.ACCOUNT_ID}:stack/${new SharedStagingNames(prefix).stackName}/*`],
+        resources: [arns.sharedStack],
       }),
     );
     role.addToPrincipalPolicy(
@@ -312,7 +315,7 @@ export class StagingSweeper extends Construct {
     this.alarms = [this.errorsAlarm, this.notRunAlarm, this.failuresAlarm];
     for (const alarm of this.alarms) alarm.addAlarmAction(action);
 
-    this.acknowledgeFindings();
+    this.acknowledgeFindings(featureStacks, deletion.acknowledgements);
   }
 
   /** One of the per-run metrics: Scanned, Idle, Warned, Deleted, Failed or Pinned. */
@@ -375,7 +378,7 @@ export class StagingSweeper extends Construct {
   }
 
   /** Acknowledges, on the exact resources, the cdk-nag findings that are by design. */
-  private acknowledgeFindings(): void {
+  private acknowledgeFindings(featureStacks: string, deletionAcknowledgements: ReasonedResource[]): void {
     const functionPolicy = this.function.role!.node.tryFindChild('DefaultPolicy') ?? this.function.role!;
     Validations.of(functionPolicy).acknowledge(
       {
@@ -383,12 +386,6 @@ export class StagingSweeper extends Construct {
         reason:
           'Only for cloudformation:DescribeStacks/ListStacks (listing all stacks, 100 per call, is authorized on "*" only), ' +
           'cloudwatch:GetMetricData (no resource-level permissions) and cloudwatch:PutMetricData (limited by the cloudwatch:namespace condition). All read-only except the namespaced metrics.',
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/${new StagingNamePatterns(this.prefix).stackName}/*]`,
-        reason:
-          'Feature stacks are created per branch, so their names are only known as <prefix>-*. DeleteStack is further limited to stacks tagged ' +
-          `${TagKeys.KIND}=feature|feature-lite and ${TagKeys.PREFIX}=${this.prefix}, and to the sweeper's own deletion role.`,
       },
       ...[BranchParameterNames.PIN_PREFIX, BranchParameterNames.KEEP_ALIVE_PREFIX, 'sweeper'].map((p) => ({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter${this.parameterPrefix}/${p}/*]`,
@@ -399,8 +396,15 @@ export class StagingSweeper extends Construct {
         reason: 'Granted by topic.grantPublish on the topic\'s own KMS key only: publishing to an encrypted topic needs a data key.',
       },
     );
-    const deletionPolicy = this.deletionRole.node.tryFindChild('DefaultPolicy') ?? this.deletionRole;
-    Validations.of(deletionPolicy).acknowledge(...deletionAcknowledgements(this.prefix));
+    acknowledgeResources(this.function.role!, [
+      {
+        arn: featureStacks,
+        reason:
+          'Feature stacks are created per branch, so their names are only known as <prefix>-*. DeleteStack is further limited to stacks tagged ' +
+          `${TagKeys.KIND}=feature|feature-lite and ${TagKeys.PREFIX}=${this.prefix}, and to the sweeper's own deletion role.`,
+      },
+    ]);
+    acknowledgeResources(this.deletionRole, deletionAcknowledgements);
   }
 }
 
@@ -415,20 +419,23 @@ export class StagingSweeper extends Construct {
  * a shared staging's name is denied explicitly. Extend it with `deletionRole.addToPrincipalPolicy`
  * when your feature stacks contain other resource types.
  */
-function deletionStatements(prefix: string): iam.PolicyStatement[] {
-  const arn = (service: string, resource: string, region = Aws.REGION) => `arn:${Aws.PARTITION}:${service}:${region}:${Aws.ACCOUNT_ID}:${resource}`;
-  const patterns = new StagingNamePatterns(prefix);
-  const shared = new SharedStagingNames(prefix);
-  return [
+function deletionStatements(arns: StagingArns): { statements: iam.PolicyStatement[]; acknowledgements: ReasonedResource[] } {
+  const { prefix, patterns, shared } = arns;
+  const only =
+    'The role is usable only through CloudFormation (its only trusted principal) by whoever may pass it: the sweeper, whose ' +
+    `DeleteStack is limited to ${prefix}-* stacks tagged as this system's feature stagings; CloudFormation then acts only on that stack's own resources.`;
+  const reasons = new ReasonedResources(only);
+  const scoped = reasons.scope.bind(reasons);
+  const statements = [
     new iam.PolicyStatement({
       sid: 'DescribeWhatIsBeingDeleted',
       actions: DELETION_READS,
-      resources: ['*'],
+      resources: scoped(['*', 'Describe/list actions CloudFormation reads while deleting (read-only).']),
     }),
     new iam.PolicyStatement({
       sid: 'DeleteTaggedFeatureResources',
       actions: [...TAGGED_DELETES],
-      resources: ['*'],
+      resources: scoped(['*', 'Deletes of tagged resources, limited by the aws:ResourceTag conditions on staging:kind and staging:prefix.']),
       conditions: {
         StringEquals: {
           [`aws:ResourceTag/${TagKeys.KIND}`]: [...FEATURE_KINDS],
@@ -439,25 +446,25 @@ function deletionStatements(prefix: string): iam.PolicyStatement[] {
     new iam.PolicyStatement({
       sid: 'DeleteFeatureResourcesNamedAfterTheStack',
       actions: [...NAMED_DELETES],
-      resources: [
-        arn('ecs', `service/*/${patterns.generatedName}`),
-        arn('logs', `log-group:${patterns.logGroupName}`),
-        arn('logs', `log-group:${patterns.generatedName}`),
-        `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${patterns.generatedName}`,
-        arn('events', `rule/${patterns.generatedName}`),
-        arn('cloudwatch', `alarm:${patterns.generatedName}`),
-        arn('rds', `db:${patterns.databaseIdentifier}`),
-        arn('elasticache', `replicationgroup:${patterns.cacheId}`),
-        arn('elasticache', `cluster:${patterns.cacheId}`),
-        arn('secretsmanager', `secret:${patterns.secretName}`),
-        arn('ssm', `parameter${patterns.parameterPath}`),
-      ],
+      resources: scoped(
+        [arns.branchServices(), 'ECS services of feature stacks are named after the stack (<prefix>-<branch>-...).'],
+        [arns.logGroups(patterns.logGroupName), 'Feature log groups live under /<prefix>/<branch>/.'],
+        [arns.logGroups(patterns.generatedName), 'Log groups CloudFormation named after the feature stack.'],
+        [arns.branchRoles, 'Task and execution roles CloudFormation named after the feature stack; delete-only actions.'],
+        [arns.eventRules(patterns.generatedName), 'EventBridge rules CloudFormation named after the feature stack.'],
+        [arns.alarms(patterns.generatedName), 'Alarms CloudFormation named after the feature stack.'],
+        [arns.branchDatabases, 'Branch databases are named <prefix>-<branch>-<generation>.'],
+        [arns.elastiCache('replicationgroup', patterns.cacheId), 'Branch caches are named <prefix>-<branch>.'],
+        [arns.elastiCache('cluster', patterns.cacheId), 'Member clusters of branch caches.'],
+        [arns.secrets(patterns.secretName), 'Branch secrets are named <prefix>/branches/<branch>/....'],
+        [arns.parameters(patterns.parameterPath), 'Per-branch parameters live under /<prefix>/branches/<branch>.'],
+      ),
     }),
     new iam.PolicyStatement({
       sid: 'PassFeatureTaskRolesOnTaskDefinitionDelete',
       // Listed by the AWS::ECS::TaskDefinition delete handler; only feature roles, only to ECS tasks.
       actions: ['iam:PassRole'],
-      resources: [`arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${patterns.generatedName}`],
+      resources: scoped([arns.branchRoles, 'Only feature-tagged task roles, passed only to ECS tasks, as the task definition delete handler requires.']),
       conditions: {
         StringEquals: {
           'iam:PassedToService': 'ecs-tasks.amazonaws.com',
@@ -469,12 +476,15 @@ function deletionStatements(prefix: string): iam.PolicyStatement[] {
     new iam.PolicyStatement({
       sid: 'DeleteUntaggableFeatureResources',
       actions: ['scheduler:DeleteSchedule', 'ec2:RevokeSecurityGroupIngress', 'ec2:RevokeSecurityGroupEgress'],
-      resources: [arn('scheduler', 'schedule/*/*'), arn('ec2', 'security-group/*')],
+      resources: scoped(
+        [arns.schedules('*', '*'), 'EventBridge Scheduler schedules carry no tags and CloudFormation-generated names; delete-only.'],
+        [arns.securityGroups('*'), 'Revoking the ingress rules a feature stack added to shared security groups (revoke-only).'],
+      ),
     }),
     new iam.PolicyStatement({
       sid: 'DeleteDnsRecordsOnly',
       actions: ['route53:ChangeResourceRecordSets'],
-      resources: [`arn:${Aws.PARTITION}:route53:::hostedzone/*`],
+      resources: scoped([arns.hostedZones('*'), 'DNS records carry no tags; the route53:ChangeResourceRecordSetsActions condition allows DELETE changes only.']),
       conditions: { 'ForAllValues:StringEquals': { 'route53:ChangeResourceRecordSetsActions': ['DELETE'] } },
     }),
     new iam.PolicyStatement({
@@ -486,12 +496,22 @@ function deletionStatements(prefix: string): iam.PolicyStatement[] {
         'application-autoscaling:DeleteScalingPolicy',
         'application-autoscaling:DeleteScheduledAction',
       ],
-      resources: ['*'],
+      resources: scoped(['*', 'Task-definition and auto-scaling deregistration has no resource-level permissions.']),
     }),
     new iam.PolicyStatement({
       sid: 'InvokeCustomResourceProvidersOnDelete',
       actions: ['lambda:InvokeFunction'],
-      resources: [arn('lambda', 'function:*')],
+      resources: scoped([
+        arns.functions('*'),
+        `Deleting a custom resource invokes its provider function (in the shared stack, whose function names are generated); only functions tagged ${TagKeys.PROVIDER} and as this prefix's shared staging, never the sweeper, the sleeper or any other function.`,
+      ]),
+      // The provider framework's function behind each service token carries the provider tag
+      // (lib/staging-provider.ts); a branch stack whose custom resource names another function
+      // as its service token cannot make CloudFormation invoke it with this role.
+      conditions: {
+        StringEquals: { [`aws:ResourceTag/${TagKeys.KIND}`]: StagingKinds.SHARED, [`aws:ResourceTag/${TagKeys.PREFIX}`]: prefix },
+        Null: { [`aws:ResourceTag/${TagKeys.PROVIDER}`]: 'false' },
+      },
     }),
     // Defence in depth: `<prefix>-*` and `/<prefix>/*` also match the shared staging's own
     // resources. Not denied: lambda:InvokeFunction (custom-resource deletes invoke the shared
@@ -507,13 +527,10 @@ function deletionStatements(prefix: string): iam.PolicyStatement[] {
       sid: 'DenySharedResourcesByName',
       effect: iam.Effect.DENY,
       actions: SHARED_DENIED,
-      resources: [
-        arn('logs', `log-group:${shared.logGroupPrefix}*`),
-        arn('logs', `log-group:${shared.databaseLogGroupName}`),
-        arn('rds', `db:${shared.databaseIdentifier}`),
-      ],
+      resources: [arns.logGroups(`${shared.logGroupPrefix}*`), arns.logGroups(shared.databaseLogGroupName), arns.rds('db', shared.databaseIdentifier)],
     }),
   ];
+  return { statements, acknowledgements: reasons.all };
 }
 
 /** Reads CloudFormation's delete handlers make (describe, get, list): on `*`, read-only. */
@@ -602,33 +619,6 @@ const NAMED_DELETES = [
 const SHARED_DENIED = [...new Set([...TAGGED_DELETES, ...NAMED_DELETES, 'iam:PassRole', 'scheduler:DeleteSchedule'])]
   .filter((a) => !a.startsWith('ec2:Revoke'))
   .sort();
-
-function deletionAcknowledgements(prefix: string): { id: string; reason: string }[] {
-  const only =
-    'The role is usable only through CloudFormation (its only trusted principal) by whoever may pass it: the sweeper, whose ' +
-    `DeleteStack is limited to ${prefix}-* stacks tagged as this system's feature stagings; CloudFormation then acts only on that stack's own resources.`;
-  const a = (resource: string, reason: string) => ({ id: `AwsSolutions-IAM5[Resource::${resource}]`, reason: `${reason} ${only}` });
-  const acct = (service: string, resource: string) => `arn:<AWS::Partition>:${service}:<AWS::Region>:<AWS::AccountId>:${resource}`;
-  const patterns = new StagingNamePatterns(prefix);
-  return [
-    a('*', 'Describe/list actions CloudFormation reads while deleting (read-only); deletes of tagged resources, limited by the aws:ResourceTag conditions on staging:kind and staging:prefix; and task-definition/auto-scaling deregistration, which has no resource-level permissions.'),
-    a(acct('ecs', `service/*/${prefix}-*`), 'ECS services of feature stacks are named after the stack (<prefix>-<branch>-...).'),
-    a(acct('logs', `log-group:/${prefix}/*`), 'Feature log groups live under /<prefix>/<branch>/.'),
-    a(acct('logs', `log-group:${prefix}-*`), 'Log groups CloudFormation named after the feature stack.'),
-    a(`arn:<AWS::Partition>:iam::<AWS::AccountId>:role/${prefix}-*`, 'Task and execution roles CloudFormation named after the feature stack; delete-only actions.'),
-    a(acct('events', `rule/${prefix}-*`), 'EventBridge rules CloudFormation named after the feature stack.'),
-    a(acct('cloudwatch', `alarm:${prefix}-*`), 'Alarms CloudFormation named after the feature stack.'),
-    a(acct('rds', `db:${patterns.databaseIdentifier}`), 'Branch databases are named <prefix>-<branch>-<generation>.'),
-    a(acct('secretsmanager', `secret:${patterns.secretName}`), 'Branch secrets are named <prefix>/branches/<branch>/....'),
-    a(acct('elasticache', `replicationgroup:${prefix}-*`), 'Branch caches are named <prefix>-<branch>.'),
-    a(acct('elasticache', `cluster:${prefix}-*`), 'Member clusters of branch caches.'),
-    a(acct('ssm', `parameter/${prefix}/branches/*`), 'Per-branch parameters live under /<prefix>/branches/<branch>.'),
-    a(acct('scheduler', 'schedule/*/*'), 'EventBridge Scheduler schedules carry no tags and CloudFormation-generated names; delete-only.'),
-    a(acct('ec2', 'security-group/*'), 'Revoking the ingress rules a feature stack added to shared security groups (revoke-only).'),
-    a('arn:<AWS::Partition>:route53:::hostedzone/*', 'DNS records carry no tags; the route53:ChangeResourceRecordSetsActions condition allows DELETE changes only.'),
-    a(acct('lambda', 'function:*'), 'Deleting a custom resource invokes its provider function (in the shared stack, whose function names are generated).'),
-  ];
-}
 
 function validate(prefix: string, parameterPrefix: string, idleTimeout: Duration, warningPeriod: Duration, schedule: Duration): void {
   const problems: string[] = [];

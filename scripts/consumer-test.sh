@@ -59,15 +59,14 @@ CDK_CLI_VERSION="$(version aws-cdk)"
 TSX_VERSION="$(version tsx)"
 TYPESCRIPT_VERSION="5.9.3"
 
-step "build the library (npm run build)"
-(cd "${ROOT}" && npm run build --silent)
-
-step "pack the library (npm pack)"
-# Built above, so the prepare script (another build) is skipped.
-TARBALL_NAME="$(cd "${ROOT}" && npm pack --ignore-scripts --silent --pack-destination "${WORK}" | tail -n 1)"
+step "build and pack the library (npm pack: prepack builds, and strips the repository's scripts from the packed package.json)"
+TARBALL_NAME="$(cd "${ROOT}" && npm pack --silent --pack-destination "${WORK}" | tail -n 1)"
 TARBALL="${WORK}/${TARBALL_NAME}"
 [ -f "${TARBALL}" ] || fail "npm pack did not write ${TARBALL}"
 echo "${TARBALL_NAME}: $(du -k "${TARBALL}" | cut -f1) KiB"
+# postpack put the repository's package.json back.
+[ ! -e "${ROOT}/.package.json.pack" ] || fail "postpack left ${ROOT}/.package.json.pack: run node scripts/pack-manifest.mjs restore"
+node -e 'process.exit(require(process.argv[1]).scripts?.prepare ? 0 : 1)' "${ROOT}/package.json" || fail "package.json lost its prepare script after npm pack"
 
 step "check the tarball's contents (tar tzf)"
 tar tzf "${TARBALL}" | sort > "${WORK}/contents.txt"
@@ -117,9 +116,13 @@ node -e '
   }
   const peers = Object.keys(p.peerDependencies ?? {}).sort().join(",");
   if (peers !== "aws-cdk-lib,constructs") problems.push(`peerDependencies should be aws-cdk-lib and constructs, got ${peers}`);
+  // npm warns on installing a package with a prepare script; scripts/pack-manifest.mjs strips these.
+  for (const script of ["prepare", "prepack", "postpack", "preinstall", "install", "postinstall"]) {
+    if (p.scripts?.[script]) problems.push(`scripts.${script} is packed: ${p.scripts[script]}`);
+  }
   if (problems.length) { console.error(problems.join("\n")); process.exit(1); }
   console.log(`peerDependencies: ${JSON.stringify(p.peerDependencies)}; no dependencies`);
-' "${WORK}/package/package.json" || fail "the packed package.json declares runtime dependencies"
+' "${WORK}/package/package.json" || fail "the packed package.json declares runtime dependencies or install scripts"
 
 step "create a fresh CDK app and install the tarball with the peers and tools only"
 mkdir -p "${APP}"
@@ -273,6 +276,13 @@ for example in "${EXAMPLES[@]}"; do
   [[ "${stacks}" =~ ^staging-feature-consumer-test-[0-9a-f]{8}$ ]] \
     || fail "${example}: expected exactly one stack staging-feature-consumer-test-<hash>, got: ${stacks//$'\n'/ }"
   echo "one stack: ${stacks}"
+
+  step "${example}: npx staging cost cdk.out names only files the user has"
+  (cd "${APP}/${example}" && npx --no-install staging cost cdk.out > "${WORK}/cost.txt") || fail "${example}: npx staging cost cdk.out failed"
+  for cited in $(grep -oE '(node_modules|dist|lib)/[A-Za-z0-9_./-]+\.(js|ts|md)' "${WORK}/cost.txt" | sort -u); do
+    [ -f "${APP}/${example}/${cited}" ] || [ -f "${APP}/${cited}" ] || fail "${example}: staging cost cites ${cited}, which the installed package does not have"
+    echo "cites ${cited}: present"
+  done
 done
 
 step "type-check the examples against the package's declarations (tsc --noEmit)"

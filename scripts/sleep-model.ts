@@ -31,32 +31,67 @@ function resources(json: any, type: string): any[] {
 const usd = (n: number) => `$${n.toFixed(3)}`;
 const pct = (a: number, b: number) => `${Math.round((100 * a) / b)}%`;
 
-function main(): void {
+/** One branch case: its own cost per day awake, asleep, and asleep with its own database stopped (`stopDatabaseAfter`). */
+export interface SleepRow {
+  readonly name: string;
+  readonly awake: number;
+  readonly asleep: number;
+  /** Undefined when the branch has no database of its own to stop. */
+  readonly stopped?: number;
+  readonly lines: string;
+}
+
+/** The branch cases of the README's sleep table, synthesized from the ready-made app and priced. */
+export function sleepRows(): { rows: SleepRow[]; region: string; sharedStorageGiB: number; lite: Stack } {
   const shared = Template.fromStack(synth({})[0]).toJSON();
   const sharedStorageGiB = Number(resources(shared, 'AWS::RDS::DBInstance')[0].Properties.AllocatedStorage);
   const branch = 'feature/new_cool_page';
   const cases: Array<[string, Stack]> = [
     ['lite (shared data)', synth({ branch, lite: 'true' })[0]],
-    ['full, own RDS + key prefix on the shared Redis', synth({ branch }, { cache: { mode: 'prefix' } })[0]],
-    ['full, own RDS + own Valkey (cdk.json example)', synth({ branch })[0]],
+    ['full on a template database + key prefix', synth({ branch }, { database: { mode: 'template' }, cache: { mode: 'prefix' } })[0]],
+    ['full: own RDS (db.t4g.micro) + key prefix', synth({ branch }, { cache: { mode: 'prefix' } })[0]],
+    ['full: own RDS + own Valkey (the cdk.json example)', synth({ branch })[0]],
   ];
   const region = context.staging.region ?? 'eu-west-1';
   const assumptions = { ...DEFAULT_ASSUMPTIONS, databaseStorageGiB: sharedStorageGiB, databaseStorageSource: 'the shared snapshot' };
-  console.log(`Own cost per branch per day (the staging CLI's cost model, cli/cost; ${region}; shared DB snapshot ${sharedStorageGiB} GiB; the shared stack's share not included):`);
-  console.log('  branch                                          awake   asleep (DB running)   asleep (DB stopped)');
-  for (const [name, stack] of cases) {
+  const rows = cases.map(([name, stack]): SleepRow => {
     const cost = priceTemplate(Template.fromStack(stack).toJSON(), region, assumptions);
     const db = cost.lines.filter((l) => l.category === 'database' && !l.item.endsWith(' storage')).reduce((a, l) => a + l.asleepPerDay, 0);
-    const awake = cost.awakePerDay;
-    const asleep = cost.asleepPerDay;
-    const stopped = asleep - db;
-    const stoppedText = db > 0 ? `${usd(stopped)} (${pct(stopped, awake)})` : '-';
-    console.log(`  ${name.padEnd(46)}  ${usd(awake)}  ${`${usd(asleep)} (${pct(asleep, awake)})`.padEnd(20)}  ${stoppedText}`);
-    console.log(`      ${cost.lines.map((l) => `${l.category} ${usd(l.awakePerDay)}`).join(', ')}`);
-  }
+    return {
+      name,
+      awake: cost.awakePerDay,
+      asleep: cost.asleepPerDay,
+      stopped: db > 0 ? cost.asleepPerDay - db : undefined,
+      lines: cost.lines.map((l) => `${l.category} ${usd(l.awakePerDay)}`).join(', '),
+    };
+  });
+  return { rows, region, sharedStorageGiB, lite: cases[0][1] };
+}
 
-  // Wake time, from the branch target group's health check and RESEARCH §2's Fargate figures.
-  const tg = resources(Template.fromStack(cases[0][1]).toJSON(), 'AWS::ElasticLoadBalancingV2::TargetGroup')[0].Properties;
+/** The README's table ("Sleep on idle, wake on request"), as test/readme.test.ts compares it. */
+export function sleepTable(rows: readonly SleepRow[]): string {
+  const cents = (n: number) => `$${n.toFixed(2)}`;
+  const share = (n: number, of: number) => `${cents(n)} (${pct(n, of)})`;
+  return [
+    '| branch | awake | asleep | asleep, own database stopped (`stopDatabaseAfter`) |',
+    '| --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.name} | ${cents(r.awake)} | ${share(r.asleep, r.awake)} | ${r.stopped === undefined ? '–' : share(r.stopped, r.awake)} |`),
+  ].join('\n');
+}
+
+function main(): void {
+  const { rows, region, sharedStorageGiB, lite } = sleepRows();
+  console.log(`Own cost per branch per day (the staging CLI's cost model, cli/cost; ${region}; shared DB snapshot ${sharedStorageGiB} GiB; the shared stack's share not included):`);
+  console.log('  branch                                             awake   asleep (DB running)   asleep (DB stopped)');
+  for (const r of rows) {
+    const stoppedText = r.stopped !== undefined ? `${usd(r.stopped)} (${pct(r.stopped, r.awake)})` : '-';
+    console.log(`  ${r.name.padEnd(49)}  ${usd(r.awake)}  ${`${usd(r.asleep)} (${pct(r.asleep, r.awake)})`.padEnd(20)}  ${stoppedText}`);
+    console.log(`      ${r.lines}`);
+  }
+  console.log(`\nThe README's table:\n${sleepTable(rows)}`);
+
+  // Wake time, from the branch target group's health check and the Fargate start times users report.
+  const tg = resources(Template.fromStack(lite).toJSON(), 'AWS::ElasticLoadBalancingV2::TargetGroup')[0].Properties;
   const interval = Number(tg.HealthCheckIntervalSeconds);
   const threshold = Number(tg.HealthyThresholdCount);
   const refresh = 5;
@@ -70,4 +105,4 @@ function main(): void {
   );
 }
 
-main();
+if (require.main === module) main();

@@ -287,7 +287,7 @@ describe('ready-made app: bad input fails with the key and the value', () => {
   });
 
   test('fails when -c image is not an image reference', () => {
-    expect(fails({ branch: 'feature/x', lite: 'true', image: 'my image' })).toThrow(/image: must be an image reference without spaces; write it like .*\(got "my image"\)/);
+    expect(fails({ branch: 'feature/x', lite: 'true', image: 'my image' })).toThrow(/image: is not an image Docker can pull: it contains white space; write it like .*\(got "my image"\)/);
   });
 
   test('fails when -c image is empty, rather than silently deploying the default image', () => {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,4 +88,47 @@ describe('ready-made app as a process', () => {
     expect(lite.status).toBe(0);
     expect(lite.stderr).toMatch(/^Synthesized staging-feature-new-cool-page-d5b3d603 \(FeatureStagingLite\) to .*staging-feature-new-cool-page-d5b3d603\.template\.json$/m);
   });
+});
+
+/** `cdk synth` with the real CDK CLI (the context it adds, and -c values as strings); `args` as a shell would pass them. */
+function cdkSynth(args: string): Run {
+  const out = mkdtempSync(join(tmpdir(), 'app-cdk-'));
+  const env: Record<string, string | undefined> = { ...process.env, CDK_DISABLE_VERSION_CHECK: 'true' };
+  delete env.CDK_DEFAULT_ACCOUNT;
+  try {
+    const stdout = execFileSync('bash', ['-c', `npx cdk synth --quiet --no-notices -o ${out} ${args}`], { cwd: ROOT, env, encoding: 'utf8', stdio: 'pipe' });
+    return { status: 0, stdout, stderr: '' };
+  } catch (e: any) {
+    return { status: e.status, stdout: String(e.stdout), stderr: String(e.stderr) };
+  }
+}
+
+describe('the ready-made app under the real CDK CLI', () => {
+  test.each(['-c database=template', '-c branches=x', '-c branchName=x', '-c branch_name=x'])('fails on %s instead of synthesizing the shared stack', (flag) => {
+    const run = cdkSynth(flag);
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).not.toMatch(CRASH);
+    expect(run.stderr).toContain(`  - ${flag.slice(3, flag.indexOf('='))}: is not a context key of the ready-made app; `);
+    expect(run.stderr).toContain('its -c keys are branch, lite, image, env, refreshData, allowKindSwitch');
+    expect(run.stderr).not.toMatch(/Synthesized/);
+  });
+
+  test('the -c staging.<key> suggestion works as printed: a branch synth with the changed key', async () => {
+    const refused = await runApp({ 'staging.region': 'us-west-2' });
+    expect(refused.status).toBe(1);
+    const suggested = /pass the whole block as JSON: (-c staging=".*") \(got "us-west-2"\)$/m.exec(refused.stderr)?.[1];
+    expect(suggested).toBeDefined();
+    const run = cdkSynth(`${suggested} -c branch=feature/x -c lite=true`);
+    expect(run).toMatchObject({ status: 0 });
+    expect(run.stderr).not.toMatch(/must be an object/);
+  });
+});
+
+test('a misspelt staging block: the likely cause alone, on one short line', async () => {
+  const run = await runApp({ staging: undefined, stagng: STAGING });
+  expect(run.status).toBe(1);
+  expect(run.stderr.trimEnd().split('\n')).toEqual([
+    'Invalid staging configuration in cdk.json context:',
+    expect.stringMatching(/^ {2}- stagng: is not a context key of the ready-made app; did you mean "staging"\? Rename it in cdk\.json \(got \{"prefix":"staging",.{1,60}…\)$/),
+  ]);
 });

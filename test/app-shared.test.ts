@@ -52,10 +52,11 @@ describe('ready-made app, shared stack', () => {
   test('outputs what a user looks up after the deploy: the shared URL, the sweeper function and its topic, the sleeper function', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(Object.keys(outputs).sort()).toEqual(
-      ['SharedStagingClusterName', 'SharedStagingParameterPrefix', 'SharedStagingUrl', 'SleeperFunctionName', 'SweeperDryRunCommand', 'SweeperFunctionName', 'SweeperTopicArn'].sort(),
+      ['SharedStagingClusterName', 'SharedStagingLibraryVersion', 'SharedStagingParameterPrefix', 'SharedStagingUrl', 'SleeperFunctionName', 'SweeperDryRunCommand', 'SweeperFunctionName', 'SweeperTopicArn'].sort(),
     );
     expect(outputs.SharedStagingUrl.Value).toBe('https://shared.staging.example.com');
     expect(outputs.SharedStagingParameterPrefix.Value).toBe('/staging');
+    expect(outputs.SharedStagingLibraryVersion.Value).toBe(require('../package.json').version);
     const [fn] = Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: Match.objectLike({ STAGING_PREFIX: 'staging' }) } } }));
     expect(outputs.SweeperFunctionName.Value).toEqual({ Ref: fn });
     const [sleeper] = Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.onSchedule' } }));

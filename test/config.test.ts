@@ -155,6 +155,9 @@ describe('readStagingConfig', () => {
     ['solr secret is not an ARN', (s) => (s.solr.credentialsSecretArn = 'solr-secret'), 'staging.solr.credentialsSecretArn', '"solr-secret"', /write it like "arn:aws:secretsmanager:/],
     ['app is missing', (s) => delete s.app, 'staging.app', 'undefined', /is required; add it/],
     ['image is missing', (s) => delete s.app.image, 'staging.app.image', 'undefined', /is required, e\.g\. "public\.ecr\.aws/],
+    ['image has a scheme', (s) => (s.app.image = 'https://ghcr.io/o/app:1'), 'staging.app.image', '"https://ghcr.io/o/app:1"', /is not an image Docker can pull: it starts with "https:\/\/"; .*write it like "public\.ecr\.aws/],
+    ['image is upper case', (s) => (s.app.image = 'MyApp:Latest'), 'staging.app.image', '"MyApp:Latest"', /is not an image Docker can pull: it has an upper-case repository "MyApp"; repositories are lower case: "myapp"; write it like/],
+    ['image has an empty tag', (s) => (s.app.image = 'nginx:'), 'staging.app.image', '"nginx:"', /empty tag after ":"/],
     ['containerPort is 0', (s) => (s.app.containerPort = 0), 'staging.app.containerPort', '0', /must be >= 1 and <= 65535/],
     ['healthCheckPath has no slash', (s) => (s.app.healthCheckPath = 'health'), 'staging.app.healthCheckPath', '"health"', /write it like "\/health"/],
     ['web cpu is too small', (s) => (s.app.web.cpu = 128), 'staging.app.web.cpu', '128', /must be >= 256 and <= 16384/],
@@ -194,8 +197,19 @@ describe('readStagingConfig', () => {
   });
 
   test('fails when the staging block is not an object', () => {
-    expect(problemLines(problemsOf('staging.example.com'))[0]).toBe('  - staging: must be an object (got "staging.example.com")');
+    expect(problemLines(problemsOf('staging.example.com'))[0]).toMatch(/^ {2}- staging: must be the whole staging block as a JSON object when given with -c, .*\(got "staging\.example\.com"\)$/);
+    expect(problemLines(problemsOf('42'))[0]).toBe('  - staging: must be an object (got 42)');
     expect(problemLines(problemsOf([]))[0]).toBe('  - staging: must be an object (got [])');
+  });
+
+  test('reads the block as JSON when -c passes it as a string', () => {
+    expect(readStagingConfig(JSON.stringify({ ...example(), region: 'us-west-2' })).region).toBe('us-west-2');
+  });
+
+  test('fails when -c staging is not JSON, saying how to pass the block', () => {
+    expect(problemLines(problemsOf('{region:us-west-2}'))).toEqual([
+      `  - staging: must be the whole staging block as a JSON object when given with -c, e.g. -c staging="$(jq -c .context.staging cdk.json)", or be edited in cdk.json (got "{region:us-west-2}")`,
+    ]);
   });
 
   test('fails when vpcId is given together with cidr', () => {
@@ -353,7 +367,7 @@ describe('readBranchContext', () => {
   }
 
   test('no branch and no branch flag: the shared stack', () => {
-    expect(readBranchContext({ staging: {}, '@aws-cdk/core:checkSecretUsage': true, myOwnKey: 'x', dev: 'true' })).toBeUndefined();
+    expect(readBranchContext({ staging: {}, '@aws-cdk/core:checkSecretUsage': true })).toBeUndefined();
   });
 
   test('reads the flags, strings as -c passes them', () => {
@@ -383,18 +397,76 @@ describe('readBranchContext', () => {
     ['Staging', 'staging'],
   ])('fails on the near miss -c %s, saying "did you mean %s"', (key, meant) => {
     const lines = linesOf(() => readBranchContext({ branch: 'feature/x', [key]: 'true' }));
-    expect(lines).toEqual(['Invalid branch context (-c):', `  - ${key}: is not a context key of the ready-made app; did you mean "${meant}"? (got "true")`]);
+    expect(lines).toEqual(['Invalid branch context (-c):', `  - ${key}: is not a context key of the ready-made app; did you mean "${meant}"? ${KEYS_AND_MODES} (got "true")`]);
+  });
+
+  /** The end of every unknown-key line: the -c keys, and where the data modes are. */
+  const KEYS_AND_MODES =
+    'its -c keys are branch, lite, image, env, refreshData, allowKindSwitch, and data modes and every other setting are in the "staging" block of cdk.json (staging.feature.database.mode, staging.feature.cache.mode, staging.feature.solr.mode)';
+
+  // Each of these once passed silently and synthesized the shared stack: `cdk deploy` with the slip updated the shared staging.
+  test.each([
+    ['branches', 'branch'],
+    ['branchName', 'branch'],
+    ['branch_name', 'branch'],
+    ['environment', 'env'],
+  ])('fails on -c %s=x, without a branch too, suggesting %s and listing the -c keys', (key, meant) => {
+    expect(linesOf(() => readBranchContext({ [key]: 'x' }))).toEqual([
+      'Invalid branch context (-c):',
+      `  - ${key}: is not a context key of the ready-made app; did you mean "${meant}"? ${KEYS_AND_MODES} (got "x")`,
+    ]);
+  });
+
+  test.each(['database', 'cache', 'solr', 'dev', 'team'])('fails on -c %s=..., a key that looks like nothing of ours, saying where data modes are set', (key) => {
+    expect(linesOf(() => readBranchContext({ branch: 'feature/x', [key]: 'template' }))).toEqual([
+      'Invalid branch context (-c):',
+      `  - ${key}: is not a context key of the ready-made app; ${KEYS_AND_MODES} (got "template")`,
+    ]);
   });
 
   test('fails on -c staging.<key>: one key of the block cannot be set with -c', () => {
     expect(linesOf(() => readBranchContext({ 'staging.region': 'us-west-2' }))).toEqual([
       'Invalid branch context (-c):',
-      `  - staging.region: is not read; -c cannot set one key of the staging block, edit it in cdk.json (or pass the whole block: -c staging='{...}') (got "us-west-2")`,
+      `  - staging.region: is not read; -c cannot set one key of the staging block, edit it in cdk.json, or pass the whole block as JSON: -c staging="$(jq -c '.context.staging | .region = "us-west-2"' cdk.json)" (got "us-west-2")`,
     ]);
   });
 
-  test('leaves keys that look like nothing of ours alone', () => {
-    expect(readBranchContext({ branch: 'feature/x', dev: 'true', environment: 'prod', 'aws:cdk:enable-path-metadata': true, team: 'web' })?.branch).toBe('feature/x');
+  test.each([
+    ['HEAD', 'must be a branch name, not HEAD, which git prints in a detached checkout'],
+    ['', 'must be a git branch name'],
+    ['  ', 'must be a git branch name'],
+  ])('fails on -c branch=%j, saying what works in GitHub Actions and GitLab CI', (branch, rule) => {
+    expect(linesOf(() => readBranchContext({ branch }))).toEqual([
+      'Invalid branch context (-c):',
+      `  - branch: ${rule}; pass the git branch: -c branch=$(git branch --show-current) in a checkout of the branch; -c branch=\${{ github.head_ref || github.ref_name }} in GitHub Actions; -c branch=$CI_COMMIT_REF_NAME in GitLab CI (got ${JSON.stringify(branch)})`,
+    ]);
+  });
+
+  test.each([
+    ['https://123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1', /it starts with "https:\/\/"/],
+    ['MyApp:Latest', /it has an upper-case repository "MyApp"/],
+    ['app:', /it has an empty tag/],
+  ])('fails on -c image=%s, an image Docker cannot pull', (image, reason) => {
+    const lines = linesOf(() => readBranchContext({ branch: 'feature/x', image }));
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/^ {2}- image: is not an image Docker can pull: /);
+    expect(lines[1]).toMatch(reason);
+    expect(lines[1]).toMatch(new RegExp(`; write it like "123456789012\\.dkr\\.ecr\\.eu-west-1\\.amazonaws\\.com/app:3f2a1bc" \\(got ${JSON.stringify(image).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\)$`));
+  });
+
+  test("passes CDK's own keys: feature flags, what the CDK CLI adds, cached look-ups, cdk acknowledge", () => {
+    const cdkKeys = {
+      '@aws-cdk/core:checkSecretUsage': true,
+      '@aws-cdk-containers/ecs-service-extensions:enableDefaultLogDriver': true,
+      'aws:cdk:enable-path-metadata': true,
+      'aws:cdk:enable-asset-metadata': true,
+      'aws:cdk:version-reporting': true,
+      'aws:cdk:bundling-stacks': ['**'],
+      'availability-zones:account=123456789012:region=eu-west-1': ['eu-west-1a'],
+      'acknowledged-issue-numbers': [32775],
+    };
+    expect(readBranchContext({ branch: 'feature/x', ...cdkKeys })?.branch).toBe('feature/x');
+    expect(readBranchContext(cdkKeys)).toBeUndefined();
   });
 });
 

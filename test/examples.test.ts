@@ -129,6 +129,20 @@ describe('examples/rails-app: what the example promises', () => {
   });
 });
 
+describe('examples refuse an image that cannot run', () => {
+  test('rails-app: an empty -c imageTag (an unset $GIT_SHA) would pull latest, which CI never pushes', () => {
+    expect(() => synth(CASES[0], { branch: BRANCH, imageTag: '' })).toThrow(/^imageTag must be a Docker tag, e\.g\. a commit SHA \(got ""\); is the variable in -c imageTag=\$GIT_SHA set\?/);
+  });
+
+  test('frontend-lite: an empty -c image (an unset $IMAGE) fails rather than deploy the default', () => {
+    expect(() => synth(CASES[1], { branch: BRANCH, image: '' })).toThrow(/^image must be an image reference when given \(got ""\); is the variable in -c image=\$IMAGE set\?/);
+  });
+
+  test('frontend-lite: an image Docker cannot pull fails at synth, from the construct', () => {
+    expect(() => synth(CASES[1], { branch: BRANCH, image: 'MyApp:Latest' })).toThrow(/^image has an upper-case repository "MyApp"/);
+  });
+});
+
 describe('examples/frontend-lite: what the example promises', () => {
   test('a FeatureStagingLite whose environment override wins', () => {
     const out = synth(CASES[1], { branch: BRANCH }).out[0];

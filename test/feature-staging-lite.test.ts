@@ -1,5 +1,6 @@
 import { App, CfnParameter, CfnResource, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -375,6 +376,27 @@ describe('FeatureStagingLite', () => {
       if (id === 'BootstrapVersion') continue;
       expect({ id, type: p.Type, path: p.Default }).toEqual({ id, type: 'AWS::SSM::Parameter::Value<String>', path: expect.stringMatching(/^\/staging\/shared\//) });
     }
+  });
+
+  test.each([
+    ['https://public.ecr.aws/docker/library/nginx:1.27', /^image starts with "https:\/\/"; .*\(got "https:\/\/public\.ecr\.aws\/docker\/library\/nginx:1\.27"\); pass an image Docker can pull, e\.g\. ContainerImage\.fromRegistry\("public\.ecr\.aws\/docker\/library\/nginx:1\.27"\)$/],
+    ['MyApp:Latest', /^image has an upper-case repository "MyApp"; repositories are lower case: "myapp" \(got "MyApp:Latest"\)/],
+    ['', /^image is empty \(got ""\)/],
+  ])('fails on an image Docker cannot pull: %j', (image, message) => {
+    const stack = new Stack(new App(), 'BadImage', { env: ENV });
+    const shared = SharedStagingRef.fromParameters(stack, 'Shared');
+    expect(() => new FeatureStagingLite(stack, 'Staging', { branch: BRANCH, shared, image: ecs.ContainerImage.fromRegistry(image) })).toThrow(message);
+  });
+
+  test('checks an ECR image around its tokens: a bad literal tag fails, a tag from a parameter passes', () => {
+    const lite = (tag: (stack: Stack) => string) => () => {
+      const stack = new Stack(new App(), 'EcrImage', { env: ENV });
+      const repository = ecr.Repository.fromRepositoryName(stack, 'Repo', 'rails-app');
+      const image = ecs.ContainerImage.fromEcrRepository(repository, tag(stack));
+      new FeatureStagingLite(stack, 'Staging', { branch: BRANCH, shared: SharedStagingRef.fromParameters(stack, 'Shared'), image });
+    };
+    expect(lite(() => '-bad')).toThrow(/^image has an invalid tag "-bad".*\(got "123456789012\.dkr\.ecr\.eu-west-1\.token\/rails-app:-bad"\)/);
+    expect(lite((stack) => new CfnParameter(stack, 'Tag').valueAsString)).not.toThrow();
   });
 
   test('fails when a second FeatureStagingLite is put in the same stack', () => {

@@ -112,6 +112,16 @@ const taskArn = arn('ecs', `task/${clusterName}/0123456789abcdef0123456789abcdef
 const branchStackNames = { account: ACCOUNT, region: REGION, stackName: branch.stackName };
 const branchService = arn('ecs', `service/${clusterName}/${generatedName(branchStackNames, 'StagingBranchAppWebService', 255)}`);
 const branchSchedule = arn('scheduler', `schedule/default/${generatedName(branchStackNames, 'StagingBranchAppJobNightlySchedule')}`);
+const functionArn = (description: RegExp) => resolver.getAtt(only(shared.template, 'AWS::Lambda::Function', (r) => description.test(r.Properties.Description ?? '')), 'Arn');
+const sweeperFunction = functionArn(/^Deletes .* feature stagings idle/);
+const sleeperFunction = functionArn(/^Puts idle/);
+const wakerFunction = functionArn(/^Answers requests to sleeping/);
+/** The shared staging's own schedules (the shared app's nightly job, the golden template refresh), with their real group and name. */
+const sharedSchedules = logicalIds(shared.template, 'AWS::Scheduler::Schedule').map((id) => {
+  const p = shared.template.Resources[id].Properties;
+  return arn('scheduler', `schedule/${p.GroupName ? resolver.resolve(p.GroupName) : 'default'}/${resolver.ref(id)}`);
+});
+const goldenRefreshTaskDefinition = resolver.ref(only(shared.template, 'AWS::ECS::TaskDefinition', (r) => /database-template-refresh/.test(r.Properties.Family ?? '')));
 const sleepParameter = (path: string) => arn('ssm', `parameter/${PREFIX}/${path}/${branch.name}`);
 
 /** Tags of a branch resource, as aws:ResourceTag context. */
@@ -431,18 +441,23 @@ function deletePermissions(type: string, kind: string, names: StagingNames): Aut
       ];
     default:
       if (type.startsWith('Custom::')) {
-        // The service token is the provider framework's function in the shared stack, tagged shared.
-        return providerFunctions().map((resource) => ({ action: 'lambda:InvokeFunction', resource, context: sharedTags }));
+        // The service token is the provider framework's function in the shared stack, tagged shared
+        // and with its provider's name.
+        return providerFunctions().map(({ arn: resource, provider }) => ({ action: 'lambda:InvokeFunction', resource, context: { ...sharedTags, 'aws:ResourceTag/staging:provider': provider } }));
       }
       return undefined;
   }
 }
 
-/** The functions behind the service tokens the shared stack publishes. */
-function providerFunctions(): string[] {
-  return logicalIds(shared.template, 'AWS::SSM::Parameter', (r) => /\/service-token$/.test(String(r.Properties.Name))).map((id) =>
-    String(resolver.resolve(shared.template.Resources[id].Properties.Value)),
-  );
+/** The functions behind the service tokens the shared stack publishes, with their staging:provider tag. */
+function providerFunctions(): Array<{ arn: string; provider: string }> {
+  return logicalIds(shared.template, 'AWS::SSM::Parameter', (r) => /\/service-token$/.test(String(r.Properties.Name))).map((id) => {
+    const value = shared.template.Resources[id].Properties.Value;
+    const fn = shared.template.Resources[value['Fn::GetAtt'][0]];
+    const provider = (fn.Properties.Tags as Array<{ Key: string; Value: string }>).find((t) => t.Key === 'staging:provider')?.Value;
+    if (!provider) throw new Error(`the service-token function ${value['Fn::GetAtt'][0]} carries no staging:provider tag`);
+    return { arn: String(resolver.resolve(value)), provider };
+  });
 }
 
 const branchTypes = (template: any) => [...new Set(Object.values(template.Resources as Record<string, any>).map((r) => String(r.Type)))].sort();
@@ -516,12 +531,96 @@ describe('denied', () => {
     ['staging-quota deleting a branch stack (it only counts them)', HANDLER_ROLES['staging-quota'], { action: 'cloudformation:DeleteStack', resource: branchStack, context: featureTags() }],
     ['staging-quota reading a branch stack\'s resources', HANDLER_ROLES['staging-quota'], { action: 'cloudformation:ListStackResources', resource: branchStack }],
     ['the deletion role deleting an untagged role of another prefix', DELETION_ROLE, { action: 'iam:DeleteRole', resource: `arn:aws:iam::${ACCOUNT}:role/other-feature-x-WebTaskRole-AbCdEf012345` }],
+    // 1. Rules of the shared listener that are not a branch's.
+    ['listener-priority deleting the shared app\'s rule (tagged shared)', HANDLER_ROLES['listener-priority'], { action: 'elasticloadbalancing:DeleteRule', resource: listenerRuleArn, context: sharedTags }],
+    ['listener-priority deleting an untagged rule of the shared listener', HANDLER_ROLES['listener-priority'], { action: 'elasticloadbalancing:DeleteRule', resource: listenerRuleArn }],
+    ['listener-priority deleting a rule of another prefix\'s branch', HANDLER_ROLES['listener-priority'], { action: 'elasticloadbalancing:DeleteRule', resource: listenerRuleArn, context: { ...featureTags(), 'aws:ResourceTag/staging:prefix': 'other' } }],
+    ['listener-priority redirecting the shared app\'s rule', HANDLER_ROLES['listener-priority'], { action: 'elasticloadbalancing:ModifyRule', resource: listenerRuleArn, context: sharedTags }],
+    ['listener-priority retagging the shared app\'s rule as a branch\'s', HANDLER_ROLES['listener-priority'], { action: 'elasticloadbalancing:AddTags', resource: listenerRuleArn, context: sharedTags, unvalidated: ELB_TAGS }],
+    // 2. The golden template refresh is the shared staging's task, outside `<prefix>-*`.
+    ['release-task running the golden template refresh', HANDLER_ROLES['release-task'], { action: 'ecs:RunTask', resource: goldenRefreshTaskDefinition, context: { 'ecs:cluster': clusterArn } }],
+    // 4. The shared staging's schedules are in a group of their own, outside `schedule/default/<prefix>-*`.
+    ...sharedSchedules.flatMap((schedule): Array<[string, string, Authorization]> => [
+      [`the waker and sleeper pausing the shared schedule ${schedule.split(':schedule/')[1]}`, HANDLER_ROLES.waker, { action: 'scheduler:UpdateSchedule', resource: schedule }],
+      [`the waker provider pausing the shared schedule ${schedule.split(':schedule/')[1]}`, WAKER_PROVIDER_ROLE, { action: 'scheduler:UpdateSchedule', resource: schedule }],
+    ]),
+    // 5. A branch's cache token is not the database-template handler's to read.
+    ['database-template reading a branch cache token', HANDLER_ROLES['database-template'], { action: 'secretsmanager:GetSecretValue', resource: arn('secretsmanager', `secret:${branch.cacheSecretName}-AbCdEf`), context: featureTags() }],
+    ['database-restore reading a branch cache token', HANDLER_ROLES['database-restore'], { action: 'secretsmanager:GetSecretValue', resource: arn('secretsmanager', `secret:${branch.cacheSecretName}-AbCdEf`), context: featureTags() }],
+    // 6-8. CloudFormation with the deletion role invokes only provider functions.
+    ['the deletion role invoking the sweeper', DELETION_ROLE, { action: 'lambda:InvokeFunction', resource: sweeperFunction, context: sharedTags }],
+    ['the deletion role invoking the sleeper', DELETION_ROLE, { action: 'lambda:InvokeFunction', resource: sleeperFunction, context: sharedTags }],
+    ['the deletion role invoking the waker', DELETION_ROLE, { action: 'lambda:InvokeFunction', resource: wakerFunction, context: sharedTags }],
+    ['the deletion role invoking any other function of the account', DELETION_ROLE, { action: 'lambda:InvokeFunction', resource: arn('lambda', 'function:payroll'), context: { 'aws:ResourceTag/team': 'finance' } }],
+    ['the deletion role invoking another prefix\'s provider', DELETION_ROLE, { action: 'lambda:InvokeFunction', resource: arn('lambda', 'function:other-shared-ListenerPriorityProviderframeworkonEvent-AbCdEf012345'), context: { ...sharedTags, 'aws:ResourceTag/staging:prefix': 'other', 'aws:ResourceTag/staging:provider': 'listener-priority' } }],
   ];
   for (const [what, role, request] of cases) {
     test(what, async () => {
       expect(await decide(role, request)).toMatch(/^(ExplicitlyDenied|ImplicitlyDenied)$/);
     });
   }
+});
+
+describe('what a denial above relies on is really there', () => {
+  test('the shared staging has its own schedules (the app\'s nightly job and the golden refresh), outside the default group', () => {
+    expect(sharedSchedules).toHaveLength(2);
+    for (const schedule of sharedSchedules) expect(schedule).toContain(`:schedule/${sharedNames.scheduleGroupName}/`);
+  });
+
+  test('the golden template refresh runs the shared staging\'s own task definition family', () => {
+    expect(goldenRefreshTaskDefinition).toBe(arn('ecs', `task-definition/${sharedNames.databaseTemplateRefreshFamily}:1`));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 3. Who may invoke the waker: the function's resource policy, as Lambda writes the permission.
+
+describe('the waker\'s Lambda permission', () => {
+  const permissionId = only(shared.template, 'AWS::Lambda::Permission', (r) => r.Properties.Principal === 'elasticloadbalancing.amazonaws.com');
+  const permission = shared.template.Resources[permissionId].Properties;
+  const functionPolicy = {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { Service: permission.Principal },
+        Action: permission.Action,
+        Resource: resolver.resolve(permission.FunctionName),
+        ...(permission.SourceArn ? { Condition: { ArnLike: { 'AWS:SourceArn': resolver.resolve(permission.SourceArn) } } } : {}),
+      },
+    ],
+  };
+  const wakerTargetGroup = resolver.ref(only(shared.template, 'AWS::ElasticLoadBalancingV2::TargetGroup', (r) => r.Properties.TargetType === 'lambda'));
+  const invokedBy = async (targetGroupArn: string) => {
+    const result = await runSimulation(
+        {
+          request: {
+            principal: 'elasticloadbalancing.amazonaws.com',
+            action: 'lambda:InvokeFunction',
+            resource: { resource: wakerFunction, accountId: ACCOUNT },
+            contextVariables: { 'aws:SourceArn': targetGroupArn, 'aws:SourceAccount': ACCOUNT },
+          },
+          identityPolicies: [],
+          serviceControlPolicies: [],
+          resourceControlPolicies: [],
+          resourcePolicy: functionPolicy,
+        },
+        {},
+      );
+    return result.resultType === 'error' ? `error: ${JSON.stringify(result.errors)}` : result.overallResult;
+  };
+
+  test('is for the waker function, and its own target group may invoke it', async () => {
+    expect(resolver.resolve(permission.FunctionName)).toBe(wakerFunction);
+    expect(wakerTargetGroup).toContain(`:targetgroup/${sharedNames.wakerTargetGroupName}/`);
+    expect(await invokedBy(wakerTargetGroup)).toBe('Allowed');
+  });
+
+  test('no other target group of the account may invoke it (a branch\'s included)', async () => {
+    const branchTargetGroup = arn('elasticloadbalancing', `targetgroup/${generatedName(branchStackNames, 'StagingBranchAppTargetGroup', 32)}/0123456789abcdef`);
+    expect(await invokedBy(branchTargetGroup)).toMatch(/Denied$/);
+    expect(await invokedBy(arn('elasticloadbalancing', `targetgroup/${sharedNames.wakerTargetGroupName}x/0123456789abcdef`))).toMatch(/Denied$/);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import * as fc from 'fast-check';
-import { SharedStagingNames, StagingNamePatterns, StagingNames, decodeTagValue, encodeTagValue, slugify } from '../lib/contract/naming';
+import { BRANCH_HINT, SharedStagingNames, StagingNamePatterns, StagingNames, decodeTagValue, encodeTagValue, slugify } from '../lib/contract/naming';
 import { generationSuffix } from '../lambda/database-restore/model';
 
 /** The staging domain of the example cdk.json. */
@@ -222,6 +222,20 @@ describe('StagingNames: invalid input', () => {
   // `refs/heads/` is never part of a branch name (fromBranch strips it), so what is left is blank.
   test.each([['refs/heads/'], ['refs/heads/  ']])('fails when the branch is blank after refs/heads/ (%j)', (branch) => {
     expect(() => StagingNames.fromBranch(branch)).toThrow(/-c branch=/);
+  });
+
+  test.each([['HEAD'], ['refs/heads/HEAD']])('fails on %j, what a detached CI checkout prints, saying what works in CI', (branch) => {
+    expect(() => StagingNames.fromBranch(branch)).toThrow(`branch must be a branch name, not HEAD, which git prints in a detached checkout (got ${JSON.stringify(branch)}); ${BRANCH_HINT}`);
+    expect(BRANCH_HINT).toContain('-c branch=${{ github.head_ref || github.ref_name }} in GitHub Actions');
+    expect(BRANCH_HINT).toContain('-c branch=$CI_COMMIT_REF_NAME in GitLab CI');
+  });
+
+  test('an empty branch (git branch --show-current in a detached checkout) is told what works in CI', () => {
+    expect(() => StagingNames.fromBranch('')).toThrow(`branch must not be empty (got ""); ${BRANCH_HINT}`);
+  });
+
+  test.each([['HEADS'], ['head'], ['feature/HEAD']])('accepts %j, a branch git allows', (branch) => {
+    expect(StagingNames.fromBranch(branch).branch).toBe(branch);
   });
 
   test('fails when the branch is not a string', () => {
@@ -476,6 +490,8 @@ function namesAndPatterns(n: StagingNames, refreshToken: string): Array<[string,
     ['cacheId', n.cacheId, p.cacheId],
     ['databaseSecretName', n.databaseSecretName, p.secretName],
     ['cacheSecretName', n.cacheSecretName, p.secretName],
+    ['databaseSecretName (database secrets only)', n.databaseSecretName, p.databaseSecretName],
+    ['schedule (group/name)', `default/${n.stackName}-StagingBranchAppJobNightlySchedule0123ABCD-AbCdEf012345`.slice(0, 72), `${p.scheduleGroupName}/${p.scheduleName}`],
     ['parameterPath', n.parameterPath, p.parameterPath],
     ['logGroupName(web)', n.logGroupName('web'), p.logGroupName],
     ['taskDefinitionFamily(web)', n.taskDefinitionFamily('web'), p.taskDefinitionFamily],
@@ -513,6 +529,19 @@ describe('StagingNamePatterns: the IAM patterns match the names, and only branch
     );
   });
 
+  test('the database secret pattern reaches a branch\'s database secret, never its cache token', () => {
+    fc.assert(
+      fc.property(anyBranch, validPrefix, fc.stringMatching(/^[A-Za-z0-9]{6}$/), (branch, prefix, suffix) => {
+        const n = StagingNames.fromBranch(branch, prefix);
+        // Secrets Manager ARNs end in `-` and 6 random characters; the policies add `-??????`.
+        const pattern = iamPattern(`${n.patterns.databaseSecretName}-??????`);
+        expect(pattern.test(`${n.databaseSecretName}-${suffix}`)).toBe(true);
+        expect(pattern.test(`${n.cacheSecretName}-${suffix}`)).toBe(false);
+      }),
+      RUNS,
+    );
+  });
+
   test('no shared resource name matches the branch pattern of its kind, except those the deletion role denies explicitly', () => {
     fc.assert(
       fc.property(validPrefix, (prefix) => {
@@ -526,6 +555,11 @@ describe('StagingNamePatterns: the IAM patterns match the names, and only branch
           [`${shared.parameterPath()}/vpc-id`, p.parameterPath],
           [`${shared.parameterPath()}/database/secret-arn`, p.secretName],
           [`${shared.stackName}-SweeperDeletionRole0123ABCD-AbCdEf012345`, p.generatedName],
+          // Scoped to exactly the branch ones: release-task's families, the sleep policies' schedules, database-template's secrets.
+          [shared.databaseTemplateRefreshFamily, p.taskDefinitionFamily],
+          [`${shared.scheduleGroupName}/${shared.stackName}-StagingAppJobNightlySchedule0123ABCD-AbCdEf012345`, `${p.scheduleGroupName}/${p.scheduleName}`],
+          [`${shared.scheduleGroupName}/${shared.stackName}-StagingDatabaseTemplateSchedule0123-AbCdEf012345`, `${p.scheduleGroupName}/${p.scheduleName}`],
+          [`${shared.parameterPath()}/database/secret-arn-AbCdEf`, `${p.databaseSecretName}-??????`],
         ];
         const hits = byKind.filter(([name, pattern]) => iamPattern(pattern).test(name)).map(([name]) => name);
         // The deletion role denies each of these explicitly (test/iam.test.ts proves it): the shared

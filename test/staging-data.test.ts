@@ -254,7 +254,12 @@ describe('ready-made app with feature.database.mode "template" and feature.cache
       expect(schedule.Properties.ScheduleExpression).toBe('cron(0 2 * * ? *)');
       const taskId = schedule.Properties.Target.EcsParameters.TaskDefinitionArn.Ref;
       const task = json.Resources[taskId];
-      expect(task.Properties.Family).toBe('staging-database-template-refresh');
+      // Outside the branch families `staging-*` that release-task may run.
+      expect(task.Properties.Family).toBe('staging_shared-database-template-refresh');
+      // In the shared staging's own group (the sleeper pauses only `default` ones), created before it.
+      expect(schedule.Properties.GroupName).toBe('staging-shared');
+      const [groupId] = resourcesOfType(json, 'AWS::Scheduler::ScheduleGroup').map(([id]) => id);
+      expect(schedule.DependsOn).toContain(groupId);
       const [c] = task.Properties.ContainerDefinitions;
       expect(c.Image).toBe('public.ecr.aws/docker/library/postgres:16');
       expect(c.EntryPoint).toEqual(['bash', '-c']);

@@ -14,7 +14,10 @@ function synth(props: StagingSweeperProps = {}) {
   return { app, stack, sweeper, template: Template.fromStack(stack) };
 }
 
-/** `arn:<partition>:<service>:<region>:<account>:<rest>` as the template writes it. */
+/** An ARN of the stack's own environment, as `Stack.formatArn` (StagingArns) writes it. */
+const stackArn = (service: string, rest: string) => `arn:aws:${service}:${ENV.region}:${ENV.account}:${rest}`;
+
+/** `arn:<partition>:<service>:<region>:<account>:<rest>` with pseudo parameters (the SSM paths). */
 const arnOf = (service: string, rest: string) => ({
   'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:${service}:`, { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${rest}`]],
 });
@@ -38,7 +41,7 @@ describe('the sweeper function role', () => {
         Sid: 'DeleteTaggedFeatureStacksOnly',
         Effect: 'Allow',
         Action: 'cloudformation:DeleteStack',
-        Resource: arnOf('cloudformation', 'stack/staging-*/*'),
+        Resource: stackArn('cloudformation', 'stack/staging-*/*'),
         Condition: {
           StringEquals: {
             'aws:ResourceTag/staging:kind': ['feature', 'feature-lite'],
@@ -48,7 +51,7 @@ describe('the sweeper function role', () => {
         },
       },
       // `staging-*` matches the shared stack too: denied by name and by its tag.
-      { Sid: 'NeverDeleteTheSharedStack', Effect: 'Deny', Action: 'cloudformation:DeleteStack', Resource: arnOf('cloudformation', 'stack/staging-shared/*') },
+      { Sid: 'NeverDeleteTheSharedStack', Effect: 'Deny', Action: 'cloudformation:DeleteStack', Resource: stackArn('cloudformation', 'stack/staging-shared/*') },
       {
         Sid: 'NeverDeleteSharedStacks',
         Effect: 'Deny',
@@ -297,7 +300,7 @@ describe('the topic', () => {
       Environment: { Variables: Match.objectLike({ TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:ops', STAGING_PREFIX: 'preview', PARAMETER_PREFIX: '/preview/env' }) },
     });
     expect(statementsOf(template, /FunctionRole/)).toContainEqual(expect.objectContaining({ Action: 'sns:Publish', Resource: 'arn:aws:sns:eu-west-1:123456789012:ops' }));
-    expect(statementsOf(template, /FunctionRole/)).toContainEqual(expect.objectContaining({ Action: 'cloudformation:DeleteStack', Resource: arnOf('cloudformation', 'stack/preview-*/*') }));
+    expect(statementsOf(template, /FunctionRole/)).toContainEqual(expect.objectContaining({ Action: 'cloudformation:DeleteStack', Resource: stackArn('cloudformation', 'stack/preview-*/*') }));
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmActions: ['arn:aws:sns:eu-west-1:123456789012:ops'] });
     expect(formatFindings(validationFindings(app))).toEqual([]);
   });

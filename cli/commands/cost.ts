@@ -71,6 +71,19 @@ function branchCount(options: CostOptions, liveCount?: number): { n: number; sou
   return { n: DEFAULT_BRANCHES, source: `assumed; pass --branches <n>` };
 }
 
+/** Where a user finds the price table: in the installed package, compiled from lib/contract/cost/price-table.ts. */
+export const PRICE_TABLE = 'node_modules/cdk-multi-staging/dist/contract/cost/price-table.js';
+
+/** The templates of `--shared`, with errors that name the option. */
+function sharedTemplates(path: string) {
+  try {
+    return loadTemplates(path);
+  } catch (e) {
+    if (e instanceof CliError) throw new CliError(`--shared ${path}: ${e.message}`, e.exitCode);
+    throw e;
+  }
+}
+
 /** The shared database's storage: what a branch restored from its snapshot starts with. */
 function withSharedStorage(assumptions: CostAssumptions, options: CostOptions, sharedTemplate: any): CostAssumptions {
   if (options.databaseStorageGib !== undefined || !sharedTemplate) return assumptions;
@@ -83,7 +96,7 @@ function withSharedStorage(assumptions: CostAssumptions, options: CostOptions, s
 function offline(path: string, options: CostOptions, io: Io, assumptions: CostAssumptions) {
   const templates = loadTemplates(path);
   const region = (t: { region?: string }) => options.region ?? t.region ?? regionOf(options, io.env);
-  const shared = templates.find((t) => t.shared) ?? (options.shared ? loadTemplates(options.shared).find((t) => t.shared) : undefined);
+  const shared = templates.find((t) => t.shared) ?? (options.shared ? sharedTemplates(options.shared).find((t) => t.shared) : undefined);
   if (options.shared && !shared) throw new CliError(`--shared ${options.shared} holds no shared stack template (one with a SharedStagingParameterPrefix output).`);
   const branchAssumptions = withSharedStorage(assumptions, options, shared?.template);
   const branches = templates.filter((t) => !t.shared).map((t) => ({ stackName: t.stackName, cost: priceTemplate(t.template, region(t), branchAssumptions) }));
@@ -164,7 +177,7 @@ function render(io: Io, b: BranchCost, share: SharedShare | undefined): string {
   return (
     `${c.bold(b.stackName)}: ${b.cost.region}, ${b.cost.currency}, on-demand prices as of ${b.cost.pricesAsOf}${b.cost.sleeps ? '' : ' (this stack does not sleep)'}\n` +
     table(io, ['category', 'item', 'how', 'awake/day', 'asleep/day'], rows, ['left', 'left', 'left', 'right', 'right']) +
-    (b.cost.lines.some((l) => l.estimate) ? '* an estimated price (see lib/contract/cost/price-table.ts)\n' : '') +
+    (b.cost.lines.some((l) => l.estimate) ? `* an estimated price: another region's figure or a rule of thumb (each figure's source: ${PRICE_TABLE})\n` : '') +
     '\n'
   );
 }

@@ -25,7 +25,13 @@ export function build(app: App): Stack[] {
 }
 
 function image(app: App): ecs.ContainerImage {
-  return ecs.ContainerImage.fromRegistry(app.node.tryGetContext('image') ?? DEFAULT_IMAGE);
+  const given: unknown = app.node.tryGetContext('image');
+  if (given === undefined) return ecs.ContainerImage.fromRegistry(DEFAULT_IMAGE);
+  // An empty -c image=$IMAGE is an unset variable: deploying the default instead would hide it.
+  if (typeof given !== 'string' || given === '') {
+    throw new Error(`image must be an image reference when given (got ${JSON.stringify(given)}); is the variable in -c image=$IMAGE set? Leave -c image out for ${DEFAULT_IMAGE}`);
+  }
+  return ecs.ContainerImage.fromRegistry(given);
 }
 
 function sharedStack(app: App): Stack {

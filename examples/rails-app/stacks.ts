@@ -54,7 +54,12 @@ export function build(app: App): Stack[] {
 /** The app's image from its ECR repository in this account; the tag is the one CI pushed. */
 function railsImage(stack: Stack): ecs.ContainerImage {
   const repository = ecr.Repository.fromRepositoryName(stack, 'Repository', 'rails-app');
-  return ecs.ContainerImage.fromEcrRepository(repository, stack.node.tryGetContext('imageTag') ?? 'staging');
+  const tag: unknown = stack.node.tryGetContext('imageTag') ?? 'staging';
+  // An empty -c imageTag=$GIT_SHA would pull `latest`, which CI never pushes.
+  if (typeof tag !== 'string' || !/^[\w][\w.-]{0,127}$/.test(tag)) {
+    throw new Error(`imageTag must be a Docker tag, e.g. a commit SHA (got ${JSON.stringify(tag)}); is the variable in -c imageTag=$GIT_SHA set? Leave -c imageTag out for "staging"`);
+  }
+  return ecs.ContainerImage.fromEcrRepository(repository, tag);
 }
 
 function sharedStack(app: App): Stack {

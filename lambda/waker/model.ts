@@ -55,7 +55,7 @@ export const WAKE_GIVE_UP_MINUTES = 30;
 
 export const MINUTE_MS = 60_000;
 
-/** Modelled wake times (seconds), from RESEARCH §2: Fargate start 45–90 s plus two health checks at 15 s. */
+/** Modelled wake times (seconds), Fargate start 45–90 s as users report it, plus two health checks at 15 s. */
 export const WAKE_SECONDS = {
   /** ECS schedules the tasks, pulls a 250–500 MB image and starts it (upper report). */
   taskStart: 90,

@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
 
+/**
+ * How to pass the branch, on a laptop and in CI. A CI checkout is often detached: there
+ * `git branch --show-current` prints nothing and `git rev-parse --abbrev-ref HEAD` prints `HEAD`,
+ * so the CI's own variable names the branch.
+ */
+export const BRANCH_HINT =
+  'pass the git branch: -c branch=$(git branch --show-current) in a checkout of the branch; ' +
+  '-c branch=${{ github.head_ref || github.ref_name }} in GitHub Actions; -c branch=$CI_COMMIT_REF_NAME in GitLab CI';
+
 /** The staging name of the shared staging, reserved for it. */
 const SHARED = 'shared';
 
@@ -33,15 +42,16 @@ export class StagingNames {
    *   ignored, since it is never part of a branch name.
    * @param prefix the staging system's prefix, used in stack names and SSM paths.
    *   Lower-case letters and digits, starting with a letter, at most 20 characters.
-   * @throws if the branch is empty or blank, or the prefix is invalid.
+   * @throws if the branch is empty or blank or `HEAD`, or the prefix is invalid.
    */
   public static fromBranch(branch: string, prefix: string = 'staging'): StagingNames {
     const problems: string[] = [];
     const name = typeof branch === 'string' ? branch.replace(/^refs\/heads\//, '') : branch;
     if (typeof name !== 'string' || name.trim() === '') {
-      problems.push(
-        `branch must not be empty (got ${JSON.stringify(branch)}); pass the git branch, e.g. \`cdk deploy -c branch=$(git branch --show-current)\``,
-      );
+      problems.push(`branch must not be empty (got ${JSON.stringify(branch)}); ${BRANCH_HINT}`);
+    } else if (name === 'HEAD') {
+      // git refuses a branch named HEAD; `HEAD` is what a detached checkout prints for the branch.
+      problems.push(`branch must be a branch name, not HEAD, which git prints in a detached checkout (got ${JSON.stringify(branch)}); ${BRANCH_HINT}`);
     } else if (LONE_SURROGATE.test(name)) {
       // Such a string has no UTF-8 form: two of them would hash alike.
       problems.push(`branch must be valid Unicode text (got ${JSON.stringify(branch)}); pass the branch name as git prints it`);
@@ -238,6 +248,15 @@ export class StagingNamePatterns {
     return `${this.prefix}/branches/*`;
   }
 
+  /**
+   * Secrets Manager names of branch database secrets only (`StagingNames.databaseSecretName`):
+   * `<prefix>/branches/`, a wildcard for the staging name, then `/database`. A branch's cache
+   * token (`.../cache`) does not match.
+   */
+  public get databaseSecretName(): string {
+    return `${this.prefix}/branches/*/database`;
+  }
+
   /** SSM parameters of branches: `/<prefix>/branches/*`. */
   public get parameterPath(): string {
     return `/${this.prefix}/branches/*`;
@@ -251,6 +270,20 @@ export class StagingNamePatterns {
   /** Task definition families of branches: `<prefix>-*`. */
   public get taskDefinitionFamily(): string {
     return `${this.prefix}-*`;
+  }
+
+  /**
+   * EventBridge Scheduler schedules of branches: in the `default` group (the shared staging keeps
+   * its own in `SharedStagingNames.scheduleGroupName`), with names CloudFormation generates from
+   * the stack name, so `<prefix>-*`.
+   */
+  public get scheduleName(): string {
+    return this.generatedName;
+  }
+
+  /** The schedule group branch schedules live in: `default` (it carries no tags and cannot be created). */
+  public get scheduleGroupName(): string {
+    return 'default';
   }
 
   /**
@@ -293,6 +326,34 @@ export class SharedStagingNames {
   /** Log group for one of the shared app's services. */
   public logGroupName(service: string): string {
     return serviceLogGroupName(this.logGroupPrefix, service);
+  }
+
+  /**
+   * The schedule group of the shared staging's own schedules (the shared app's jobs, the golden
+   * template refresh): `<prefix>-shared`. Branch schedules stay in `default`, so a policy on
+   * `schedule/default/<prefix>-*` never reaches these.
+   */
+  public get scheduleGroupName(): string {
+    return `${this.prefix}-${SHARED}`;
+  }
+
+  /**
+   * Task definition family of the golden template refresh: `<prefix>_shared-database-template-refresh`.
+   * The `_` keeps it outside the branch families `<prefix>-*` (`StagingNamePatterns.taskDefinitionFamily`):
+   * a branch `database-template` with a service `refresh` has the family
+   * `<prefix>-database-template-refresh`.
+   */
+  public get databaseTemplateRefreshFamily(): string {
+    return `${this.prefix}_${SHARED}-database-template-refresh`;
+  }
+
+  /**
+   * The waker's target group: `<prefix>-waker` (at most 26 of the 32 characters ELB allows). A
+   * fixed name lets the waker's Lambda permission name it as its `SourceArn`; branch target groups
+   * get CloudFormation-generated names, which end in a random suffix.
+   */
+  public get wakerTargetGroupName(): string {
+    return `${this.prefix}-waker`;
   }
 
   /** SSM parameters the shared staging publishes: `<parameterPrefix>/shared/*`. */

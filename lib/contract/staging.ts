@@ -16,6 +16,12 @@ export class TagKeys {
   public static readonly PREFIX = 'staging:prefix';
   /** Always `cdk-multi-staging`. */
   public static readonly MANAGED_BY = 'staging:managed-by';
+  /**
+   * On the function behind a provider's service token: the provider's name. The sweeper's
+   * deletion role may invoke only functions that carry it (custom-resource deletes), never the
+   * sweeper, the sleeper or any other function.
+   */
+  public static readonly PROVIDER = 'staging:provider';
 }
 
 /** Values of the `staging:kind` tag. */
@@ -45,6 +51,12 @@ export class FeatureOutputs {
    * `; no price for X in Y` for anything it could not price.
    */
   public static readonly COST_PER_DAY = 'StagingCostPerDay';
+}
+
+/** Output names of the shared stack that tools (the `staging` CLI) read. */
+export class SharedStackOutputs {
+  /** The cdk-multi-staging version that last deployed the shared stack (`staging doctor` compares it with the installed one). */
+  public static readonly LIBRARY_VERSION = 'SharedStagingLibraryVersion';
 }
 
 /** SSM parameter names below the shared staging's parameter prefix (e.g. `/staging`). */

@@ -12,14 +12,62 @@ import { IConstruct } from 'constructs';
  * acknowledged; any other wildcard still shows up.
  */
 export function acknowledgeWildcardPermissions(scope: IConstruct, reason: string, matches: RegExp = /.*/): void {
-  Aspects.of(scope).add(new WildcardAcknowledger(reason, matches));
+  Aspects.of(scope).add(new WildcardAcknowledger((finding) => (matches.test(finding) ? reason : undefined)));
+}
+
+/** A resource a policy statement names, and why a reviewer should accept its wildcard. */
+export interface ReasonedResource {
+  /** The ARN or ARN pattern, exactly as the statement names it. */
+  readonly arn: string;
+  /** Why the wildcard in it is by design (the cdk-nag acknowledgement's reason). */
+  readonly reason: string;
+}
+
+/**
+ * Acknowledges cdk-nag's AwsSolutions-IAM5 findings on the IAM policies below `scope` for exactly
+ * the `resources` given, each with its own reason. The finding IDs are computed from the very
+ * ARNs the statements hold (resolved and flattened as cdk-nag does), so a statement and its
+ * acknowledgement cannot drift apart; a wildcard resource without a reason still shows up.
+ */
+export function acknowledgeResources(scope: IConstruct, resources: ReasonedResource[]): void {
+  Aspects.of(scope).add(
+    new WildcardAcknowledger((finding, stack) => {
+      const reasons = resources.filter((r) => resourceFinding(stack, r.arn) === finding).map((r) => r.reason);
+      return reasons.length > 0 ? [...new Set(reasons)].join(' ') : undefined;
+    }),
+  );
+}
+
+/** The cdk-nag finding (`Resource::...`, without the rule id) a resource of a statement in `stack` raises if it has a wildcard. */
+export function resourceFinding(stack: Stack, arn: string): string {
+  return `Resource::${flatten(stack.resolve(arn))}`;
+}
+
+/**
+ * The resources of a policy's statements, each with why it is scoped as it is: `scope(...)` gives
+ * a statement its resources and records their reasons, `all` is what `acknowledgeResources` takes.
+ * One list, so a statement's resource and its acknowledgement are written once.
+ */
+export class ReasonedResources {
+  private readonly list: ReasonedResource[] = [];
+
+  /** @param suffix what every reason ends with (e.g. the guard the whole policy shares) */
+  constructor(private readonly suffix: string = '') {}
+
+  /** The ARNs of `resources`, for a statement's `resources`; their reasons are recorded. */
+  public scope(...resources: Array<[arn: string, reason: string]>): string[] {
+    this.list.push(...resources.map(([arn, reason]) => ({ arn, reason: this.suffix ? `${reason} ${this.suffix}` : reason })));
+    return resources.map(([arn]) => arn);
+  }
+
+  /** Every resource recorded, with its reason. */
+  public get all(): ReasonedResource[] {
+    return [...this.list];
+  }
 }
 
 class WildcardAcknowledger implements IAspect {
-  constructor(
-    private readonly reason: string,
-    private readonly matches: RegExp,
-  ) {}
+  constructor(private readonly reasonFor: (finding: string, stack: Stack) => string | undefined) {}
 
   public visit(node: IConstruct): void {
     let documents: unknown[] = [];
@@ -30,14 +78,14 @@ class WildcardAcknowledger implements IAspect {
       documents = policies.map((p) => Stack.of(node).resolve(p.policyDocument));
     }
     for (const finding of documents.flatMap(wildcardFindings)) {
-      if (this.matches.test(finding)) {
-        Validations.of(node).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason: this.reason });
-      }
+      const reason = this.reasonFor(finding, Stack.of(node));
+      if (reason !== undefined) Validations.of(node).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
     }
   }
 }
 
-function wildcardFindings(document: any): string[] {
+/** cdk-nag's AwsSolutions-IAM5 findings of a resolved policy document (`Resource::...`, `Action::...`). */
+export function wildcardFindings(document: any): string[] {
   const findings = new Set<string>();
   for (const statement of document?.Statement ?? []) {
     if (statement.Effect !== 'Allow') continue;

@@ -7,7 +7,7 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { MAX_IDENTIFIER_BYTES, NEXT_SUFFIX, TEMPLATE_LOCK, identifierProblem } from '../contract/providers/database-template';
-import { StagingNames } from '../contract/naming';
+import { SharedStagingNames, StagingNames } from '../contract/naming';
 import type { SharedDatabaseTemplateOptions } from '../providers/database-template';
 import { acknowledgeWildcardPermissions } from './acknowledge';
 import { GOLDEN_REFRESH_SCRIPT } from './golden-refresh-script';
@@ -26,6 +26,8 @@ export interface GoldenTemplateProps extends SharedDatabaseTemplateOptions {
   readonly sourceDatabase: string;
   /** Major version of the shared Postgres: the refresh runs the same version's pg_dump. */
   readonly postgresMajorVersion: string;
+  /** The shared staging's schedule group (`SharedStagingNames.scheduleGroupName`). */
+  readonly scheduleGroup: scheduler.IScheduleGroup;
 }
 
 /**
@@ -53,7 +55,7 @@ export class GoldenTemplate extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'RefreshTask', {
-      family: `${props.prefix}-database-template-refresh`,
+      family: new SharedStagingNames(props.prefix).databaseTemplateRefreshFamily,
       cpu: props.cpu ?? 512,
       memoryLimitMiB: props.memoryLimitMiB ?? 1024,
       runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.ARM64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
@@ -85,6 +87,7 @@ export class GoldenTemplate extends Construct {
     });
 
     const schedule = new scheduler.Schedule(this, 'Schedule', {
+      scheduleGroup: props.scheduleGroup,
       schedule: props.schedule ?? scheduler.ScheduleExpression.cron({ minute: '0', hour: '2' }),
       description: `Refreshes the golden template ${this.templateDatabase} from ${props.sourceDatabase}`,
       target: new targets.EcsRunFargateTask(props.cluster, {
@@ -94,6 +97,8 @@ export class GoldenTemplate extends Construct {
         capacityProviderStrategies: [{ capacityProvider: 'FARGATE', weight: 1 }],
       }),
     });
+    // The schedule names its group by name only: CloudFormation must create the group first.
+    schedule.node.addDependency(props.scheduleGroup);
     acknowledgeWildcardPermissions(
       schedule,
       'Scheduler may tag the refresh tasks it starts on the shared cluster; task ids are not known in advance.',

@@ -1,4 +1,6 @@
 import { CfnOutput, Fn, Stack } from 'aws-cdk-lib';
+import { SharedStackOutputs } from '../contract/staging';
+import { libraryVersion } from '../contract/version';
 import type { SharedStaging } from '../shared-staging';
 
 /**
@@ -20,6 +22,8 @@ export class SharedOutputs {
   public static readonly SLEEPER_FUNCTION_NAME = 'SleeperFunctionName';
   /** A dry run of the sweeper, ready to paste. */
   public static readonly SWEEPER_DRY_RUN_COMMAND = 'SweeperDryRunCommand';
+  /** The cdk-multi-staging version that deployed the stack: `staging doctor` reports drift from the installed one. */
+  public static readonly LIBRARY_VERSION = SharedStackOutputs.LIBRARY_VERSION;
 }
 
 /** Adds the shared staging's outputs to its stack (no exports: nothing may import them). */
@@ -28,6 +32,10 @@ export function addSharedOutputs(shared: SharedStaging): void {
   new CfnOutput(stack, SharedOutputs.URL, { value: shared.url, description: 'The shared-staging app' });
   new CfnOutput(stack, SharedOutputs.PARAMETER_PREFIX, { value: shared.parameterPrefix, description: 'SSM parameters that feature stacks read' });
   new CfnOutput(stack, SharedOutputs.CLUSTER_NAME, { value: shared.cluster.clusterName, description: 'The ECS cluster of every staging' });
+  new CfnOutput(stack, SharedOutputs.LIBRARY_VERSION, {
+    value: libraryVersion(),
+    description: 'The cdk-multi-staging version that deployed this stack; `staging doctor` compares it with the installed one',
+  });
   new CfnOutput(stack, SharedOutputs.SLEEPER_FUNCTION_NAME, {
     value: shared.sleeper.sleeperFunction.functionName,
     description: 'The sleeper: puts idle branches to sleep; invoke with {"wake": "<staging name>"} or {"sleep": "<staging name>"}',

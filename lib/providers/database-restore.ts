@@ -1,7 +1,8 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { ProviderNames, StagingKinds, TagKeys } from '../contract/staging';
-import { StagingNamePatterns } from '../contract/naming';
+import { ReasonedResources } from '../private/acknowledge';
+import { StagingArns } from '../private/arns';
 import { ProviderDefinition } from './provider-definition';
 
 /** Properties of `databaseRestoreProvider`. */
@@ -19,12 +20,14 @@ export interface DatabaseRestoreProviderProps {
  */
 export function databaseRestoreProvider(props: DatabaseRestoreProviderProps): ProviderDefinition {
   const { stack } = props;
-  const patterns = new StagingNamePatterns(props.prefix);
-  const rds = (resource: string) => `arn:${stack.partition}:rds:${stack.region}:${stack.account}:${resource}`;
-  const branchDatabases = rds(`db:${patterns.databaseIdentifier}`);
-  const subnetGroup = rds(`subgrp:${props.subnetGroupName}`);
+  const arns = new StagingArns(stack, props.prefix);
+  const reasons = new ReasonedResources();
+  const branchDatabases: [string, string] = [
+    arns.branchDatabases,
+    'Branch databases are named `<prefix>-<branch>-<generation>` (`<prefix>-*-????`, which the shared database does not match); modify and delete need the feature tag as well.',
+  ];
+  const subnetGroup = arns.rds('subgrp', props.subnetGroupName);
   const branchResource = { StringEquals: { [`aws:ResourceTag/${TagKeys.KIND}`]: StagingKinds.FEATURE } };
-  const branchSecrets = `arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${patterns.secretName}`;
   return {
     name: ProviderNames.DATABASE_RESTORE,
     options: {
@@ -33,18 +36,31 @@ export function databaseRestoreProvider(props: DatabaseRestoreProviderProps): Pr
       queryInterval: Duration.seconds(30),
       timeout: Duration.minutes(2),
       policies: [
-        new iam.PolicyStatement({ actions: ['rds:DescribeDBSnapshots', 'rds:DescribeDBInstances'], resources: ['*'] }),
+        new iam.PolicyStatement({
+          actions: ['rds:DescribeDBSnapshots', 'rds:DescribeDBInstances'],
+          resources: reasons.scope(['*', 'Describe calls have no resource-level permissions; KMS use is only through RDS (kms:ViaService).']),
+        }),
         new iam.PolicyStatement({
           actions: ['rds:RestoreDBInstanceFromDBSnapshot'],
-          resources: [branchDatabases, rds('snapshot:*'), subnetGroup, rds('og:*'), rds('pg:*')],
+          resources: [
+            ...reasons.scope(branchDatabases, [
+              arns.rds('snapshot', '*'),
+              'A restore may read any snapshot (the newest of the source instance is chosen at deploy time) but creates only branch databases.',
+            ]),
+            subnetGroup,
+            ...reasons.scope(
+              [arns.rds('og', '*'), 'A restore may use any option group (the snapshot\'s own).'],
+              [arns.rds('pg', '*'), 'A restore may use any parameter group (the snapshot\'s own).'],
+            ),
+          ],
         }),
         new iam.PolicyStatement({
           actions: ['rds:AddTagsToResource'],
-          resources: [branchDatabases],
+          resources: reasons.scope(branchDatabases),
         }),
         new iam.PolicyStatement({
           actions: ['rds:ModifyDBInstance', 'rds:DeleteDBInstance'],
-          resources: [branchDatabases],
+          resources: reasons.scope(branchDatabases),
           conditions: branchResource,
         }),
         // ModifyDBInstance with DBSubnetGroupName (moving a branch copy into the shared subnet
@@ -53,18 +69,20 @@ export function databaseRestoreProvider(props: DatabaseRestoreProviderProps): Pr
           actions: ['rds:ModifyDBInstance'],
           resources: [subnetGroup],
         }),
-        new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [branchSecrets] }),
+        new iam.PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: reasons.scope([
+            arns.branchDatabaseSecrets,
+            'Only the branch database secrets `<prefix>/branches/<name>/database` (their ARNs add a random suffix), never the branch cache tokens.',
+          ]),
+        }),
         new iam.PolicyStatement({
           actions: ['kms:CreateGrant', 'kms:DescribeKey', 'kms:Decrypt'],
-          resources: ['*'],
+          resources: reasons.scope(['*', 'Describe calls have no resource-level permissions; KMS use is only through RDS (kms:ViaService).']),
           conditions: { StringEquals: { 'kms:ViaService': `rds.${stack.region}.amazonaws.com` } },
         }),
       ],
     },
-    wildcards: {
-      reason:
-        'Describe calls have no resource-level permissions; restores may read any snapshot, option and parameter group but create only `<prefix>-*` instances; modify and delete need the feature tag as well; KMS use is only through RDS.',
-      findings: /^Resource::(\*|arn:.*:rds:.*:(db:[a-z0-9]+-\*-\?\?\?\?|snapshot:\*|og:\*|pg:\*)|arn:.*:secretsmanager:.*:secret:[a-z0-9]+\/branches\/\*)$/,
-    },
+    acknowledgements: reasons.all,
   };
 }

@@ -5,7 +5,9 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ProviderNames } from '../contract/staging';
 import { DatabaseTemplateEnvironment as E } from '../contract/providers/database-template';
-import { StagingNamePatterns, StagingNames } from '../contract/naming';
+import { StagingNames } from '../contract/naming';
+import { ReasonedResources } from '../private/acknowledge';
+import { StagingArns } from '../private/arns';
 import { InVpc } from './in-vpc';
 import { ProviderDefinition } from './provider-definition';
 
@@ -63,7 +65,8 @@ export interface DatabaseTemplateProviderProps extends InVpc {
  */
 export function databaseTemplateProvider(props: DatabaseTemplateProviderProps): ProviderDefinition {
   const stack = Stack.of(props.vpc);
-  const branchSecrets = `arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${new StagingNamePatterns(props.prefix).secretName}`;
+  const arns = new StagingArns(stack, props.prefix);
+  const reasons = new ReasonedResources();
   return {
     name: ProviderNames.DATABASE_TEMPLATE,
     options: {
@@ -73,7 +76,18 @@ export function databaseTemplateProvider(props: DatabaseTemplateProviderProps): 
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: props.securityGroups,
-      policies: [new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [props.adminSecret.secretArn, branchSecrets] })],
+      policies: [
+        new iam.PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [
+            props.adminSecret.secretArn,
+            ...reasons.scope([
+              arns.branchDatabaseSecrets,
+              'The handler reads the shared admin secret and the branch database secrets `<prefix>/branches/<name>/database` only, not the branch cache tokens (branch stacks create those secrets, so their ARNs are not known here).',
+            ]),
+          ],
+        }),
+      ],
       environment: {
         [E.HOST]: props.host,
         [E.PORT]: props.port,
@@ -89,9 +103,6 @@ export function databaseTemplateProvider(props: DatabaseTemplateProviderProps): 
         NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
       },
     },
-    wildcards: {
-      reason: 'The handler reads the shared admin secret and the branch secrets `<prefix>/branches/*` only (branch stacks create those, so their ARNs are not known here).',
-      findings: /^Resource::arn:.*:secretsmanager:.*:secret:[a-z0-9]+\/branches\/\*$/,
-    },
+    acknowledgements: reasons.all,
   };
 }

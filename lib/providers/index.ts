@@ -6,9 +6,12 @@
  *   `props` holds just what the policy and options need (constructs by interface, the stack for
  *   ARNs). It returns the provider's name (a `ProviderNames` constant), the `StagingProviderOptions`
  *   with its handler (`lambda/<name>/`) and IAM statements, and, if its policy has by-design
- *   wildcards, the cdk-nag IAM5 findings to acknowledge with a reason. No constructs are created
- *   there: SharedStaging calls `addProvider` with the result.
- * - Names and ARN patterns come from `StagingNames` / `StagingNamePatterns`, never by hand.
+ *   wildcards, their reasons: each statement takes its resources from a `ReasonedResources`
+ *   (`scope([arn, reason])`), and `acknowledgements` is its `all`, so a resource and its cdk-nag
+ *   acknowledgement are written once. No constructs are created there: SharedStaging calls
+ *   `addProvider` with the result.
+ * - Names and ARN patterns come from `StagingNames` / `StagingNamePatterns`, ARNs from
+ *   `StagingArns` (lib/private/arns.ts, `Stack.formatArn`), never by hand.
  * - Its resource type and properties go in `lib/contract/providers.ts`.
  * - `test/providers/<name>.test.ts` tests the definition directly; `test/iam.test.ts` proves each
  *   SDK command of its handler against the synthesized policy.

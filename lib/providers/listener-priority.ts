@@ -1,9 +1,10 @@
-import { Fn } from 'aws-cdk-lib';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Duration } from 'aws-cdk-lib';
 import { AccessEnvironment } from '../contract/access';
-import { ProviderNames } from '../contract/staging';
+import { FEATURE_KINDS, ProviderNames, TagKeys } from '../contract/staging';
+import { ReasonedResources } from '../private/acknowledge';
+import { StagingArns } from '../private/arns';
 import type { BoundAccess } from '../private/bound-access';
 import { ProviderDefinition } from './provider-definition';
 
@@ -13,6 +14,8 @@ export interface ListenerPriorityProviderProps {
   readonly listener: elbv2.IApplicationListener;
   /** The shared waker's Lambda target group: branch rules forward to it with weight 0 while awake. */
   readonly wakerTargetGroupArn: string;
+  /** The staging system's prefix. */
+  readonly prefix: string;
   /** The stagings' lock: every rule the handler writes carries it. */
   readonly access: BoundAccess;
 }
@@ -20,8 +23,11 @@ export interface ListenerPriorityProviderProps {
 /** Branch host rules on the shared listener, with priorities allocated without collisions. */
 export function listenerPriorityProvider(props: ListenerPriorityProviderProps): ProviderDefinition {
   const listenerArn = props.listener.listenerArn;
-  const [head, tail] = [0, 1].map((i) => Fn.select(i, Fn.split(':listener/', listenerArn)));
-  const rulesOfListener = Fn.join('', [head, ':listener-rule/', tail, '/*']);
+  const reasons = new ReasonedResources();
+  const rulesOfListener: [string, string] = [
+    new StagingArns(props.listener, props.prefix).listenerRules(listenerArn),
+    'Rule changes are limited to the rules of the one shared listener (whose rule ids are assigned by AWS) that carry the feature tags, and to tagging the rule CreateRule makes.',
+  ];
   return {
     name: ProviderNames.LISTENER_PRIORITY,
     options: {
@@ -30,11 +36,19 @@ export function listenerPriorityProvider(props: ListenerPriorityProviderProps): 
       // Branch rules forward to the branch and (weight 0 while awake) to the waker.
       environment: { WAKER_TARGET_GROUP_ARN: props.wakerTargetGroupArn, [AccessEnvironment.CONFIG]: props.access.environment },
       policies: [
-        new iam.PolicyStatement({ actions: ['elasticloadbalancing:DescribeRules'], resources: ['*'] }),
+        new iam.PolicyStatement({ actions: ['elasticloadbalancing:DescribeRules'], resources: reasons.scope(['*', 'DescribeRules supports no resource-level permissions.']) }),
         new iam.PolicyStatement({
           actions: ['elasticloadbalancing:CreateRule'],
-          resources: [listenerArn, rulesOfListener],
+          resources: [listenerArn, ...reasons.scope(rulesOfListener)],
         }),
+        // The tags CreateRule puts on the new rule (they are authorized as AddTags on it).
+        new iam.PolicyStatement({
+          actions: ['elasticloadbalancing:AddTags'],
+          resources: reasons.scope(rulesOfListener),
+          conditions: { StringEquals: { 'elasticloadbalancing:CreateAction': 'CreateRule' } },
+        }),
+        // Branch rules are created with the branch's staging tags (lib/private/branch-services.ts);
+        // the shared app's rule and any other rule of the listener are not theirs to change.
         new iam.PolicyStatement({
           actions: [
             'elasticloadbalancing:ModifyRule',
@@ -43,16 +57,13 @@ export function listenerPriorityProvider(props: ListenerPriorityProviderProps): 
             'elasticloadbalancing:AddTags',
             'elasticloadbalancing:RemoveTags',
           ],
-          resources: [rulesOfListener],
+          resources: reasons.scope(rulesOfListener),
+          conditions: { StringEquals: { [`aws:ResourceTag/${TagKeys.KIND}`]: [...FEATURE_KINDS], [`aws:ResourceTag/${TagKeys.PREFIX}`]: props.prefix } },
         }),
         // Reading the lock's secrets and, with Cognito, each host's app client.
         ...props.access.providerStatements,
       ],
     },
-    wildcards: {
-      reason:
-        'DescribeRules supports no resource-level permissions; rule changes are limited to the rules of the one shared listener, whose rule ids are assigned by AWS.',
-      findings: /^Resource::(\*|.*:listener-rule\/.*\/\*)$/,
-    },
+    acknowledgements: reasons.all,
   };
 }

@@ -1,3 +1,4 @@
+import type { ReasonedResource } from '../private/acknowledge';
 import { StagingProviderOptions } from '../staging-provider';
 
 /** cdk-nag IAM5 findings of a provider's policy that are by design, and why. */
@@ -14,4 +15,9 @@ export interface ProviderDefinition {
   readonly name: string;
   readonly options: StagingProviderOptions;
   readonly wildcards?: WildcardAcknowledgement;
+  /**
+   * The wildcard resources of `options.policies`, each with its reason, written once with the
+   * statement (`ReasonedResources`): exactly their cdk-nag IAM5 findings are acknowledged.
+   */
+  readonly acknowledgements?: ReasonedResource[];
 }

@@ -2,7 +2,8 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { ProviderNames, StagingKinds, TagKeys } from '../contract/staging';
-import { StagingNamePatterns } from '../contract/naming';
+import { ReasonedResources } from '../private/acknowledge';
+import { StagingArns } from '../private/arns';
 import { ProviderDefinition } from './provider-definition';
 
 /** Properties of `releaseTaskProvider`. */
@@ -16,7 +17,9 @@ export interface ReleaseTaskProviderProps {
 /** One-off release tasks (e.g. migrations) of a branch, run before its services roll out. */
 export function releaseTaskProvider(props: ReleaseTaskProviderProps): ProviderDefinition {
   const { stack, cluster } = props;
-  const patterns = new StagingNamePatterns(props.prefix);
+  const arns = new StagingArns(stack, props.prefix);
+  const reasons = new ReasonedResources();
+  const tasks = 'Task ids are not known in advance; only tasks of the one shared cluster.';
   return {
     name: ProviderNames.RELEASE_TASK,
     options: {
@@ -27,41 +30,39 @@ export function releaseTaskProvider(props: ReleaseTaskProviderProps): ProviderDe
       policies: [
         new iam.PolicyStatement({
           actions: ['ecs:RunTask'],
-          resources: [`arn:${stack.partition}:ecs:${stack.region}:${stack.account}:task-definition/${patterns.taskDefinitionFamily}:*`],
+          resources: reasons.scope([
+            arns.branchTaskDefinitions,
+            'Release tasks run only branch task definitions (families `<prefix>-*`; the shared staging\'s own, such as the golden template refresh, are outside it), on the one shared cluster.',
+          ]),
           conditions: { ArnEquals: { 'ecs:cluster': cluster.clusterArn } },
         }),
         new iam.PolicyStatement({
           actions: ['ecs:ListTasks'],
-          resources: ['*'],
+          resources: reasons.scope(['*', 'ListTasks is authorized on container instances; the ecs:cluster condition limits it to the one shared cluster.']),
           conditions: { ArnEquals: { 'ecs:cluster': cluster.clusterArn } },
         }),
         new iam.PolicyStatement({
           actions: ['ecs:DescribeTasks', 'ecs:StopTask'],
-          resources: [`arn:${stack.partition}:ecs:${stack.region}:${stack.account}:task/${cluster.clusterName}/*`],
+          resources: reasons.scope([arns.tasksOn(cluster.clusterName), tasks]),
         }),
         new iam.PolicyStatement({
           actions: ['ecs:TagResource'],
-          resources: [`arn:${stack.partition}:ecs:${stack.region}:${stack.account}:task/${cluster.clusterName}/*`],
+          resources: reasons.scope([arns.tasksOn(cluster.clusterName), tasks]),
           conditions: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
         }),
         new iam.PolicyStatement({
           actions: ['iam:PassRole'],
-          resources: [`arn:${stack.partition}:iam::${stack.account}:role/*`],
+          resources: reasons.scope([arns.roles('*'), 'Passes only roles tagged as feature-staging roles, and only to ECS tasks (the task definition names them).']),
           conditions: {
             StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com', [`aws:ResourceTag/${TagKeys.KIND}`]: StagingKinds.FEATURE },
           },
         }),
         new iam.PolicyStatement({
           actions: ['logs:GetLogEvents'],
-          resources: [`arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:${patterns.logGroupName}:log-stream:*`],
+          resources: reasons.scope([arns.logStreams(arns.patterns.logGroupName), 'Reads only the staging log groups `/<prefix>/*`, whose streams are per task.']),
         }),
       ],
     },
-    wildcards: {
-      reason:
-        'Release tasks run only task definitions named `<prefix>-*` on the one shared cluster, pass only roles tagged as feature-staging roles to ECS tasks, and read only staging log groups; task ids are not known in advance.',
-      findings:
-        /^Resource::(\*|arn:.*:ecs:.*:(task-definition\/[a-z0-9]+-\*:\*|task\/.*\/\*)|arn:.*:iam::.*:role\/\*|arn:.*:logs:.*:log-group:\/[a-z0-9]+\/\*:log-stream:\*)$/,
-    },
+    acknowledgements: reasons.all,
   };
 }

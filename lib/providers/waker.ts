@@ -1,7 +1,9 @@
-import { Aws, Duration, Fn } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { BranchParameterNames, FEATURE_KINDS, ProviderNames, TagKeys } from '../contract/staging';
-import { StagingNamePatterns } from '../contract/naming';
+import { ReasonedResources } from '../private/acknowledge';
+import { StagingArns } from '../private/arns';
+import { parameterArn } from '../private/grants';
 import { ProviderDefinition } from './provider-definition';
 
 /** What sleep and wake act on: the shared cluster and listener, below one prefix. */
@@ -20,48 +22,53 @@ export interface SleepScope {
  * What waking and sleeping a branch needs, scoped by name and tag: its services on the one cluster,
  * the rules of the one listener, its `<prefix>-*` schedules and database, and its parameters.
  * Shared by the waker provider, the waker target and the sleeper (lib/staging-sleeper.ts).
+ * `reasons` collects why each wildcard resource (but the parameters', see `SLEEP_WILDCARDS`) is
+ * scoped as it is, for `acknowledgeResources`.
  */
-export function sleepPolicies(scope: SleepScope): iam.PolicyStatement[] {
-  const arn = (service: string, resource: string) => `arn:${Aws.PARTITION}:${service}:${Aws.REGION}:${Aws.ACCOUNT_ID}:${resource}`;
+export function sleepPolicies(stack: Stack, scope: SleepScope, reasons: ReasonedResources = new ReasonedResources()): iam.PolicyStatement[] {
+  const arns = new StagingArns(stack, scope.prefix);
+  const tagRequired = 'They must also carry the feature tag.';
   const tagged = (key: string) => ({ StringEquals: { [key]: [...FEATURE_KINDS] } });
-  const parameter = (path: string) => arn('ssm', `parameter${scope.parameterPrefix}/${path}`);
-  const [head, tail] = [0, 1].map((i) => Fn.select(i, Fn.split(':listener/', scope.listenerArn)));
-  const listenerRules = Fn.join('', [head, ':listener-rule/', tail, '/*']);
+  const parameter = (path: string) => parameterArn(stack, `${scope.parameterPrefix}/${path}`);
+  const listenerRules = arns.listenerRules(scope.listenerArn);
   return [
     new iam.PolicyStatement({
       sid: 'ReadWhatRuns',
       // None of these has resource-level permissions.
       actions: ['elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTargetHealth', 'rds:DescribeDBInstances', 'cloudwatch:GetMetricData', 'cloudformation:DescribeStacks'],
-      resources: ['*'],
+      resources: reasons.scope(['*', 'Describe calls and GetMetricData have no resource-level permissions.']),
     }),
     new iam.PolicyStatement({
       sid: 'ScaleBranchServices',
       actions: ['ecs:DescribeServices', 'ecs:UpdateService'],
-      resources: [arn('ecs', `service/${scope.clusterName}/${scope.prefix}-*`)],
+      resources: reasons.scope([arns.branchServices(scope.clusterName), `Branch services of the one shared cluster, named after their stack (\`<prefix>-*\`). ${tagRequired}`]),
       conditions: tagged(`aws:ResourceTag/${TagKeys.KIND}`),
     }),
     new iam.PolicyStatement({
       sid: 'MoveBranchRules',
       actions: ['elasticloadbalancing:ModifyRule'],
-      resources: [listenerRules],
+      resources: reasons.scope([listenerRules, `Rules of the one shared listener only (rule ids are assigned by AWS). ${tagRequired}`]),
       conditions: tagged(`aws:ResourceTag/${TagKeys.KIND}`),
     }),
     new iam.PolicyStatement({
       sid: 'PauseBranchSchedules',
       actions: ['scheduler:GetSchedule', 'scheduler:UpdateSchedule'],
-      resources: [arn('scheduler', `schedule/default/${scope.prefix}-*`)],
+      resources: reasons.scope([
+        arns.branchSchedules,
+        'Branch schedules: in the default group, named after their stack (`<prefix>-*`); the shared staging keeps its own schedules in a group of their own.',
+      ]),
     }),
     new iam.PolicyStatement({
       sid: 'KeepScheduleRoles',
       // UpdateSchedule passes the schedule's own role again.
       actions: ['iam:PassRole'],
-      resources: [`arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${scope.prefix}-*`],
+      resources: reasons.scope([arns.branchRoles, 'The branch schedules\' own roles, named after their stack; only feature-tagged ones, only to EventBridge Scheduler.']),
       conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com', [`aws:ResourceTag/${TagKeys.KIND}`]: [...FEATURE_KINDS] } },
     }),
     new iam.PolicyStatement({
       sid: 'StopAndStartBranchDatabases',
       actions: ['rds:StopDBInstance', 'rds:StartDBInstance'],
-      resources: [arn('rds', `db:${new StagingNamePatterns(scope.prefix).databaseIdentifier}`)],
+      resources: reasons.scope([arns.branchDatabases, `Branch databases \`<prefix>-*-????\`, which the shared database does not match. ${tagRequired}`]),
       conditions: tagged(`aws:ResourceTag/${TagKeys.KIND}`),
     }),
     new iam.PolicyStatement({
@@ -80,19 +87,18 @@ export function sleepPolicies(scope: SleepScope): iam.PolicyStatement[] {
   ];
 }
 
-/** The wildcards of `sleepPolicies`, each one a name prefix or a listener's rules. */
-export const SLEEP_WILDCARDS =
-  /^Resource::(\*|arn:.*:ecs:.*:service\/.*\/[a-z0-9]+-\*|.*:listener-rule\/.*\/\*|arn:.*:scheduler:.*:schedule\/default\/[a-z0-9]+-\*|arn:.*:iam::.*:role\/[a-z0-9]+-\*|arn:.*:rds:.*:db:[a-z0-9]+-\*-\?\?\?\?|arn:.*:ssm:.*:parameter\/.*\/\*)$/;
+/** The parameter wildcards of `sleepPolicies` (its other wildcards carry their reasons, see `reasons`). */
+export const SLEEP_WILDCARDS = /^Resource::arn:.*:ssm:.*:parameter\/.*\/\*$/;
 
-export const SLEEP_WILDCARDS_REASON =
-  'Describe calls and GetMetricData have no resource-level permissions; services, schedules, roles and databases are per branch, so only known as `<prefix>-*` (services, rules and databases must also carry the feature tag); rules only of the one shared listener; parameters one per branch below the sleep, keep-alive and pin paths.';
+export const SLEEP_WILDCARDS_REASON = 'Parameters are one per branch below the sleep, keep-alive and pin paths.';
 
 /**
  * The `waker` provider: each branch's Custom::StagingSleep records what the sleeper may scale and
  * route, and a deploy of a sleeping branch wakes it (isComplete waits for a healthy web target
  * and moves the rule back), so the deployed state is always awake.
  */
-export function wakerProvider(scope: SleepScope & { readonly wakerTargetGroupArn: string }): ProviderDefinition {
+export function wakerProvider(scope: SleepScope & { readonly stack: Stack; readonly wakerTargetGroupArn: string }): ProviderDefinition {
+  const reasons = new ReasonedResources();
   return {
     name: ProviderNames.WAKER,
     options: {
@@ -102,8 +108,9 @@ export function wakerProvider(scope: SleepScope & { readonly wakerTargetGroupArn
       timeout: Duration.minutes(1),
       totalTimeout: Duration.minutes(30),
       environment: { PARAMETER_PREFIX: scope.parameterPrefix, WAKER_TARGET_GROUP_ARN: scope.wakerTargetGroupArn },
-      policies: sleepPolicies(scope),
+      policies: sleepPolicies(scope.stack, scope, reasons),
     },
     wildcards: { reason: SLEEP_WILDCARDS_REASON, findings: SLEEP_WILDCARDS },
+    acknowledgements: reasons.all,
   };
 }

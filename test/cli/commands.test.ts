@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CloudFormationClient, DeleteStackCommand, DescribeStacksCommand, GetTemplateCommand } from '@aws-sdk/client-cloudformation';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DeleteParameterCommand, GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -58,6 +60,8 @@ describe('staging list', () => {
     expect(r.err).toBe('reading 2 staging(s)...\n');
     expect(r.code).toBe(0);
     expect(r.out).toMatchSnapshot();
+    // The README's terminal sample is this output (no borders, as on a terminal).
+    expect(readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8')).toContain(`\`npx staging list\` (a terminal; the tests' fixture):\n\n\`\`\`text\n${r.out}\`\`\``);
     expect(r.out.indexOf('feature/login')).toBeLessThan(r.out.indexOf('fix/typo'));
     expect(lambda.commandCalls(InvokeCommand)[0].args[0].input.FunctionName).toBe('staging-shared-sweeper');
     expect(JSON.parse(new TextDecoder().decode(lambda.commandCalls(InvokeCommand)[0].args[0].input.Payload as Uint8Array))).toEqual({ dryRun: true });

@@ -3,7 +3,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { ProviderNames } from '../../lib/contract/staging';
 import { listenerPriorityProvider } from '../../lib/providers';
-import { statementsOf } from './util';
+import { acknowledgedOf, statementsOf, wildcardsOf } from './util';
 
 const LISTENER = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/staging/0123456789abcdef/fedcba9876543210';
 
@@ -21,7 +21,7 @@ describe('listener-priority provider', () => {
     providerStatements: [new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [tokenSecret] })],
     lockHost: () => undefined,
   };
-  const definition = listenerPriorityProvider({ listener, wakerTargetGroupArn: WAKER, access: lock });
+  const definition = listenerPriorityProvider({ listener, prefix: 'staging', wakerTargetGroupArn: WAKER, access: lock });
   const statements = statementsOf(stack, definition);
 
   test('runs the listener-priority handler under its ProviderNames name', () => {
@@ -33,11 +33,12 @@ describe('listener-priority provider', () => {
     expect(definition.options.environment).toEqual({ WAKER_TARGET_GROUP_ARN: WAKER, STAGING_ACCESS: lock.environment });
   });
 
-  test('creates rules on the shared listener only, and changes only that listener\'s rules', () => {
+  test('creates rules on the shared listener only, and changes only that listener\'s branch rules', () => {
     const rules = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/staging/0123456789abcdef/fedcba9876543210/*';
     expect(statements).toEqual([
       { Effect: 'Allow', Action: 'elasticloadbalancing:DescribeRules', Resource: '*' },
       { Effect: 'Allow', Action: 'elasticloadbalancing:CreateRule', Resource: [LISTENER, rules] },
+      { Effect: 'Allow', Action: 'elasticloadbalancing:AddTags', Resource: rules, Condition: { StringEquals: { 'elasticloadbalancing:CreateAction': 'CreateRule' } } },
       {
         Effect: 'Allow',
         Action: [
@@ -48,17 +49,21 @@ describe('listener-priority provider', () => {
           'elasticloadbalancing:RemoveTags',
         ],
         Resource: rules,
+        // Only the branch rules (tagged at CreateRule), never the shared app's or any other rule of the listener.
+        Condition: { StringEquals: { 'aws:ResourceTag/staging:kind': ['feature', 'feature-lite'], 'aws:ResourceTag/staging:prefix': 'staging' } },
       },
       // The lock's own statements (its secrets; with Cognito, each host's app client).
       { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: tokenSecret },
     ]);
   });
 
-  test('acknowledges only "*" and the listener\'s rules', () => {
-    const findings = definition.wildcards!.findings;
-    expect(findings.test('Resource::*')).toBe(true);
-    expect(findings.test('Resource::<L>:listener-rule/app/x/1/*')).toBe(true);
-    expect(findings.test('Resource::arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/*')).toBe(false);
-    expect(findings.test('Action::elasticloadbalancing:*')).toBe(false);
+  test('acknowledges exactly "*" and the listener\'s rules, each with its reason', () => {
+    const acknowledged = acknowledgedOf(stack, definition);
+    expect(Object.keys(acknowledged).sort()).toEqual(wildcardsOf(stack, definition));
+    expect(Object.keys(acknowledged).sort()).toEqual([
+      'Resource::*',
+      'Resource::arn:<AWS::Partition>:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/staging/0123456789abcdef/fedcba9876543210/*',
+    ]);
+    expect(acknowledged['Resource::*']).toMatch(/no resource-level permissions/);
   });
 });

@@ -86,7 +86,11 @@ export class TemplateResolver {
       case 'AWS::ECS::TaskDefinition':
         return this.arn('ecs', `task-definition/${p.Family ?? generatedName(this.d, logicalId, 255)}:1`);
       case 'AWS::ElasticLoadBalancingV2::TargetGroup':
-        return this.arn('elasticloadbalancing', `targetgroup/${generatedName(this.d, logicalId, 32)}/0123456789abcdef`);
+        return this.arn('elasticloadbalancing', `targetgroup/${p.Name ?? generatedName(this.d, logicalId, 32)}/0123456789abcdef`);
+      case 'AWS::Scheduler::ScheduleGroup':
+        return p.Name ?? generatedName(this.d, logicalId);
+      case 'AWS::Scheduler::Schedule':
+        return p.Name ?? generatedName(this.d, logicalId);
       case 'AWS::Cognito::UserPool':
         return `${this.d.region}_${suffix(logicalId, 9).replace(/[^A-Za-z0-9]/g, 'a')}`;
       default:
