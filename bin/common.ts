@@ -1,21 +1,10 @@
 import { Stack } from 'aws-cdk-lib';
-import type { MissingContext } from 'aws-cdk-lib/cloud-assembly-schema';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { ServiceOptions } from '../lib';
 import { ServiceConfig, StagingConfig } from './config';
 
 /** What the ready-made app's shared and branch stacks both need. */
-
-/** A stack that remembers its context lookups still to be made (`Vpc.fromLookup` without cached context). */
-export class LookupStack extends Stack {
-  public readonly pendingLookups: MissingContext[] = [];
-
-  public reportMissingContextKey(report: MissingContext): void {
-    this.pendingLookups.push(report);
-    super.reportMissingContextKey(report);
-  }
-}
 
 /** Where the stacks go: `staging.region` (required), and `staging.account` or the CLI's credentials' account. */
 export function env(config: StagingConfig) {

@@ -1,16 +1,17 @@
-import { App, Duration, Size, Tags } from 'aws-cdk-lib';
+import { App, Duration, Size } from 'aws-cdk-lib';
+import type { MissingContext } from 'aws-cdk-lib/cloud-assembly-schema';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { MANAGED_BY_VALUE, StagingKinds, TagKeys } from '../lib/contract/staging';
 import { SharedStagingNames } from '../lib/contract/naming';
 import { SharedStaging } from '../lib/shared-staging';
+import { SharedStagingStack } from '../lib/shared-staging-stack';
 import { StagingAccess } from '../lib/staging-access';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
-import { appImage, env, LookupStack, serviceOptions } from './common';
+import { appImage, env, serviceOptions } from './common';
 import { StagingConfig } from './config';
 
 /** `staging.access` as a StagingAccess (the schema has checked that exactly one way in is given). */
@@ -46,26 +47,28 @@ function stagingAccess(scope: Construct, access: NonNullable<StagingConfig['acce
   return StagingAccess.allowNetworks(access.allowNetworks ?? [], options);
 }
 
+/** A shared stack that remembers its context lookups still to be made (`Vpc.fromLookup` without cached context). */
+export class LookupStack extends SharedStagingStack {
+  public readonly pendingLookups: MissingContext[] = [];
+
+  public reportMissingContextKey(report: MissingContext): void {
+    this.pendingLookups.push(report);
+    super.reportMissingContextKey(report);
+  }
+}
+
 /**
- * The ready-made app's shared stack, `<prefix>-shared`: its construct id is its name, so
- * `cdk deploy staging-shared` selects it.
+ * The ready-made app's shared stack, `<prefix>-shared`, a SharedStagingStack (which owns the
+ * tags and outputs). Its construct id is its name, so `cdk deploy staging-shared` selects it.
+ * This only maps the config to props.
  */
 export function sharedStack(app: App, config: StagingConfig): LookupStack {
-  const stackName = new SharedStagingNames(config.prefix).stackName;
-  const stack = new LookupStack(app, stackName, {
-    stackName,
+  const stack = new LookupStack(app, new SharedStagingNames(config.prefix).stackName, {
+    prefix: config.prefix,
+    parameterPrefix: config.parameterPrefix,
     description: `Shared staging (${config.domainName}): network, cluster, load balancer, data sources and providers for branch stagings`,
     env: env(config),
-    terminationProtection: true,
   });
-  for (const [key, value] of Object.entries({
-    [TagKeys.KIND]: StagingKinds.SHARED,
-    [TagKeys.PREFIX]: config.prefix,
-    [TagKeys.MANAGED_BY]: MANAGED_BY_VALUE,
-  })) {
-    stack.tags.setTag(key, value); // the stack itself
-    Tags.of(stack).add(key, value); // and its resources
-  }
 
   const hostedZone = route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', {
     hostedZoneId: config.hostedZoneId,
@@ -74,8 +77,6 @@ export function sharedStack(app: App, config: StagingConfig): LookupStack {
   const db = config.database;
   new SharedStaging(stack, 'Staging', {
     access: stagingAccess(stack, config.access!),
-    prefix: config.prefix,
-    parameterPrefix: config.parameterPrefix,
     domainName: config.domainName,
     hostedZone,
     vpc: config.network.vpcId ? ec2.Vpc.fromLookup(stack, 'Vpc', { vpcId: config.network.vpcId }) : undefined,

@@ -1,5 +1,5 @@
 import { App, Stack } from 'aws-cdk-lib';
-import type { LookupStack } from './common';
+import type { LookupStack } from './shared-stack';
 import { BranchContext, misspeltStaging, readBranchContext, readStagingConfig, shortShow, StagingConfig, StagingInputError } from './config';
 
 /**

@@ -6,6 +6,7 @@ import { StagingKinds } from './contract/staging';
 import { StagingNames } from './contract/naming';
 import { BranchServices } from './private/branch-services';
 import { cacheWiring, combineWiring, databaseWiring, searchWiring } from './private/data-wiring';
+import { stagingTags } from './private/stack-wide';
 import { ISharedStaging } from './shared-staging-ref';
 import { ScheduledJobOptions, ServiceOptions, StagingServices, WebServiceOptions } from './staging-services';
 
@@ -81,8 +82,9 @@ export interface FeatureStagingLiteProps extends BranchStagingProps {}
  * A branch's code on the shared staging's data: its own services at `<branch>.<staging domain>`,
  * pointed at the shared Postgres, Redis and Solr. Cheap; meant for UI-only changes.
  *
- * Put it in a stack of its own (named `StagingNames.fromBranch(branch).stackName`): it tags the
- * stack as a `feature-lite` staging, which is what the sweeper looks for.
+ * Build it in a `BranchStagingStack`, which names and tags the stack as a `feature-lite`
+ * staging (what the sweeper looks for) and adds the outputs, the quota ordering and the kind
+ * lock. In a stack of your own these are your job (README, "A staging in your own stack").
  */
 export class FeatureStagingLite extends Construct {
   /** The names derived from the branch. */
@@ -94,9 +96,16 @@ export class FeatureStagingLite extends Construct {
   /** The branch's services. */
   public readonly services: StagingServices;
 
+  /**
+   * The tags of this staging (`TagKeys`). A `BranchStagingStack` puts them on itself; in a stack
+   * of your own, set them on the stack (`stack.tags.setTag`), which is what the sweeper reads.
+   */
+  public readonly stagingTags: Record<string, string>;
+
   constructor(scope: Construct, id: string, props: FeatureStagingLiteProps) {
     super(scope, id);
     this.names = StagingNames.fromBranch(props.branch, props.shared.prefix);
+    this.stagingTags = stagingTags(StagingKinds.FEATURE_LITE, this.names);
     const branch = new BranchServices(this, 'Branch', {
       ...props,
       names: this.names,

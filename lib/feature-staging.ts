@@ -5,6 +5,7 @@ import { BranchStagingProps } from './feature-staging-lite';
 import { StagingNames } from './contract/naming';
 import { BranchServices } from './private/branch-services';
 import { cacheWiring, combineWiring, databaseWiring, searchWiring } from './private/data-wiring';
+import { stagingTags } from './private/stack-wide';
 import { BranchCacheInfo, BranchDatabaseInfo, BranchSearchInfo, StagingCache, StagingDataContext, StagingDatabase, StagingSearch } from './staging-data';
 import { StagingServices } from './staging-services';
 
@@ -53,7 +54,9 @@ export interface FeatureStagingProps extends BranchStagingProps {
  * shared Solr. Each choice binds itself to the branch; this construct never looks inside it.
  *
  * The data stores are disposable: deleted with the stack, no final snapshot, no deletion
- * protection. Put it in a stack of its own; it tags the stack as a `feature` staging.
+ * protection. Build it in a `BranchStagingStack`, which names and tags the stack as a `feature`
+ * staging and adds the outputs, the quota ordering and the kind lock. In a stack of your own
+ * these are your job (README, "A staging in your own stack").
  */
 export class FeatureStaging extends Construct {
   /** The names derived from the branch. */
@@ -74,9 +77,16 @@ export class FeatureStaging extends Construct {
   /** The branch's Solr; `resource` is set when the branch has a collection of its own. */
   public readonly search: BranchSearchInfo;
 
+  /**
+   * The tags of this staging (`TagKeys`). A `BranchStagingStack` puts them on itself; in a stack
+   * of your own, set them on the stack (`stack.tags.setTag`), which is what the sweeper reads.
+   */
+  public readonly stagingTags: Record<string, string>;
+
   constructor(scope: Construct, id: string, props: FeatureStagingProps) {
     super(scope, id);
     this.names = StagingNames.fromBranch(props.branch, props.shared.prefix);
+    this.stagingTags = stagingTags(StagingKinds.FEATURE, this.names);
     const context: StagingDataContext = { names: this.names, shared: props.shared };
     const database = props.database ?? StagingDatabase.fromLatestSnapshot();
     const cache = props.cache ?? StagingCache.dedicated();

@@ -38,7 +38,8 @@ import {
 import { validateParameterPrefix } from './shared-staging-ref';
 import { ScheduledJobOptions, ServiceOptions, StagingServices, WebServiceOptions } from './staging-services';
 import { StagingProvider, StagingProviderOptions } from './staging-provider';
-import { addSharedOutputs } from './private/shared-outputs';
+import { sharedOutputs } from './private/shared-outputs';
+import { sharedStagingStackOf } from './private/stack-wide';
 import { StagingSweeper, StagingSweeperOptions } from './staging-sweeper';
 import { StagingSleeper, StagingSleeperOptions } from './staging-sleeper';
 import { StagingAccess } from './staging-access';
@@ -186,13 +187,13 @@ export interface SharedStagingProps {
 
   /**
    * The staging system's prefix: stack names (`<prefix>-<branch>`) and tags.
-   * @default 'staging'
+   * @default - the prefix of the SharedStagingStack it is in, else 'staging'
    */
   readonly prefix?: string;
 
   /**
    * Where the parameters for feature stacks are published.
-   * @default `/${prefix}`
+   * @default - the parameterPrefix of the SharedStagingStack it is in, else `/${prefix}`
    */
   readonly parameterPrefix?: string;
 
@@ -302,6 +303,9 @@ export interface SharedStagingProps {
  *
  * Everything feature stacks need is published under `parameterPrefix` in SSM; read it with
  * `SharedStagingRef.fromParameters`. Data stores are retained and deletion-protected.
+ *
+ * Build it in a `SharedStagingStack`, which tags the stack and adds the outputs. In a stack of
+ * your own these are your job (README, "A staging in your own stack").
  */
 export class SharedStaging extends Construct {
   /** The host label of the shared-staging app. */
@@ -363,10 +367,16 @@ export class SharedStaging extends Construct {
    */
   constructor(scope: Construct, id: string, props: SharedStagingProps) {
     super(scope, id);
-    this.prefix = props.prefix ?? 'staging';
-    this.parameterPrefix = props.parameterPrefix ?? `/${this.prefix}`;
+    const holder = sharedStagingStackOf(this);
+    this.prefix = props.prefix ?? holder?.prefix ?? 'staging';
+    this.parameterPrefix = props.parameterPrefix ?? holder?.parameterPrefix ?? `/${this.prefix}`;
     this.domainName = props.domainName;
     validate(props, this.prefix, this.parameterPrefix);
+    if (holder && (holder.prefix !== this.prefix || holder.parameterPrefix !== this.parameterPrefix)) {
+      throw new Error(
+        `prefix "${this.prefix}" and parameterPrefix "${this.parameterPrefix}" must be those of the SharedStagingStack it is in ("${holder.prefix}", "${holder.parameterPrefix}"); leave them out, the stack's are the default`,
+      );
+    }
     if (Token.isUnresolved(Stack.of(this).region)) {
       throw new Error(
         `SharedStaging needs a stack with an explicit region (got an environment-agnostic stack "${Stack.of(this).stackName}"); pass env: { region: 'eu-west-1' } (load balancer access logs are written by the region's log delivery)`,
@@ -465,7 +475,8 @@ export class SharedStaging extends Construct {
     if (enabled) {
       this.sweeper = new StagingSweeper(this, 'Sweeper', { prefix: this.prefix, parameterPrefix: this.parameterPrefix, ...sweeper });
     }
-    addSharedOutputs(this);
+    // The stack's outputs are the SharedStagingStack's; in a stack of the user's own, the user's.
+    holder?._holdSharedStaging(this, sharedOutputs(this));
   }
 
   /**

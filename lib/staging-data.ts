@@ -8,7 +8,8 @@ import { generatedSecret } from './private/generated-secret';
 import { valkeyNode } from './private/valkey';
 import { PROVIDER_SERVICE_TIMEOUT } from './private/timeouts';
 import { ISharedStaging } from './shared-staging-ref';
-import { TemplateDatabaseAttributes, TemplateDatabaseResourceProperties } from './contract/providers/database-template';
+import { TemplateDatabaseAttributes, TemplateDatabaseResourceProperties, identifierProblem } from './contract/providers/database-template';
+import { isSolrIdentifier } from './contract/providers/solr-collection';
 import {
   DatabaseAttributes,
   DatabaseResourceProperties,
@@ -280,11 +281,9 @@ class TemplateDatabase extends StagingDatabase {
           'use SharedStagingRef.fromParameters (or pass an ISharedStaging with a database), or choose StagingDatabase.fromLatestSnapshot()',
       );
     }
-    const name = names.branchDatabaseName;
-    if (Buffer.byteLength(name, 'utf8') > 63 || !/^[a-z][a-z0-9_]*$/.test(name)) {
-      // StagingNames fits the name; this guards against a change there.
-      problems.push(`the branch database name ${JSON.stringify(name)} must be at most 63 bytes of [a-z0-9_] (Postgres identifier limit)`);
-    }
+    // StagingNames fits the name; this guards against a change there, by the handler's own rule.
+    const nameProblem = identifierProblem('the branch database name', names.branchDatabaseName);
+    if (nameProblem) problems.push(nameProblem);
     return problems;
   }
 
@@ -540,8 +539,6 @@ class SharedSearch extends StagingSearch {
   }
 }
 
-const SOLR_NAME = /^[A-Za-z0-9._][A-Za-z0-9._-]*$/;
-
 class CollectionSearch extends StagingSearch {
   constructor(
     private readonly mode: 'restore' | 'empty',
@@ -553,7 +550,8 @@ class CollectionSearch extends StagingSearch {
 
   public validate(): string[] {
     const problems: string[] = [];
-    if (!SOLR_NAME.test(this.sourceCollection ?? '')) {
+    // The handler's own rule for the name (lib/contract/providers/solr-collection.ts).
+    if (!isSolrIdentifier(this.sourceCollection)) {
       problems.push(`search sourceCollection must be a Solr collection name (got ${JSON.stringify(this.sourceCollection)}); e.g. "products"`);
     }
     if (this.mode === 'restore' && !(this.options.backupLocation ?? '').trim()) {

@@ -12,6 +12,7 @@ import { SharedStagingNames } from './contract/naming';
 import { SharedParameterNames } from './contract/staging';
 import { ReasonedResources, acknowledgeResources, acknowledgeWildcardPermissions } from './private/acknowledge';
 import { StagingArns } from './private/arns';
+import { WakerEnvironment } from './contract/providers/waker';
 import { HANDLER_RUNTIME, handlerCode } from './private/handler-code';
 import { SLEEP_WILDCARDS, SLEEP_WILDCARDS_REASON, sleepPolicies } from './providers/waker';
 
@@ -90,7 +91,7 @@ export class StagingSleeper extends Construct {
       timeout: Duration.seconds(15),
       memorySize: 256,
       description: `Answers requests to sleeping ${props.prefix}-* branches and wakes them`,
-      environment: { PARAMETER_PREFIX: props.parameterPrefix },
+      environment: { [WakerEnvironment.PARAMETER_PREFIX]: props.parameterPrefix },
     });
     // Named, so that the waker's Lambda permission can name it as its SourceArn: only this target
     // group may invoke the waker (a SourceArn by reference would be circular, since the target
@@ -114,7 +115,7 @@ export class StagingSleeper extends Construct {
       // Runs never overlap; the steps are idempotent anyway.
       reservedConcurrentExecutions: 1,
       description: `Puts idle ${props.prefix}-* branches to sleep`,
-      environment: { PARAMETER_PREFIX: props.parameterPrefix, WAKER_TARGET_GROUP_ARN: this.targetGroup.targetGroupArn },
+      environment: { [WakerEnvironment.PARAMETER_PREFIX]: props.parameterPrefix, [WakerEnvironment.WAKER_TARGET_GROUP_ARN]: this.targetGroup.targetGroupArn },
     });
     this.sleeperFunction.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: schedule });
     this.rule = new events.Rule(this, 'Schedule', {

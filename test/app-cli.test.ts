@@ -132,3 +132,33 @@ test('a misspelt staging block: the likely cause alone, on one short line', asyn
     expect.stringMatching(/^ {2}- stagng: is not a context key of the ready-made app; did you mean "staging"\? Rename it in cdk\.json \(got \{"prefix":"staging",.{1,60}…\)$/),
   ]);
 });
+describe('ready-made app as a process, with JSII_DEPRECATED=fail (no deprecated API of aws-cdk-lib in our code)', () => {
+  let full: Run;
+  let probe: { status: number | null; stderr: string };
+
+  beforeAll(async () => {
+    [full, probe] = await Promise.all([
+      runApp({ branch: 'feature/new_cool_page' }, { JSII_DEPRECATED: 'fail' }),
+      // The same switch on a deprecated call, so the test above cannot pass because the switch is off.
+      new Promise<{ status: number | null; stderr: string }>((resolve, reject) => {
+        const script = "const { App, Stack, CfnResource } = require('aws-cdk-lib'); const s = new Stack(new App(), 'S'); const a = new CfnResource(s, 'A', { type: 'X::Y::Z' }); new CfnResource(s, 'B', { type: 'X::Y::Z' }).addDependency(a);";
+        const child = spawn(process.execPath, ['-e', script], { cwd: ROOT, env: { ...process.env, JSII_DEPRECATED: 'fail' } });
+        let stderr = '';
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('error', reject);
+        child.on('close', (status) => resolve({ status, stderr }));
+      }),
+    ]);
+  });
+
+  test('a full branch synthesizes, and prints no deprecation', () => {
+    expect(full.stderr).not.toMatch(/deprecated/i);
+    expect(full.status).toBe(0);
+    expect(full.stderr).toMatch(/^Synthesized staging-feature-new-cool-page-d5b3d603 \(FeatureStaging\) to /m);
+  });
+
+  test('the switch is live: a deprecated call fails under it', () => {
+    expect(probe.status).not.toBe(0);
+    expect(probe.stderr).toMatch(/CfnResource#addDependency is deprecated/);
+  });
+});

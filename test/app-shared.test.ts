@@ -1,33 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Annotations, App, Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import * as ecs from 'aws-cdk-lib/aws-ecs';
-import * as route53 from 'aws-cdk-lib/aws-route53';
 import { buildStagingApp } from '../bin/staging-app';
-import { ProviderNames, SharedParameterNames, SharedStaging, StagingAccess, SharedStagingProps } from '../lib';
+import { ProviderNames, SharedParameterNames, SharedStaging } from '../lib';
 import { normalizeTemplate } from '../lib/testing';
-import { FEATURE_FLAGS, formatFindings, testApp, validationFindings } from './util/validate';
+import { formatFindings, testApp, validationFindings } from './util/validate';
 
 const exampleConfig = JSON.parse(readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8')).context.staging;
-const ENV = { account: '123456789012', region: 'eu-west-1' };
-
-function sharedProps(stack: Stack, overrides: Partial<SharedStagingProps> = {}): SharedStagingProps {
-  // These tests are about other props: the open lock's warning is acknowledged here (test/staging-access.test.ts has its own).
-  Annotations.of(stack).acknowledgeWarning('cdk-multi-staging:access-public', 'tests of other props');
-  return {
-    access: StagingAccess.publicAccess(),
-    domainName: 'staging.example.com',
-    hostedZone: route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'example.com' }),
-    solr: { url: 'https://solr.internal.example.com:8983/solr' },
-    app: { image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/nginx:1.27'), web: { name: 'web' } },
-    ...overrides,
-  };
-}
-
-function newStack(): Stack {
-  return new Stack(new App({ context: FEATURE_FLAGS }), 'Shared', { env: ENV });
-}
 
 describe('ready-made app, shared stack', () => {
   let app: App;
@@ -179,60 +159,5 @@ describe('ready-made app with network.vpcId, credentials at hand', () => {
     expect(process.env.CDK_VALIDATION).toBe('false');
     const assembly = app.synth();
     expect(assembly.manifest.missing?.map((m) => [m.provider, (m.props as { filter?: unknown }).filter])).toEqual([['vpc-provider', { 'vpc-id': 'vpc-0123456789abcdef0' }]]);
-  });
-});
-
-describe('SharedStaging props', () => {
-  test('fails on an environment-agnostic stack, naming the fix', () => {
-    const stack = new Stack(new App({ context: FEATURE_FLAGS }), 'Agnostic');
-    expect(() => new SharedStaging(stack, 'S', sharedProps(stack))).toThrow(/explicit region.*env: \{ region/);
-  });
-
-  test.each([
-    ['domainName', { domainName: 'Staging.Example.com' }, /domainName must be a lower-case DNS name.*"Staging.Example.com"/],
-    ['prefix', { prefix: 'Bad_Prefix' }, /prefix must be .*"Bad_Prefix"/],
-    ['parameterPrefix', { parameterPrefix: 'staging/' }, /parameterPrefix must be an SSM path.*"staging\/"/],
-    ['maxAzs', { maxAzs: 1 }, /maxAzs must be a whole number >= 2 \(got 1\)/],
-    ['solr.url', { solr: { url: 'solr' } }, /solr.url must be the base URL.*"solr"/],
-    ['maxStagings (zero)', { maxStagings: 0 }, /maxStagings must be a whole number >= 1 \(got 0\); e\.g\. maxStagings: 20, or leave it out for no cap/],
-    ['maxStagings (a fraction)', { maxStagings: 2.5 }, /maxStagings must be a whole number >= 1 \(got 2\.5\)/],
-  ])('fails when %s is invalid, showing the value and the fix', (_name, overrides, message) => {
-    const stack = newStack();
-    expect(() => new SharedStaging(stack, 'S', sharedProps(stack, overrides as Partial<SharedStagingProps>))).toThrow(message);
-  });
-
-  test('reports every problem at once', () => {
-    const stack = newStack();
-    expect(() => new SharedStaging(stack, 'S', sharedProps(stack, { prefix: 'X', maxAzs: 1 }))).toThrow(/prefix[\s\S]*maxAzs/);
-  });
-
-  test('adds EC2 capacity with managed scaling when asked, and stays nag-clean', () => {
-    const app = testApp();
-    const stack = new Stack(app, 'Shared', { env: ENV });
-    new SharedStaging(stack, 'S', sharedProps(stack, { ec2Capacity: { maxCapacity: 4 } }));
-    const t = Template.fromStack(stack);
-    t.hasResourceProperties('AWS::ECS::CapacityProvider', {
-      AutoScalingGroupProvider: Match.objectLike({ ManagedScaling: Match.objectLike({ Status: 'ENABLED' }) }),
-    });
-    t.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MaxSize: '4', MinSize: '0' });
-    expect(formatFindings(validationFindings(app))).toEqual([]);
-  });
-
-  test('the sweeper can be turned off', () => {
-    const stack = newStack();
-    const shared = new SharedStaging(stack, 'S', sharedProps(stack, { sweeper: { enabled: false } }));
-    expect(shared.sweeper).toBeUndefined();
-    // Only the sleeper's schedule is left.
-    Template.fromStack(stack).resourceCountIs('AWS::Events::Rule', 1);
-    Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', { Description: Match.stringLikeRegexp('to sleep') });
-    expect(Object.keys(Template.fromStack(stack).toJSON().Outputs).filter((o) => o.startsWith('Sweeper'))).toEqual([]);
-  });
-
-  test('a second provider with the same name is refused', () => {
-    const stack = newStack();
-    const shared = new SharedStaging(stack, 'S', sharedProps(stack));
-    expect(() => shared.addProvider(ProviderNames.LISTENER_PRIORITY, { handler: 'listener-priority', policies: [] })).toThrow(
-      /already added/,
-    );
   });
 });

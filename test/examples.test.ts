@@ -67,6 +67,10 @@ describe.each(CASES)('examples/$example', (c) => {
       expect(result.out[0].region).toBe('eu-west-1');
     });
 
+    test('is a SharedStagingStack: tagged as the shared staging of its prefix (what the sweeper\'s explicit denies read)', () => {
+      expect(result.out[0].tags).toEqual({ 'staging:kind': 'shared', 'staging:prefix': c.prefix, 'staging:managed-by': 'cdk-multi-staging' });
+    });
+
     test('is clean under cdk-nag AwsSolutions and CloudFormation Validate', () => {
       expect(result.findings).toEqual([]);
     });
@@ -97,6 +101,13 @@ describe.each(CASES)('examples/$example', (c) => {
 
     test('is clean under cdk-nag AwsSolutions and CloudFormation Validate', () => {
       expect(result.findings).toEqual([]);
+    });
+
+    test('is a BranchStagingStack: it records its kind, so a redeploy of the other kind fails instead of deleting data', () => {
+      const locks = Object.entries(result.out[0].template.Resources as Record<string, any>).filter(([id]) => id.startsWith('KindIs'));
+      expect(locks.map(([, r]) => [r.Properties.Name, r.Properties.Value])).toEqual([
+        [`/${c.prefix}/branches/${StagingNames.fromBranch(BRANCH, c.prefix).name}/kind`, result.out[0].tags['staging:kind']],
+      ]);
     });
 
     test('holds the branch staging and no Lambda function', () => {

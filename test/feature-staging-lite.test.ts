@@ -1,5 +1,5 @@
-import { App, CfnParameter, CfnResource, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations as CdkAnnotations, App, CfnParameter, CfnResource, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -10,49 +10,19 @@ import { ResourceTypes } from '../lib/contract/providers';
 import { addCostOutput } from '../lib/private/cost-output';
 import { normalizeTemplate } from '../lib/testing';
 import { cliCost, costOutput } from './util/cost';
-import { formatFindings, testApp, validationFindings } from './util/validate';
 import { container, containers, join, notAfterQuota, onlyId, resourcesOfType, ssm } from './util/template';
+import { BRANCH, BranchHarnessOptions, buildBranch, BuiltBranch, ENV, IMAGE, NAMES } from './util/harness';
 
-const ENV = { account: '123456789012', region: 'eu-west-1' };
-const BRANCH = 'feature/new_cool_page';
-const NAMES = StagingNames.fromBranch(BRANCH);
-const IMAGE = 'public.ecr.aws/docker/library/nginx:1.27';
 const SECRET_NAMES = ['DATABASE_PASSWORD', 'REDIS_PASSWORD', 'SOLR_USERNAME', 'SOLR_PASSWORD'];
 
-interface Built {
-  readonly app: App;
-  readonly stack: Stack;
-  readonly staging: FeatureStagingLite;
-  readonly template: Template;
-  readonly json: any;
-}
+type Built = BuiltBranch<FeatureStagingLite>;
 
 /**
- * A FeatureStagingLite with a web service, one worker and one nightly job, in a stack of its own.
+ * A FeatureStagingLite with a web service, one worker and one nightly job, in its BranchStagingStack.
  * `validate` runs cdk-nag and CloudFormation Validate on the same synthesis (the slow part).
  */
-function build(
-  overrides: Partial<FeatureStagingLiteProps> = {},
-  opts: { prefix?: string; validate?: boolean } = {},
-): Built & { findings: string[] } {
-  const app = testApp();
-  const branch = overrides.branch ?? BRANCH;
-  const stack = new Stack(app, 'Feature', {
-    stackName: StagingNames.fromBranch(branch, opts.prefix).stackName,
-    env: ENV,
-  });
-  const shared = SharedStagingRef.fromParameters(stack, 'Shared', { prefix: opts.prefix });
-  const staging = new FeatureStagingLite(stack, 'Staging', {
-    branch,
-    shared,
-    image: ecs.ContainerImage.fromRegistry(IMAGE),
-    workers: [{ name: 'worker', command: ['bin/worker'] }],
-    scheduledJobs: [{ name: 'nightly', command: ['bin/nightly'], schedule: scheduler.ScheduleExpression.expression('cron(0 3 * * ? *)') }],
-    ...overrides,
-  });
-  const findings = opts.validate ? formatFindings(validationFindings(app)) : [];
-  const template = Template.fromStack(stack);
-  return { app, stack, staging, template, json: template.toJSON(), findings };
+function build(overrides: Partial<FeatureStagingLiteProps> = {}, opts: BranchHarnessOptions = {}): Built {
+  return buildBranch((scope, props) => new FeatureStagingLite(scope, 'Staging', { ...props, ...overrides }), overrides.branch, opts);
 }
 
 /** `{ Ref }` to the stack parameter that reads the SSM parameter `path`. */
@@ -64,7 +34,7 @@ function webServices(json: any): Array<[string, any]> {
 }
 
 describe('FeatureStagingLite', () => {
-  let built: Built & { findings: string[] };
+  let built: Built;
   let json: any;
   let template: Template;
   const P = (name: string) => ssm(json, `/staging/shared/${name}`);
@@ -399,16 +369,6 @@ describe('FeatureStagingLite', () => {
     expect(lite((stack) => new CfnParameter(stack, 'Tag').valueAsString)).not.toThrow();
   });
 
-  test('fails when a second FeatureStagingLite is put in the same stack', () => {
-    const stack = new Stack(new App(), 'Twice', { env: ENV });
-    const shared = SharedStagingRef.fromParameters(stack, 'Shared');
-    const image = ecs.ContainerImage.fromRegistry(IMAGE);
-    new FeatureStagingLite(stack, 'One', { branch: 'feature/one', shared, image });
-    expect(() => new FeatureStagingLite(stack, 'Two', { branch: 'feature/two', shared, image })).toThrow(
-      /already holds the staging "feature-one-[0-9a-f]{8}".*"feature-two-[0-9a-f]{8}".*own stack/,
-    );
-  });
-
   test('outputs its cost per day, awake and asleep, as `staging cost` prices its template', async () => {
     // Its tasks, job and logs, all stopped while asleep: the data is the shared stack's.
     expect(json.Outputs[FeatureOutputs.COST_PER_DAY].Value).toBe('$0.61/day awake, $0.00/day asleep (eu-west-1, prices as of 2026-09-29)');
@@ -576,5 +536,68 @@ describe('StagingCostPerDay of values known only at deploy (a bare stack, no sta
     const logGroup = 0.01 * 0.57 + (0.01 * 7 * 0.03) / 30.42;
     expect(value).toMatch(/^\$(\d+\.\d\d)\/day awake, \$(\d+\.\d\d)\/day asleep \(eu-west-1, prices as of 2026-09-29\); no price for RDS PostgreSQL <set at deploy: Ref DbClass> in eu-west-1$/);
     expect(value.slice(0, 5)).toBe(`$${(storage + logGroup).toFixed(2)}`);
+  });
+});
+
+describe('FeatureStagingLite in a plain Stack of the user\'s own', () => {
+  let built: Built;
+  let json: any;
+  beforeAll(() => {
+    built = build({}, { plainStack: true, validate: true });
+    json = built.json;
+  });
+
+  test('writes nothing stack-wide: no stack tags, no outputs, no kind lock (README, "A staging in your own stack")', () => {
+    expect(built.stack.tags.tagValues()).toEqual({});
+    expect(json.Outputs).toBeUndefined();
+    expect(resourcesOfType(json, 'AWS::SSM::Parameter').filter(([id]) => id.startsWith('KindIs'))).toEqual([]);
+  });
+
+  test('tags its own resources and makes them wait for its quota check', () => {
+    const [, service] = resourcesOfType(json, 'AWS::ECS::Service')[0];
+    expect(Object.fromEntries((service.Properties.Tags as Array<{ Key: string; Value: string }>).map((t) => [t.Key, t.Value]))).toEqual(built.staging.stagingTags);
+    expect(notAfterQuota(json)).toEqual([]);
+  });
+
+  test('warns, with an id to acknowledge, that the stack lacks the tags the sweeper reads; nothing else is found', () => {
+    expect(built.findings).toEqual([
+      expect.stringMatching(
+        /^Construct Annotations Annotation::cdk-multi-staging:untaggedStack \(warning\) at Feature\/Staging: Stack "Feature" does not carry the tags of the branch staging "feature-new-cool-page-[0-9a-f]{8}" \(missing staging:kind=feature-lite, .*\), so the sweeper, the sleeper and `staging list` will not find it; put the staging in a BranchStagingStack, or tag the stack with its stagingTags/,
+      ),
+    ]);
+  });
+
+  test('once the user tags the stack with stagingTags, the warning is gone', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Mine', { stackName: NAMES.stackName, env: ENV });
+    const staging = new FeatureStagingLite(stack, 'Staging', { branch: BRANCH, shared: SharedStagingRef.fromParameters(stack, 'Shared'), image: ecs.ContainerImage.fromRegistry(IMAGE) });
+    for (const [key, value] of Object.entries(staging.stagingTags)) stack.tags.setTag(key, value);
+    app.synth();
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+  });
+
+  test('a staging the sweeper must never see acknowledges the warning', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Mine', { stackName: NAMES.stackName, env: ENV });
+    const staging = new FeatureStagingLite(stack, 'Staging', { branch: BRANCH, shared: SharedStagingRef.fromParameters(stack, 'Shared'), image: ecs.ContainerImage.fromRegistry(IMAGE) });
+    CdkAnnotations.of(staging).acknowledgeWarning('cdk-multi-staging:untaggedStack');
+    app.synth();
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+  });
+
+  test('a resource of the user\'s own in that stack does not wait for the quota: that ordering is the user\'s job', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Mine', { stackName: NAMES.stackName, env: ENV });
+    new FeatureStagingLite(stack, 'Staging', { branch: BRANCH, shared: SharedStagingRef.fromParameters(stack, 'Shared'), image: ecs.ContainerImage.fromRegistry(IMAGE) });
+    new CfnResource(stack, 'Mine', { type: 'AWS::SNS::Topic' });
+    expect(notAfterQuota(Template.fromStack(stack).toJSON())).toEqual(['Mine']);
+  });
+
+  test('two branch stagings may share a plain stack', () => {
+    const stack = new Stack(new App(), 'Two', { env: ENV });
+    const shared = SharedStagingRef.fromParameters(stack, 'Shared');
+    const image = ecs.ContainerImage.fromRegistry(IMAGE);
+    new FeatureStagingLite(stack, 'One', { branch: 'feature/one', shared, image });
+    expect(() => new FeatureStagingLite(stack, 'Other', { branch: 'feature/two', shared, image })).not.toThrow();
   });
 });

@@ -4,7 +4,6 @@ import { App, CustomResource, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { buildStagingApp } from '../bin/staging-app';
 import {
   FeatureStaging,
@@ -14,7 +13,6 @@ import {
   StagingCache,
   StagingDatabase,
   StagingKinds,
-  StagingNames,
   StagingSearch,
   TagKeys,
 } from '../lib';
@@ -25,57 +23,26 @@ import { dependencies } from '../scripts/critical-path';
 import { cliCost, costOutput } from './util/cost';
 import { container, containers, join, notAfterQuota, only, onlyId, resourcesOfType, ssm, ssmParameterIds } from './util/template';
 import { formatFindings, testApp, validationFindings } from './util/validate';
+import { BRANCH, BranchHarnessOptions, buildBranch, BuiltBranch, constructBranch, ENV, NAMES } from './util/harness';
 
-const ENV = { account: '123456789012', region: 'eu-west-1' };
-const BRANCH = 'feature/new_cool_page';
-const NAMES = StagingNames.fromBranch(BRANCH);
-const IMAGE = 'public.ecr.aws/docker/library/nginx:1.27';
 /** The example `staging` block of cdk.json, as `cdk synth` reads it. */
 const STAGING = JSON.parse(readFileSync(joinPath(__dirname, '..', 'cdk.json'), 'utf8')).context.staging;
 const RESTORED = { sourceCollection: 'products', backupLocation: '/var/solr/backups' };
 const RELEASE = ['bin/rails', 'db:migrate'];
 
-interface Built {
-  readonly app: App;
-  readonly stack: Stack;
-  readonly staging: FeatureStaging;
-  readonly template: Template;
-  readonly json: any;
-  readonly findings: string[];
-}
+type Built = BuiltBranch<FeatureStaging>;
 
 /**
- * A FeatureStaging with a web service, one worker and one nightly job, in a stack of its own.
+ * A FeatureStaging with a web service, one worker and one nightly job, in its BranchStagingStack.
  * `validate` runs cdk-nag and CloudFormation Validate on the same synthesis (the slow part).
  */
-function build(overrides: Partial<FeatureStagingProps> = {}, opts: { validate?: boolean } = {}): Built {
-  const app = testApp();
-  const stack = new Stack(app, 'Feature', { stackName: NAMES.stackName, env: ENV });
-  const shared = SharedStagingRef.fromParameters(stack, 'Shared');
-  const staging = new FeatureStaging(stack, 'Staging', {
-    branch: BRANCH,
-    shared,
-    image: ecs.ContainerImage.fromRegistry(IMAGE),
-    workers: [{ name: 'worker', command: ['bin/worker'] }],
-    scheduledJobs: [{ name: 'nightly', command: ['bin/nightly'], schedule: scheduler.ScheduleExpression.expression('cron(0 3 * * ? *)') }],
-    ...overrides,
-  });
-  const findings = opts.validate ? formatFindings(validationFindings(app)) : [];
-  const template = Template.fromStack(stack);
-  return { app, stack, staging, template, json: template.toJSON(), findings };
+function build(overrides: Partial<FeatureStagingProps> = {}, opts: BranchHarnessOptions = {}): Built {
+  return buildBranch((scope, props) => new FeatureStaging(scope, 'Staging', { ...props, ...overrides }), overrides.branch, opts);
 }
 
 /** Builds a FeatureStaging in a throwaway stack, for validation errors. */
 function construct(overrides: Partial<FeatureStagingProps>): () => FeatureStaging {
-  return () => {
-    const stack = new Stack(new App(), 'Invalid', { env: ENV });
-    return new FeatureStaging(stack, 'Staging', {
-      branch: BRANCH,
-      shared: SharedStagingRef.fromParameters(stack, 'Shared'),
-      image: ecs.ContainerImage.fromRegistry(IMAGE),
-      ...overrides,
-    });
-  };
+  return constructBranch((scope, props) => new FeatureStaging(scope, 'Staging', { ...props, workers: [], scheduledJobs: [], ...overrides }));
 }
 
 /** The ready-made app with `-c` context on top of a `staging` block (the cdk.json example by default). */
@@ -711,14 +678,6 @@ describe('FeatureStaging validation', () => {
       }),
     ).toThrow(/sourceCollection[\s\S]*backupLocation[\s\S]*minStorageGiB[\s\S]*releaseCommand/);
   });
-
-  test('a second branch staging in the same stack fails', () => {
-    const stack = new Stack(new App(), 'Twice', { env: ENV });
-    const shared = SharedStagingRef.fromParameters(stack, 'Shared');
-    const image = ecs.ContainerImage.fromRegistry(IMAGE);
-    new FeatureStaging(stack, 'One', { branch: 'feature/one', shared, image });
-    expect(() => new FeatureStaging(stack, 'Two', { branch: 'feature/two', shared, image })).toThrow(/already holds the staging .*own stack/);
-  });
 });
 
 describe('ready-made app: cdk synth -c branch=feature/new_cool_page (cdk.json example)', () => {
@@ -833,112 +792,6 @@ describe('ready-made app context', () => {
     expect(() => readyMade({ branch: BRANCH }, withFeature({ solr: { mode: 'restore', sourceCollection: 'products' } }))).toThrow(
       /staging\.feature\.solr\.backupLocation: is required/,
     );
-  });
-});
-
-describe('ready-made app, shared stack: the data providers', () => {
-  let json: any;
-
-  beforeAll(() => {
-    const { stacks } = readyMade({});
-    expect(stacks.map((s) => s.stackName)).toEqual(['staging-shared']);
-    json = Template.fromStack(stacks[0]).toJSON();
-  });
-
-  /** The Provider framework's onEvent function behind a published service token, and the functions and waiter it drives. */
-  function provider(name: string) {
-    const tokens = resourcesOfType(json, 'AWS::SSM::Parameter').filter(([, p]) => p.Properties.Name === `/staging/shared/providers/${name}/service-token`);
-    if (tokens.length !== 1) throw new Error(`expected one service-token parameter of ${name}, found ${tokens.length}`);
-    const frameworkId = tokens[0][1].Properties.Value['Fn::GetAtt'][0];
-    const framework = json.Resources[frameworkId];
-    const variables = framework.Properties.Environment.Variables;
-    const onEventId: string = variables.USER_ON_EVENT_FUNCTION_ARN['Fn::GetAtt'][0];
-    const isCompleteId: string | undefined = variables.USER_IS_COMPLETE_FUNCTION_ARN?.['Fn::GetAtt'][0];
-    const waiterId: string | undefined = variables.WAITER_STATE_MACHINE_ARN?.Ref;
-    const roleId: string = json.Resources[onEventId].Properties.Role['Fn::GetAtt'][0];
-    const statements = resourcesOfType(json, 'AWS::IAM::Policy')
-      .filter(([, p]) => (p.Properties.Roles as any[]).some((r) => r.Ref === roleId))
-      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as any[]);
-    return {
-      framework,
-      onEvent: json.Resources[onEventId],
-      isComplete: isCompleteId ? json.Resources[isCompleteId] : undefined,
-      waiter: waiterId ? json.Resources[waiterId] : undefined,
-      statements,
-    };
-  }
-
-  /** An ARN as text, tokens as ${...}: `arn:aws:rds:eu-west-1:${AWS::AccountId}:db:staging-*`. */
-  function arnText(value: any): string {
-    if (typeof value === 'string') return value;
-    if (value?.Ref) return `\${${value.Ref}}`;
-    if (value?.['Fn::GetAtt']) return `\${${value['Fn::GetAtt'].join('.')}}`;
-    if (value?.['Fn::Join']) return (value['Fn::Join'][1] as any[]).map(arnText).join(value['Fn::Join'][0]);
-    return JSON.stringify(value);
-  }
-
-  const actionsOf = (s: any): string[] => [].concat(s.Action);
-
-  test('the four data providers publish their service tokens in SSM', () => {
-    for (const name of ['database-restore', 'release-task', 'solr-collection', 'redis-prefix']) {
-      const p = provider(name);
-      expect({ name, type: p.framework.Type, handler: p.onEvent.Properties.Handler }).toEqual({ name, type: 'AWS::Lambda::Function', handler: 'index.onEvent' });
-    }
-  });
-
-  test('database-restore may modify and delete only staging-*-???? instances tagged staging:kind=feature', () => {
-    const { statements } = provider('database-restore');
-    const destructive = statements.filter((s) => actionsOf(s).some((a) => /^rds:(Modify|Delete)DBInstance$/.test(a) || a === 'rds:*'));
-    const onInstances = destructive.filter((s) => [].concat(s.Resource).some((r) => /:db:/.test(arnText(r))));
-    expect(onInstances.flatMap(actionsOf).sort()).toEqual(['rds:DeleteDBInstance', 'rds:ModifyDBInstance']);
-    for (const s of onInstances) {
-      expect(s.Effect).toBe('Allow');
-      expect(s.Condition).toEqual({ StringEquals: { 'aws:ResourceTag/staging:kind': 'feature' } });
-      for (const resource of [].concat(s.Resource)) expect(arnText(resource)).toMatch(/^arn:aws:rds:eu-west-1:(\d{12}|\$\{AWS::AccountId\}):db:staging-\*-\?\?\?\?$/);
-    }
-    // The rest: ModifyDBInstance on the shared subnet group only (IAM checks it when the call moves an instance into it).
-    const rest = destructive.filter((s) => !onInstances.includes(s));
-    expect(rest.map((s) => ({ actions: actionsOf(s), resources: [].concat(s.Resource).map(arnText) }))).toEqual([
-      { actions: ['rds:ModifyDBInstance'], resources: [expect.stringMatching(/:subgrp:[^*]+$/)] },
-    ]);
-    // Restores create only staging-*-???? instances too.
-    const restore = statements.find((s) => actionsOf(s).includes('rds:RestoreDBInstanceFromDBSnapshot'));
-    const dbResources = [].concat(restore.Resource).map(arnText).filter((r) => /:db:/.test(r));
-    expect(dbResources).toEqual([expect.stringMatching(/:db:staging-\*-\?\?\?\?$/)]);
-  });
-
-  test('the solr-collection and redis-prefix functions run in the shared VPC; the others do not', () => {
-    for (const name of ['solr-collection', 'redis-prefix']) {
-      const p = provider(name);
-      for (const fn of [p.onEvent, p.isComplete].filter(Boolean)) {
-        expect({ name, vpc: fn.Properties.VpcConfig }).toEqual({
-          name,
-          vpc: { SubnetIds: expect.arrayContaining([expect.anything()]), SecurityGroupIds: expect.arrayContaining([expect.anything()]) },
-        });
-      }
-    }
-    for (const name of ['database-restore', 'release-task']) {
-      expect({ name, vpc: provider(name).onEvent.Properties.VpcConfig }).toEqual({ name, vpc: undefined });
-    }
-  });
-
-  test('providers that wait have an isComplete handler and a Step Functions waiter that logs, within the one-hour service timeout', () => {
-    for (const name of ['database-restore', 'release-task', 'solr-collection']) {
-      const p = provider(name);
-      expect({ name, isComplete: p.isComplete?.Properties.Handler }).toEqual({ name, isComplete: 'index.isComplete' });
-      expect({ name, type: p.waiter?.Type }).toEqual({ name, type: 'AWS::StepFunctions::StateMachine' });
-      expect({ name, logging: p.waiter.Properties.LoggingConfiguration }).toEqual({
-        name,
-        logging: expect.objectContaining({ Level: 'ALL', Destinations: [expect.objectContaining({ CloudWatchLogsLogGroup: expect.anything() })] }),
-      });
-      const definition = arnText(p.waiter.Properties.DefinitionString);
-      const retry = /"IntervalSeconds":(\d+),"MaxAttempts":(\d+)/.exec(definition);
-      expect(retry).not.toBeNull();
-      expect({ name, waitSeconds: Number(retry![1]) * Number(retry![2]) < 3600 }).toEqual({ name, waitSeconds: true });
-    }
-    for (const name of ['redis-prefix', 'listener-priority']) {
-      expect({ name, waiter: provider(name).waiter }).toEqual({ name, waiter: undefined });
-    }
   });
 });
 

@@ -339,15 +339,22 @@ const WAKER_BORROWED: Authorization[] = [
 ];
 
 /** `new XxxCommand(` and `paginateXxx(` in the sources of each handler folder. */
+/**
+ * The SDK commands each handler sends: those in its own folder, and those of the handler kit
+ * (lambda/shared/) files it imports (e.g. readJsonSecret's GetSecretValue). The kit is no handler.
+ */
 function commandsInSources(): Record<string, string[]> {
   const root = join(__dirname, '..', 'lambda');
+  // A paginator (`paginateDescribeStacks(`) sends its command too.
+  const commandsIn = (text: string) => [...text.matchAll(/\bnew ([A-Z][A-Za-z0-9]*)Command\(|\bpaginate([A-Z][A-Za-z0-9]*)\(/g)].map((m) => m[1] ?? m[2]);
   const out: Record<string, string[]> = {};
-  for (const handler of readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name)) {
+  for (const handler of readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory() && d.name !== 'shared').map((d) => d.name)) {
     const files = readdirSync(join(root, handler), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
     const found = new Set<string>();
     for (const f of files) {
-      // A paginator (`paginateDescribeStacks(`) sends its command too.
-      for (const m of readFileSync(join(root, handler, f), 'utf8').matchAll(/\bnew ([A-Z][A-Za-z0-9]*)Command\(|\bpaginate([A-Z][A-Za-z0-9]*)\(/g)) found.add(m[1] ?? m[2]);
+      const text = readFileSync(join(root, handler, f), 'utf8');
+      for (const c of commandsIn(text)) found.add(c);
+      for (const m of text.matchAll(/from '\.\.\/shared\/([a-z-]+)'/g)) for (const c of commandsIn(readFileSync(join(root, 'shared', `${m[1]}.ts`), 'utf8'))) found.add(c);
     }
     if (found.size > 0) out[handler] = [...found].sort();
   }

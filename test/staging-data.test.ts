@@ -9,7 +9,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { buildStagingApp } from '../bin/staging-app';
-import { FeatureStaging, ISharedStaging, StagingAccess, SharedStaging, SharedStagingRef, StagingCache, StagingDatabase, StagingNames } from '../lib';
+import { BranchStagingStack, FeatureStaging, ISharedStaging, SharedStaging, SharedStagingRef, StagingAccess, StagingCache, StagingDatabase, StagingNames } from '../lib';
 import { DatabaseTemplateEnvironment as E } from '../lib/contract/providers/database-template';
 import { GOLDEN_REFRESH_SCRIPT } from '../lib/private/golden-refresh-script';
 import { container, containers, join, only, onlyId, resourcesOfType, ssm, ssmParameterIds } from './util/template';
@@ -44,10 +44,11 @@ describe('FeatureStaging with StagingDatabase.fromTemplate() and StagingCache.sh
 
   beforeAll(() => {
     app = testApp();
-    stack = new Stack(app, 'Feature', { stackName: NAMES.stackName, env: ENV });
+    const branchStack = new BranchStagingStack(app, { branch: BRANCH, env: ENV });
+    stack = branchStack;
     staging = new FeatureStaging(stack, 'Staging', {
       branch: BRANCH,
-      shared: SharedStagingRef.fromParameters(stack, 'Shared'),
+      shared: branchStack.shared,
       image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/nginx:1.27'),
       database: StagingDatabase.fromTemplate(),
       cache: StagingCache.sharedPrefix(),

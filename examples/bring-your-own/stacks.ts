@@ -6,12 +6,12 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import {
+  BranchStagingStack,
   FeatureStaging,
   SharedStaging,
-  SharedStagingRef,
+  SharedStagingStack,
   StagingCache,
   StagingDatabase,
-  StagingNames,
   StagingAccess,
   StagingSearch,
 } from 'cdk-multi-staging';
@@ -47,16 +47,21 @@ export function build(app: App): Stack[] {
   return [new AcmeBranchStagingStack(app, String(branch), { env: ACME_ENV })];
 }
 
-/** Acme's shared staging: the library's SharedStaging in Acme's network and DNS. */
-export class AcmePlatformStagingStack extends Stack {
+/**
+ * Acme's shared staging: the library's SharedStaging in Acme's network and DNS, in a
+ * SharedStagingStack (tagged as the shared staging, with its outputs and termination protection)
+ * under Acme's own stack name.
+ */
+export class AcmePlatformStagingStack extends SharedStagingStack {
   public readonly staging: SharedStaging;
 
   constructor(scope: Construct, id: string, props: StackProps) {
     super(scope, id, {
       ...props,
+      prefix: PREFIX,
+      parameterPrefix: PARAMETER_PREFIX,
       stackName: SHARED_STACK_NAME,
       description: 'Acme platform: shared staging (cluster, load balancer, Postgres, Redis, providers, sweeper)',
-      terminationProtection: true,
     });
 
     // The VPC the platform team runs, imported as it is: no lookup, so synth needs no credentials.
@@ -78,8 +83,6 @@ export class AcmePlatformStagingStack extends Stack {
       // Acme's staff sign in through a Cognito user pool made here (it can federate to Acme's SAML
       // provider); the office network gets in without signing in.
       access: StagingAccess.cognito({ allowNetworks: ['203.0.113.0/24'] }),
-      prefix: PREFIX,
-      parameterPrefix: PARAMETER_PREFIX,
       domainName: DOMAIN,
       hostedZone,
       vpc,
@@ -103,28 +106,27 @@ export class AcmePlatformStagingStack extends Stack {
   }
 }
 
-/** One branch of Acme's app: its own database, the shared Redis (own key prefix) and Solr. */
-export class AcmeBranchStagingStack extends Stack {
+/**
+ * One branch of Acme's app: its own database, the shared Redis (own key prefix) and Solr. A
+ * BranchStagingStack: named exactly `<prefix>-<staging name>` (the sweeper ignores any other name,
+ * and branch resources are named after the stack), tagged, with the outputs and the kind lock.
+ */
+export class AcmeBranchStagingStack extends BranchStagingStack {
   public readonly staging: FeatureStaging;
 
   constructor(scope: Construct, branch: string, props: StackProps) {
-    const names = StagingNames.fromBranch(branch, PREFIX);
-    // The one naming rule: the stack is named exactly `<prefix>-<staging name>` (names.stackName).
-    // The sweeper ignores any other name, and branch resources are named after the stack.
-    if (names.stackName === SHARED_STACK_NAME) {
+    super(scope, { ...props, branch, prefix: PREFIX, parameterPrefix: PARAMETER_PREFIX });
+    // Acme's shared stack name starts with `acme-` too: no branch may take it.
+    if (this.names.stackName === SHARED_STACK_NAME) {
       throw new Error(
-        `branch ${JSON.stringify(branch)} would name its stack ${names.stackName}, which is the shared staging's; rename the branch`,
+        `branch ${JSON.stringify(branch)} would name its stack ${this.names.stackName}, which is the shared staging's; rename the branch`,
       );
     }
-    super(scope, names.stackName, {
-      ...props,
-      stackName: names.stackName,
-      description: `Acme branch staging of ${JSON.stringify(branch)} at https://${names.hostName(DOMAIN)}`,
-    });
+    this.templateOptions.description = `Acme branch staging of ${JSON.stringify(branch)} at https://${this.names.hostName(DOMAIN)}`;
 
     this.staging = new FeatureStaging(this, 'Staging', {
-      branch,
-      shared: SharedStagingRef.fromParameters(this, 'Shared', { prefix: PREFIX, parameterPrefix: PARAMETER_PREFIX }),
+      branch: this.names.branch,
+      shared: this.shared,
       image: ecs.ContainerImage.fromRegistry(this.node.tryGetContext('image') ?? 'public.ecr.aws/docker/library/nginx:1.27'),
       // Mixed data: an own Postgres from production's newest snapshot, the shared Redis under a key
       // prefix of the branch's own (REDIS_KEY_PREFIX; removed on destroy), the shared Solr as it is.

@@ -2,7 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { FeatureStagingLite, SharedStaging, SharedStagingRef, StagingAccess, StagingNames } from 'cdk-multi-staging';
+import { BranchStagingStack, FeatureStagingLite, SharedStaging, SharedStagingStack, StagingAccess } from 'cdk-multi-staging';
 
 /**
  * Front-end changes: every branch runs only its own code, on the shared staging's Postgres, Redis
@@ -35,18 +35,17 @@ function image(app: App): ecs.ContainerImage {
 }
 
 function sharedStack(app: App): Stack {
-  const stack = new Stack(app, 'SharedStaging', {
-    stackName: `${PREFIX}-shared`,
+  // Named `<prefix>-shared`, tagged as the shared staging, with termination protection.
+  const stack = new SharedStagingStack(app, 'SharedStaging', {
+    prefix: PREFIX,
     description: 'Shared staging: network, cluster, load balancer, data and the shared app',
     env,
-    terminationProtection: true,
   });
   new SharedStaging(stack, 'Staging', {
     // Only the office and the VPN reach the previews; CI's end-to-end tests send the automation token.
     access: StagingAccess.allowNetworks(['203.0.113.0/24', '198.51.100.0/24'], {
       automation: { tokenSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'AutomationToken', 'previews/automation-token') },
     }),
-    prefix: PREFIX,
     domainName: DOMAIN,
     hostedZone: route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', {
       hostedZoneId: 'Z0123456789ABCDEFGHIJ',
@@ -62,16 +61,12 @@ function sharedStack(app: App): Stack {
 }
 
 function branchStack(app: App, branch: string): Stack {
-  const names = StagingNames.fromBranch(branch, PREFIX);
-  // The stack must be named `names.stackName` (`<prefix>-<staging name>`): the sweeper matches it.
-  const stack = new Stack(app, names.stackName, {
-    stackName: names.stackName,
-    description: `Front-end staging of ${JSON.stringify(branch)} at https://${names.hostName(DOMAIN)}`,
-    env,
-  });
+  // Named `<prefix>-<staging name>` (what the sweeper matches), tagged, with the outputs and the kind lock.
+  const stack = new BranchStagingStack(app, { branch, prefix: PREFIX, env });
+  stack.templateOptions.description = `Front-end staging of ${JSON.stringify(branch)} at https://${stack.names.hostName(DOMAIN)}`;
   new FeatureStagingLite(stack, 'Staging', {
-    branch,
-    shared: SharedStagingRef.fromParameters(stack, 'Shared', { prefix: PREFIX }),
+    branch: stack.names.branch,
+    shared: stack.shared,
     image: image(app),
     // Per-branch environment wins over every default, including the data-source variables: here
     // the branch's front end calls the shared staging's API and shows the new checkout.

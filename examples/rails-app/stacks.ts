@@ -5,14 +5,14 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import {
+  BranchStagingStack,
   FeatureStaging,
   ScheduledJobOptions,
   ServiceOptions,
   SharedStaging,
-  SharedStagingRef,
+  SharedStagingStack,
   StagingCache,
   StagingDatabase,
-  StagingNames,
   StagingAccess,
   StagingSearch,
   WebServiceOptions,
@@ -63,11 +63,11 @@ function railsImage(stack: Stack): ecs.ContainerImage {
 }
 
 function sharedStack(app: App): Stack {
-  const stack = new Stack(app, 'SharedStaging', {
-    stackName: `${PREFIX}-shared`,
+  // Named `<prefix>-shared`, tagged as the shared staging, with termination protection.
+  const stack = new SharedStagingStack(app, 'SharedStaging', {
+    prefix: PREFIX,
     description: 'Shared staging of the Rails app: network, cluster, load balancer, data, providers and the sweeper',
     env,
-    terminationProtection: true,
   });
   new SharedStaging(stack, 'Staging', {
     // The team signs in with the company's Okta; Stripe's webhooks reach /webhooks/* without it.
@@ -80,7 +80,6 @@ function sharedStack(app: App): Stack {
       clientSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'OktaClientSecret', 'rails-staging/okta-client-secret'),
       publicPaths: ['/webhooks/*'],
     }),
-    prefix: PREFIX,
     domainName: DOMAIN,
     hostedZone: route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', {
       hostedZoneId: 'Z0123456789ABCDEFGHIJ',
@@ -103,16 +102,12 @@ function sharedStack(app: App): Stack {
 }
 
 function branchStack(app: App, branch: string): Stack {
-  const names = StagingNames.fromBranch(branch, PREFIX);
-  // The stack must be named `names.stackName` (`<prefix>-<staging name>`): the sweeper matches it.
-  const stack = new Stack(app, names.stackName, {
-    stackName: names.stackName,
-    description: `Branch staging of ${JSON.stringify(branch)} at https://${names.hostName(DOMAIN)}`,
-    env,
-  });
+  // Named `<prefix>-<staging name>` (what the sweeper matches), tagged, with the outputs and the kind lock.
+  const stack = new BranchStagingStack(app, { branch, prefix: PREFIX, env });
+  stack.templateOptions.description = `Branch staging of ${JSON.stringify(branch)} at https://${stack.names.hostName(DOMAIN)}`;
   new FeatureStaging(stack, 'Staging', {
-    branch,
-    shared: SharedStagingRef.fromParameters(stack, 'Shared', { prefix: PREFIX }),
+    branch: stack.names.branch,
+    shared: stack.shared,
     image: railsImage(stack),
     environment,
     // Staging-sized: one small task each (the defaults, 256 CPU units and 512 MiB, are too small for Rails).

@@ -21,26 +21,19 @@ import {
   DBSnapshot,
   DeleteDBInstanceCommand,
   DescribeDBInstancesCommand,
-  DescribeDBSnapshotsCommand,
   ModifyDBInstanceCommand,
   ModifyDBInstanceMessage,
   RDSClient,
   RestoreDBInstanceFromDBSnapshotCommand,
+  paginateDescribeDBSnapshots,
 } from '@aws-sdk/client-rds';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import {
-  IsCompleteRequest,
-  IsCompleteResponse,
-  OnEventRequest,
-  OnEventResponse,
-  isAwsError,
-  log,
-  logError,
-} from '../shared/provider';
+import { isAwsError, log, logError, type IsCompleteRequest, type IsCompleteResponse, type OnEventRequest, type OnEventResponse } from '../shared/provider';
+import { describeError } from '../shared/errors';
+import { readCredentials, type Credentials } from '../shared/secrets';
+import { entry } from '../shared/entry';
 import {
   FAILED_STATUSES,
   READY_STATUSES,
-  RestoreProps,
   RestoreTagKeys,
   STOPPED_STATUSES,
   convergence,
@@ -49,14 +42,13 @@ import {
   isOwnedIdentifier,
   isOwnedInstance,
   newestAvailable,
-  parseProps,
   restoreStorage,
   restoreTags,
   tagValue,
 } from './model';
+import { parseProperties, type RestoreProps } from '../../lib/contract/providers/database-restore';
 
 const rds = new RDSClient({ maxAttempts: 8, retryMode: 'adaptive' });
-const secrets = new SecretsManagerClient({ maxAttempts: 8, retryMode: 'adaptive' });
 
 const NOT_FOUND = ['DBInstanceNotFoundFault', 'DBInstanceNotFound'];
 const INVALID_STATE = ['InvalidDBInstanceStateFault', 'InvalidDBInstanceState'];
@@ -64,28 +56,15 @@ const ALREADY_EXISTS = ['DBInstanceAlreadyExistsFault', 'DBInstanceAlreadyExists
 /** Safety net against a pagination marker that never ends (100 records a page). */
 const MAX_SNAPSHOT_PAGES = 200;
 
-function errorText(e: unknown): string {
-  if (e && typeof e === 'object') {
-    const err = e as { name?: string; message?: string };
-    return err.name && err.name !== 'Error' ? `${err.name}: ${err.message ?? ''}` : String(err.message ?? e);
-  }
-  return String(e);
-}
-
 /** Rethrows an AWS failure with what was being done, so the stack event says where it broke. */
 function fail(what: string, e: unknown): never {
-  throw new Error(`${what}: ${errorText(e)}`, { cause: e });
+  throw new Error(`${what}: ${describeError(e)}`, { cause: e });
 }
 
-export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
-  log('database-restore onEvent', {
-    requestType: event.RequestType,
-    physicalResourceId: event.PhysicalResourceId,
-    logicalResourceId: event.LogicalResourceId,
-  });
+async function handleEvent(event: OnEventRequest): Promise<OnEventResponse> {
   switch (event.RequestType) {
     case 'Create': {
-      const props = parseProps(event.ResourceProperties);
+      const props = parseProperties(event.ResourceProperties);
       return restoreOrAdopt(event, props, checkedIdentifier(props));
     }
     case 'Update':
@@ -96,11 +75,12 @@ export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
       throw new Error(`Unknown RequestType '${String((event as { RequestType?: unknown }).RequestType)}'`);
   }
 }
+export const onEvent = entry('database-restore.onEvent', handleEvent);
 
-export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteResponse> {
+async function checkComplete(event: IsCompleteRequest): Promise<IsCompleteResponse> {
   if (event.RequestType === 'Delete') return deleteIsComplete(event);
 
-  const props = parseProps(event.ResourceProperties);
+  const props = parseProperties(event.ResourceProperties);
   const id = event.PhysicalResourceId ?? '';
   if (!isOwnedIdentifier(id, props.instanceIdentifierBase, props.sourceInstanceIdentifier)) {
     throw new Error(
@@ -123,10 +103,10 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
   } catch (e) {
     if (!createdHere) throw e;
     const cleanup = await deleteHalfCreated(instance, props);
-    const message = e instanceof Error ? e.message : String(e);
-    throw new Error(`${message} ${cleanup}`, { cause: e });
+    throw new Error(`${describeError(e)} ${cleanup}`, { cause: e });
   }
 }
+export const isComplete = entry('database-restore.isComplete', checkComplete);
 
 // ---------------------------------------------------------------------------------------------
 // Create / refresh
@@ -231,28 +211,22 @@ function pinnedData(instance: DBInstance): Record<string, string> {
 
 async function selectSnapshot(source: string): Promise<DBSnapshot> {
   const all: DBSnapshot[] = [];
-  let marker: string | undefined;
   let pages = 0;
-  do {
-    let page;
-    try {
-      // No SnapshotType: automated and manual snapshots of the instance, both count.
-      page = await rds.send(
-        new DescribeDBSnapshotsCommand({ DBInstanceIdentifier: source, MaxRecords: 100, Marker: marker }),
-      );
-    } catch (e) {
-      if (isAwsError(e, ...NOT_FOUND)) {
-        throw new Error(
-          `Source RDS instance '${source}' was not found, so it has no snapshots to restore. ` +
-            'Check SourceInstanceIdentifier (the instance whose snapshots branches start from).',
-        );
-      }
-      fail(`Could not list the snapshots of source RDS instance '${source}'`, e);
+  try {
+    // No SnapshotType: automated and manual snapshots of the instance, both count.
+    for await (const page of paginateDescribeDBSnapshots({ client: rds, pageSize: 100 }, { DBInstanceIdentifier: source })) {
+      all.push(...(page.DBSnapshots ?? []));
+      if (++pages >= MAX_SNAPSHOT_PAGES) break;
     }
-    all.push(...(page.DBSnapshots ?? []));
-    marker = page.Marker || undefined;
-    pages += 1;
-  } while (marker && pages < MAX_SNAPSHOT_PAGES);
+  } catch (e) {
+    if (isAwsError(e, ...NOT_FOUND)) {
+      throw new Error(
+        `Source RDS instance '${source}' was not found, so it has no snapshots to restore. ` +
+          'Check SourceInstanceIdentifier (the instance whose snapshots branches start from).',
+      );
+    }
+    fail(`Could not list the snapshots of source RDS instance '${source}'`, e);
+  }
 
   const best = newestAvailable(all);
   if (best) return best;
@@ -270,36 +244,16 @@ async function selectSnapshot(source: string): Promise<DBSnapshot> {
   );
 }
 
-async function readMasterPassword(secretArn: string): Promise<{ password: string; username?: string }> {
-  let secretString: string | undefined;
-  try {
-    const out = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
-    secretString = out.SecretString;
-  } catch (e) {
-    fail(`Could not read the master password secret '${secretArn}' (needs secretsmanager:GetSecretValue)`, e);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(secretString ?? '');
-  } catch {
-    // Never include the parse error: it quotes the secret text.
-    parsed = undefined;
-  }
-  const value = parsed as { password?: unknown; username?: unknown } | undefined;
-  if (!value || typeof value !== 'object' || typeof value.password !== 'string' || value.password === '') {
-    throw new Error(`Secret '${secretArn}' must hold a JSON object with a non-empty string "password".`);
-  }
-  return {
-    password: value.password,
-    username: typeof value.username === 'string' ? value.username : undefined,
-  };
+/** The master user's `{ "password", "username"? }`; the password is set on the copy, never logged. */
+function readMasterPassword(secretArn: string): Promise<Credentials> {
+  return readCredentials(secretArn, 'the master password secret (MasterUserSecretArn)', 'optional');
 }
 
 // ---------------------------------------------------------------------------------------------
 // Update
 
 async function onUpdate(event: OnEventRequest): Promise<OnEventResponse> {
-  const props = parseProps(event.ResourceProperties);
+  const props = parseProperties(event.ResourceProperties);
   const old = event.OldResourceProperties ?? {};
   const oldToken = old.RefreshToken === undefined || old.RefreshToken === null ? '' : String(old.RefreshToken);
   const current = event.PhysicalResourceId ?? '';
@@ -452,9 +406,9 @@ async function deleteHalfCreated(instance: DBInstance, props: RestoreProps): Pro
     await requestDelete(instance);
     return `The half-created instance '${id}' is being deleted.`;
   } catch (e) {
-    logError('could not delete the half-created instance', { instanceIdentifier: id, error: errorText(e) });
+    logError('could not delete the half-created instance', { instanceIdentifier: id, error: describeError(e) });
     return (
-      `Deleting the half-created instance '${id}' failed too (${errorText(e)}); ` +
+      `Deleting the half-created instance '${id}' failed too (${describeError(e)}); ` +
       `delete it with: aws rds delete-db-instance --db-instance-identifier ${id} --skip-final-snapshot --delete-automated-backups`
     );
   }
@@ -521,7 +475,7 @@ async function requestDelete(instance: DBInstance): Promise<void> {
       log('RDS cannot delete the instance in its current state yet; will retry', {
         instanceIdentifier: id,
         status: instance.DBInstanceStatus,
-        error: errorText(e),
+        error: describeError(e),
       });
       return;
     }

@@ -1,12 +1,12 @@
 /**
- * Pure decisions of the database-restore handler: property parsing, identifiers, ownership,
+ * Pure decisions of the database-restore handler: identifiers, ownership,
  * snapshot choice and "what is left to change" on an instance. No AWS calls here, so every rule
  * can be tested without mocks.
  */
 import { createHash } from 'node:crypto';
 import type { DBInstance, DBSnapshot, ModifyDBInstanceMessage, Tag } from '@aws-sdk/client-rds';
 import { MANAGED_BY_VALUE, TagKeys } from '../../lib/contract/staging';
-import type { DatabaseResourceProperties, Wire } from '../../lib/contract/providers';
+import type { RestoreProps } from '../../lib/contract/providers/database-restore';
 
 /** Tags this handler sets on the instances it restores (on top of the caller's Tags). */
 export const RestoreTagKeys = {
@@ -21,10 +21,6 @@ export const RestoreTagKeys = {
   /** ARN of the secret whose password is the master password; set after ModifyDBInstance accepted it. */
   PASSWORD_APPLIED: 'staging:password-applied',
 } as const;
-
-export const DEFAULT_INSTANCE_CLASS = 'db.t4g.micro';
-export const MAX_BASE_LENGTH = 58;
-const MAX_STORAGE_GIB = 65536;
 
 /** Statuses a restore or modification never leaves on its own: fail (and clean up a fresh copy). */
 export const FAILED_STATUSES: ReadonlySet<string> = new Set([
@@ -67,110 +63,6 @@ export const RELEVANT_PENDING = [
   'IAMDatabaseAuthenticationEnabled',
   'Engine',
 ] as const;
-
-export interface RestoreProps {
-  readonly sourceInstanceIdentifier: string;
-  readonly instanceIdentifierBase: string;
-  readonly instanceClass: string;
-  readonly allocatedStorageGiB?: number;
-  readonly dbSubnetGroupName: string;
-  readonly vpcSecurityGroupIds: string[];
-  readonly masterUserSecretArn: string;
-  /** '' when not given. */
-  readonly refreshToken: string;
-  readonly tags: Tag[];
-}
-
-function str(props: Wire<DatabaseResourceProperties>, name: keyof DatabaseResourceProperties, problems: string[]): string {
-  const value = props[name];
-  if (value === undefined || value === null || String(value).trim() === '') {
-    problems.push(`missing required property '${name}'`);
-    return '';
-  }
-  return String(value).trim();
-}
-
-/** Validates the base an identifier is built from, so the final name fits RDS rules (63 chars). */
-export function baseProblem(base: string): string | undefined {
-  if (base.length > MAX_BASE_LENGTH) {
-    return `InstanceIdentifierBase '${base}' is ${base.length} characters; at most ${MAX_BASE_LENGTH} are allowed (RDS identifiers are 63 with the '-xxxx' suffix)`;
-  }
-  if (!/^[a-z][a-z0-9-]*$/.test(base) || base.includes('--') || base.endsWith('-')) {
-    return `InstanceIdentifierBase '${base}' must start with a lowercase letter, contain only a-z, 0-9 and '-', and have no '--' or trailing '-'`;
-  }
-  return undefined;
-}
-
-/**
- * Parses ResourceProperties. CloudFormation passes scalars as strings, so numbers are parsed here.
- * Collects every problem and throws once.
- */
-export function parseProps(props: Wire<DatabaseResourceProperties> | undefined): RestoreProps {
-  const p: Wire<DatabaseResourceProperties> = props ?? {};
-  const problems: string[] = [];
-  const sourceInstanceIdentifier = str(p, 'SourceInstanceIdentifier', problems).toLowerCase();
-  const instanceIdentifierBase = str(p, 'InstanceIdentifierBase', problems);
-  if (instanceIdentifierBase) {
-    const problem = baseProblem(instanceIdentifierBase);
-    if (problem) problems.push(problem);
-  }
-  const dbSubnetGroupName = str(p, 'DbSubnetGroupName', problems);
-  const masterUserSecretArn = str(p, 'MasterUserSecretArn', problems);
-  const instanceClass =
-    p.InstanceClass === undefined || p.InstanceClass === null || String(p.InstanceClass).trim() === ''
-      ? DEFAULT_INSTANCE_CLASS
-      : String(p.InstanceClass).trim();
-
-  let allocatedStorageGiB: number | undefined;
-  if (p.AllocatedStorageGiB !== undefined && p.AllocatedStorageGiB !== null && String(p.AllocatedStorageGiB) !== '') {
-    const n = Number(p.AllocatedStorageGiB);
-    if (!Number.isInteger(n) || n < 1 || n > MAX_STORAGE_GIB) {
-      problems.push(`AllocatedStorageGiB must be a whole number of GiB between 1 and ${MAX_STORAGE_GIB}, got '${String(p.AllocatedStorageGiB)}'`);
-    } else {
-      allocatedStorageGiB = n;
-    }
-  }
-
-  let vpcSecurityGroupIds: string[] = [];
-  const sgs = p.VpcSecurityGroupIds;
-  if (Array.isArray(sgs)) vpcSecurityGroupIds = sgs.map((s) => String(s).trim()).filter((s) => s !== '');
-  else if (typeof sgs === 'string') vpcSecurityGroupIds = sgs.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (vpcSecurityGroupIds.length === 0) {
-    problems.push("missing required property 'VpcSecurityGroupIds' (a non-empty list of security group ids)");
-  }
-
-  const tags: Tag[] = [];
-  if (p.Tags !== undefined && p.Tags !== null) {
-    if (!Array.isArray(p.Tags)) {
-      problems.push('Tags must be a list of {Key, Value}');
-    } else {
-      for (const t of p.Tags as unknown[]) {
-        const tag = t as { Key?: unknown; Value?: unknown } | null;
-        if (!tag || typeof tag.Key !== 'string' || tag.Key === '') {
-          problems.push(`Tags entries need a non-empty string Key, got ${JSON.stringify(t)}`);
-          continue;
-        }
-        tags.push({ Key: tag.Key, Value: tag.Value === undefined || tag.Value === null ? '' : String(tag.Value) });
-      }
-    }
-  }
-
-  if (problems.length > 0) {
-    throw new Error(`Invalid database-restore properties: ${problems.join('; ')}`);
-  }
-  const refreshToken = p.RefreshToken === undefined || p.RefreshToken === null ? '' : String(p.RefreshToken);
-  return {
-    sourceInstanceIdentifier,
-    instanceIdentifierBase,
-    instanceClass,
-    allocatedStorageGiB,
-    dbSubnetGroupName,
-    vpcSecurityGroupIds,
-    masterUserSecretArn,
-    refreshToken,
-    tags,
-  };
-}
 
 /** The 4-hex generation suffix: a new RefreshToken gives a new identifier. */
 export function generationSuffix(refreshToken: string): string {

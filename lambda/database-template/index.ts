@@ -15,10 +15,11 @@
  * from the branch's properties: only `<prefix>_br_*` names, never the golden template, its
  * neighbours, the shared app's database or a system database.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Client } from 'pg';
-import { OnEventRequest, OnEventResponse, isAwsError, log } from '../shared/provider';
+import { OnEventRequest, OnEventResponse, log } from '../shared/provider';
+import { readCredentials } from '../shared/secrets';
 import { sleep } from '../shared/sleep';
+import { entry } from '../shared/entry';
 import {
   PHYSICAL_ID_PREFIX,
   TEMPLATE_LOCK,
@@ -32,13 +33,10 @@ import {
   readConfig,
 } from '../../lib/contract/providers/database-template';
 
-const secrets = new SecretsManagerClient({ maxAttempts: 8, retryMode: 'adaptive' });
-
 /** Waits and retries; mutable so tests can shorten them. */
 export const timing = { lockTimeoutMs: 120_000, busyRetries: 5, busyDelayMs: 1000, connectTimeoutMs: 10_000 };
 
-export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
-  log('database-template onEvent', { requestType: event.RequestType, logicalResourceId: event.LogicalResourceId, physicalResourceId: event.PhysicalResourceId });
+async function handleEvent(event: OnEventRequest): Promise<OnEventResponse> {
   const config = readConfig(process.env);
   switch (event.RequestType) {
     case 'Create':
@@ -58,6 +56,7 @@ export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
       throw new Error(`Unsupported RequestType '${String((event as OnEventRequest).RequestType)}'`);
   }
 }
+export const onEvent = entry('database-template.onEvent', handleEvent);
 
 function response(config: TemplateConfig, props: TemplateDatabaseRequest): OnEventResponse {
   return {
@@ -289,31 +288,10 @@ async function withClient<T>(config: TemplateConfig, who: Credentials, database:
 }
 
 async function adminCredentials(config: TemplateConfig): Promise<Credentials> {
-  const { username, password } = await readSecret(config.adminSecretArn, 'the admin secret');
-  if (!username) throw new Error(`The admin secret '${config.adminSecretArn}' has no "username"`);
-  return { username, password };
+  const { username, password } = await readCredentials(config.adminSecretArn, 'the admin secret', 'required');
+  return { username: username!, password };
 }
 
 async function secretPassword(arn: string, what: string): Promise<string> {
-  return (await readSecret(arn, what)).password;
-}
-
-/** Reads `{ "password": "...", "username"?: "..." }`; neither value is ever logged. */
-async function readSecret(arn: string, what: string): Promise<{ username?: string; password: string }> {
-  let text: string | undefined;
-  try {
-    text = (await secrets.send(new GetSecretValueCommand({ SecretId: arn }))).SecretString;
-  } catch (error) {
-    if (isAwsError(error, 'ResourceNotFoundException')) throw new Error(`${what} '${arn}' does not exist`);
-    const e = error as Error;
-    throw new Error(`Could not read ${what} '${arn}': ${e.name}: ${e.message}. The handler's role needs secretsmanager:GetSecretValue on it.`);
-  }
-  let parsed: { username?: unknown; password?: unknown };
-  try {
-    parsed = JSON.parse(text ?? '');
-  } catch {
-    throw new Error(`${what} '${arn}' must be a JSON secret with "password"; it is not JSON`);
-  }
-  if (typeof parsed?.password !== 'string' || parsed.password === '') throw new Error(`${what} '${arn}' must be a JSON secret with a non-empty "password"`);
-  return { username: typeof parsed.username === 'string' ? parsed.username : undefined, password: parsed.password };
+  return (await readCredentials(arn, what, 'optional')).password;
 }

@@ -42,6 +42,7 @@ import {
   ElasticLoadBalancingV2Client,
   ModifyRuleCommand,
   RemoveTagsCommand,
+  paginateDescribeRules,
   type Action,
   type Rule,
   type RuleCondition,
@@ -49,13 +50,14 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { AccessEnvironment, RULE_ROLE_TAG, RuleRoles, parseAccessConfig, type AccessConfig } from '../../lib/contract/access';
 import { SharedParameterNames } from '../../lib/contract/staging';
-import type { ListenerRuleResourceProperties, Wire } from '../../lib/contract/providers';
-import { isAwsError, log, logError, requiredProperty, type OnEventRequest, type OnEventResponse } from '../shared/provider';
+import { ListenerPriorityEnvironment, parseProperties, type ListenerRuleRequest } from '../../lib/contract/providers/listener-priority';
+import { parseWireTags } from '../../lib/contract/providers/wire';
+import { describeError } from '../shared/errors';
+import { isAwsError, log, logError, type OnEventRequest, type OnEventResponse } from '../shared/provider';
+import { entry } from '../shared/entry';
 import { desiredRules, roleOf, sameActions, sameConditions, type DesiredRule } from './access';
 import { deleteCognitoClient, lockInputs } from './lock';
 import {
-  MAX_BRANCH_PRIORITY,
-  MAX_RULE_PRIORITY,
   forwardsTo,
   isListenerArn,
   isRuleArn,
@@ -68,7 +70,7 @@ import {
 
 /** The waker's target group, when the shared staging has one. */
 function wakerTargetGroupArn(): string | undefined {
-  return process.env.WAKER_TARGET_GROUP_ARN || undefined;
+  return process.env[ListenerPriorityEnvironment.WAKER_TARGET_GROUP_ARN] || undefined;
 }
 
 /** The handler's source of randomness (priority spread and retry jitter); tests replace `next`. */
@@ -86,14 +88,7 @@ const PICK_WINDOW = 5;
 
 const THROTTLING_ERRORS = ['Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException'];
 
-interface Props {
-  readonly listenerArn: string;
-  readonly host: string;
-  readonly targetGroupArn: string;
-  readonly minPriority: number;
-  readonly maxPriority: number;
-  readonly tags: Tag[];
-}
+type Props = ListenerRuleRequest;
 
 interface Result {
   readonly ruleArn: string;
@@ -114,17 +109,11 @@ async function plan(props: Props): Promise<DesiredRule[]> {
   return desiredRules(config, props.host, props.targetGroupArn, wakerTargetGroupArn(), await lockInputs(config, props.host));
 }
 
-export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
-  log('listener-priority event', {
-    requestType: event.RequestType,
-    logicalResourceId: event.LogicalResourceId,
-    physicalResourceId: event.PhysicalResourceId,
-    properties: event.ResourceProperties,
-  });
+async function handleEvent(event: OnEventRequest): Promise<OnEventResponse> {
   try {
     switch (event.RequestType) {
       case 'Create':
-        return respond(await createOrAdopt(parseProps(event.ResourceProperties)));
+        return respond(await createOrAdopt(parseProperties(event.ResourceProperties)));
       case 'Update':
         return respond(await update(event));
       case 'Delete':
@@ -133,14 +122,10 @@ export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
         throw new Error(`Unknown RequestType '${(event as { RequestType: string }).RequestType}'`);
     }
   } catch (error) {
-    logError('listener-priority failed', {
-      requestType: event.RequestType,
-      physicalResourceId: event.PhysicalResourceId,
-      error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
-    });
     throw withContext(error, event);
   }
 }
+export const onEvent = entry('listener-priority.onEvent', handleEvent);
 
 /**
  * Errors of our own already say what and what to do. An AWS error that reaches here as is (access
@@ -152,7 +137,7 @@ function withContext(error: unknown, event: OnEventRequest): unknown {
   return new Error(
     `${event.RequestType} of the listener rule for host '${p.HostHeader ?? '?'}' on listener ${p.ListenerArn ?? '?'}` +
       (event.PhysicalResourceId ? ` (rule ${event.PhysicalResourceId})` : '') +
-      ` failed: ${error.name}: ${error.message}`,
+      ` failed: ${describeError(error)}`,
     { cause: error },
   );
 }
@@ -166,67 +151,6 @@ function respond(result: Result): OnEventResponse {
 
 // ---------------------------------------------------------------------------------------------
 // Properties
-
-function parseProps(p: Wire<ListenerRuleResourceProperties>): Props {
-  const listenerArn = requiredProperty(p, 'ListenerArn').trim();
-  const host = requiredProperty(p, 'HostHeader').trim();
-  const targetGroupArn = requiredProperty(p, 'TargetGroupArn').trim();
-  const problems: string[] = [];
-  if (!isListenerArn(listenerArn)) {
-    problems.push(
-      `ListenerArn '${listenerArn}' is not the ARN of an Application Load Balancer listener ` +
-        `(arn:aws:elasticloadbalancing:<region>:<account>:listener/app/<name>/<id>/<id>); ` +
-        `check the SSM parameter '${SharedParameterNames.LISTENER_ARN}' of the shared staging`,
-    );
-  }
-  if (host.length > 128 || !/^[A-Za-z0-9.*?-]+$/.test(host)) {
-    problems.push(
-      `HostHeader '${host}' is not a valid host-header condition value (at most 128 characters of A-Z, a-z, 0-9, '-', '.', '*', '?')`,
-    );
-  }
-  if (!targetGroupArn.includes(':targetgroup/')) {
-    problems.push(`TargetGroupArn '${targetGroupArn}' is not the ARN of a target group`);
-  }
-  const minPriority = parsePriority(p, 'MinPriority', 1, problems);
-  const maxPriority = parsePriority(p, 'MaxPriority', MAX_BRANCH_PRIORITY, problems);
-  if (minPriority > maxPriority) {
-    problems.push(`MinPriority (${minPriority}) must not be greater than MaxPriority (${maxPriority})`);
-  }
-  const tags = parseTags(p.Tags, problems);
-  if (problems.length > 0) {
-    throw new Error(`Invalid properties of the listener-priority custom resource: ${problems.join('; ')}`);
-  }
-  return { listenerArn, host, targetGroupArn, minPriority, maxPriority, tags };
-}
-
-function parsePriority(p: Wire<ListenerRuleResourceProperties>, name: 'MinPriority' | 'MaxPriority', fallback: number, problems: string[]): number {
-  const raw = p[name];
-  if (raw === undefined || raw === null || String(raw).trim() === '') return fallback;
-  const n = Number(String(raw).trim());
-  if (!Number.isInteger(n) || n < 1 || n > MAX_RULE_PRIORITY) {
-    problems.push(`${name} must be a whole number from 1 to ${MAX_RULE_PRIORITY}, got '${raw}'`);
-    return fallback;
-  }
-  return n;
-}
-
-function parseTags(raw: unknown, problems: string[]): Tag[] {
-  if (raw === undefined || raw === null || raw === '') return [];
-  if (!Array.isArray(raw)) {
-    problems.push(`Tags must be a list of { Key, Value }, got ${JSON.stringify(raw)}`);
-    return [];
-  }
-  const tags: Tag[] = [];
-  for (const item of raw as unknown[]) {
-    const t = (item ?? {}) as { Key?: unknown; Value?: unknown };
-    if (typeof t !== 'object' || typeof t.Key !== 'string' || t.Key === '') {
-      problems.push(`each tag needs a non-empty string Key, got ${JSON.stringify(item)}`);
-      continue;
-    }
-    tags.push({ Key: t.Key, Value: t.Value === undefined || t.Value === null ? '' : String(t.Value) });
-  }
-  return tags;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Create
@@ -510,7 +434,7 @@ async function createCompanion(props: Props, desired: DesiredRule, range: readon
 // Update
 
 async function update(event: OnEventRequest): Promise<Result> {
-  const props = parseProps(event.ResourceProperties);
+  const props = parseProperties(event.ResourceProperties);
   const oldListener = event.OldResourceProperties?.ListenerArn;
   const oldTargetGroupArn = event.OldResourceProperties?.TargetGroupArn ? String(event.OldResourceProperties.TargetGroupArn).trim() : undefined;
   const physicalId = event.PhysicalResourceId;
@@ -563,7 +487,7 @@ async function update(event: OnEventRequest): Promise<Result> {
 
 function parseOldTags(old: Record<string, unknown> | undefined): Tag[] {
   if (!old) return [];
-  return parseTags(old.Tags, []);
+  return parseWireTags(old.Tags, []);
 }
 
 async function syncTags(ruleArn: string, oldTags: readonly Tag[], props: Props): Promise<void> {
@@ -631,7 +555,7 @@ async function deleteRule(ruleArn: string, ctx: Pick<Props, 'host' | 'listenerAr
     log('listener rule deleted', { ruleArn });
   } catch (error) {
     if (isAwsError(error, 'RuleNotFoundException', 'RuleNotFound', 'ListenerNotFoundException', 'ListenerNotFound')) {
-      log('listener rule already gone', { ruleArn, error: (error as Error).name });
+      log('listener rule already gone', { ruleArn, error: describeError(error) });
     } else {
       throw error;
     }
@@ -652,27 +576,24 @@ function describeFor(event: OnEventRequest): Pick<Props, 'host' | 'listenerArn'>
 /** Every rule of the listener, all pages. A partial list is never used to pick a priority. */
 async function listRules(listenerArn: string): Promise<Rule[]> {
   const rules: Rule[] = [];
-  let marker: string | undefined;
   let pages = 0;
-  do {
-    const page = await call('DescribeRules', { listenerArn, host: '' }, async () => {
-      try {
-        return await elbv2.send(new DescribeRulesCommand({ ListenerArn: listenerArn, Marker: marker, PageSize: PAGE_SIZE }));
-      } catch (error) {
-        if (isAwsError(error, 'ListenerNotFoundException', 'ListenerNotFound')) {
-          throw new Error(
-            `Listener ${listenerArn} does not exist. Check the SSM parameter '${SharedParameterNames.LISTENER_ARN}' ` +
-              `of the shared staging, deploy the shared staging stack, then deploy this branch staging again.`,
-            { cause: error },
-          );
-        }
-        throw error;
+  await call('DescribeRules', { listenerArn, host: '' }, async () => {
+    try {
+      for await (const page of paginateDescribeRules({ client: elbv2 }, { ListenerArn: listenerArn, PageSize: PAGE_SIZE })) {
+        rules.push(...(page.Rules ?? []));
+        pages++;
       }
-    });
-    rules.push(...(page.Rules ?? []));
-    marker = page.NextMarker || undefined;
-    pages++;
-  } while (marker);
+    } catch (error) {
+      if (isAwsError(error, 'ListenerNotFoundException', 'ListenerNotFound')) {
+        throw new Error(
+          `Listener ${listenerArn} does not exist. Check the SSM parameter '${SharedParameterNames.LISTENER_ARN}' ` +
+            `of the shared staging, deploy the shared staging stack, then deploy this branch staging again.`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  });
   log('listener rules read', { listenerArn, rules: rules.length, pages });
   return rules;
 }

@@ -4,8 +4,9 @@
  */
 import type { Action, Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
 
-/** Highest priority an ALB listener rule may have. */
-export const MAX_RULE_PRIORITY = 50000;
+import { MAX_RULE_PRIORITY, isListenerArn } from '../../lib/contract/providers/listener-priority';
+
+export { MAX_RULE_PRIORITY, isListenerArn };
 
 /**
  * The highest priority a branch rule takes by default. The priorities above it, up to the shared
@@ -92,13 +93,7 @@ export function forwardsTo(rule: Rule, targetGroupArn: string): boolean {
   return groups.length === 0 || (groups.length === 1 && groups[0].TargetGroupArn === targetGroupArn);
 }
 
-const LISTENER_ARN = /^arn:[a-z-]+:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener\/app\/[^/]+\/[^/]+\/[^/]+$/;
 const RULE_ARN = /^arn:[a-z-]+:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener-rule\/app\/[^/]+\/[^/]+\/[^/]+\/[^/]+$/;
-
-/** True for the ARN of an Application Load Balancer listener. */
-export function isListenerArn(arn: string): boolean {
-  return LISTENER_ARN.test(arn);
-}
 
 /** True for the ARN of an Application Load Balancer listener rule. */
 export function isRuleArn(arn: string | undefined): arn is string {

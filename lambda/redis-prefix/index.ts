@@ -13,10 +13,12 @@
  * Delete from ever matching another branch's keys or the whole cache.
  */
 import { lookup } from 'node:dns/promises';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { OnEventRequest, OnEventResponse, isAwsError, log, logError } from '../shared/provider';
+import { OnEventRequest, OnEventResponse, log, logError } from '../shared/provider';
+import { describeError } from '../shared/errors';
+import { readCredentials } from '../shared/secrets';
 import { sleep } from '../shared/sleep';
-import { PHYSICAL_ID_PREFIX, RedisPrefixProperties, keyPrefixProblem, parseProperties, physicalIdFor } from './properties';
+import { entry } from '../shared/entry';
+import { PHYSICAL_ID_PREFIX, RedisPrefixProperties, keyPrefixProblem, parseProperties, physicalIdFor } from '../../lib/contract/providers/redis-prefix';
 import {
   CONNECT_TIMEOUT_MS,
   RedisConnection,
@@ -28,8 +30,6 @@ import {
   withRedis,
 } from './redis';
 
-const secrets = new SecretsManagerClient({ maxAttempts: 8, retryMode: 'adaptive' });
-
 /**
  * Attempts per operation for connection failures, with exponential backoff from `baseDelayMs`
  * (1 s, 2 s, 4 s), and the TCP/TLS connect timeout of each attempt. At most about 4 × 5 s + 7 s
@@ -40,12 +40,7 @@ export const retryPolicy = { attempts: 4, baseDelayMs: 1000, connectTimeoutMs: C
 /** An error whose message already says what to do: passed through unchanged. */
 class ActionableError extends Error {}
 
-export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
-  log('redis-prefix onEvent', {
-    requestType: event.RequestType,
-    logicalResourceId: event.LogicalResourceId,
-    physicalResourceId: event.PhysicalResourceId,
-  });
+async function handleEvent(event: OnEventRequest): Promise<OnEventResponse> {
   switch (event.RequestType) {
     case 'Create':
       return create(parseProperties(event.ResourceProperties, event.LogicalResourceId));
@@ -67,6 +62,7 @@ export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
       throw new Error(`Unsupported RequestType '${String((event as OnEventRequest).RequestType)}'`);
   }
 }
+export const onEvent = entry('redis-prefix.onEvent', handleEvent);
 
 function response(keyPrefix: string): OnEventResponse {
   return { PhysicalResourceId: physicalIdFor(keyPrefix), Data: { KeyPrefix: keyPrefix } };
@@ -179,7 +175,7 @@ async function withRetries<T>(what: string, props: RedisPrefixProperties, operat
         host: props.host,
         port: props.port,
         code: errorCode(error),
-        error: (error as Error).message,
+        error: describeError(error),
       });
       await sleep(delayMs);
     }
@@ -189,38 +185,7 @@ async function withRetries<T>(what: string, props: RedisPrefixProperties, operat
 async function connectionFor(props: RedisPrefixProperties): Promise<RedisConnection> {
   const base = { host: props.host, port: props.port, tls: props.tls, connectTimeoutMs: retryPolicy.connectTimeoutMs };
   if (!props.authSecretArn) return base;
-  return { ...base, ...(await credentials(props.authSecretArn)) };
-}
-
-/** Reads `{ "password": "...", "username"?: "..." }`. Neither the value nor its parts are ever logged. */
-async function credentials(secretArn: string): Promise<{ username?: string; password: string }> {
-  let secretString: string | undefined;
-  try {
-    const out = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
-    secretString = out.SecretString;
-  } catch (error) {
-    if (isAwsError(error, 'ResourceNotFoundException')) {
-      throw new Error(`AuthSecretArn '${secretArn}' does not exist: pass the secret that holds the Redis AUTH token`);
-    }
-    const e = error as Error;
-    throw new Error(
-      `Could not read AuthSecretArn '${secretArn}': ${e.name}: ${e.message}. The handler's role needs ` +
-        'secretsmanager:GetSecretValue on this secret (and kms:Decrypt if it is encrypted with a customer managed key).',
-    );
-  }
-  const shape = `AuthSecretArn '${secretArn}' must be a JSON secret with a non-empty "password" (and optionally "username")`;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(secretString ?? '');
-  } catch {
-    throw new Error(`${shape}; it is not JSON`);
-  }
-  const { password, username } = (parsed ?? {}) as { password?: unknown; username?: unknown };
-  if (typeof password !== 'string' || password === '') throw new Error(`${shape}; "password" is missing`);
-  if (username !== undefined && (typeof username !== 'string' || username === '')) {
-    throw new Error(`${shape}; "username" must be a non-empty string when present`);
-  }
-  return username === undefined ? { password } : { username, password };
+  return { ...base, ...(await readCredentials(props.authSecretArn, 'AuthSecretArn', 'optional')) };
 }
 
 function where(props: RedisPrefixProperties): string {

@@ -172,6 +172,7 @@ export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promis
   let cursor = '0';
   let deleted = 0;
   let scans = 0;
+  // Redis's SCAN cursor, not an AWS API, so no SDK paginator applies; the loop keeps each page's unlink in step with the scan.
   do {
     const [next, keys] = await redis.scanBuffer(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
     scans++;

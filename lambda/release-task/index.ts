@@ -15,29 +15,18 @@ import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloud
 import {
   DescribeTasksCommand,
   ECSClient,
-  ListTasksCommand,
   RunTaskCommand,
   RunTaskCommandInput,
   StopTaskCommand,
   Task,
+  paginateListTasks,
 } from '@aws-sdk/client-ecs';
-import {
-  IsCompleteRequest,
-  IsCompleteResponse,
-  OnEventRequest,
-  OnEventResponse,
-  isAwsError,
-  log,
-  logError,
-} from '../shared/provider';
+import { isAwsError, log, logError, type IsCompleteRequest, type IsCompleteResponse, type OnEventRequest, type OnEventResponse } from '../shared/provider';
+import { describeError } from '../shared/errors';
+import { entry } from '../shared/entry';
 import { cleanLogText, failureMessage } from './message';
-import {
-  ReleaseTaskProperties,
-  parseProperties,
-  startedByFor,
-  taskDefinitionFamily,
-  taskIdOf,
-} from './properties';
+import { ReleaseTaskProperties, parseProperties } from '../../lib/contract/providers/release-task';
+import { startedByFor, taskDefinitionFamily, taskIdOf } from './task';
 
 export const ecs = new ECSClient({ maxAttempts: 8, retryMode: 'adaptive' });
 export const logs = new CloudWatchLogsClient({ maxAttempts: 8, retryMode: 'adaptive' });
@@ -59,14 +48,6 @@ function fail(message: string): Error {
   return error;
 }
 
-function describeError(e: unknown): string {
-  if (e && typeof e === 'object') {
-    const { name, message } = e as { name?: string; message?: string };
-    return `${name ?? 'Error'}: ${message ?? String(e)}`;
-  }
-  return String(e);
-}
-
 export function physicalResourceIdFor(stagingName: string): string {
   return `release:${stagingName}`;
 }
@@ -74,7 +55,7 @@ export function physicalResourceIdFor(stagingName: string): string {
 // ---------------------------------------------------------------------------------------------
 // onEvent
 
-export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
+async function handleEvent(event: OnEventRequest): Promise<OnEventResponse> {
   if (event.RequestType === 'Delete') return onDelete(event);
 
   const p = parseProperties(event.ResourceProperties ?? {});
@@ -129,6 +110,7 @@ export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
   log('release task started', { taskArn, stagingName: p.stagingName });
   return { PhysicalResourceId: physicalResourceId, Data: { TaskArn: taskArn } };
 }
+export const onEvent = entry('release-task.onEvent', handleEvent);
 
 async function runTask(p: ReleaseTaskProperties, startedBy: string, requestId: string): Promise<string> {
   const input: RunTaskCommandInput = {
@@ -191,13 +173,8 @@ function sameRun(task: Task, p: ReleaseTaskProperties): boolean {
  */
 async function activeTasks(cluster: string, startedBy: string, family: string): Promise<Task[]> {
   const arns: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    // startedBy must be the only filter ListTasks gets.
-    const page = await ecs.send(new ListTasksCommand({ cluster, startedBy, nextToken }));
-    arns.push(...(page.taskArns ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
+  // startedBy must be the only filter ListTasks gets.
+  for await (const page of paginateListTasks({ client: ecs }, { cluster, startedBy })) arns.push(...(page.taskArns ?? []));
 
   const tasks: Task[] = [];
   for (let i = 0; i < arns.length; i += DESCRIBE_TASKS_MAX) {
@@ -264,7 +241,7 @@ async function onDelete(event: OnEventRequest): Promise<OnEventResponse> {
 // ---------------------------------------------------------------------------------------------
 // isComplete
 
-export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteResponse> {
+async function checkComplete(event: IsCompleteRequest): Promise<IsCompleteResponse> {
   if (event.RequestType === 'Delete') return { IsComplete: true };
 
   const p = parseProperties(event.ResourceProperties ?? {});
@@ -334,6 +311,7 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
   });
   throw fail(message);
 }
+export const isComplete = entry('release-task.isComplete', checkComplete);
 
 async function lastLogLines(
   logGroupName: string,

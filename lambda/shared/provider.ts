@@ -47,15 +47,3 @@ export function isAwsError(error: unknown, ...names: string[]): boolean {
   const e = error as { name?: string; Code?: string; code?: string };
   return names.some((n) => e.name === n || e.Code === n || e.code === n);
 }
-
-/**
- * Reads a required string property, with a message that names it. Given properties typed by the
- * contract (`Wire<...Properties>` of lib/contract/providers.ts), only its keys are accepted.
- */
-export function requiredProperty<K extends string>(props: { readonly [P in K]?: unknown }, name: NoInfer<K>): string {
-  const value = props[name];
-  if (value === undefined || value === null || String(value).trim() === '') {
-    throw new Error(`Missing required property '${name}' on the custom resource`);
-  }
-  return String(value);
-}

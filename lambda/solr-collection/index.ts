@@ -16,26 +16,25 @@
  * source collection is never deleted.
  */
 import { createHash } from 'node:crypto';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   IsCompleteRequest,
   IsCompleteResponse,
   OnEventRequest,
   OnEventResponse,
-  isAwsError,
   log,
   logError,
 } from '../shared/provider';
+import { describeError } from '../shared/errors';
+import { readCredentials } from '../shared/secrets';
+import { entry } from '../shared/entry';
 import {
   SolrCollectionProperties,
   SolrConnectionProperties,
   isSolrIdentifier,
   parseDeleteProperties,
   parseProperties,
-} from './properties';
+} from '../../lib/contract/providers/solr-collection';
 import { AsyncStatus, SolrBody, SolrClient, SolrError, field } from './solr-client';
-
-const secrets = new SecretsManagerClient({ maxAttempts: 8, retryMode: 'adaptive' });
 
 /** Backup locations that hold no backup of that name yet answer LISTBACKUP with this error. */
 const NO_BACKUP_PATTERN = /expected to hold a single directory\. Number found: 0|NoSuchFileException/;
@@ -61,12 +60,7 @@ export function asyncIds(collection: string, requestId: string): AsyncIds {
   };
 }
 
-export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
-  log('solr-collection onEvent', {
-    requestType: event.RequestType,
-    logicalResourceId: event.LogicalResourceId,
-    physicalResourceId: event.PhysicalResourceId,
-  });
+async function handleEvent(event: OnEventRequest): Promise<OnEventResponse> {
   switch (event.RequestType) {
     case 'Create':
       return startCreate(event, parseProperties(event.ResourceProperties, event.LogicalResourceId));
@@ -88,8 +82,9 @@ export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
       throw new Error(`Unsupported RequestType '${String((event as OnEventRequest).RequestType)}'`);
   }
 }
+export const onEvent = entry('solr-collection.onEvent', handleEvent);
 
-export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteResponse> {
+async function checkComplete(event: IsCompleteRequest): Promise<IsCompleteResponse> {
   try {
     if (event.RequestType === 'Delete') return await pollDelete(event);
     const props = parseProperties(event.ResourceProperties, event.LogicalResourceId);
@@ -106,6 +101,7 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
     throw error;
   }
 }
+export const isComplete = entry('solr-collection.isComplete', checkComplete);
 
 // ---------------------------------------------------------------------------------------------
 // Create (and Update with a new collection name)
@@ -257,7 +253,7 @@ async function failAndCleanUp(
   } catch (error) {
     if (error instanceof SolrError && error.transient) throw error;
     cleanup =
-      `deleting the partial collection also failed (${(error as Error).message}); ` +
+      `deleting the partial collection also failed (${describeError(error)}); ` +
       `delete collection '${props.collection}' by hand`;
   }
   await clearStatuses(solr, ids);
@@ -424,7 +420,7 @@ async function clearStatuses(solr: SolrClient, ids: AsyncIds): Promise<void> {
     } catch (error) {
       logError('DELETESTATUS failed; the stored status stays in Solr', {
         requestId,
-        error: (error as Error).message,
+        error: describeError(error),
       });
     }
   }
@@ -435,33 +431,10 @@ async function clientFor(props: SolrConnectionProperties): Promise<SolrClient> {
   return new SolrClient({ baseUrl: props.solrUrl, authorization, timeoutMs: props.requestTimeoutMs });
 }
 
-/** Reads {"username","password"} from the secret. Errors never include the secret's content. */
+/** Basic auth from the secret's "username" and "password"; errors never include its content. */
 async function basicAuth(secretArn: string): Promise<string> {
-  let secretString: string | undefined;
-  try {
-    const result = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
-    secretString = result.SecretString;
-  } catch (error) {
-    const hint = isAwsError(error, 'AccessDeniedException')
-      ? "grant the handler secretsmanager:GetSecretValue on it (and kms:Decrypt on its key if it's customer-managed)"
-      : isAwsError(error, 'ResourceNotFoundException')
-        ? 'check CredentialsSecretArn'
-        : 'check the secret and the handler permissions';
-    throw new Error(`Could not read Solr credentials secret '${secretArn}': ${(error as Error).name}; ${hint}`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(secretString ?? '');
-  } catch {
-    parsed = undefined;
-  }
-  const creds = parsed as { username?: unknown; password?: unknown } | undefined;
-  if (!creds || typeof creds.username !== 'string' || typeof creds.password !== 'string' || !creds.username) {
-    throw new Error(
-      `Solr credentials secret '${secretArn}' must be a JSON string with string fields "username" and "password"`,
-    );
-  }
-  return `Basic ${Buffer.from(`${creds.username}:${creds.password}`, 'utf8').toString('base64')}`;
+  const { username, password } = await readCredentials(secretArn, 'Solr credentials secret', 'required');
+  return `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
 }
 
 function dataFor(props: SolrCollectionProperties): Record<string, string> {

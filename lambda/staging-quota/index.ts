@@ -30,8 +30,10 @@
  */
 import { CloudFormationClient, paginateDescribeStacks, type Stack } from '@aws-sdk/client-cloudformation';
 import { branchStagingOf } from '../../lib/contract/branch-stack';
-import { StagingQuotaEnvironment, type StagingQuotaResourceProperties, type Wire } from '../../lib/contract/providers';
-import { log, requiredProperty, type OnEventRequest, type OnEventResponse } from '../shared/provider';
+import { StagingQuotaEnvironment, capOf, parseProperties, physicalIdFor } from '../../lib/contract/providers/staging-quota';
+import { log, type OnEventRequest, type OnEventResponse } from '../shared/provider';
+import { describeError } from '../shared/errors';
+import { entry } from '../shared/entry';
 
 /** Throttling and transient errors are retried by the SDK itself. */
 export const cloudformation = new CloudFormationClient({ maxAttempts: 8, retryMode: 'adaptive' });
@@ -86,30 +88,18 @@ function capMessage(prefix: string, cap: number, counted: CountedStaging[]): str
   );
 }
 
-/** MAX_STAGINGS as a number; undefined when absent or empty. */
-export function capOf(value: string | undefined): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  const cap = Number(value);
-  if (!Number.isInteger(cap) || cap < 1) {
-    throw new Error(`${StagingQuotaEnvironment.MAX_STAGINGS} of the staging-quota provider must be a whole number >= 1 (got ${JSON.stringify(value)}); set maxStagings on SharedStaging and deploy the shared stack`);
-  }
-  return cap;
-}
-
 async function allStacks(): Promise<Stack[]> {
   const stacks: Stack[] = [];
   try {
     for await (const page of paginateDescribeStacks({ client: cloudformation }, {})) stacks.push(...(page.Stacks ?? []));
   } catch (e) {
-    const error = e as Error;
-    throw new Error(`Could not count the branch stagings (cloudformation:DescribeStacks failed: ${error.name}: ${error.message}); nothing of this branch was created, deploy again`);
+    throw new Error(`Could not count the branch stagings (cloudformation:DescribeStacks failed: ${describeError(e)}); nothing of this branch was created, deploy again`);
   }
   return stacks;
 }
 
-export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
-  const props = event.ResourceProperties as Wire<StagingQuotaResourceProperties>;
-  const physicalId = event.PhysicalResourceId ?? `staging-quota:${requiredProperty(props, 'StagingName')}`;
+async function handleEvent(event: OnEventRequest): Promise<OnEventResponse> {
+  const physicalId = event.PhysicalResourceId ?? physicalIdFor(parseProperties(event.ResourceProperties).stagingName);
   if (event.RequestType !== 'Create') {
     log(`${event.RequestType}: nothing to check`, { physicalId });
     return { PhysicalResourceId: physicalId };
@@ -122,7 +112,8 @@ export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
     return { PhysicalResourceId: physicalId };
   }
   const decision = decide(await allStacks(), { prefix, cap, stackId: event.StackId });
-  log(decision.allowed ? 'Create: allowed' : 'Create: refused', { physicalId, branch: props.Branch, cap, counted: decision.counted.length, reason: decision.reason });
+  log(decision.allowed ? 'Create: allowed' : 'Create: refused', { physicalId, branch: event.ResourceProperties.Branch, cap, counted: decision.counted.length, reason: decision.reason });
   if (!decision.allowed) throw new Error(decision.reason);
   return { PhysicalResourceId: physicalId };
 }
+export const onEvent = entry('staging-quota.onEvent', handleEvent);

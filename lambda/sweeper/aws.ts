@@ -3,10 +3,11 @@
  * run over N stacks makes about N/100 reads. Clients live at module scope (aws-sdk-client-mock's
  * mockClient(Class) catches them) and retry throttling themselves.
  */
-import { CloudFormationClient, DeleteStackCommand, DescribeStacksCommand, ListStackResourcesCommand, type Stack } from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient, GetMetricDataCommand, PutMetricDataCommand, type MetricDataQuery, type MetricDatum } from '@aws-sdk/client-cloudwatch';
+import { CloudFormationClient, DeleteStackCommand, paginateDescribeStacks, paginateListStackResources, type Stack } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient, PutMetricDataCommand, paginateGetMetricData, type MetricDataQuery, type MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { PublishBatchCommand, SNSClient, type PublishBatchRequestEntry } from '@aws-sdk/client-sns';
-import { DeleteParametersCommand, GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DeleteParametersCommand, PutParameterCommand, SSMClient, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
+import { describeError } from '../shared/errors';
 import { isAwsError } from '../shared/provider';
 import { MetricWindow, Parameter, RequestResult, ResourceInfo, lastRequestAt } from './model';
 import type { Notice } from './messages';
@@ -31,28 +32,18 @@ const MESSAGES_PER_BATCH = 10;
 /** Every stack of the account and region (DescribeStacks pages of up to 100, not one call per stack). */
 export async function describeAllStacks(): Promise<Stack[]> {
   const stacks: Stack[] = [];
-  let token: string | undefined;
-  do {
-    const page = await cloudformation.send(new DescribeStacksCommand({ NextToken: token }));
-    stacks.push(...(page.Stacks ?? []));
-    token = page.NextToken;
-  } while (token);
+  for await (const page of paginateDescribeStacks({ client: cloudformation }, {})) stacks.push(...(page.Stacks ?? []));
   return stacks;
 }
 
 /** Every parameter below `path` (recursive, all pages). */
 export async function parametersByPath(path: string): Promise<Parameter[]> {
   const out: Parameter[] = [];
-  let token: string | undefined;
-  do {
-    const page = await ssm.send(
-      new GetParametersByPathCommand({ Path: path, Recursive: true, MaxResults: PARAMETERS_PER_PAGE, NextToken: token }),
-    );
+  for await (const page of paginateGetParametersByPath({ client: ssm, pageSize: PARAMETERS_PER_PAGE }, { Path: path, Recursive: true })) {
     for (const p of page.Parameters ?? []) {
       if (p.Name !== undefined) out.push({ name: p.Name, value: p.Value ?? '', lastModifiedMs: p.LastModifiedDate?.getTime() });
     }
-    token = page.NextToken;
-  } while (token);
+  }
   return out;
 }
 
@@ -74,33 +65,29 @@ export async function lastRequests(queries: RequestQuery[], window: MetricWindow
     const timestamps = new Map<string, Date[]>();
     const values = new Map<string, number[]>();
     const failures = new Map<string, string>();
+    const input = {
+      StartTime: new Date(window.startMs),
+      EndTime: new Date(window.endMs),
+      ScanBy: 'TimestampDescending' as const,
+      MetricDataQueries: batch.map((q, j): MetricDataQuery => ({
+        Id: `q${j}`,
+        ReturnData: true,
+        MetricStat: {
+          Metric: {
+            Namespace: 'AWS/ApplicationELB',
+            MetricName: 'RequestCount',
+            Dimensions: [
+              { Name: 'TargetGroup', Value: q.targetGroup },
+              { Name: 'LoadBalancer', Value: q.loadBalancer },
+            ],
+          },
+          Period: window.periodSeconds,
+          Stat: 'Sum',
+        },
+      })),
+    };
     try {
-      let token: string | undefined;
-      do {
-        const page = await cloudwatch.send(
-          new GetMetricDataCommand({
-            StartTime: new Date(window.startMs),
-            EndTime: new Date(window.endMs),
-            ScanBy: 'TimestampDescending',
-            NextToken: token,
-            MetricDataQueries: batch.map((q, j): MetricDataQuery => ({
-              Id: `q${j}`,
-              ReturnData: true,
-              MetricStat: {
-                Metric: {
-                  Namespace: 'AWS/ApplicationELB',
-                  MetricName: 'RequestCount',
-                  Dimensions: [
-                    { Name: 'TargetGroup', Value: q.targetGroup },
-                    { Name: 'LoadBalancer', Value: q.loadBalancer },
-                  ],
-                },
-                Period: window.periodSeconds,
-                Stat: 'Sum',
-              },
-            })),
-          }),
-        );
+      for await (const page of paginateGetMetricData({ client: cloudwatch }, input)) {
         for (const r of page.MetricDataResults ?? []) {
           if (!r.Id || !ids.has(r.Id)) continue;
           if (r.StatusCode === 'InternalError' || r.StatusCode === 'Forbidden') {
@@ -109,10 +96,9 @@ export async function lastRequests(queries: RequestQuery[], window: MetricWindow
           timestamps.set(r.Id, [...(timestamps.get(r.Id) ?? []), ...(r.Timestamps ?? [])]);
           values.set(r.Id, [...(values.get(r.Id) ?? []), ...(r.Values ?? [])]);
         }
-        token = page.NextToken;
-      } while (token);
+      }
     } catch (e) {
-      const message = `GetMetricData failed: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`;
+      const message = `GetMetricData failed: ${describeError(e)}`;
       for (const key of ids.values()) results.set(key, { hasData: false, error: message });
       continue;
     }
@@ -217,16 +203,13 @@ export async function deleteStack(stackId: string, roleArn: string, clientReques
 /** The resources of a stack that are DELETE_FAILED, with CloudFormation's reason. */
 export async function failedResources(stackId: string): Promise<ResourceInfo[]> {
   const out: ResourceInfo[] = [];
-  let token: string | undefined;
-  do {
-    const page = await cloudformation.send(new ListStackResourcesCommand({ StackName: stackId, NextToken: token }));
+  for await (const page of paginateListStackResources({ client: cloudformation }, { StackName: stackId })) {
     for (const r of page.StackResourceSummaries ?? []) {
       if (r.ResourceStatus === 'DELETE_FAILED' && r.LogicalResourceId) {
         out.push({ logicalId: r.LogicalResourceId, physicalId: r.PhysicalResourceId, type: r.ResourceType, reason: r.ResourceStatusReason });
       }
     }
-    token = page.NextToken;
-  } while (token);
+  }
   return out;
 }
 
@@ -257,7 +240,7 @@ export async function publish(topicArn: string, prefix: string, notices: Notice[
         if (Number.isInteger(index)) failed.set(index, `SNS PublishBatch entry failed: ${f.Code ?? ''} ${f.Message ?? ''}`.trim());
       }
     } catch (e) {
-      batch.forEach((_, j) => failed.set(i + j, `SNS PublishBatch failed: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`));
+      batch.forEach((_, j) => failed.set(i + j, `SNS PublishBatch failed: ${describeError(e)}`));
     }
   }
   return failed;

@@ -15,14 +15,16 @@
  */
 import { ScheduledEvent, SweeperEnvironment as Env, SweeperEventKeys } from '../../lib/contract/sweeper';
 import { manualInvocation } from '../shared/invocation';
+import { entry } from '../shared/entry';
 import { SweepReport, SweeperConfig } from './model';
 import { sweep } from './sweep';
 
-export async function handler(event: unknown): Promise<SweepReport> {
+async function handleSweep(event: unknown): Promise<SweepReport> {
   const { dryRun } = parseEvent(event);
   const config = configFromEnvironment(process.env);
   return sweep(dryRun ? { ...config, dryRun: true } : config, Date.now());
 }
+export const handler = entry('sweeper.handler', handleSweep);
 
 /**
  * What the event asks for. Fails closed: anything the handler does not know is refused rather

@@ -385,10 +385,6 @@ export function hours(ms: number): number {
   return Math.round((ms / HOUR_MS) * 100) / 100;
 }
 
-export function errorMessage(e: unknown): string {
-  if (e instanceof Error) return `${e.name}: ${e.message}`;
-  return String(e);
-}
 
 
 /** Names of the SSM parameters the sweeper uses, under the staging system's parameter prefix. */

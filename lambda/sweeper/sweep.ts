@@ -5,6 +5,7 @@
  */
 import type { MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { log, logError } from '../shared/provider';
+import { describeError } from '../shared/errors';
 import {
   claim,
   deleteParameters,
@@ -29,7 +30,6 @@ import {
   StagingReport,
   SweepReport,
   SweeperConfig,
-  errorMessage,
   hours,
   iso,
   metricWindow,
@@ -60,7 +60,7 @@ async function observe(config: SweeperConfig, nowMs: number): Promise<Observatio
       try {
         failedResources.set(info.stackId, { resources: await listFailedResources(info.stackId) });
       } catch (e) {
-        failedResources.set(info.stackId, { error: errorMessage(e) });
+        failedResources.set(info.stackId, { error: describeError(e) });
       }
     }),
   ]);
@@ -90,7 +90,7 @@ async function act(config: SweeperConfig, nowMs: number, plan: Plan): Promise<Sw
           notices.push({ notice: deleteFailedNotice(config, r), onRefused: () => deleteParameters([marker]) });
         }
       } catch (e) {
-        (r.problems ??= []).push(`could not record the failure notice: ${errorMessage(e)}`);
+        (r.problems ??= []).push(`could not record the failure notice: ${describeError(e)}`);
       }
     }
     if (d.deletion) await deleteOne(d, r);
@@ -105,7 +105,7 @@ async function act(config: SweeperConfig, nowMs: number, plan: Plan): Promise<Sw
       try {
         await deleteParameters([...w.withdraw]);
       } catch (e) {
-        return fail(r, `could not withdraw the undelivered warning (ssm:DeleteParameters ${w.withdraw.join(', ')}): ${errorMessage(e)}`);
+        return fail(r, `could not withdraw the undelivered warning (ssm:DeleteParameters ${w.withdraw.join(', ')}): ${describeError(e)}`);
       }
     }
     try {
@@ -115,7 +115,7 @@ async function act(config: SweeperConfig, nowMs: number, plan: Plan): Promise<Sw
         return;
       }
     } catch (e) {
-      return fail(r, `could not record the warning (ssm:PutParameter ${w.param}): ${errorMessage(e)}`);
+      return fail(r, `could not record the warning (ssm:PutParameter ${w.param}): ${describeError(e)}`);
     }
     notices.push({
       notice: warningNotice(config, r, d.deleteAtMs!),
@@ -126,7 +126,7 @@ async function act(config: SweeperConfig, nowMs: number, plan: Plan): Promise<Sw
         } catch (e) {
           fail(
             r,
-            `SNS accepted the warning but marking it delivered failed (ssm:PutParameter ${w.param}): ${errorMessage(e)}; ` +
+            `SNS accepted the warning but marking it delivered failed (ssm:PutParameter ${w.param}): ${describeError(e)}; ` +
               `it does not count, and the staging is warned again once the claim is ${config.runTimeoutMs / 60000} minutes old`,
           );
         }
@@ -163,17 +163,17 @@ async function act(config: SweeperConfig, nowMs: number, plan: Plan): Promise<Sw
         return;
       }
     } catch (e) {
-      return fail(r, `could not claim the deletion (ssm:PutParameter ${plan.param}): ${errorMessage(e)}`);
+      return fail(r, `could not claim the deletion (ssm:PutParameter ${plan.param}): ${describeError(e)}`);
     }
     try {
       const result = await deleteStack(info.stackId, config.deletionRoleArn, plan.clientRequestToken, plan.retain);
       if (result === 'already-gone') r.reason += ' (CloudFormation says the stack does not exist: it is gone already)';
     } catch (e) {
-      fail(r, `DeleteStack failed: ${errorMessage(e)}`);
+      fail(r, `DeleteStack failed: ${describeError(e)}`);
       try {
         await deleteParameters([plan.param]);
       } catch (release) {
-        (r.problems ??= []).push(`could not release the deletion claim ${plan.param}: ${errorMessage(release)}; it is retried after ${STALE_CLAIM_MS / 60000} minutes`);
+        (r.problems ??= []).push(`could not release the deletion claim ${plan.param}: ${describeError(release)}; it is retried after ${STALE_CLAIM_MS / 60000} minutes`);
       }
       return;
     }
@@ -213,7 +213,7 @@ async function act(config: SweeperConfig, nowMs: number, plan: Plan): Promise<Sw
             await n.onRefused?.(error);
           }
         } catch (e) {
-          problems.push(`after the ${error === undefined ? 'published' : 'failed'} ${n.notice.event} notice for ${n.notice.stagingName}: ${errorMessage(e)}`);
+          problems.push(`after the ${error === undefined ? 'published' : 'failed'} ${n.notice.event} notice for ${n.notice.stagingName}: ${describeError(e)}`);
         }
       },
     );
@@ -222,7 +222,7 @@ async function act(config: SweeperConfig, nowMs: number, plan: Plan): Promise<Sw
       try {
         await deleteParameters(obsolete);
       } catch (e) {
-        problems.push(`could not remove ${obsolete.length} obsolete state parameter(s) under ${new ParameterNames(config.parameterPrefix).statePath}: ${errorMessage(e)}; retried next run`);
+        problems.push(`could not remove ${obsolete.length} obsolete state parameter(s) under ${new ParameterNames(config.parameterPrefix).statePath}: ${describeError(e)}; retried next run`);
       }
     }
   }
@@ -231,7 +231,7 @@ async function act(config: SweeperConfig, nowMs: number, plan: Plan): Promise<Sw
     try {
       await putMetrics(config.metricNamespace, metricData(config, counts, nowMs));
     } catch (e) {
-      problems.push(`could not publish the run's metrics (cloudwatch:PutMetricData): ${errorMessage(e)}`);
+      problems.push(`could not publish the run's metrics (cloudwatch:PutMetricData): ${describeError(e)}`);
     }
   }
 
@@ -312,7 +312,7 @@ async function labelled<T>(what: string, p: Promise<T>): Promise<T> {
     return await p;
   } catch (e) {
     throw new Error(
-      `The sweeper could not ${what}: ${errorMessage(e)}. It changed nothing this run and tries again on the next one; ` +
+      `The sweeper could not ${what}: ${describeError(e)}. It changed nothing this run and tries again on the next one; ` +
         'check the function role\'s permissions and the AWS service health.',
     );
   }

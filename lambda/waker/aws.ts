@@ -7,7 +7,7 @@ import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-s
 import { DescribeRulesCommand, DescribeTargetHealthCommand, ElasticLoadBalancingV2Client, ModifyRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeDBInstancesCommand, RDSClient, StartDBInstanceCommand, StopDBInstanceCommand } from '@aws-sdk/client-rds';
 import { GetScheduleCommand, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
-import { DeleteParametersCommand, GetParametersByPathCommand, GetParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DeleteParametersCommand, GetParametersCommand, PutParameterCommand, SSMClient, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
 import { reweightedActions, routeOf } from '../listener-priority/rules';
 import { isAwsError, log } from '../shared/provider';
 import { flipRules, type Observed, type Paths, type SleepConfig, type State, type Step } from './model';
@@ -211,12 +211,9 @@ export async function allConfigs(paths: Paths): Promise<Map<string, string>> {
 
 export async function parametersByPath(path: string, recursive: boolean): Promise<Array<{ name: string; value: string }>> {
   const out: Array<{ name: string; value: string }> = [];
-  let token: string | undefined;
-  do {
-    const page = await ssm.send(new GetParametersByPathCommand({ Path: path, Recursive: recursive, MaxResults: 10, NextToken: token }));
+  for await (const page of paginateGetParametersByPath({ client: ssm, pageSize: 10 }, { Path: path, Recursive: recursive })) {
     for (const p of page.Parameters ?? []) if (p.Name) out.push({ name: p.Name, value: p.Value ?? '' });
-    token = page.NextToken;
-  } while (token);
+  }
   return out;
 }
 

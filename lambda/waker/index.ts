@@ -21,8 +21,11 @@ import { AccessEnvironment, mayWake, parseAccessConfig, type AccessConfig } from
 import { SleepStates } from '../../lib/contract/staging';
 import { nearMatches } from '../../lib/contract/suggest';
 import type { ManualSleepResult } from '../../lib/contract/sleeper';
+import { SleepAttributes, WakerEnvironment, parseProperties } from '../../lib/contract/providers/waker';
 import { describeAllStacks, lastRequests } from '../sweeper/aws';
-import { log, logError, requiredProperty, type IsCompleteRequest, type IsCompleteResponse, type OnEventRequest, type OnEventResponse } from '../shared/provider';
+import { log, logError, type IsCompleteRequest, type IsCompleteResponse, type OnEventRequest, type OnEventResponse } from '../shared/provider';
+import { describeError } from '../shared/errors';
+import { entry } from '../shared/entry';
 import {
   allConfigs,
   apply,
@@ -62,14 +65,14 @@ export const clock = { now: (): number => Date.now() };
 export const KEEP_ALIVE_EVERY_MS = MINUTE_MS;
 
 function prefix(): string {
-  const p = process.env.PARAMETER_PREFIX;
-  if (!p) throw new Error('PARAMETER_PREFIX is not set');
+  const p = process.env[WakerEnvironment.PARAMETER_PREFIX];
+  if (!p) throw new Error(`${WakerEnvironment.PARAMETER_PREFIX} is not set`);
   return p;
 }
 
 function wakerTargetGroup(): string {
-  const arn = process.env.WAKER_TARGET_GROUP_ARN;
-  if (!arn) throw new Error('WAKER_TARGET_GROUP_ARN is not set');
+  const arn = process.env[WakerEnvironment.WAKER_TARGET_GROUP_ARN];
+  if (!arn) throw new Error(`${WakerEnvironment.WAKER_TARGET_GROUP_ARN} is not set`);
   return arn;
 }
 
@@ -78,7 +81,7 @@ function lock(): AccessConfig | undefined {
   try {
     return parseAccessConfig(process.env[AccessEnvironment.CONFIG]);
   } catch (e) {
-    logError('the stagings\' lock is unreadable; no request wakes a staging', { error: describe(e) });
+    logError('the stagings\' lock is unreadable; no request wakes a staging', { error: describeError(e) });
     return undefined;
   }
 }
@@ -97,7 +100,7 @@ function notSignedIn(name: string): ALBResult {
 // ---------------------------------------------------------------------------------------------
 // Requests (ALB Lambda target)
 
-export async function onRequest(event: ALBEvent): Promise<ALBResult> {
+async function handleRequest(event: ALBEvent): Promise<ALBResult> {
   const now = clock.now();
   const headers = lowerCase(event.headers ?? {});
   const request = { method: event.httpMethod ?? 'GET', headers };
@@ -122,7 +125,7 @@ export async function onRequest(event: ALBEvent): Promise<ALBResult> {
       state = await moveWakeOn(config, state, p, wakerArn, now, 'request');
     } catch (e) {
       // The visitor still gets the page; the next refresh (or the sleeper) tries again.
-      logError('wake step failed', { stagingName: name, error: describe(e) });
+      logError('wake step failed', { stagingName: name, error: describeError(e) });
     }
   }
   const response = wakerResponse({
@@ -137,6 +140,7 @@ export async function onRequest(event: ALBEvent): Promise<ALBResult> {
   log('waker request', { stagingName: name, client, state: state.state, status: response.statusCode });
   return response;
 }
+export const onRequest = entry('waker.onRequest', handleRequest);
 
 /**
  * One move of a wake. A sleeping branch is started only by whoever wins the claim for this sleep;
@@ -169,9 +173,9 @@ export interface TickReport {
 }
 
 /** A round (the schedule's event, `{}` or no event), or a manual wake or sleep of one branch. */
-export function onSchedule(): Promise<TickReport>;
-export function onSchedule(event: unknown): Promise<TickReport | ManualSleepResult>;
-export async function onSchedule(event?: unknown): Promise<TickReport | ManualSleepResult> {
+function runSchedule(): Promise<TickReport>;
+function runSchedule(event: unknown): Promise<TickReport | ManualSleepResult>;
+async function runSchedule(event?: unknown): Promise<TickReport | ManualSleepResult> {
   const request = parseSleeperEvent(event);
   const now = clock.now();
   const p = paths(prefix());
@@ -181,7 +185,7 @@ export async function onSchedule(event?: unknown): Promise<TickReport | ManualSl
     try {
       return [parseConfig(json)];
     } catch (e) {
-      logError('unreadable sleep config', { stagingName: name, error: describe(e) });
+      logError('unreadable sleep config', { stagingName: name, error: describeError(e) });
       return [];
     }
   });
@@ -240,7 +244,7 @@ export async function onSchedule(event?: unknown): Promise<TickReport | ManualSl
         await apply(config, [{ kind: 'stop-database' }, { kind: 'state', value: { ...state, databaseStopped: true } }], p, wakerArn);
       }
     } catch (e) {
-      failures.push({ stagingName: name, error: describe(e) });
+      failures.push({ stagingName: name, error: describeError(e) });
     }
   }
   log('sleeper run', { decisions, failures });
@@ -250,6 +254,7 @@ export async function onSchedule(event?: unknown): Promise<TickReport | ManualSl
   }
   return { decisions, failures };
 }
+export const onSchedule = entry('waker.onSchedule', runSchedule);
 
 /**
  * A wake or sleep asked for by hand. A wake is what a request does (the claim, then the first wake
@@ -288,38 +293,12 @@ async function manual(action: 'wake' | 'sleep', name: string, p: ReturnType<type
 // ---------------------------------------------------------------------------------------------
 // Custom::StagingSleep (the waker provider)
 
-/** The branch's config from the custom resource's properties (CloudFormation passes strings). */
-export function configFromProperties(p: Record<string, any>): SleepConfig {
-  const services = (Array.isArray(p.Services) ? p.Services : []).map((s: Record<string, unknown>) => ({
-    name: String(s.Name),
-    desiredCount: Number(s.DesiredCount ?? 1),
-  }));
-  const minutes = (key: string) => {
-    const n = Number(p[key] ?? 0);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`${key} must be a whole number of minutes >= 0, got '${p[key]}'`);
-    return n;
-  };
-  return {
-    stagingName: requiredProperty(p, 'StagingName'),
-    branch: String(p.Branch ?? p.StagingName),
-    stackName: requiredProperty(p, 'StackName'),
-    clusterArn: requiredProperty(p, 'ClusterArn'),
-    services,
-    webServiceName: requiredProperty(p, 'WebServiceName'),
-    targetGroupArn: requiredProperty(p, 'TargetGroupArn'),
-    targetGroupFullName: String(p.TargetGroupFullName ?? ''),
-    loadBalancerFullName: String(p.LoadBalancerFullName ?? ''),
-    ruleArn: requiredProperty(p, 'RuleArn'),
-    flipRuleArns: p.FlipRuleArns ? String(p.FlipRuleArns).split(',').map((a) => a.trim()).filter(Boolean) : undefined,
-    schedules: (Array.isArray(p.Schedules) ? p.Schedules : []).map(String),
-    databaseInstanceId: p.DatabaseInstanceId ? String(p.DatabaseInstanceId) : undefined,
-    sleepAfterMinutes: minutes('SleepAfterMinutes'),
-    stopDatabaseAfterMinutes: minutes('StopDatabaseAfterMinutes'),
-  };
+/** The branch's config from the custom resource's properties (the contract's parse). */
+export function configFromProperties(p: Record<string, unknown>): SleepConfig {
+  return parseProperties(p);
 }
 
-export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
-  log('waker event', { requestType: event.RequestType, physicalResourceId: event.PhysicalResourceId });
+async function handleEvent(event: OnEventRequest): Promise<OnEventResponse> {
   const p = paths(prefix());
   if (event.RequestType === 'Delete') {
     const name = String(event.ResourceProperties?.StagingName ?? '');
@@ -343,10 +322,11 @@ export async function onEvent(event: OnEventRequest): Promise<OnEventResponse> {
     if (event.RequestType === 'Create') await deleteBranchParameters(p, config.stagingName).catch(() => undefined);
     throw e;
   }
-  return { PhysicalResourceId: p.config(config.stagingName), Data: { StateParameter: p.state(config.stagingName) } };
+  return { PhysicalResourceId: p.config(config.stagingName), Data: { [SleepAttributes.STATE_PARAMETER]: p.state(config.stagingName) } };
 }
+export const onEvent = entry('waker.onEvent', handleEvent);
 
-export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteResponse> {
+async function checkComplete(event: IsCompleteRequest): Promise<IsCompleteResponse> {
   if (event.RequestType === 'Delete') return { IsComplete: true };
   const config = configFromProperties(event.ResourceProperties);
   const p = paths(prefix());
@@ -359,14 +339,11 @@ export async function isComplete(event: IsCompleteRequest): Promise<IsCompleteRe
   log('deploy wake step', { stagingName: config.stagingName, reason: plan.reason, done: plan.done });
   return { IsComplete: plan.done };
 }
+export const isComplete = entry('waker.isComplete', checkComplete);
 
 // ---------------------------------------------------------------------------------------------
 
 function lowerCase(headers: Record<string, string | undefined>): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
-}
-
-function describe(e: unknown): string {
-  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
 

@@ -6,43 +6,11 @@
 import { BranchParameterNames, SleepStates, type SleepStateValue } from '../../lib/contract/staging';
 import { SleeperEventKeys } from '../../lib/contract/sleeper';
 import { ScheduledEvent } from '../../lib/contract/sweeper';
+import type { SleepConfig } from '../../lib/contract/providers/waker';
 import { manualInvocation } from '../shared/invocation';
 
-/** One ECS service of a branch, as its deploy recorded it. */
-export interface ServiceConfig {
-  /** The ECS service name. */
-  readonly name: string;
-  /** The count in the template: what a deploy means. */
-  readonly desiredCount: number;
-}
-
-/** What a branch's deploy records at `<prefix>/sleep-config/<name>` for the sleeper and the waker. */
-export interface SleepConfig {
-  readonly stagingName: string;
-  readonly branch: string;
-  readonly stackName: string;
-  readonly clusterArn: string;
-  /** The web service first. */
-  readonly services: ServiceConfig[];
-  readonly webServiceName: string;
-  readonly targetGroupArn: string;
-  readonly targetGroupFullName: string;
-  readonly loadBalancerFullName: string;
-  readonly ruleArn: string;
-  /**
-   * Every rule of the host whose forward follows the branch's sleep (the primary first, then the
-   * allowed-network and waking automation rules of the lock). Older configs have only `ruleArn`.
-   */
-  readonly flipRuleArns?: string[];
-  /** EventBridge Scheduler schedule names (default group). */
-  readonly schedules: string[];
-  /** The branch's own RDS instance, when it has one. */
-  readonly databaseInstanceId?: string;
-  /** 0 = never sleeps. */
-  readonly sleepAfterMinutes: number;
-  /** 0 = the database keeps running while the branch sleeps. */
-  readonly stopDatabaseAfterMinutes: number;
-}
+/** The config a branch's deploy records (the parsed properties of its Custom::StagingSleep): the contract's. */
+export type { ServiceConfig, SleepConfig } from '../../lib/contract/providers/waker';
 
 export type State = SleepStateValue;
 

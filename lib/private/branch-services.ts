@@ -1,18 +1,18 @@
-import { Annotations, Aspects, CfnOutput, CfnResource, CustomResource, Duration, Fn, IAspect, Stack, Tags, Token } from 'aws-cdk-lib';
+import { Annotations, AspectPriority, Aspects, CustomResource, Duration, Fn, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
-import { Construct, IConstruct } from 'constructs';
-import { FeatureOutputs, MANAGED_BY_VALUE, ProviderNames, Streams, TagKeys } from '../contract/staging';
+import { Construct } from 'constructs';
+import { FeatureOutputs, ProviderNames, Streams } from '../contract/staging';
 import { StagingNames } from '../contract/naming';
-import { ListenerRuleResourceProperties, ReleaseResourceProperties, ResourceTypes, StagingQuotaResourceProperties } from '../contract/providers';
+import { ListenerRuleResourceProperties, ReleaseResourceProperties, ResourceTypes, SleepResourceProperties, StagingQuotaResourceProperties } from '../contract/providers';
 import { PROVIDER_SERVICE_TIMEOUT } from './timeouts';
 import type { BranchStagingProps } from '../feature-staging-lite';
 import { ServiceOptions, StagingServices } from '../staging-services';
 import { acknowledgeWildcardPermissions } from './acknowledge';
-import { addCostOutput } from './cost-output';
 import { eager, layer, LazyWiring, resolveWiring } from './data-wiring';
+import { AfterQuota, branchStagingStackOf, HeldBranchStaging, stagingTags } from './stack-wide';
 
 /** What every branch staging takes, whatever its data. */
 export interface BranchServicesProps extends Omit<BranchStagingProps, 'branch'> {
@@ -39,8 +39,13 @@ const MAX_SLEEP_AFTER = Duration.days(30);
 const BRANCH_DEFAULTS = { cpu: 256, memoryLimitMiB: 512, desiredCount: 1 } as const;
 
 /**
- * A branch's services on the shared cluster, its host rule on the shared listener, its DNS name,
- * outputs and tags. Shared by FeatureStagingLite and FeatureStaging.
+ * A branch's services on the shared cluster, its host rule on the shared listener, its DNS name
+ * and its quota check. Shared by FeatureStagingLite and FeatureStaging (`scope`).
+ *
+ * What is stack-wide (the stack's tags, its outputs, the quota ordering of every resource in it
+ * and the kind lock) is the `BranchStagingStack`'s: this hands it over. In any other stack it
+ * tags and orders only the staging's own resources, and warns when the stack is not tagged as
+ * the staging (README, "A staging in your own stack").
  */
 export class BranchServices extends Construct {
   public readonly services: StagingServices;
@@ -59,7 +64,6 @@ export class BranchServices extends Construct {
     super(scope, id);
     const { names, shared } = props;
     const sleepMinutes = validateSleep(props);
-    tagStack(this, props.kind, names);
     this.quota = quotaResource(this, props);
 
     this.hostName = names.hostName(shared.domainName);
@@ -125,29 +129,41 @@ export class BranchServices extends Construct {
       }),
     });
 
-    const stack = Stack.of(this);
-    new CfnOutput(stack, FeatureOutputs.URL, { value: this.url, description: 'The branch staging' });
-    new CfnOutput(stack, FeatureOutputs.TARGET_GROUP_FULL_NAME, {
-      value: this.services.targetGroup.targetGroupFullName,
-      description: 'CloudWatch dimension of the web target group (read by the sweeper)',
-    });
-    new CfnOutput(stack, FeatureOutputs.LOAD_BALANCER_FULL_NAME, {
-      value: shared.loadBalancerFullName,
-      description: 'CloudWatch dimension of the shared load balancer (read by the sweeper)',
-    });
-    new CfnOutput(stack, FeatureOutputs.CONSOLE_COMMAND, {
-      description: 'A shell in a web task of this staging (ECS Exec)',
-      value: Fn.join('', [
-        'aws ecs execute-command --interactive --container app --command /bin/sh --cluster ',
-        shared.cluster.clusterName,
-        ' --task "$(aws ecs list-tasks --cluster ',
-        shared.cluster.clusterName,
-        ' --service-name ',
-        this.services.webService.serviceName,
-        ' --query "taskArns[0]" --output text)"',
-      ]),
-    });
-    addCostOutput(stack);
+    const held: HeldBranchStaging = {
+      staging: scope,
+      kind: props.kind,
+      names,
+      quota: this.quota,
+      outputs: [
+        { name: FeatureOutputs.URL, value: this.url, description: 'The branch staging' },
+        {
+          name: FeatureOutputs.TARGET_GROUP_FULL_NAME,
+          value: this.services.targetGroup.targetGroupFullName,
+          description: 'CloudWatch dimension of the web target group (read by the sweeper)',
+        },
+        {
+          name: FeatureOutputs.LOAD_BALANCER_FULL_NAME,
+          value: shared.loadBalancerFullName,
+          description: 'CloudWatch dimension of the shared load balancer (read by the sweeper)',
+        },
+        {
+          name: FeatureOutputs.CONSOLE_COMMAND,
+          description: 'A shell in a web task of this staging (ECS Exec)',
+          value: Fn.join('', [
+            'aws ecs execute-command --interactive --container app --command /bin/sh --cluster ',
+            shared.cluster.clusterName,
+            ' --task "$(aws ecs list-tasks --cluster ',
+            shared.cluster.clusterName,
+            ' --service-name ',
+            this.services.webService.serviceName,
+            ' --query "taskArns[0]" --output text)"',
+          ]),
+        },
+      ],
+    };
+    const stack = branchStagingStackOf(this);
+    if (stack) stack._holdBranchStaging(held);
+    else inPlainStack(held);
   }
 
   /**
@@ -190,7 +206,7 @@ export class BranchServices extends Construct {
     const schedules = this.services.node.findAll().filter((c): c is scheduler.Schedule => c instanceof scheduler.Schedule);
     const resource = new CustomResource(this, 'Sleep', {
       serviceToken: props.shared.serviceToken(ProviderNames.WAKER),
-      resourceType: 'Custom::StagingSleep',
+      resourceType: ResourceTypes.SLEEP,
       serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
       properties: {
         StagingName: props.names.name,
@@ -211,7 +227,7 @@ export class BranchServices extends Construct {
         StopDatabaseAfterMinutes: String(minutes.stopDatabaseAfter),
         // Changes with every new image or configuration, so each such deploy wakes the branch.
         TaskDefinitions: this.taskDefinitions().map((t) => t.taskDefinitionArn),
-      },
+      } satisfies SleepResourceProperties,
     });
     for (const service of services) resource.node.addDependency(service);
     resource.node.addDependency(this.listenerRule);
@@ -240,19 +256,7 @@ function quotaResource(scope: Construct, props: BranchServicesProps): CustomReso
     serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
     properties: { StagingName: props.names.name, Branch: props.names.branch } satisfies StagingQuotaResourceProperties,
   });
-  Aspects.of(Stack.of(scope)).add(new AfterQuota(quota.node.defaultChild as CfnResource));
   return quota;
-}
-
-/** Makes every resource of a stack but the quota itself depend on the quota. */
-class AfterQuota implements IAspect {
-  constructor(private readonly quota: CfnResource) {}
-
-  public visit(node: IConstruct): void {
-    if (node instanceof CfnResource && node !== this.quota && node.cfnResourceType !== 'AWS::CDK::Metadata' && Stack.of(node) === Stack.of(this.quota)) {
-      node.addDependency(this.quota);
-    }
-  }
 }
 
 /** `sleepAfter` and `stopDatabaseAfter` in minutes (0 = off), or a synth error that says how to fix them. */
@@ -288,43 +292,37 @@ function validateSleep(props: BranchServicesProps): { sleepAfter: number; stopDa
   return { sleepAfter, stopDatabaseAfter };
 }
 
-/** The staging each stack holds: one at most, or its tags would lie. */
-const stagingOfStack = new WeakMap<Stack, string>();
-
 /**
- * Tags the whole stack as this staging (the sweeper reads stack tags) and refuses a second
- * staging in the same stack, which would make those tags lie.
+ * A branch staging in a stack of the user's own: what is stack-wide is the user's job (README,
+ * "A staging in your own stack"). The staging tags its own resources and makes them wait for its
+ * quota check; it warns when the stack's name or tags would hide it from the sweeper.
  */
-function tagStack(scope: IConstruct, kind: string, names: StagingNames): void {
-  const stack = Stack.of(scope);
-  const existing = stagingOfStack.get(stack);
-  if (existing !== undefined) {
-    throw new Error(
-      `Stack ${stack.node.path} already holds the staging "${existing}"; put each branch staging (here "${names.name}") in its own stack, named e.g. "${names.stackName}"`,
-    );
-  }
-  stagingOfStack.set(stack, names.name);
+function inPlainStack(held: HeldBranchStaging): void {
+  const { staging, names } = held;
+  const stack = Stack.of(staging);
+  const tags = stagingTags(held.kind, names);
+  for (const [key, value] of Object.entries(tags)) Tags.of(staging).add(key, value);
+  Aspects.of(staging).add(new AfterQuota(held.quota));
   if (!Token.isUnresolved(stack.stackName) && stack.stackName !== names.stackName) {
     Annotations.of(stack).addWarningV2(
       'cdk-multi-staging:stackName',
-      `The sweeper only removes branch stagings named "<prefix>-<staging name>", so stack "${stack.stackName}" of branch ${JSON.stringify(names.branch)} will never be swept; name it "${names.stackName}" (StagingNames.fromBranch(branch, prefix).stackName)`,
+      `The sweeper only removes branch stagings named "<prefix>-<staging name>", so stack "${stack.stackName}" of branch ${JSON.stringify(names.branch)} will never be swept; name it "${names.stackName}" (StagingNames.fromBranch(branch, prefix).stackName), or use a BranchStagingStack`,
     );
   }
-  for (const [key, value] of Object.entries(stagingTags(kind, names))) {
-    // The stack's own tags (what the sweeper reads; with @aws-cdk/core:explicitStackTags,
-    // Tags.of(stack) reaches only resources) and every taggable resource in it.
-    stack.tags.setTag(key, value);
-    Tags.of(stack).add(key, value);
-  }
-}
-
-/** The tags of a branch staging. */
-function stagingTags(kind: string, names: StagingNames): Record<string, string> {
-  return {
-    [TagKeys.KIND]: kind,
-    [TagKeys.NAME]: names.name,
-    [TagKeys.BRANCH]: names.branchTagValue,
-    [TagKeys.PREFIX]: names.prefix,
-    [TagKeys.MANAGED_BY]: MANAGED_BY_VALUE,
-  };
+  // Checked at synth: the user tags the stack after the staging is built.
+  Aspects.of(staging).add(
+    {
+      visit: (node) => {
+        if (node !== staging) return;
+        const own = stack.tags.tagValues();
+        const missing = Object.entries(tags).filter(([key, value]) => own[key] !== value);
+        if (missing.length === 0) return;
+        Annotations.of(staging).addWarningV2(
+          'cdk-multi-staging:untaggedStack',
+          `Stack "${stack.node.path}" does not carry the tags of the branch staging ${JSON.stringify(names.name)} (missing ${missing.map(([k, v]) => `${k}=${v}`).join(', ')}), so the sweeper, the sleeper and \`staging list\` will not find it; put the staging in a BranchStagingStack, or tag the stack with its stagingTags (stack.tags.setTag(key, value) for each)`,
+        );
+      },
+    },
+    { priority: AspectPriority.READONLY },
+  );
 }

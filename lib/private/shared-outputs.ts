@@ -1,7 +1,8 @@
-import { CfnOutput, Fn, Stack } from 'aws-cdk-lib';
+import { Fn } from 'aws-cdk-lib';
 import { SharedStackOutputs } from '../contract/staging';
 import { libraryVersion } from '../contract/version';
 import type { SharedStaging } from '../shared-staging';
+import type { StackOutput } from './stack-wide';
 
 /**
  * Output names of the shared staging stack: what a user looks up after `cdk deploy`
@@ -26,30 +27,37 @@ export class SharedOutputs {
   public static readonly LIBRARY_VERSION = SharedStackOutputs.LIBRARY_VERSION;
 }
 
-/** Adds the shared staging's outputs to its stack (no exports: nothing may import them). */
-export function addSharedOutputs(shared: SharedStaging): void {
-  const stack = Stack.of(shared);
-  new CfnOutput(stack, SharedOutputs.URL, { value: shared.url, description: 'The shared-staging app' });
-  new CfnOutput(stack, SharedOutputs.PARAMETER_PREFIX, { value: shared.parameterPrefix, description: 'SSM parameters that feature stacks read' });
-  new CfnOutput(stack, SharedOutputs.CLUSTER_NAME, { value: shared.cluster.clusterName, description: 'The ECS cluster of every staging' });
-  new CfnOutput(stack, SharedOutputs.LIBRARY_VERSION, {
-    value: libraryVersion(),
-    description: 'The cdk-multi-staging version that deployed this stack; `staging doctor` compares it with the installed one',
-  });
-  new CfnOutput(stack, SharedOutputs.SLEEPER_FUNCTION_NAME, {
-    value: shared.sleeper.sleeperFunction.functionName,
-    description: 'The sleeper: puts idle branches to sleep; invoke with {"wake": "<staging name>"} or {"sleep": "<staging name>"}',
-  });
+/** The shared staging's outputs, for its `SharedStagingStack` to add (no exports: nothing may import them). */
+export function sharedOutputs(shared: SharedStaging): StackOutput[] {
+  const outputs = [
+    { name: SharedOutputs.URL, value: shared.url, description: 'The shared-staging app' },
+    { name: SharedOutputs.PARAMETER_PREFIX, value: shared.parameterPrefix, description: 'SSM parameters that feature stacks read' },
+    { name: SharedOutputs.CLUSTER_NAME, value: shared.cluster.clusterName, description: 'The ECS cluster of every staging' },
+    {
+      name: SharedOutputs.LIBRARY_VERSION,
+      value: libraryVersion(),
+      description: 'The cdk-multi-staging version that deployed this stack; `staging doctor` compares it with the installed one',
+    },
+    {
+      name: SharedOutputs.SLEEPER_FUNCTION_NAME,
+      value: shared.sleeper.sleeperFunction.functionName,
+      description: 'The sleeper: puts idle branches to sleep; invoke with {"wake": "<staging name>"} or {"sleep": "<staging name>"}',
+    },
+  ];
   const sweeper = shared.sweeper;
-  if (!sweeper) return;
-  new CfnOutput(stack, SharedOutputs.SWEEPER_FUNCTION_NAME, { value: sweeper.function.functionName, description: 'The sweeper of idle feature stagings' });
-  new CfnOutput(stack, SharedOutputs.SWEEPER_TOPIC_ARN, { value: sweeper.topic.topicArn, description: "The sweeper's warnings and reports; subscribe to it" });
-  new CfnOutput(stack, SharedOutputs.SWEEPER_DRY_RUN_COMMAND, {
-    description: 'What the sweeper would do now, changing nothing',
-    value: Fn.join('', [
-      'aws lambda invoke --function-name ',
-      sweeper.function.functionName,
-      ` --payload '{"dryRun":true}' --cli-binary-format raw-in-base64-out sweeper-report.json`,
-    ]),
-  });
+  if (!sweeper) return outputs;
+  return [
+    ...outputs,
+    { name: SharedOutputs.SWEEPER_FUNCTION_NAME, value: sweeper.function.functionName, description: 'The sweeper of idle feature stagings' },
+    { name: SharedOutputs.SWEEPER_TOPIC_ARN, value: sweeper.topic.topicArn, description: "The sweeper's warnings and reports; subscribe to it" },
+    {
+      name: SharedOutputs.SWEEPER_DRY_RUN_COMMAND,
+      description: 'What the sweeper would do now, changing nothing',
+      value: Fn.join('', [
+        'aws lambda invoke --function-name ',
+        sweeper.function.functionName,
+        ` --payload '{"dryRun":true}' --cli-binary-format raw-in-base64-out sweeper-report.json`,
+      ]),
+    },
+  ];
 }

@@ -12,9 +12,17 @@
  *   `addProvider` with the result.
  * - Names and ARN patterns come from `StagingNames` / `StagingNamePatterns`, ARNs from
  *   `StagingArns` (lib/private/arns.ts, `Stack.formatArn`), never by hand.
- * - Its resource type and properties go in `lib/contract/providers.ts`.
+ * - Its contract goes in `lib/contract/providers/<name>.ts`, the file the construct and the
+ *   handler both import: `<Resource>ResourceType`, `<Resource>ResourceProperties`,
+ *   `<Resource>Attributes`, `<Provider>Environment` and `parseProperties` (conventions in
+ *   lib/contract/providers/index.ts; add the type to its `ResourceTypes`). The construct writes
+ *   its properties `satisfies` the interface and its environment by the names' constants.
+ * - Its handler is `lambda/<name>/index.ts`, each entry point wrapped in `entry()` from
+ *   `lambda/shared/entry.ts`; secrets through `lambda/shared/secrets.ts`, errors worded by
+ *   `describeError`, lists read with the SDK's paginators (`paginate<Command>`).
  * - `test/providers/<name>.test.ts` tests the definition directly; `test/iam.test.ts` proves each
- *   SDK command of its handler against the synthesized policy.
+ *   SDK command of its handler against the synthesized policy; `test/lambda/<name>.test.ts` runs
+ *   the handler with aws-sdk-client-mock.
  */
 export * from './provider-definition';
 export * from './database-restore';

@@ -6,6 +6,7 @@ import { FEATURE_KINDS, ProviderNames, TagKeys } from '../contract/staging';
 import { ReasonedResources } from '../private/acknowledge';
 import { StagingArns } from '../private/arns';
 import type { BoundAccess } from '../private/bound-access';
+import { ListenerPriorityEnvironment } from '../contract/providers/listener-priority';
 import { ProviderDefinition } from './provider-definition';
 
 /** Properties of `listenerPriorityProvider`. */
@@ -34,7 +35,7 @@ export function listenerPriorityProvider(props: ListenerPriorityProviderProps): 
       handler: 'listener-priority',
       timeout: Duration.minutes(3),
       // Branch rules forward to the branch and (weight 0 while awake) to the waker.
-      environment: { WAKER_TARGET_GROUP_ARN: props.wakerTargetGroupArn, [AccessEnvironment.CONFIG]: props.access.environment },
+      environment: { [ListenerPriorityEnvironment.WAKER_TARGET_GROUP_ARN]: props.wakerTargetGroupArn, [AccessEnvironment.CONFIG]: props.access.environment },
       policies: [
         new iam.PolicyStatement({ actions: ['elasticloadbalancing:DescribeRules'], resources: reasons.scope(['*', 'DescribeRules supports no resource-level permissions.']) }),
         new iam.PolicyStatement({

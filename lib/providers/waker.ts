@@ -4,6 +4,7 @@ import { BranchParameterNames, FEATURE_KINDS, ProviderNames, TagKeys } from '../
 import { ReasonedResources } from '../private/acknowledge';
 import { StagingArns } from '../private/arns';
 import { parameterArn } from '../private/grants';
+import { WakerEnvironment } from '../contract/providers/waker';
 import { ProviderDefinition } from './provider-definition';
 
 /** What sleep and wake act on: the shared cluster and listener, below one prefix. */
@@ -107,7 +108,7 @@ export function wakerProvider(scope: SleepScope & { readonly stack: Stack; reado
       queryInterval: Duration.seconds(15),
       timeout: Duration.minutes(1),
       totalTimeout: Duration.minutes(30),
-      environment: { PARAMETER_PREFIX: scope.parameterPrefix, WAKER_TARGET_GROUP_ARN: scope.wakerTargetGroupArn },
+      environment: { [WakerEnvironment.PARAMETER_PREFIX]: scope.parameterPrefix, [WakerEnvironment.WAKER_TARGET_GROUP_ARN]: scope.wakerTargetGroupArn },
       policies: sleepPolicies(scope.stack, scope, reasons),
     },
     wildcards: { reason: SLEEP_WILDCARDS_REASON, findings: SLEEP_WILDCARDS },

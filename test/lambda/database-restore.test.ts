@@ -283,31 +283,35 @@ describe('Create', () => {
 
 describe('snapshot selection', () => {
   test('takes the newest available across pages, automated and manual mixed, ignoring creating and failed', async () => {
-    rds
-      .on(DescribeDBSnapshotsCommand)
-      .resolvesOnce({
+    const pages: Record<string, { DBSnapshots: DBSnapshot[]; Marker?: string }> = {
+      first: {
         DBSnapshots: [
           snapshot('rds:myapp-staging-2024-06-01-03-10', '2024-06-01T03:10:00Z'),
           snapshot('manual-newest-but-creating', '2024-06-05T00:00:00Z', { Status: 'creating', SnapshotType: 'manual' }),
         ],
         Marker: 'page-2',
-      })
-      .resolvesOnce({
+      },
+      'page-2': {
         DBSnapshots: [
           snapshot('manual-before-migration', '2024-06-03T12:00:00Z', { SnapshotType: 'manual', AllocatedStorage: 80 }),
           snapshot('manual-failed', '2024-06-04T00:00:00Z', { Status: 'failed', SnapshotType: 'manual' }),
         ],
         Marker: 'page-3',
-      })
-      .resolvesOnce({
-        DBSnapshots: [snapshot('rds:myapp-staging-2024-06-03-03-10', '2024-06-03T03:10:00Z')],
-      });
+      },
+      'page-3': { DBSnapshots: [snapshot('rds:myapp-staging-2024-06-03-03-10', '2024-06-03T03:10:00Z')] },
+    };
+    // Markers as each call sent them (the SDK's paginator reuses its input object between pages).
+    const markers: Array<string | undefined> = [];
+    rds.on(DescribeDBSnapshotsCommand).callsFake((input) => {
+      markers.push(input.Marker);
+      return pages[input.Marker ?? 'first'];
+    });
 
     const result = await onEvent(event('Create'));
 
     expect(result.Data?.SnapshotIdentifier).toBe('manual-before-migration');
     const calls = rds.commandCalls(DescribeDBSnapshotsCommand).map((c) => c.args[0].input);
-    expect(calls.map((c) => c.Marker)).toEqual([undefined, 'page-2', 'page-3']);
+    expect(markers).toEqual([undefined, 'page-2', 'page-3']);
     expect(calls.every((c) => c.DBInstanceIdentifier === SOURCE && c.SnapshotType === undefined)).toBe(true);
     const input = rds.commandCalls(RestoreDBInstanceFromDBSnapshotCommand)[0].args[0].input;
     expect(input.DBSnapshotIdentifier).toBe('manual-before-migration');

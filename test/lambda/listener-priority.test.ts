@@ -312,13 +312,17 @@ describe('Create', () => {
       p2: { Rules: [rule(4), rule(5), rule(6)], NextMarker: 'p3' },
       p3: { Rules: [rule(7), rule(9)] },
     };
-    elbMock.on(DescribeRulesCommand).callsFake(async (input: DescribeRulesCommandInput) => pages[input.Marker ?? 'first']);
+    // Each read as it was sent (the SDK's paginator reuses its input object between pages).
+    const reads: DescribeRulesCommandInput[] = [];
+    elbMock.on(DescribeRulesCommand).callsFake(async (input: DescribeRulesCommandInput) => {
+      reads.push({ ...input });
+      return pages[input.Marker ?? 'first'];
+    });
     elbMock.on(CreateRuleCommand).resolves({ Rules: [{ RuleArn: `${LISTENER.replace(':listener/', ':listener-rule/')}/new` }] });
 
     const out = await run(event('Create'));
 
     expect(out.Data).toMatchObject({ Priority: '8' });
-    const reads = elbMock.commandCalls(DescribeRulesCommand).map((c) => c.args[0].input);
     expect(reads).toEqual([
       { ListenerArn: LISTENER, Marker: undefined, PageSize: 400 },
       { ListenerArn: LISTENER, Marker: 'p2', PageSize: 400 },

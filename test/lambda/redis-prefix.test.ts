@@ -7,7 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { buildSync } from 'esbuild';
 import Redis from 'ioredis';
 import { onEvent, retryPolicy } from '../../lambda/redis-prefix';
-import { parseProperties } from '../../lambda/redis-prefix/properties';
+import { parseProperties } from '../../lib/contract/providers/redis-prefix';
 import { deleteKeysWithPrefix, escapeGlob, withRedis } from '../../lambda/redis-prefix/redis';
 import { OnEventRequest, RequestType } from '../../lambda/shared/provider';
 import { RedisServer, TlsFiles, freePort, makeTlsFiles, requireRedisServer } from './redis-prefix-server';

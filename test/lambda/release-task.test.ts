@@ -19,7 +19,7 @@ import {
   startedByFor,
   taskDefinitionFamily,
   taskIdOf,
-} from '../../lambda/release-task/properties';
+} from '../../lambda/release-task/task';
 import { IsCompleteRequest, OnEventRequest } from '../../lambda/shared/provider';
 import { ResourceTypes } from '../../lib/contract/providers';
 

@@ -527,7 +527,7 @@ describe('HTTP behaviour', () => {
   test('a malformed secret fails without echoing its content', async () => {
     secretsMock.on(GetSecretValueCommand).resolves({ SecretString: `password=${PASSWORD}` });
     const promise = onEvent(event('Create', props({ CredentialsSecretArn: SECRET_ARN })));
-    await expect(promise).rejects.toThrow(/must be a JSON string with string fields "username" and "password"/);
+    await expect(promise).rejects.toThrow(/must be a JSON secret with non-empty "username" and "password"; it is not JSON/);
     await expect(promise).rejects.not.toThrow(new RegExp(PASSWORD));
   });
 

@@ -1,6 +1,7 @@
 import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
-import { capOf, decide, NOT_COUNTED_STATUSES, onEvent } from '../../lambda/staging-quota';
+import { decide, NOT_COUNTED_STATUSES, onEvent } from '../../lambda/staging-quota';
+import { capOf } from '../../lib/contract/providers/staging-quota';
 import type { OnEventRequest, RequestType } from '../../lambda/shared/provider';
 import { StagingKinds, TagKeys } from '../../lib/contract/staging';
 import { StagingNames } from '../../lib/contract/naming';

@@ -95,11 +95,15 @@ class World {
         .filter((n) => this.params.has(n))
         .map((n) => ({ Name: n, Value: this.params.get(n)!.value, LastModifiedDate: new Date(this.params.get(n)!.modified) })),
     }));
-    ssm.on(GetParametersByPathCommand).callsFake((input) => ({
-      Parameters: [...this.params.entries()]
+    // Pages of MaxResults (at most 10), as SSM serves them.
+    ssm.on(GetParametersByPathCommand).callsFake((input) => {
+      const all = [...this.params.entries()]
         .filter(([n]) => n.startsWith(`${input.Path}/`) && (input.Recursive || !n.slice(input.Path.length + 1).includes('/')))
-        .map(([n, p]) => ({ Name: n, Value: p.value })),
-    }));
+        .map(([n, p]) => ({ Name: n, Value: p.value }));
+      const size = Math.min(input.MaxResults ?? 10, 10);
+      const start = input.NextToken ? Number(input.NextToken) : 0;
+      return { Parameters: all.slice(start, start + size), NextToken: start + size < all.length ? String(start + size) : undefined };
+    });
     ssm.on(PutParameterCommand).callsFake((input) => {
       if (!input.Overwrite && this.params.has(input.Name)) throw awsError('ParameterAlreadyExists');
       this.put(input.Name, input.Value);
@@ -247,6 +251,16 @@ describe('sleep', () => {
     const report = await onSchedule();
     expect(report.decisions[0].action).toBe('none');
     expect(world.calls).toEqual([]);
+  });
+
+  test('a round reads every page of the configs (SSM serves 10 a page)', async () => {
+    for (let i = 0; i < 11; i++) {
+      world.put(`${PREFIX}/sleep-config/other-${i}`, JSON.stringify({ ...configFromProperties(PROPERTIES), stagingName: `other-${i}`, sleepAfterMinutes: 0 }));
+    }
+    const report = await onSchedule();
+    expect(report.decisions).toHaveLength(12);
+    // Two pages (the paginator reuses its input object, so the calls' tokens cannot be told apart afterwards).
+    expect(ssm.commandCalls(GetParametersByPathCommand).filter((c) => c.args[0].input.Path === `${PREFIX}/sleep-config`)).toHaveLength(2);
   });
 
   test('a branch with sleepAfter 0 never sleeps; a stack being deployed is left to the deploy', async () => {

@@ -5,6 +5,9 @@
  * log groups, secrets); nothing is a constant per staging kind.
  */
 import { CURRENCY, PRICES, PRICES_AS_OF, Price, RegionPrices } from './prices';
+import { DatabaseResourceType } from '../providers/database-restore';
+import { TemplateDatabaseResourceType } from '../providers/database-template';
+import { SleepResourceType } from '../providers/waker';
 
 export const HOURS_PER_DAY = 24;
 export const DAYS_PER_MONTH = 30.42;
@@ -70,7 +73,7 @@ export function priceTemplate(template: any, region: string, assumptions: CostAs
   const lines: CostLine[] = [];
   const missing = new Set<string>();
   const assumed = new Set<string>();
-  const sleep = Object.values(resources).find((r) => r.Type === 'Custom::StagingSleep')?.Properties;
+  const sleep = Object.values(resources).find((r) => r.Type === SleepResourceType)?.Properties;
   const sleeps = sleep !== undefined;
   const stopsDatabase = sleeps && Number(sleep.StopDatabaseAfterMinutes ?? 0) > 0;
 
@@ -152,7 +155,7 @@ export function priceTemplate(template: any, region: string, assumptions: CostAs
         }, sleeps ? 0 : 1);
         break;
       }
-      case 'Custom::StagingDatabase': {
+      case DatabaseResourceType: {
         const cls = literal(props.InstanceClass);
         add('database', id, `RDS PostgreSQL ${cls}, Single-AZ${stopsDatabase ? '; stopped while asleep' : ''}`,
           [price(`RDS PostgreSQL ${cls}`, (x) => x.rdsPostgresHour[cls])], `RDS PostgreSQL ${cls}`,
@@ -166,7 +169,7 @@ export function priceTemplate(template: any, region: string, assumptions: CostAs
           (gb) => (gib * gb.usd) / DAYS_PER_MONTH, 1);
         break;
       }
-      case 'Custom::StagingTemplateDatabase':
+      case TemplateDatabaseResourceType:
         lines.push({ category: 'database', item: id, detail: 'a database on the shared Postgres (priced with the shared stack)', awakePerDay: 0, asleepPerDay: 0 });
         break;
       case 'AWS::RDS::DBInstance': {

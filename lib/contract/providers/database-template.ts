@@ -1,10 +1,12 @@
 /**
- * The contract of the database-template provider, imported by the construct (lib/) and the
- * handler alike: the custom-resource type, its ResourceProperties, the provider's environment and
- * the advisory lock that the golden-template refresh shares with branch creates. It imports only
- * the import-free provider contract, so the handler bundle stays small and lib/ pulls in nothing of
- * the handler.
+ * The contract of the database-template provider (lib/providers/database-template.ts,
+ * lambda/database-template/), imported by the construct and the handler alike:
+ * `Custom::StagingTemplateDatabase`, its ResourceProperties and attributes, the provider's
+ * environment and the advisory lock that the golden-template refresh (lib/private/golden-template.ts)
+ * shares with branch creates. Conventions: ./index.ts.
  */
+
+export const TemplateDatabaseResourceType = 'Custom::StagingTemplateDatabase';
 
 /** ResourceProperties of `Custom::StagingTemplateDatabase` (CloudFormation sends strings). */
 export interface TemplateDatabaseResourceProperties {
@@ -23,38 +25,38 @@ export interface TemplateDatabaseResourceProperties {
 }
 
 /** Attributes (`Data`) of `Custom::StagingTemplateDatabase`: where the branch's containers connect. */
-export class TemplateDatabaseAttributes {
-  public static readonly ENDPOINT = 'Endpoint';
-  public static readonly PORT = 'Port';
-  public static readonly DATABASE_NAME = 'DatabaseName';
-  public static readonly USERNAME = 'Username';
-}
+export const TemplateDatabaseAttributes = {
+  ENDPOINT: 'Endpoint',
+  PORT: 'Port',
+  DATABASE_NAME: 'DatabaseName',
+  USERNAME: 'Username',
+} as const;
 
 /**
  * The provider's environment, set by the shared stack only. Everything that decides *which*
  * databases may be touched comes from here, never from a branch stack's properties.
  */
-export class DatabaseTemplateEnvironment {
+export const DatabaseTemplateEnvironment = {
   /** Host of the shared Postgres. */
-  public static readonly HOST = 'DB_HOST';
-  public static readonly PORT = 'DB_PORT';
+  HOST: 'DB_HOST',
+  PORT: 'DB_PORT',
   /** `true` (verify the server certificate) or `false`. */
-  public static readonly SSL = 'DB_SSL';
+  SSL: 'DB_SSL',
   /** JSON secret with the admin `username` and `password`. */
-  public static readonly ADMIN_SECRET_ARN = 'DB_ADMIN_SECRET_ARN';
+  ADMIN_SECRET_ARN: 'DB_ADMIN_SECRET_ARN',
   /** The database the handler connects to for CREATE/DROP DATABASE (`postgres`). */
-  public static readonly MAINTENANCE_DATABASE = 'DB_MAINTENANCE_DATABASE';
+  MAINTENANCE_DATABASE: 'DB_MAINTENANCE_DATABASE',
   /** The golden template. */
-  public static readonly TEMPLATE_DATABASE = 'DB_TEMPLATE_DATABASE';
+  TEMPLATE_DATABASE: 'DB_TEMPLATE_DATABASE',
   /** The NOLOGIN role that owns the golden template's objects; each copy hands them to the branch role. */
-  public static readonly TEMPLATE_OWNER = 'DB_TEMPLATE_OWNER';
+  TEMPLATE_OWNER: 'DB_TEMPLATE_OWNER',
   /** Comma-separated databases that are never created, changed or dropped (the shared app's). */
-  public static readonly PROTECTED_DATABASES = 'DB_PROTECTED_DATABASES';
+  PROTECTED_DATABASES: 'DB_PROTECTED_DATABASES',
   /** What every branch database and role name starts with (`<prefix>_br_`). */
-  public static readonly BRANCH_PREFIX = 'DB_BRANCH_PREFIX';
+  BRANCH_PREFIX: 'DB_BRANCH_PREFIX',
   /** The command that refreshes the golden template, quoted when it does not exist yet. */
-  public static readonly REFRESH_COMMAND = 'DB_REFRESH_COMMAND';
-}
+  REFRESH_COMMAND: 'DB_REFRESH_COMMAND',
+} as const;
 
 /**
  * The advisory lock (two-key form) that orders golden swaps against branch creates: creates hold

@@ -1,8 +1,34 @@
 /**
- * The ResourceProperties contract of the SolrCollection custom resource, parsed and validated in
- * one place. CloudFormation sends every value as a string; numbers are parsed here.
+ * The contract of the solr-collection provider (lib/providers/solr-collection.ts,
+ * lambda/solr-collection/): `Custom::StagingSolrCollection`, a branch's Solr collection, empty or
+ * restored from a backup. Its properties, its attribute, and the one parse and validation of the
+ * properties. Conventions: ./index.ts.
  */
-import type { SolrCollectionResourceProperties, Wire } from '../../lib/contract/providers';
+import { optionalText, type Wire } from './wire';
+
+export const SolrCollectionResourceType = 'Custom::StagingSolrCollection';
+
+/** ResourceProperties of `Custom::StagingSolrCollection` (CloudFormation sends strings). */
+export interface SolrCollectionResourceProperties {
+  readonly SolrUrl: string;
+  readonly CredentialsSecretArn?: string;
+  readonly RequestTimeoutSeconds?: number | string;
+  readonly Collection: string;
+  readonly SourceCollection?: string;
+  /** `restore` or `empty`. */
+  readonly Mode?: string;
+  readonly ConfigSet?: string;
+  readonly BackupLocation?: string;
+  readonly BackupRepository?: string;
+  readonly BackupName?: string;
+  readonly NumShards?: number | string;
+  readonly ReplicationFactor?: number | string;
+}
+
+/** Attributes (`getAtt`) of `Custom::StagingSolrCollection`. */
+export const SolrCollectionAttributes = {
+  COLLECTION: 'Collection',
+} as const;
 
 export type SolrCollectionMode = 'restore' | 'empty';
 
@@ -39,7 +65,7 @@ export function isSolrIdentifier(value: unknown): value is string {
 
 /** Parses what every request type needs to talk to Solr; pushes problems into `problems`. */
 function parseConnection(props: Wire<SolrCollectionResourceProperties>, problems: string[]): SolrConnectionProperties {
-  const rawUrl = text(props.SolrUrl);
+  const rawUrl = optionalText(props.SolrUrl);
   let solrUrl = '';
   if (!rawUrl) {
     problems.push("SolrUrl is required, e.g. 'https://solr.internal.example.com:8983/solr'");
@@ -62,13 +88,13 @@ function parseConnection(props: Wire<SolrCollectionResourceProperties>, problems
     }
   }
 
-  const credentialsSecretArn = text(props.CredentialsSecretArn);
+  const credentialsSecretArn = optionalText(props.CredentialsSecretArn);
   if (credentialsSecretArn !== undefined && !/^arn:[\w-]+:secretsmanager:/.test(credentialsSecretArn)) {
     problems.push(`CredentialsSecretArn must be a Secrets Manager secret ARN, got '${credentialsSecretArn}'`);
   }
 
   let requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_SECONDS * 1000;
-  const rawTimeout = text(props.RequestTimeoutSeconds);
+  const rawTimeout = optionalText(props.RequestTimeoutSeconds);
   if (rawTimeout !== undefined) {
     const seconds = Number(rawTimeout);
     if (!Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_REQUEST_TIMEOUT_SECONDS) {
@@ -88,7 +114,7 @@ export function parseDeleteProperties(
   const problems: string[] = [];
   const connection = parseConnection(props, problems);
   throwIfProblems(problems, logicalId);
-  return { ...connection, sourceCollection: text(props.SourceCollection) };
+  return { ...connection, sourceCollection: optionalText(props.SourceCollection) };
 }
 
 /** Full validation for Create and Update: collects every problem, then throws once. */
@@ -96,7 +122,7 @@ export function parseProperties(props: Wire<SolrCollectionResourceProperties>, l
   const problems: string[] = [];
   const connection = parseConnection(props, problems);
 
-  const collection = text(props.Collection) ?? '';
+  const collection = optionalText(props.Collection) ?? '';
   if (!collection) {
     problems.push("Collection is required: the branch's collection name");
   } else if (!isSolrIdentifier(collection)) {
@@ -105,7 +131,7 @@ export function parseProperties(props: Wire<SolrCollectionResourceProperties>, l
     );
   }
 
-  const sourceCollection = text(props.SourceCollection) ?? '';
+  const sourceCollection = optionalText(props.SourceCollection) ?? '';
   if (!sourceCollection) {
     problems.push('SourceCollection is required: the shared-staging collection');
   } else if (!isSolrIdentifier(sourceCollection)) {
@@ -117,7 +143,7 @@ export function parseProperties(props: Wire<SolrCollectionResourceProperties>, l
     );
   }
 
-  const rawMode = text(props.Mode) ?? 'restore';
+  const rawMode = optionalText(props.Mode) ?? 'restore';
   let mode: SolrCollectionMode = 'restore';
   if (rawMode === 'restore' || rawMode === 'empty') {
     mode = rawMode;
@@ -125,20 +151,20 @@ export function parseProperties(props: Wire<SolrCollectionResourceProperties>, l
     problems.push(`Mode must be 'restore' or 'empty', got '${rawMode}'`);
   }
 
-  const configSet = text(props.ConfigSet);
+  const configSet = optionalText(props.ConfigSet);
   if (configSet !== undefined && !isSolrIdentifier(configSet)) {
     problems.push(`ConfigSet '${configSet}' is not a valid Solr configset name`);
   }
 
-  const backupLocation = text(props.BackupLocation);
+  const backupLocation = optionalText(props.BackupLocation);
   if (mode === 'restore' && backupLocation === undefined) {
     problems.push(
       "BackupLocation is required when Mode is 'restore': the backup path every Solr node can reach (or the repository's location)",
     );
   }
-  const backupRepository = text(props.BackupRepository);
-  const backupName = text(props.BackupName) ?? (sourceCollection ? `${sourceCollection}-staging` : '');
-  if (text(props.BackupName) !== undefined && (backupName.includes('/') || backupName.includes('\\'))) {
+  const backupRepository = optionalText(props.BackupRepository);
+  const backupName = optionalText(props.BackupName) ?? (sourceCollection ? `${sourceCollection}-staging` : '');
+  if (optionalText(props.BackupName) !== undefined && (backupName.includes('/') || backupName.includes('\\'))) {
     problems.push(`BackupName '${backupName}' must not contain path separators`);
   }
 
@@ -157,7 +183,7 @@ export function parseProperties(props: Wire<SolrCollectionResourceProperties>, l
     backupName,
     numShards,
     replicationFactor,
-    replicationFactorGiven: text(props.ReplicationFactor) !== undefined,
+    replicationFactorGiven: optionalText(props.ReplicationFactor) !== undefined,
   };
 }
 
@@ -167,14 +193,8 @@ function throwIfProblems(problems: string[], logicalId: string): void {
   }
 }
 
-function text(value: unknown): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  const s = String(value).trim();
-  return s === '' ? undefined : s;
-}
-
 function positiveInt(value: unknown, name: string, fallback: number, problems: string[]): number {
-  const raw = text(value);
+  const raw = optionalText(value);
   if (raw === undefined) return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 1000) {

@@ -1,8 +1,29 @@
 /**
- * The ResourceProperties contract of the RedisPrefix custom resource, parsed and validated in one
- * place. CloudFormation sends every value as a string.
+ * The contract of the redis-prefix provider (lib/providers/redis-prefix.ts, lambda/redis-prefix/):
+ * `Custom::StagingRedisPrefix`, a branch's key prefix on the shared Redis/Valkey. Its properties,
+ * its attribute, and the one parse and validation of the properties (the prefix guard that keeps a
+ * Delete from matching another branch's keys). Conventions: ./index.ts.
  */
-import type { RedisPrefixResourceProperties, Wire } from '../../lib/contract/providers';
+import { optionalText, type Wire } from './wire';
+
+export const RedisPrefixResourceType = 'Custom::StagingRedisPrefix';
+
+/** ResourceProperties of `Custom::StagingRedisPrefix` (CloudFormation sends strings). */
+export interface RedisPrefixResourceProperties {
+  readonly Host: string;
+  readonly Port?: number | string;
+  /** `true` (default) or `false`. */
+  readonly Tls?: string;
+  /** JSON secret with the AUTH `password` (and optionally `username`). */
+  readonly AuthSecretArn?: string;
+  /** What every key of the branch starts with; ends with ':'. */
+  readonly KeyPrefix: string;
+}
+
+/** Attributes (`getAtt`) of `Custom::StagingRedisPrefix`. */
+export const RedisPrefixAttributes = {
+  KEY_PREFIX: 'KeyPrefix',
+} as const;
 
 export interface RedisPrefixProperties {
   readonly host: string;
@@ -57,12 +78,12 @@ export function keyPrefixProblem(keyPrefix: unknown): string | undefined {
 export function parseProperties(props: Wire<RedisPrefixResourceProperties>, logicalId: string): RedisPrefixProperties {
   const problems: string[] = [];
 
-  const host = text(props.Host);
+  const host = optionalText(props.Host);
   if (!host) problems.push("Host is required: the shared Redis/Valkey endpoint's address");
   else if (/[\s/]/.test(host)) problems.push(`Host '${host}' must be a host name or IP address, not a URL`);
 
   let port = DEFAULT_PORT;
-  const rawPort = text(props.Port);
+  const rawPort = optionalText(props.Port);
   if (rawPort !== undefined) {
     port = Number(rawPort);
     if (!/^\d+$/.test(rawPort) || port < 1 || port > 65535) {
@@ -71,14 +92,14 @@ export function parseProperties(props: Wire<RedisPrefixResourceProperties>, logi
   }
 
   let tls = true;
-  const rawTls = text(props.Tls);
+  const rawTls = optionalText(props.Tls);
   if (rawTls !== undefined) {
     if (rawTls === 'true') tls = true;
     else if (rawTls === 'false') tls = false;
     else problems.push(`Tls must be 'true' or 'false', got '${rawTls}'`);
   }
 
-  const authSecretArn = text(props.AuthSecretArn);
+  const authSecretArn = optionalText(props.AuthSecretArn);
   if (authSecretArn !== undefined && !/^arn:[\w-]+:secretsmanager:/.test(authSecretArn)) {
     problems.push(`AuthSecretArn must be a Secrets Manager secret ARN, got '${authSecretArn}'`);
   }
@@ -91,10 +112,4 @@ export function parseProperties(props: Wire<RedisPrefixResourceProperties>, logi
     throw new Error(`Invalid properties on RedisPrefix resource '${logicalId}': ${problems.join('; ')}`);
   }
   return { host: host!, port, tls, authSecretArn, keyPrefix: keyPrefix! };
-}
-
-function text(value: unknown): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  const s = String(value).trim();
-  return s === '' ? undefined : s;
 }

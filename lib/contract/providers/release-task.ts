@@ -1,13 +1,32 @@
 /**
- * The release task's ResourceProperties contract, parsed and validated.
+ * The contract of the release-task provider (lib/providers/release-task.ts, lambda/release-task/):
+ * `Custom::StagingRelease`, a branch's one-off release task (migrations) run before its services
+ * roll. Its properties and the one parse and validation of them.
  *
- * CloudFormation passes every scalar as a string, so numbers arrive as "30" and lists of
- * strings may arrive as arrays (the normal case) or, when they come from an SSM StringList,
- * as a comma-separated string. Both are accepted.
+ * CloudFormation passes every scalar as a string, so numbers arrive as "30" and lists of strings
+ * may arrive as arrays (the normal case) or, when they come from an SSM StringList, as a
+ * comma-separated string. Both are accepted. Conventions: ./index.ts.
  */
-import { createHash } from 'node:crypto';
-import type { ReleaseResourceProperties, Wire } from '../../lib/contract/providers';
-import { requiredProperty } from '../shared/provider';
+import { requiredProperty, type Wire } from './wire';
+
+export const ReleaseResourceType = 'Custom::StagingRelease';
+
+/** ResourceProperties of `Custom::StagingRelease`. */
+export interface ReleaseResourceProperties {
+  readonly ClusterArn: string;
+  readonly TaskDefinitionArn: string;
+  readonly ContainerName: string;
+  readonly Command: string[] | string;
+  readonly Subnets: string[] | string;
+  readonly SecurityGroups: string[] | string;
+  readonly AssignPublicIp?: string;
+  /** JSON of `[{ capacityProvider, weight?, base? }]`; empty for the FARGATE launch type. */
+  readonly CapacityProviderStrategy?: string;
+  readonly LogGroupName: string;
+  readonly LogStreamPrefix: string;
+  readonly TimeoutSeconds?: number | string;
+  readonly StagingName: string;
+}
 
 export interface CapacityProviderStrategyEntry {
   readonly capacityProvider: string;
@@ -137,36 +156,4 @@ export function parseProperties(props: Wire<ReleaseResourceProperties>): Release
     timeoutSeconds,
     stagingName: requiredProperty(props, 'StagingName'),
   };
-}
-
-/** RunTask's startedBy allows letters, digits, '-', '/' and '_'; we keep to 36 characters. */
-export const STARTED_BY_MAX = 36;
-const STARTED_BY_PREFIX = 'release/';
-
-/**
- * The task's startedBy, derived from the staging name: `release/<name>` when that fits and
- * needs no character replacement; otherwise a readable prefix plus 8 hex characters of the
- * name's SHA-256, so two different staging names never share a startedBy.
- */
-export function startedByFor(stagingName: string): string {
-  const plain = `${STARTED_BY_PREFIX}${stagingName}`;
-  if (plain.length <= STARTED_BY_MAX && /^[A-Za-z0-9_/-]+$/.test(plain)) return plain;
-  const hash = createHash('sha256').update(stagingName, 'utf8').digest('hex').slice(0, 8);
-  const room = STARTED_BY_MAX - STARTED_BY_PREFIX.length - 1 - hash.length;
-  const readable = stagingName.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, room);
-  return `${STARTED_BY_PREFIX}${readable}-${hash}`;
-}
-
-/** `family` of a task definition given as an ARN (`.../task-definition/family:3`) or `family:3`. */
-export function taskDefinitionFamily(taskDefinition: string): string {
-  const afterSlash = taskDefinition.includes('task-definition/')
-    ? taskDefinition.slice(taskDefinition.indexOf('task-definition/') + 'task-definition/'.length)
-    : taskDefinition;
-  const colon = afterSlash.lastIndexOf(':');
-  return colon > 0 ? afterSlash.slice(0, colon) : afterSlash;
-}
-
-/** The task ID is the last path segment of the task ARN (old and new ARN formats). */
-export function taskIdOf(taskArn: string): string {
-  return taskArn.slice(taskArn.lastIndexOf('/') + 1);
 }

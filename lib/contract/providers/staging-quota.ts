@@ -1,0 +1,52 @@
+/**
+ * The contract of the staging-quota provider (lib/providers/staging-quota.ts,
+ * lambda/staging-quota/): `Custom::StagingQuota`, the cap check of a branch stack, which every
+ * other resource of the stack depends on. Its properties, the provider's environment (the cap
+ * lives there, so changing it is a deploy of the shared stack only), and the parse of both.
+ * Conventions: ./index.ts.
+ */
+import { requiredProperty, type Wire } from './wire';
+
+export const StagingQuotaResourceType = 'Custom::StagingQuota';
+
+/** ResourceProperties of `Custom::StagingQuota`. */
+export interface StagingQuotaResourceProperties {
+  /** The staging name, for the physical ID and the logs. */
+  readonly StagingName: string;
+  /** The git branch, for the message. */
+  readonly Branch?: string;
+}
+
+/** Environment of the staging-quota provider, set by SharedStaging. */
+export const StagingQuotaEnvironment = {
+  /** `SharedStagingProps.maxStagings` as a string; absent when there is no cap. */
+  MAX_STAGINGS: 'MAX_STAGINGS',
+  /** The staging system's prefix: only branch stagings tagged with it count. */
+  PREFIX: 'QUOTA_PREFIX',
+} as const;
+
+/** What a `Custom::StagingQuota` asks. */
+export interface StagingQuotaRequest {
+  readonly stagingName: string;
+  readonly branch?: string;
+}
+
+export function parseProperties(props: Wire<StagingQuotaResourceProperties>): StagingQuotaRequest {
+  const branch = props.Branch === undefined || props.Branch === null ? undefined : String(props.Branch);
+  return { stagingName: requiredProperty(props, 'StagingName'), branch };
+}
+
+/** The physical id of a staging's quota check; an Update never changes it. */
+export function physicalIdFor(stagingName: string): string {
+  return `staging-quota:${stagingName}`;
+}
+
+/** The cap from `MAX_STAGINGS`: undefined when unset (no cap), else a whole number >= 1. */
+export function capOf(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const cap = Number(value);
+  if (!Number.isInteger(cap) || cap < 1) {
+    throw new Error(`${StagingQuotaEnvironment.MAX_STAGINGS} of the staging-quota provider must be a whole number >= 1 (got ${JSON.stringify(value)}); set maxStagings on SharedStaging and deploy the shared stack`);
+  }
+  return cap;
+}
