@@ -36,7 +36,7 @@ describe('ready-made app, shared stack', () => {
     );
     expect(outputs.SharedStagingUrl.Value).toBe('https://shared.staging.example.com');
     expect(outputs.SharedStagingParameterPrefix.Value).toBe('/staging');
-    expect(outputs.SharedStagingLibraryVersion.Value).toBe(require('../package.json').version);
+    expect(outputs.SharedStagingLibraryVersion.Value).toBe(JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')).version);
     const [fn] = Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: Match.objectLike({ STAGING_PREFIX: 'staging' }) } } }));
     expect(outputs.SweeperFunctionName.Value).toEqual({ Ref: fn });
     const [sleeper] = Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.onSchedule' } }));
