@@ -6,7 +6,7 @@ import { BranchStagingStack } from '../lib/branch-staging-stack';
 import { FeatureStaging } from '../lib/feature-staging';
 import { FeatureStagingLite } from '../lib/feature-staging-lite';
 import { StagingCache, StagingDatabase, StagingSearch } from '../lib/staging-data';
-import { appImage, env } from './common';
+import { appImage, cpuArchitecture, env } from './common';
 import { BranchContext, ServiceConfig, StagingConfig } from './config';
 
 /**
@@ -45,6 +45,7 @@ export function featureStack(app: App, config: StagingConfig, context: BranchCon
     environment: { ...config.app.environment, ...config.feature.environment, ...context.environment },
     capacityProviderStrategies: config.feature.spotOnly ? [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }] : undefined,
     sleepAfter: config.feature.sleepAfterMinutes !== undefined ? Duration.minutes(config.feature.sleepAfterMinutes) : undefined,
+    cpuArchitecture: cpuArchitecture(config),
   };
   if (context.lite) {
     new FeatureStagingLite(stack, 'Staging', common);
@@ -88,6 +89,7 @@ export function featureStack(app: App, config: StagingConfig, context: BranchCon
           ? StagingSearch.emptyCollection({ sourceCollection: f.solr.sourceCollection!, configSet: f.solr.configSet })
           : StagingSearch.shared({ collection: f.solr.sourceCollection }),
     releaseCommand: f.releaseCommand,
+    stopDatabaseAfter: f.stopDatabaseAfterMinutes ? Duration.minutes(f.stopDatabaseAfterMinutes) : undefined,
   });
   return stack;
 }

@@ -35,3 +35,8 @@ export function appImage(scope: Stack, uri: string): ecs.ContainerImage {
   });
   return ecs.ContainerImage.fromEcrRepository(repository, digest ?? tag ?? 'latest');
 }
+
+/** `staging.app.cpuArchitecture` as ECS takes it. */
+export function cpuArchitecture(config: StagingConfig): ecs.CpuArchitecture {
+  return config.app.cpuArchitecture === 'arm64' ? ecs.CpuArchitecture.ARM64 : ecs.CpuArchitecture.X86_64;
+}

@@ -279,6 +279,10 @@ const stagingFields = block({
       'a new secret',
     ),
   }),
+  profile: doc(
+    oneOf(['standard', 'lean'], 'standard'),
+    "The shared base's size when its keys are left out. `lean`: one shared web task, a db.t4g.micro shared Postgres and a cache.t4g.micro Valkey (README, \"The shared base: standard and lean\"); keys you set win.",
+  ),
   maxStagings: doc(
     num({ integer: true, min: 1 }),
     "The most branch stagings at once: a branch's first deploy beyond it fails before anything is created, naming the stagings to free (`npx staging destroy <branch>`); redeploys never fail on it ([docs/ci.md](docs/ci.md) queues instead).",
@@ -332,6 +336,13 @@ const stagingFields = block({
       'Run before the services roll on each deploy of a FeatureStaging, e.g. `["bin/rails","db:migrate"]`. Lite stagings do not run it (they use the shared database); synth warns.',
       '–',
     ),
+    stopDatabaseAfterMinutes: doc(
+      num({ integer: true, min: 0, max: 43200 }).refine((v) => v === undefined || v === 0 || v >= 60, {
+        error: 'must be 0 (never stop) or at least 60 (an hour asleep)',
+      }),
+      "Minutes a branch has slept after which the sleeper stops its own RDS instance (`feature.database.mode` `snapshot` only; a wake then starts it first, 4-8 minutes). Storage is still paid. `0` never stops it.",
+      '`0`',
+    ),
     sleepAfterMinutes: doc(
       num({ integer: true, min: 0, max: 43200 }).refine((v) => v === undefined || v === 0 || v >= 5, {
         error: 'must be 0 (never sleep) or at least 5 (the sleeper looks every 5 minutes)',
@@ -344,6 +355,10 @@ const stagingFields = block({
     image: doc(
       imageSchema(),
       'The image of shared staging, and of branches without `-c image`.',
+    ),
+    cpuArchitecture: doc(
+      oneOf(['x86_64', 'arm64'], 'x86_64'),
+      'The CPU architecture of every task (shared and branches), which `image` must be built for. `arm64` (Graviton) costs about 20% less on Fargate; `npx staging cost` shows the saving.',
     ),
     containerPort: doc(num({ integer: true, min: 1, max: 65535 }), 'The port the web container listens on.', '`80`'),
     healthCheckPath: doc(text({ pattern: /^\//, rule: 'a path starting with "/"', example: '/health' }), 'The load balancer health check.', '`/`'),
@@ -414,6 +429,17 @@ function checkAcross(c: Fields, ctx: z.RefinementCtx): void {
   }
   if (solr.mode === 'restore' && !solr.backupLocation) {
     fail(['feature', 'solr', 'backupLocation'], 'is required with mode "restore", e.g. "/var/solr/backups"', undefined);
+  }
+  const stopAfter = c.feature.stopDatabaseAfterMinutes;
+  if (stopAfter !== undefined && stopAfter > 0 && c.feature.database.mode !== 'snapshot') {
+    fail(
+      ['feature', 'stopDatabaseAfterMinutes'],
+      `stops a branch's own RDS instance, which only feature.database.mode "snapshot" gives (the mode is ${JSON.stringify(c.feature.database.mode)}); set the mode to "snapshot" or leave the key out`,
+      stopAfter,
+    );
+  }
+  if (stopAfter !== undefined && stopAfter > 0 && c.feature.sleepAfterMinutes === 0) {
+    fail(['feature', 'stopDatabaseAfterMinutes'], 'needs branches that sleep, but feature.sleepAfterMinutes is 0; set it or leave this key out', stopAfter);
   }
 }
 

@@ -11,7 +11,7 @@ import { SharedStagingStack } from '../lib/shared-staging-stack';
 import { StagingAccess } from '../lib/staging-access';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
-import { appImage, env, serviceOptions } from './common';
+import { appImage, cpuArchitecture, env, serviceOptions } from './common';
 import { StagingConfig } from './config';
 
 /** `staging.access` as a StagingAccess (the schema has checked that exactly one way in is given). */
@@ -62,6 +62,14 @@ export class LookupStack extends SharedStagingStack {
  * tags and outputs). Its construct id is its name, so `cdk deploy staging-shared` selects it.
  * This only maps the config to props.
  */
+/**
+ * `staging.profile: "lean"`: the shared base at its smallest that still serves a few branches.
+ * The NAT gateway stays: without it every task needs a public IPv4 address ($0.12 a day each) or
+ * the VPC interface endpoints for ECR, Secrets Manager, Logs and SSM ($0.24 a day each per AZ),
+ * both dearer than one NAT gateway ($1.15) once a few branches run.
+ */
+const LEAN_DEFAULTS = { webDesiredCount: 1, databaseInstanceClass: 'db.t4g.micro', cacheNodeType: 'cache.t4g.micro' } as const;
+
 export function sharedStack(app: App, config: StagingConfig): LookupStack {
   const stack = new LookupStack(app, new SharedStagingNames(config.prefix).stackName, {
     prefix: config.prefix,
@@ -75,6 +83,8 @@ export function sharedStack(app: App, config: StagingConfig): LookupStack {
     zoneName: config.hostedZoneName,
   });
   const db = config.database;
+  // The lean profile's sizes, where the configuration leaves them out (README, "The shared base").
+  const lean = config.profile === 'lean' ? LEAN_DEFAULTS : undefined;
   new SharedStaging(stack, 'Staging', {
     access: stagingAccess(stack, config.access!),
     domainName: config.domainName,
@@ -90,7 +100,7 @@ export function sharedStack(app: App, config: StagingConfig): LookupStack {
       maxCapacity: config.cluster.ec2Capacity.maxCapacity,
     },
     database: {
-      instanceType: db.instanceClass ? new ec2.InstanceType(db.instanceClass.replace(/^db\./, '')) : undefined,
+      instanceType: (db.instanceClass ?? lean?.databaseInstanceClass) ? new ec2.InstanceType((db.instanceClass ?? lean!.databaseInstanceClass).replace(/^db\./, '')) : undefined,
       engineVersion: db.engineVersion ? rds.PostgresEngineVersion.of(db.engineVersion, db.engineVersion.split('.')[0]) : undefined,
       allocatedStorage: db.allocatedStorageGiB ? Size.gibibytes(db.allocatedStorageGiB) : undefined,
       databaseName: db.databaseName,
@@ -99,7 +109,7 @@ export function sharedStack(app: App, config: StagingConfig): LookupStack {
     },
     // Branches with feature.database.mode "template" are copied from a golden template on the shared Postgres.
     databaseTemplate: config.feature.database.mode === 'template' ? {} : undefined,
-    cache: { nodeType: config.cache.nodeType, engineVersion: config.cache.engineVersion },
+    cache: { nodeType: config.cache.nodeType ?? lean?.cacheNodeType, engineVersion: config.cache.engineVersion },
     solr: {
       url: config.solr.url,
       credentials: config.solr.credentialsSecretArn
@@ -117,8 +127,14 @@ export function sharedStack(app: App, config: StagingConfig): LookupStack {
     },
     app: {
       image: appImage(stack, config.app.image),
+      cpuArchitecture: cpuArchitecture(config),
       environment: config.app.environment,
-      web: { ...serviceOptions(config.app.web), containerPort: config.app.containerPort, healthCheckPath: config.app.healthCheckPath },
+      web: {
+        ...serviceOptions(config.app.web),
+        desiredCount: config.app.web.desiredCount ?? lean?.webDesiredCount,
+        containerPort: config.app.containerPort,
+        healthCheckPath: config.app.healthCheckPath,
+      },
       workers: config.app.workers.map(serviceOptions),
       scheduledJobs: config.app.scheduledJobs.map((job) => ({
         ...serviceOptions(job),

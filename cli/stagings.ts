@@ -1,9 +1,21 @@
 /** Finding the branch stagings of one prefix, their shared stack, pins, keep-alives and sleep states. */
 import { DescribeStacksCommand, Stack, paginateDescribeStacks } from '@aws-sdk/client-cloudformation';
-import { Parameter, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
-import { BranchParameterNames, FeatureOutputs, SleepStateValue } from '../lib/contract/staging';
+import { paginateGetParametersByPath } from '@aws-sdk/client-ssm';
+import {
+  BranchParameter,
+  BranchStatePaths,
+  KeepAlive,
+  Pin,
+  SleepStateValue,
+  branchStagingOf,
+  byStagingName,
+  isBranchStaging,
+  parseKeepAlive,
+  parsePin,
+  parseSleepState,
+} from '../lib/contract/branch-state';
+import { FeatureOutputs } from '../lib/contract/staging';
 import { SharedStagingNames, StagingNames } from '../lib/contract/naming';
-import { branchStagingOf } from '../lib/contract/branch-stack';
 import { nearMatches } from '../lib/contract/suggest';
 import { Clients } from './aws';
 import { CliError, aws } from './io';
@@ -30,7 +42,7 @@ export async function listStagings(clients: Clients, prefix: string): Promise<St
     for await (const page of paginateDescribeStacks({ client: clients.cloudformation }, {})) {
       for (const s of page.Stacks ?? []) {
         const staging = branchStagingOf(s, prefix);
-        if (!staging || s.StackStatus === 'DELETE_COMPLETE') continue;
+        if (!isBranchStaging(staging) || s.StackStatus === 'DELETE_COMPLETE') continue;
         stagings.push({
           ...staging,
           stackId: s.StackId ?? staging.stackName,
@@ -79,38 +91,42 @@ export async function sharedInfo(clients: Clients, prefix: string): Promise<Shar
   };
 }
 
-/** The parameters below `path`, keyed by their last path segment (the staging name). */
-export async function parametersByName(clients: Clients, path: string): Promise<Map<string, Parameter>> {
-  const found = new Map<string, Parameter>();
-  await aws(`ssm:GetParametersByPath on ${path}`, async () => {
-    for await (const page of paginateGetParametersByPath({ client: clients.ssm }, { Path: path, Recursive: false })) {
-      for (const p of page.Parameters ?? []) found.set(String(p.Name).slice(path.length + 1), p);
+/** The parameters directly below `root`, by staging name. */
+export async function parametersByName(clients: Clients, root: string): Promise<Map<string, BranchParameter>> {
+  const found: BranchParameter[] = [];
+  await aws(`ssm:GetParametersByPath on ${root}`, async () => {
+    for await (const page of paginateGetParametersByPath({ client: clients.ssm }, { Path: root, Recursive: false })) {
+      for (const p of page.Parameters ?? []) found.push({ name: String(p.Name), value: String(p.Value ?? ''), lastModifiedMs: p.LastModifiedDate?.getTime() });
     }
   });
-  return found;
+  return byStagingName(root, found);
 }
 
+/** The pins, keep-alives and sleep states of every branch, read as the sweeper and the sleeper read them. */
 export interface BranchState {
-  readonly pins: Map<string, Parameter>;
-  readonly keepAlives: Map<string, Parameter>;
+  readonly pins: Map<string, Pin>;
+  readonly keepAlives: Map<string, KeepAlive>;
+  /** Unreadable states are left out: a branch without a state counts as awake. */
   readonly sleep: Map<string, SleepStateValue>;
 }
 
-export async function branchState(clients: Clients, parameterPrefix: string): Promise<BranchState> {
+export async function branchState(clients: Clients, parameterPrefix: string, nowMs: number): Promise<BranchState> {
+  const paths = new BranchStatePaths(parameterPrefix);
   const [pins, keepAlives, sleepParams] = await Promise.all([
-    parametersByName(clients, `${parameterPrefix}/${BranchParameterNames.PIN_PREFIX}`),
-    parametersByName(clients, `${parameterPrefix}/${BranchParameterNames.KEEP_ALIVE_PREFIX}`),
-    parametersByName(clients, `${parameterPrefix}/${BranchParameterNames.SLEEP_STATE_PREFIX}`),
+    parametersByName(clients, paths.pins.root),
+    parametersByName(clients, paths.keepAlives.root),
+    parametersByName(clients, paths.sleepStates.root),
   ]);
-  const sleep = new Map<string, SleepStateValue>();
-  for (const [name, p] of sleepParams) {
-    try {
-      sleep.set(name, JSON.parse(String(p.Value)));
-    } catch {
-      // An unreadable state is shown as unknown.
-    }
-  }
-  return { pins, keepAlives, sleep };
+  const parsed = <T>(params: Map<string, BranchParameter>, parse: (p: BranchParameter) => T | undefined): Map<string, T> =>
+    new Map([...params].flatMap(([name, p]): Array<[string, T]> => {
+      const value = parse(p);
+      return value === undefined ? [] : [[name, value]];
+    }));
+  return {
+    pins: parsed(pins, (p) => parsePin(p.value, nowMs)),
+    keepAlives: parsed(keepAlives, (p) => parseKeepAlive(p.value, p.lastModifiedMs, nowMs)),
+    sleep: parsed(sleepParams, (p) => parseSleepState(p.value)),
+  };
 }
 
 /**

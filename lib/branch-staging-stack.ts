@@ -2,6 +2,7 @@ import { Aspects, Stack, StackProps } from 'aws-cdk-lib';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { StagingKinds } from './contract/staging';
+import { kindLockParameterName } from './contract/branch-state';
 import { StagingNames } from './contract/naming';
 import { addCostOutput } from './private/cost-output';
 import { addOutputs, AfterQuota, BRANCH_STAGING_STACK, BranchStagingHolder, HeldBranchStaging, isMarked, stagingTags, tagStack } from './private/stack-wide';
@@ -141,13 +142,4 @@ function kindLock(stack: BranchStagingStack, kind: string): void {
     value: kind,
     description: `This branch staging is ${kind}. A deploy of the other kind fails on this parameter instead of replacing ${other}; deploy once with -c allowKindSwitch=true to switch.`,
   });
-}
-
-/**
- * MERGE NOTE (issue 18, branch-state): the kind lock's SSM parameter, `/<prefix>/branches/<name>/kind`.
- * The per-branch state module (lib/contract/branch-state.ts) owns this path once merged; point
- * this function at it there.
- */
-function kindLockParameterName(names: StagingNames): string {
-  return `${names.parameterPath}/kind`;
 }

@@ -105,6 +105,8 @@ export class FeatureStaging extends Construct {
       kind: StagingKinds.FEATURE,
       data: combineWiring(databaseWiring(this.database), cacheWiring(this.cache), searchWiring(this.search)),
       releaseCommand: props.releaseCommand,
+      // The restore runs beside the database copy and the release task; the services wait for it.
+      servicesAwait: this.search.resource ? [this.search.resource] : [],
       databaseInstanceId: this.database.instanceIdentifier,
       stopDatabaseAfter: props.stopDatabaseAfter,
     });

@@ -1,6 +1,7 @@
 // The public API. Everything here is jsii-friendly: classes, interfaces and static members only.
-export { BranchParameterNames, FeatureOutputs, ProviderNames, SharedParameterNames, SleepStates, StagingKinds, Streams, TagKeys } from './contract/staging';
-export type { SleepStateValue } from './contract/staging';
+export { FeatureOutputs, ProviderNames, SharedParameterNames, StagingKinds, Streams, TagKeys } from './contract/staging';
+export { BranchParameterNames, SleepStates } from './contract/branch-state';
+export type { SleepStateValue } from './contract/branch-state';
 export * from './branch-staging-stack';
 export * from './feature-staging';
 export * from './feature-staging-lite';

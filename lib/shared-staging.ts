@@ -13,7 +13,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { SharedParameterNames, StagingKinds, Streams, TagKeys } from './contract/staging';
+import { ProviderNames, SharedParameterNames, StagingKinds, Streams, TagKeys } from './contract/staging';
 import { SharedStagingNames, StagingNames } from './contract/naming';
 import { acknowledgeResources, acknowledgeWildcardPermissions } from './private/acknowledge';
 import { cacheWiring, combineWiring, databaseWiring, eager, layer, resolveWiring, searchWiring } from './private/data-wiring';
@@ -138,6 +138,14 @@ export interface SharedEc2CapacityOptions {
 export interface SharedAppOptions {
   /** The app's image. */
   readonly image: ecs.ContainerImage;
+
+  /**
+   * The CPU architecture of every task, which the image must be built for. Fargate's ARM64
+   * (Graviton) costs about 20% less per vCPU and GB; `npx staging cost` shows what it would save.
+   * The default is x86_64 because images are often built for amd64 only.
+   * @default ecs.CpuArchitecture.X86_64
+   */
+  readonly cpuArchitecture?: ecs.CpuArchitecture;
 
   /** The web service. */
   readonly web: WebServiceOptions;
@@ -450,6 +458,7 @@ export class SharedStaging extends Construct {
         ),
       ),
       capacityProviderStrategies: [{ capacityProvider: 'FARGATE', base: 1, weight: 1 }],
+      cpuArchitecture: props.app.cpuArchitecture,
     });
     lock.lockHost(this.listener, 'SharedApp', host, this.app.targetGroup, SharedStaging.SHARED_RULE_PRIORITY);
     new route53.ARecord(this, 'SharedAppRecord', {
@@ -586,6 +595,7 @@ export class SharedStaging extends Construct {
       sourceDatabase: this.databaseName,
       postgresMajorVersion: engineVersion.postgresMajorVersion,
       scheduleGroup: this.scheduleGroup,
+      releaseTaskProvider: this.providers[ProviderNames.RELEASE_TASK],
     });
     this.addDefinedProvider(
       databaseTemplateProvider({

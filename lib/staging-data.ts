@@ -16,7 +16,6 @@ import {
   RedisPrefixAttributes,
   RedisPrefixResourceProperties,
   ResourceTypes,
-  SolrCollectionAttributes,
   SolrCollectionResourceProperties,
 } from './contract/providers';
 
@@ -579,6 +578,10 @@ class CollectionSearch extends StagingSearch {
         BackupName: o.backupName,
       } satisfies SolrCollectionResourceProperties,
     });
-    return sharedSearchInfo(shared, resource.getAttString(SolrCollectionAttributes.COLLECTION), resource);
+    // The name is known at synth (the handler answers with it), so the task definitions that read
+    // SOLR_COLLECTION do not wait for the restore: the release task (migrations) runs beside it,
+    // and the services wait for `resource` explicitly (FeatureStaging), so a URL that answers has
+    // its search.
+    return sharedSearchInfo(shared, names.solrCollectionName, resource);
   }
 }

@@ -9,7 +9,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { BranchParameterNames, FEATURE_KINDS, StagingKinds, TagKeys } from './contract/staging';
+import { BranchStatePaths, foldersAndBelow } from './contract/branch-state';
+import { FEATURE_KINDS, StagingKinds, TagKeys } from './contract/staging';
 import { StagingNames } from './contract/naming';
 import { SweeperEnvironment as Env, SweeperEnvironmentVariables } from './contract/sweeper';
 import { ReasonedResource, ReasonedResources, acknowledgeResources } from './private/acknowledge';
@@ -143,7 +144,8 @@ export class StagingSweeper extends Construct {
 
     const arns = new StagingArns(this, prefix);
     const featureStacks = arns.branchStacks;
-    const parameterArn = (path: string) => `arn:${Aws.PARTITION}:ssm:${Aws.REGION}:${Aws.ACCOUNT_ID}:parameter${parameterPrefix}/${path}`;
+    const parameterArn = (name: string) => `arn:${Aws.PARTITION}:ssm:${Aws.REGION}:${Aws.ACCOUNT_ID}:parameter${name}`;
+    const state = new BranchStatePaths(parameterPrefix);
 
     this.topic = props.topic ?? this.createTopic();
 
@@ -232,19 +234,18 @@ export class StagingSweeper extends Construct {
         conditions: { StringEquals: { 'cloudwatch:namespace': StagingSweeper.METRIC_NAMESPACE } },
       }),
     );
-    const readPaths = [BranchParameterNames.PIN_PREFIX, BranchParameterNames.KEEP_ALIVE_PREFIX, 'sweeper'];
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadPinsKeepAlivesAndState',
         actions: ['ssm:GetParametersByPath'],
-        resources: readPaths.flatMap((p) => [parameterArn(p), parameterArn(`${p}/*`)]),
+        resources: foldersAndBelow(state.pins, state.keepAlives, state.sweeper).map(parameterArn),
       }),
     );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'WriteSweeperState',
         actions: ['ssm:PutParameter', 'ssm:DeleteParameters'],
-        resources: [parameterArn('sweeper/*')],
+        resources: [parameterArn(state.sweeper.below)],
       }),
     );
     this.topic.grantPublish(role);
@@ -339,7 +340,7 @@ export class StagingSweeper extends Construct {
    * @param grantee the principal, e.g. the CI role or a developers' role
    */
   public grantPin(grantee: iam.IGrantable): iam.Grant {
-    return grantBranchParameters(grantee, this, this.parameterPrefix, BranchParameterNames.PIN_PREFIX);
+    return grantBranchParameters(grantee, this, new BranchStatePaths(this.parameterPrefix).pins);
   }
 
   /**
@@ -352,7 +353,7 @@ export class StagingSweeper extends Construct {
    * @param grantee the principal, e.g. the CI role that deploys branches
    */
   public grantKeepAlive(grantee: iam.IGrantable): iam.Grant {
-    return grantBranchParameters(grantee, this, this.parameterPrefix, BranchParameterNames.KEEP_ALIVE_PREFIX);
+    return grantBranchParameters(grantee, this, new BranchStatePaths(this.parameterPrefix).keepAlives);
   }
 
   private createTopic(): sns.Topic {
@@ -380,6 +381,7 @@ export class StagingSweeper extends Construct {
   /** Acknowledges, on the exact resources, the cdk-nag findings that are by design. */
   private acknowledgeFindings(featureStacks: string, deletionAcknowledgements: ReasonedResource[]): void {
     const functionPolicy = this.function.role!.node.tryFindChild('DefaultPolicy') ?? this.function.role!;
+    const state = new BranchStatePaths(this.parameterPrefix);
     Validations.of(functionPolicy).acknowledge(
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
@@ -387,9 +389,9 @@ export class StagingSweeper extends Construct {
           'Only for cloudformation:DescribeStacks/ListStacks (listing all stacks, 100 per call, is authorized on "*" only), ' +
           'cloudwatch:GetMetricData (no resource-level permissions) and cloudwatch:PutMetricData (limited by the cloudwatch:namespace condition). All read-only except the namespaced metrics.',
       },
-      ...[BranchParameterNames.PIN_PREFIX, BranchParameterNames.KEEP_ALIVE_PREFIX, 'sweeper'].map((p) => ({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter${this.parameterPrefix}/${p}/*]`,
-        reason: `Pins, keep-alives and the sweeper's state are one parameter per branch below ${this.parameterPrefix}/${p}; the sweeper writes only below ${this.parameterPrefix}/sweeper.`,
+      ...[state.pins, state.keepAlives, state.sweeper].map((f) => ({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter${f.below}]`,
+        reason: `Pins, keep-alives and the sweeper's state are one parameter per branch below ${f.root}; the sweeper writes only below ${state.sweeper.root}.`,
       })),
       {
         id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',

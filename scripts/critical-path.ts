@@ -1,15 +1,102 @@
 /**
- * `npm run critical-path [-- -c branch=NAME -c lite=true ...] [-- -c database=MODE -c cache=MODE -c solr=MODE] [-- template.json]`: the longest dependency chain of a
- * synthesized feature stack, i.e. what bounds `cdk deploy` of a branch when CloudFormation creates
- * everything else in parallel. Dependencies are DependsOn plus every Ref / Fn::GetAtt /
- * Fn::Sub reference to another resource. Chains are weighted by typical create times (estimates,
- * in seconds; the order matters more than the figures).
+ * `npm run critical-path [-- -c branch=NAME -c lite=true ...] [-- -c database=MODE -c cache=MODE -c solr=MODE] [-- template.json]`:
+ * the modelled times of a branch stack, read from its synthesized template:
+ * - **first deploy**: the longest dependency chain, i.e. what bounds `cdk deploy` of a new branch
+ *   when CloudFormation creates everything else in parallel;
+ * - **redeploy**: `cdk deploy` of the existing branch with a new image, until the new code answers
+ *   at the URL (and until the deploy returns): the task definitions are replaced, the release task
+ *   runs, the services roll;
+ * - **wake**: from the first request to a sleeping branch until the branch answers.
+ * Dependencies are DependsOn plus every Ref / Fn::GetAtt / Fn::Sub reference to another resource.
+ * All three use the same step estimates (STEP_SECONDS) and the template's own health checks and
+ * deregistration delay; they are estimates, in seconds, and the order matters more than the figures.
+ *
+ * Why each dependency on a branch's critical path is kept (everything else starts at once):
+ * - every resource -> Custom::StagingQuota: a first deploy beyond `maxStagings` fails before
+ *   anything of the branch is created (5 s);
+ * - branch database -> its password secret: the database is created with it;
+ * - release task definition -> database (and the cache prefix, 5 s, beside it): migrations run on
+ *   the branch's own database; NOT the Solr collection (its name is known at synth);
+ * - release -> its task definition and log group;
+ * - every ECS service -> the release: no service runs code on a half-migrated database;
+ * - every ECS service -> the Solr collection (DependsOn): a URL that answers has its search;
+ * - web service -> listener rule -> target group: ECS refuses a target group behind no listener;
+ * - Custom::StagingSleep -> services, rule, task definitions: it records them as deployed, and
+ *   wakes a branch a deploy found asleep;
+ * - nothing waits for the DNS record, the log groups of other services or the cache node unless it
+ *   reads them.
  */
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WAKE_SECONDS } from '../lambda/waker/model';
+
+/**
+ * Estimates (seconds) of the steps that a first deploy, a redeploy and a wake share. Health checks
+ * and deregistration delay are read from the template, not from here.
+ */
+export const STEP_SECONDS = {
+  /** `cdk deploy`: the change set is created and its execution starts. */
+  changeSet: 15,
+  /** A custom resource's round trip: the provider framework's Lambda, the response through S3. */
+  customResource: 5,
+  /**
+   * Fargate: capacity, the task's network interface, pulling a 250-500 MB image, starting the
+   * container. 45-90 s reported; the model takes the middle (the waker's page promises the upper
+   * figure, WAKE_SECONDS.taskStart).
+   */
+  taskStart: 60,
+  /** The app, once started, until its health-check path answers. */
+  appBoot: 10,
+  /** The release command on a database with no new migration (the app boots and checks its schema). */
+  migrations: 20,
+  /**
+   * Half of the release-task provider's poll (lib/providers/release-task.ts queryInterval, 5 s):
+   * it succeeds once the container exited 0, not when the task is STOPPED 10-30 s later.
+   */
+  releasePoll: 3,
+  /** ECS marks a rollout COMPLETED and CloudFormation's next poll sees it. */
+  serviceSteady: 15,
+  /** An old task from SIGTERM to exit (an app that handles SIGTERM; the container's stopTimeout caps it). */
+  oldTaskStop: 5,
+  /** The waker: ModifyRule back to the branch, then the page's next refresh (every 5 s). */
+  routeAndRefresh: WAKE_SECONDS.routeAndRefresh,
+  /** StartDBInstance of a small stopped instance until `available` (4-8 min reported). */
+  databaseStart: WAKE_SECONDS.databaseStart,
+  /** CloudFormation's cleanup after an update: the replaced task definitions are deregistered. */
+  cleanup: 5,
+} as const;
+
+/** ALB target group defaults, when the template leaves them out. */
+const TARGET_GROUP_DEFAULTS = { interval: 30, healthyThreshold: 5, deregistrationDelay: 300 };
+
+/** The web target group's health check and deregistration delay, as the template sets them. */
+export function targetGroupTiming(template: any): { interval: number; healthyThreshold: number; deregistrationDelay: number } {
+  const tg = Object.values<any>(template.Resources ?? {}).find((r) => r.Type === 'AWS::ElasticLoadBalancingV2::TargetGroup')?.Properties ?? {};
+  const attribute = (tg.TargetGroupAttributes ?? []).find((a: any) => a.Key === 'deregistration_delay.timeout_seconds')?.Value;
+  return {
+    interval: Number(tg.HealthCheckIntervalSeconds ?? TARGET_GROUP_DEFAULTS.interval),
+    healthyThreshold: Number(tg.HealthyThresholdCount ?? TARGET_GROUP_DEFAULTS.healthyThreshold),
+    deregistrationDelay: Number(attribute ?? TARGET_GROUP_DEFAULTS.deregistrationDelay),
+  };
+}
+
+/** A new web task from start until the load balancer sends it traffic: start, boot, the passing checks. */
+export function webTaskHealthySeconds(template: any): number {
+  const tg = targetGroupTiming(template);
+  return STEP_SECONDS.taskStart + STEP_SECONDS.appBoot + tg.healthyThreshold * tg.interval;
+}
+
+/** The release task: the provider's round trip, the task's start, the command, the stop, the poll that sees it. */
+export const RELEASE_SECONDS =
+  STEP_SECONDS.customResource + STEP_SECONDS.taskStart + STEP_SECONDS.migrations + STEP_SECONDS.releasePoll;
+
+/** An ECS service behind a load balancer (the web service) has health checks; a worker has none. */
+function isWebService(resource: any): boolean {
+  return resource.Type === 'AWS::ECS::Service' && (resource.Properties?.LoadBalancers ?? []).length > 0;
+}
 
 /** Typical create times in seconds, by resource type (estimates from AWS documentation and experience). */
 export const CREATE_SECONDS: Record<string, number> = {
@@ -21,8 +108,7 @@ export const CREATE_SECONDS: Record<string, number> = {
   'Custom::StagingTemplateDatabase': 20,
   'AWS::ElastiCache::ReplicationGroup': 600,
   'Custom::StagingSolrCollection': 180, // async RESTORE, polled
-  'Custom::StagingRelease': 180, // one-off migration task
-  'AWS::ECS::Service': 180, // until the deployment is steady
+  'Custom::StagingRelease': RELEASE_SECONDS, // one-off migration task
   'AWS::Route53::RecordSet': 60, // until INSYNC
   'Custom::StagingListenerRule': 10,
   'Custom::StagingRedisPrefix': 5,
@@ -32,6 +118,16 @@ export const CREATE_SECONDS: Record<string, number> = {
   'AWS::IAM::Policy': 10,
 };
 const DEFAULT_SECONDS = 3;
+
+/** How long CloudFormation takes to create one resource of the template. */
+export function createSeconds(template: any, id: string): number {
+  const resource = template.Resources[id];
+  if (resource.Type === 'AWS::ECS::Service') {
+    // Until the deployment is steady: the web service's tasks also pass their health checks.
+    return isWebService(resource) ? webTaskHealthySeconds(template) + STEP_SECONDS.serviceSteady : STEP_SECONDS.taskStart + STEP_SECONDS.serviceSteady;
+  }
+  return CREATE_SECONDS[resource.Type] ?? DEFAULT_SECONDS;
+}
 
 export interface Chain {
   readonly resources: Array<{ id: string; type: string; seconds: number }>;
@@ -61,12 +157,15 @@ export function dependencies(template: any): Map<string, Set<string>> {
   return deps;
 }
 
-/** The heaviest chain of dependencies (by create time), from the first resource to the last. */
-export function criticalPath(template: any): Chain {
+/**
+ * The heaviest chain of dependencies (by create time, or by `weigh`), from the first resource to
+ * the last. A resource weighed 0 (e.g. unchanged by a redeploy) is not listed.
+ */
+export function criticalPath(template: any, weigh: (id: string) => number = (id) => createSeconds(template, id)): Chain {
   const resources: Record<string, any> = template.Resources ?? {};
   const deps = dependencies(template);
   const best = new Map<string, Chain>();
-  const seconds = (id: string) => CREATE_SECONDS[resources[id].Type] ?? DEFAULT_SECONDS;
+  const seconds = weigh;
   const solve = (id: string, stack: Set<string>): Chain => {
     if (best.has(id)) return best.get(id)!;
     if (stack.has(id)) throw new Error(`dependency cycle through ${id}`);
@@ -77,8 +176,9 @@ export function criticalPath(template: any): Chain {
       if (c.seconds > longest.seconds) longest = c;
     }
     stack.delete(id);
+    const own = seconds(id);
     const chain = {
-      resources: [...longest.resources, { id, type: resources[id].Type, seconds: seconds(id) }],
+      resources: own > 0 ? [...longest.resources, { id, type: resources[id].Type, seconds: own }] : longest.resources,
       seconds: longest.seconds + seconds(id),
     };
     best.set(id, chain);
@@ -90,6 +190,89 @@ export function criticalPath(template: any): Chain {
     if (c.seconds > result.seconds) result = c;
   }
   return result;
+}
+
+/** The modelled redeploy of a branch with a new image. */
+export interface Redeploy {
+  /** Push → `cdk deploy` → the new code answers at the URL (the old web task leaves the target group). */
+  readonly answeringSeconds: number;
+  /** … → `cdk deploy` returns (old tasks drained and stopped, the sleep record updated, cleanup). */
+  readonly doneSeconds: number;
+  /** The chain up to the end of the deploy, each resource with its update time. */
+  readonly chain: Chain;
+}
+
+/**
+ * A redeploy with a new image: every task definition holds the image, so it is replaced, and so is
+ * everything that references one (the release, the services, the schedules, the sleep record);
+ * nothing else changes. A service's rolling update (minimum healthy 100%, maximum 200%) starts the
+ * new tasks, waits for their health checks, then drains the old ones for the deregistration delay
+ * and stops them.
+ */
+export function redeploy(template: any): Redeploy {
+  const resources: Record<string, any> = template.Resources ?? {};
+  const deps = dependencies(template);
+  const changed = new Set(Object.keys(resources).filter((id) => resources[id].Type === 'AWS::ECS::TaskDefinition'));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [id, d] of deps) {
+      if (!changed.has(id) && [...d].some((x) => changed.has(x))) {
+        changed.add(id);
+        grew = true;
+      }
+    }
+  }
+  const tg = targetGroupTiming(template);
+  const drain = tg.deregistrationDelay + STEP_SECONDS.oldTaskStop + STEP_SECONDS.serviceSteady;
+  const update = (id: string): number => {
+    if (!changed.has(id)) return 0;
+    const r = resources[id];
+    if (r.Type === 'Custom::StagingRelease') return RELEASE_SECONDS;
+    if (r.Type === 'Custom::StagingSleep') return STEP_SECONDS.customResource;
+    if (r.Type === 'AWS::ECS::Service') return (isWebService(r) ? webTaskHealthySeconds(template) : STEP_SECONDS.taskStart) + drain;
+    return DEFAULT_SECONDS;
+  };
+  const chain = criticalPath(template, update);
+  const web = Object.keys(resources).find((id) => isWebService(resources[id]));
+  let answering = 0;
+  if (web) {
+    // The longest chain into the web service, then its new task healthy: from then on ECS
+    // deregisters the old task, which gets no new request.
+    const before = Math.max(0, ...[...(deps.get(web) ?? [])].map((d) => criticalPath(subgraph(template, d), update).seconds));
+    answering = STEP_SECONDS.changeSet + before + webTaskHealthySeconds(template);
+  }
+  return { answeringSeconds: answering, doneSeconds: STEP_SECONDS.changeSet + chain.seconds + STEP_SECONDS.cleanup, chain };
+}
+
+/** The template cut down to `id` and what it depends on, directly or not. */
+function subgraph(template: any, id: string): any {
+  const deps = dependencies(template);
+  const keep = new Set<string>();
+  const todo = [id];
+  while (todo.length > 0) {
+    const next = todo.pop()!;
+    if (keep.has(next)) continue;
+    keep.add(next);
+    todo.push(...(deps.get(next) ?? []));
+  }
+  return { ...template, Resources: Object.fromEntries(Object.entries<any>(template.Resources).filter(([k]) => keep.has(k))) };
+}
+
+/** The modelled wake of a sleeping branch, first request to the branch answering. */
+export interface Wake {
+  readonly seconds: number;
+  /** With the branch's own database stopped (`stopDatabaseAfter`): it starts first. */
+  readonly withStoppedDatabaseSeconds?: number;
+}
+
+/**
+ * The waker scales the services back up; a web task starts, boots and passes its health checks;
+ * the waker moves the host rule back and the page's next refresh lands on the branch.
+ */
+export function wake(template: any): Wake {
+  const seconds = webTaskHealthySeconds(template) + STEP_SECONDS.routeAndRefresh;
+  const ownDatabase = Object.values<any>(template.Resources ?? {}).some((r) => r.Type === 'Custom::StagingDatabase');
+  return { seconds, withStoppedDatabaseSeconds: ownDatabase ? seconds + STEP_SECONDS.databaseStart : undefined };
 }
 
 /** What to analyse: a template file, or the ready-made app's branch stack with this `-c` context. */
@@ -162,8 +345,20 @@ if (require.main === module) {
   const what = args.file
     ? `template ${name}`
     : `stack ${name} (branch ${JSON.stringify(args.context.branch)}, ${args.context.lite === 'true' ? 'FeatureStagingLite' : 'FeatureStaging'})`;
-  console.log(`Critical path of ${what}, ${count} resources: about ${Math.round(chain.seconds / 60)} min (${chain.seconds} s) of estimated create time:`);
+  const first = STEP_SECONDS.changeSet + chain.seconds;
+  const minutes = (s: number) => `${(s / 60).toFixed(1)} min (${s} s)`;
+  console.log(`Modelled times of ${what}, ${count} resources (estimates: scripts/critical-path.ts STEP_SECONDS):`);
+  console.log(`First deploy: about ${minutes(first)}: the change set ${STEP_SECONDS.changeSet} s, then the longest create chain:`);
   for (const r of chain.resources) console.log(`  ${String(r.seconds).padStart(4)} s  ${r.type.padEnd(38)} ${r.id}`);
+  const re = redeploy(template);
+  console.log(`Redeploy with a new image: the new code answers after about ${minutes(re.answeringSeconds)}; cdk deploy returns after ${minutes(re.doneSeconds)}:`);
+  for (const r of re.chain.resources) console.log(`  ${String(r.seconds).padStart(4)} s  ${r.type.padEnd(38)} ${r.id}`);
+  const w = wake(template);
+  const tg = targetGroupTiming(template);
+  console.log(
+    `Wake: about ${minutes(w.seconds)}: task start ${STEP_SECONDS.taskStart} s + app boot ${STEP_SECONDS.appBoot} s + ${tg.healthyThreshold} health checks every ${tg.interval} s + rule move and page refresh ${STEP_SECONDS.routeAndRefresh} s` +
+      (w.withStoppedDatabaseSeconds ? `; ${minutes(w.withStoppedDatabaseSeconds)} when stopDatabaseAfter stopped its database` : ''),
+  );
   const deps = dependencies(template);
   const roots = Object.keys(template.Resources).filter((id) => (deps.get(id)?.size ?? 0) === 0);
   console.log(`Resources that start at once (no dependency): ${roots.length} of ${count}`);

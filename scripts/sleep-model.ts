@@ -43,14 +43,15 @@ export interface SleepRow {
 
 /** The branch cases of the README's sleep table, synthesized from the ready-made app and priced. */
 export function sleepRows(): { rows: SleepRow[]; region: string; sharedStorageGiB: number; lite: Stack } {
-  const shared = Template.fromStack(synth({})[0]).toJSON();
+  // The shared stack as it is with branches on their own RDS (its storage is what a restore copies).
+  const shared = Template.fromStack(synth({}, { database: { ...context.staging.feature.database, mode: 'snapshot' } })[0]).toJSON();
   const sharedStorageGiB = Number(resources(shared, 'AWS::RDS::DBInstance')[0].Properties.AllocatedStorage);
   const branch = 'feature/new_cool_page';
   const cases: Array<[string, Stack]> = [
     ['lite (shared data)', synth({ branch, lite: 'true' })[0]],
-    ['full on a template database + key prefix', synth({ branch }, { database: { mode: 'template' }, cache: { mode: 'prefix' } })[0]],
-    ['full: own RDS (db.t4g.micro) + key prefix', synth({ branch }, { cache: { mode: 'prefix' } })[0]],
-    ['full: own RDS + own Valkey (the cdk.json example)', synth({ branch })[0]],
+    ['full, template DB + key prefix (cdk.json example)', synth({ branch })[0]],
+    ['full, own RDS + key prefix on the shared Redis', synth({ branch }, { database: { ...context.staging.feature.database, mode: 'snapshot' } })[0]],
+    ['full, own RDS + own Valkey (the seed\'s choice)', synth({ branch }, { database: { ...context.staging.feature.database, mode: 'snapshot' }, cache: { ...context.staging.feature.cache, mode: 'dedicated' } })[0]],
   ];
   const region = context.staging.region ?? 'eu-west-1';
   const assumptions = { ...DEFAULT_ASSUMPTIONS, databaseStorageGiB: sharedStorageGiB, databaseStorageSource: 'the shared snapshot' };

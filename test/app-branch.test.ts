@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { buildStagingApp } from '../bin/staging-app';
 import { FeatureOutputs } from '../lib/contract/staging';
 import { StagingNames } from '../lib/contract/naming';
@@ -181,8 +182,9 @@ describe('ready-made app: cdk synth -c branch=feature/new_cool_page (FeatureStag
   });
 
   test('prints its cost per day as a stack output, as `staging cost <template>` prices the same template', async () => {
-    // Full: the database (db.t4g.micro, 20 GiB assumed), the cache, secrets and logs of its own, the tasks stop asleep.
-    expect(full.template.Outputs[FeatureOutputs.COST_PER_DAY].Value).toBe("$1.44/day awake, $0.82/day asleep (eu-west-1, prices as of 2026-09-29); database storage 20 GiB assumed (a restore takes its snapshot's size, known at deploy)");
+    // Full, the example's everyday choice: a database on the shared instance (priced with the shared
+    // stack), a key prefix, a secret and logs of its own; the tasks stop asleep.
+    expect(full.template.Outputs[FeatureOutputs.COST_PER_DAY].Value).toBe('$0.63/day awake, $0.01/day asleep (eu-west-1, prices as of 2026-09-29)');
     expect(lite.template.Outputs[FeatureOutputs.COST_PER_DAY].Value).toBe('$0.61/day awake, $0.00/day asleep (eu-west-1, prices as of 2026-09-29)');
     for (const { template, environment } of [full, lite]) expect(costOutput(template)).toEqual(await cliCost(template, environment.region));
   });
@@ -374,5 +376,57 @@ describe('ready-made app without a branch', () => {
     const stacks = buildStagingApp(app);
     expect(stacks.map((s) => s.stackName)).toEqual(['staging-shared']);
     expect(app.node.children.filter((c) => Stack.isStack(c)).map((c) => (c as Stack).stackName)).toEqual(['staging-shared']);
+  });
+});
+
+describe('ready-made app: staging.app.cpuArchitecture and staging.feature.stopDatabaseAfterMinutes', () => {
+  const architectures = (stack: Stack) =>
+    Object.values(Template.fromStack(stack).findResources('AWS::ECS::TaskDefinition'))
+      .filter((r) => !/database-template-refresh/.test(String(r.Properties.Family)))
+      .map((r) => r.Properties.RuntimePlatform.CpuArchitecture);
+
+  test('x86_64 by default, for the branch and the shared app', () => {
+    for (const context of [{ branch: 'feature/x' }, {}]) {
+      const arch = architectures(buildStagingApp(new App({ context: { staging: STAGING, ...context } }))[0]);
+      expect(new Set(arch)).toEqual(new Set(['X86_64']));
+    }
+  });
+
+  test('"arm64" puts every task of the branch (full and lite) and of the shared app on ARM64', () => {
+    const staging = { ...STAGING, app: { ...STAGING.app, cpuArchitecture: 'arm64' } };
+    for (const context of [{ branch: 'feature/x' }, { branch: 'feature/x', lite: 'true' }, {}]) {
+      const arch = architectures(buildStagingApp(new App({ context: { staging, ...context } }))[0]);
+      expect({ context, arch: [...new Set(arch)] }).toEqual({ context, arch: ['ARM64'] });
+    }
+  });
+
+  test('fails on another architecture, naming the values', () => {
+    const staging = { ...STAGING, app: { ...STAGING.app, cpuArchitecture: 'arm' } };
+    expect(() => buildStagingApp(new App({ context: { staging, branch: 'feature/x' } }))).toThrow(
+      expect.objectContaining({ lines: expect.arrayContaining([expect.stringMatching(/app\.cpuArchitecture.*must be one of "x86_64", "arm64"/)]) }),
+    );
+  });
+
+  const withStop = (database: string, minutes: number, extra: Record<string, unknown> = {}) => ({
+    ...STAGING,
+    feature: { ...STAGING.feature, ...extra, database: { ...STAGING.feature.database, mode: database }, stopDatabaseAfterMinutes: minutes },
+  });
+
+  test('stopDatabaseAfterMinutes reaches the sleep record of a branch with its own RDS instance, and the cost asleep', () => {
+    const [stack] = buildStagingApp(new App({ context: { staging: withStop('snapshot', 120), branch: 'feature/x' } }));
+    const json = Template.fromStack(stack).toJSON();
+    const sleep = Object.values<any>(json.Resources).find((r) => r.Type === 'Custom::StagingSleep');
+    expect(sleep.Properties.StopDatabaseAfterMinutes).toBe('120');
+    expect(json.Outputs[FeatureOutputs.COST_PER_DAY].Value).toMatch(/^\$1\.\d\d\/day awake, \$0\.[0-4]\d\/day asleep/);
+  });
+
+  test.each([
+    ['template', 120, {}, /stops a branch's own RDS instance, which only feature\.database\.mode "snapshot" gives \(the mode is "template"\)/],
+    ['snapshot', 30, {}, /must be 0 \(never stop\) or at least 60/],
+    ['snapshot', 120, { sleepAfterMinutes: 0 }, /needs branches that sleep, but feature\.sleepAfterMinutes is 0/],
+  ])('fails with database mode %s and %i minutes, saying why', (mode, minutes, extra, message) => {
+    expect(() => buildStagingApp(new App({ context: { staging: withStop(mode, minutes, extra), branch: 'feature/x' } }))).toThrow(
+      expect.objectContaining({ lines: expect.arrayContaining([expect.stringMatching(message)]) }),
+    );
   });
 });

@@ -29,10 +29,21 @@ describe('ready-made app, shared stack', () => {
     expect(stack && Stack.isStack(stack) ? [stack.node.id, stack.stackName, stack.artifactId] : stack).toEqual(['staging-shared', 'staging-shared', 'staging-shared']);
   });
 
-  test('outputs what a user looks up after the deploy: the shared URL, the sweeper function and its topic, the sleeper function', () => {
+  test('outputs what a user looks up after the deploy: the shared URL, the sweeper function and its topic, the sleeper function, the golden-template refresh', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(Object.keys(outputs).sort()).toEqual(
-      ['SharedStagingClusterName', 'SharedStagingLibraryVersion', 'SharedStagingParameterPrefix', 'SharedStagingUrl', 'SleeperFunctionName', 'SweeperDryRunCommand', 'SweeperFunctionName', 'SweeperTopicArn'].sort(),
+      [
+        'SharedStagingClusterName',
+        'SharedStagingLibraryVersion',
+        'SharedStagingParameterPrefix',
+        'SharedStagingUrl',
+        'SleeperFunctionName',
+        'SweeperDryRunCommand',
+        'SweeperFunctionName',
+        'SweeperTopicArn',
+        // The example's branches copy their database from the golden template.
+        'StagingDatabaseTemplateRefreshCommand',
+      ].sort(),
     );
     expect(outputs.SharedStagingUrl.Value).toBe('https://shared.staging.example.com');
     expect(outputs.SharedStagingParameterPrefix.Value).toBe('/staging');
@@ -139,6 +150,47 @@ describe('ready-made app, shared stack', () => {
 
   test('matches the snapshot (asset hashes masked)', () => {
     expect(normalizeTemplate(template.toJSON())).toMatchSnapshot();
+  });
+});
+
+describe('ready-made app, staging.profile "lean"', () => {
+  /** The example without the sizes a profile decides, plus `extra`. */
+  const lean = (extra: Record<string, unknown> = {}) => {
+    const staging = JSON.parse(JSON.stringify(exampleConfig));
+    delete staging.database.instanceClass;
+    delete staging.cache.nodeType;
+    delete staging.app.web.desiredCount;
+    return Template.fromStack(buildStagingApp(new App({ context: { staging: { ...staging, profile: 'lean', ...extra } } }))[0]);
+  };
+  const webService = (t: Template) => Object.values(t.findResources('AWS::ECS::Service', { Properties: { LoadBalancers: Match.anyValue() } }));
+
+  test('one shared web task, a db.t4g.micro Postgres and a cache.t4g.micro Valkey; the NAT gateway stays', () => {
+    const t = lean();
+    expect(webService(t).map((s) => s.Properties.DesiredCount)).toEqual([1]);
+    t.hasResourceProperties('AWS::RDS::DBInstance', { DBInstanceClass: 'db.t4g.micro' });
+    t.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', { CacheNodeType: 'cache.t4g.micro' });
+    t.resourceCountIs('AWS::EC2::NatGateway', 1);
+  });
+
+  test('keys that are set win over the profile', () => {
+    const t = lean({ database: { ...exampleConfig.database }, cache: { ...exampleConfig.cache } });
+    t.hasResourceProperties('AWS::RDS::DBInstance', { DBInstanceClass: exampleConfig.database.instanceClass });
+    t.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', { CacheNodeType: exampleConfig.cache.nodeType });
+  });
+
+  test('the standard profile (the default) keeps the library\'s sizes: two web tasks by default, db.t4g.medium, cache.t4g.small', () => {
+    const staging = JSON.parse(JSON.stringify(exampleConfig));
+    delete staging.database.instanceClass;
+    delete staging.cache.nodeType;
+    const t = Template.fromStack(buildStagingApp(new App({ context: { staging } }))[0]);
+    t.hasResourceProperties('AWS::RDS::DBInstance', { DBInstanceClass: 'db.t4g.medium' });
+    t.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', { CacheNodeType: 'cache.t4g.small' });
+  });
+
+  test('fails on an unknown profile, naming the values', () => {
+    expect(() => buildStagingApp(new App({ context: { staging: { ...exampleConfig, profile: 'tiny' } } }))).toThrow(
+      expect.objectContaining({ lines: expect.arrayContaining([expect.stringMatching(/profile.*must be one of "standard", "lean"/)]) }),
+    );
   });
 });
 

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildStagingApp } from '../bin/staging-app';
-import { CREATE_SECONDS, criticalPath, dependencies, parseCriticalPathArgs } from '../scripts/critical-path';
+import { CREATE_SECONDS, createSeconds, criticalPath, dependencies, parseCriticalPathArgs, RELEASE_SECONDS, redeploy, STEP_SECONDS, wake } from '../scripts/critical-path';
 import { testApp } from './util/validate';
+import { SNAPSHOT_STAGING } from './util/example-config';
 
 /** The example `staging` block of cdk.json, as `cdk synth` reads it. */
 const STAGING = JSON.parse(readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8')).context.staging;
@@ -136,8 +137,10 @@ describe('criticalPath()', () => {
     const chain = criticalPath(template);
     expect(chain.resources.map((r) => r.id)).toEqual(['Secret', 'Database', 'Task', 'Service']);
     expect(chain.resources.map((r) => r.type)).toEqual(['AWS::SecretsManager::Secret', 'Custom::StagingDatabase', 'AWS::ECS::TaskDefinition', 'AWS::ECS::Service']);
-    expect(chain.resources.map((r) => r.seconds)).toEqual([3, CREATE_SECONDS['Custom::StagingDatabase'], 3, CREATE_SECONDS['AWS::ECS::Service']]);
-    expect(chain.seconds).toBe(3 + 900 + 3 + 180);
+    // A service behind no load balancer (a worker): its task starts, then ECS calls it steady.
+    const worker = STEP_SECONDS.taskStart + STEP_SECONDS.serviceSteady;
+    expect(chain.resources.map((r) => r.seconds)).toEqual([3, CREATE_SECONDS['Custom::StagingDatabase'], 3, worker]);
+    expect(chain.seconds).toBe(3 + 900 + 3 + worker);
   });
 
   test('the heaviest chain wins over the one with more resources', () => {
@@ -166,7 +169,7 @@ describe('criticalPath()', () => {
     };
     const chain = criticalPath(template);
     expect(chain.resources.map((r) => r.id)).toEqual(['Database', 'Task', 'Service']);
-    expect(chain.seconds).toBe(900 + 3 + 180);
+    expect(chain.seconds).toBe(900 + 3 + STEP_SECONDS.taskStart + STEP_SECONDS.serviceSteady);
   });
 
   test('DependsOn and Fn::Sub count like Ref', () => {
@@ -207,11 +210,11 @@ describe('criticalPath()', () => {
   });
 });
 
-describe('critical path of the ready-made app\'s feature stack (cdk.json example, -c branch=feature/new_cool_page)', () => {
+describe('critical path of the ready-made app\'s feature stack (cdk.json example with the seed\'s snapshot and own Valkey, -c branch=feature/new_cool_page)', () => {
   let template: any;
 
   beforeAll(() => {
-    const stacks = buildStagingApp(testApp({ context: { staging: STAGING, branch: 'feature/new_cool_page' } }));
+    const stacks = buildStagingApp(testApp({ context: { staging: SNAPSHOT_STAGING, branch: 'feature/new_cool_page' } }));
     expect(stacks).toHaveLength(1);
     template = Template.fromStack(stacks[0]).toJSON();
   });
@@ -244,6 +247,80 @@ describe('critical path of the ready-made app\'s feature stack (cdk.json example
     for (let i = 1; i < ids.length; i++) {
       expect({ resource: ids[i], dependsOn: graph.get(ids[i])!.has(ids[i - 1]) }).toEqual({ resource: ids[i], dependsOn: true });
     }
+  });
+});
+
+/** A web service behind a target group with these health-check settings, a release before it, and a worker. */
+function webApp(tg: Record<string, unknown>): any {
+  return {
+    Resources: {
+      Database: res({}, undefined, 'Custom::StagingTemplateDatabase'),
+      Collection: res({}, undefined, 'Custom::StagingSolrCollection'),
+      TargetGroup: res(tg, undefined, 'AWS::ElasticLoadBalancingV2::TargetGroup'),
+      WebTask: res({ Env: { 'Fn::GetAtt': ['Database', 'Endpoint'] } }, undefined, 'AWS::ECS::TaskDefinition'),
+      ReleaseTask: res({ Env: { 'Fn::GetAtt': ['Database', 'Endpoint'] } }, undefined, 'AWS::ECS::TaskDefinition'),
+      Release: res({ TaskDefinitionArn: { Ref: 'ReleaseTask' } }, undefined, 'Custom::StagingRelease'),
+      Web: res({ TaskDefinition: { Ref: 'WebTask' }, LoadBalancers: [{ TargetGroupArn: { Ref: 'TargetGroup' } }] }, ['Release', 'Collection'], 'AWS::ECS::Service'),
+      Worker: res({ TaskDefinition: { Ref: 'WebTask' } }, ['Release', 'Collection'], 'AWS::ECS::Service'),
+      Sleep: res({ Web: { 'Fn::GetAtt': ['Web', 'Name'] }, Worker: { 'Fn::GetAtt': ['Worker', 'Name'] } }, undefined, 'Custom::StagingSleep'),
+      Record: res({}, undefined, 'AWS::Route53::RecordSet'),
+    },
+  };
+}
+
+const FAST = { HealthCheckIntervalSeconds: 5, HealthyThresholdCount: 2, TargetGroupAttributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '5' }] };
+
+describe('the web service, the redeploy and the wake read the target group', () => {
+  test('a web service is created once its task is healthy: start, boot, healthy threshold x interval, steady', () => {
+    const web = (tg: Record<string, unknown>) => createSeconds(webApp(tg), 'Web');
+    expect(web(FAST)).toBe(STEP_SECONDS.taskStart + STEP_SECONDS.appBoot + 2 * 5 + STEP_SECONDS.serviceSteady);
+    // ALB's defaults when the template sets nothing: 5 checks every 30 s.
+    expect(web({})).toBe(STEP_SECONDS.taskStart + STEP_SECONDS.appBoot + 5 * 30 + STEP_SECONDS.serviceSteady);
+  });
+
+  test('a redeploy: change set, release task, the new web task healthy; the deploy ends after draining the old ones', () => {
+    const r = redeploy(webApp(FAST));
+    const healthy = STEP_SECONDS.taskStart + STEP_SECONDS.appBoot + 10;
+    expect(r.answeringSeconds).toBe(STEP_SECONDS.changeSet + 3 + RELEASE_SECONDS + healthy);
+    // The web service drains for the deregistration delay; the worker, with no health checks, is quicker.
+    expect(r.chain.resources.map((x) => x.id)).toEqual(['ReleaseTask', 'Release', 'Web', 'Sleep']);
+    const web = healthy + 5 + STEP_SECONDS.oldTaskStop + STEP_SECONDS.serviceSteady;
+    expect(r.doneSeconds).toBe(STEP_SECONDS.changeSet + 3 + RELEASE_SECONDS + web + STEP_SECONDS.customResource + STEP_SECONDS.cleanup);
+  });
+
+  test('a redeploy changes nothing that does not hold the image: the database, the collection and the record cost nothing', () => {
+    const r = redeploy(webApp(FAST));
+    for (const id of ['Database', 'Collection', 'Record', 'TargetGroup']) expect(r.chain.resources.map((x) => x.id)).not.toContain(id);
+    // A slower health check and a longer deregistration delay show in the figures.
+    const slow = redeploy(webApp({ HealthCheckIntervalSeconds: 15, HealthyThresholdCount: 2 }));
+    expect(slow.answeringSeconds - r.answeringSeconds).toBe(20);
+    expect(slow.doneSeconds - r.doneSeconds).toBe(20 + 300 - 5);
+  });
+
+  test('a wake: a web task healthy, then the rule moved back; a stopped own database starts first', () => {
+    expect(wake(webApp(FAST))).toEqual({ seconds: STEP_SECONDS.taskStart + STEP_SECONDS.appBoot + 10 + STEP_SECONDS.routeAndRefresh, withStoppedDatabaseSeconds: undefined });
+    const own = webApp(FAST);
+    own.Resources.Database.Type = 'Custom::StagingDatabase';
+    expect(wake(own).withStoppedDatabaseSeconds).toBe(wake(own).seconds + STEP_SECONDS.databaseStart);
+  });
+});
+
+describe('the ready-made app, every data mode: first deploy, redeploy and wake (the README table)', () => {
+  const stackOf = (feature: Record<string, unknown>) => {
+    const staging = { ...STAGING, feature: { ...STAGING.feature, ...feature } };
+    return Template.fromStack(buildStagingApp(testApp({ context: { staging, branch: 'feature/new_cool_page' } }))[0]).toJSON();
+  };
+
+  test('the cdk.json example (template + prefix + restored Solr): first deploy at most 7 min, wake at most 90 s; the release does not wait for Solr', () => {
+    expect(STAGING.feature).toMatchObject({ database: { mode: 'template' }, cache: { mode: 'prefix' }, solr: { mode: 'restore' } });
+    const template = stackOf({});
+    const first = STEP_SECONDS.changeSet + criticalPath(template).seconds;
+    expect(first).toBeLessThanOrEqual(7 * 60);
+    expect(wake(template).seconds).toBeLessThanOrEqual(90);
+    const release = Object.keys(template.Resources).find((id) => template.Resources[id].Type === 'Custom::StagingRelease')!;
+    const chainToRelease = criticalPath(template).resources.map((r) => r.type);
+    expect(chainToRelease.indexOf('Custom::StagingRelease')).toBe(-1); // the Solr restore, not the release, bounds the first deploy
+    expect(dependencies(template).get(release)!.size).toBeGreaterThan(0);
   });
 });
 

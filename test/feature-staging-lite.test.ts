@@ -94,6 +94,16 @@ describe('FeatureStagingLite', () => {
         HealthCheckPath: '/',
       });
     });
+
+    test('a new task takes traffic after two checks 5 s apart, and an old one drains for 5 s (redeploy and wake, scripts/critical-path.ts)', () => {
+      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+        HealthCheckIntervalSeconds: 5,
+        HealthCheckTimeoutSeconds: 4,
+        HealthyThresholdCount: 2,
+        UnhealthyThresholdCount: 3,
+        TargetGroupAttributes: Match.arrayWith([{ Key: 'deregistration_delay.timeout_seconds', Value: '5' }]),
+      });
+    });
   });
 
   test('workers run as ECS services and the scheduled job as an EventBridge Scheduler schedule on the shared cluster', () => {

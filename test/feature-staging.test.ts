@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join as joinPath } from 'node:path';
 import { App, CustomResource, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -19,6 +17,7 @@ import {
 import { FeatureOutputs, MANAGED_BY_VALUE } from '../lib/contract/staging';
 import { ResourceTypes } from '../lib/contract/providers';
 import { normalizeTemplate } from '../lib/testing';
+import { EXAMPLE_STAGING, SNAPSHOT_STAGING } from './util/example-config';
 import { dependencies } from '../scripts/critical-path';
 import { cliCost, costOutput } from './util/cost';
 import { container, containers, join, notAfterQuota, only, onlyId, resourcesOfType, ssm, ssmParameterIds } from './util/template';
@@ -26,7 +25,7 @@ import { formatFindings, testApp, validationFindings } from './util/validate';
 import { BRANCH, BranchHarnessOptions, buildBranch, BuiltBranch, constructBranch, ENV, NAMES } from './util/harness';
 
 /** The example `staging` block of cdk.json, as `cdk synth` reads it. */
-const STAGING = JSON.parse(readFileSync(joinPath(__dirname, '..', 'cdk.json'), 'utf8')).context.staging;
+const STAGING = EXAMPLE_STAGING;
 const RESTORED = { sourceCollection: 'products', backupLocation: '/var/solr/backups' };
 const RELEASE = ['bin/rails', 'db:migrate'];
 
@@ -435,8 +434,7 @@ describe('FeatureStaging with a key prefix on the shared Redis and an empty Solr
     });
     const props = only(json, 'Custom::StagingSolrCollection').Properties;
     expect(props).not.toHaveProperty('BackupLocation');
-    const collectionId = onlyId(json, 'Custom::StagingSolrCollection');
-    for (const c of containers(json)) expect(c.environment.SOLR_COLLECTION).toEqual(getAtt(collectionId, 'Collection'));
+    for (const c of containers(json)) expect(c.environment.SOLR_COLLECTION).toBe(NAMES.solrCollectionName);
   });
 
   test('every per-branch store, the key prefix and the collection included, is deleted with the stack', () => {
@@ -467,9 +465,9 @@ describe('FeatureStaging search options', () => {
     });
     expect(NAMES.solrCollectionName).toBe(`staging_${NAMES.name}`);
     expect(staging.search.resource).toBeInstanceOf(CustomResource);
-    const collectionId = onlyId(json, 'Custom::StagingSolrCollection');
     for (const c of containers(json)) {
-      expect(c.environment.SOLR_COLLECTION).toEqual(getAtt(collectionId, 'Collection'));
+      // The name, known at synth: the release task does not wait for the restore.
+      expect(c.environment.SOLR_COLLECTION).toBe(NAMES.solrCollectionName);
       expect(c.environment.SOLR_URL).toEqual(ssm(json, '/staging/shared/solr/url'));
     }
   });
@@ -519,7 +517,10 @@ describe('FeatureStaging mixing its own and shared stores', () => {
     for (const c of containers(json)) {
       expect(c.environment.DATABASE_HOST).toEqual(ssm(json, '/staging/shared/database/endpoint'));
       expect(c.environment.REDIS_HOST).toEqual(getAtt(cacheId, 'PrimaryEndPoint.Address'));
-      expect(c.environment.SOLR_COLLECTION).toEqual(getAtt(collectionId, 'Collection'));
+      expect(c.environment.SOLR_COLLECTION).toBe(NAMES.solrCollectionName);
+    }
+    for (const [id, s] of resourcesOfType(json, 'AWS::ECS::Service')) {
+      expect({ id, dependsOn: s.DependsOn }).toEqual({ id, dependsOn: expect.arrayContaining([collectionId]) });
     }
   });
 
@@ -631,6 +632,17 @@ describe('FeatureStaging with a release command and its own Solr collection', ()
     test('the release waits for the database it migrates', () => {
       expect(reachable(json).get(onlyId(json, 'Custom::StagingRelease'))!.has(stores().database)).toBe(true);
     });
+
+    test('the release (migrations) does not wait for the Solr restore; every service waits for both', () => {
+      const { collection } = stores();
+      const release = onlyId(json, 'Custom::StagingRelease');
+      const closure = reachable(json);
+      expect(closure.get(release)!.has(collection)).toBe(false);
+      expect(closure.get(collection)!.has(release)).toBe(false);
+      for (const [id] of resourcesOfType(json, 'AWS::ECS::Service')) {
+        expect({ id, collection: closure.get(id)!.has(collection), release: closure.get(id)!.has(release) }).toEqual({ id, collection: true, release: true });
+      }
+    });
   });
 
   test('the collection and the release are deleted with the stack', () => {
@@ -680,14 +692,14 @@ describe('FeatureStaging validation', () => {
   });
 });
 
-describe('ready-made app: cdk synth -c branch=feature/new_cool_page (cdk.json example)', () => {
+describe('ready-made app: cdk synth -c branch=feature/new_cool_page (cdk.json example with the seed\'s choice: snapshot, dedicated)', () => {
   let app: App;
   let stacks: Stack[];
   let json: any;
   let findings: string[];
 
   beforeAll(() => {
-    ({ app, stacks } = readyMade({ branch: BRANCH }));
+    ({ app, stacks } = readyMade({ branch: BRANCH }, SNAPSHOT_STAGING));
     findings = formatFindings(validationFindings(app));
     json = Template.fromStack(stacks[0]).toJSON();
   });
@@ -725,6 +737,17 @@ describe('ready-made app: cdk synth -c branch=feature/new_cool_page (cdk.json ex
   });
 });
 
+describe('ready-made app: cdk synth -c branch=feature/new_cool_page (cdk.json example: the everyday choice)', () => {
+  test('a database copied from the golden template, a key prefix on the shared cache, a restored collection: no RDS or ElastiCache of its own', () => {
+    const json = Template.fromStack(readyMade({ branch: BRANCH }).stacks[0]).toJSON();
+    expect(STAGING.feature).toMatchObject({ database: { mode: 'template' }, cache: { mode: 'prefix' }, solr: { mode: 'restore' } });
+    for (const type of ['Custom::StagingTemplateDatabase', 'Custom::StagingRedisPrefix', 'Custom::StagingSolrCollection', 'Custom::StagingRelease']) {
+      expect({ type, count: resourcesOfType(json, type).length }).toEqual({ type, count: 1 });
+    }
+    for (const type of ['Custom::StagingDatabase', 'AWS::ElastiCache::ReplicationGroup']) expect(resourcesOfType(json, type)).toEqual([]);
+  });
+});
+
 describe('ready-made app context', () => {
   test('-c lite=true gives FeatureStagingLite: no database of its own', () => {
     const { stacks } = readyMade({ branch: BRANCH, lite: 'true' });
@@ -735,9 +758,9 @@ describe('ready-made app context', () => {
   });
 
   test('-c refreshData=true sets a RefreshToken; refreshData=false does not', () => {
-    const refreshed = Template.fromStack(readyMade({ branch: BRANCH, refreshData: 'true' }).stacks[0]).toJSON();
+    const refreshed = Template.fromStack(readyMade({ branch: BRANCH, refreshData: 'true' }, SNAPSHOT_STAGING).stacks[0]).toJSON();
     expect(only(refreshed, 'Custom::StagingDatabase').Properties.RefreshToken).toEqual(expect.stringMatching(/\S/));
-    const kept = Template.fromStack(readyMade({ branch: BRANCH, refreshData: 'false' }).stacks[0]).toJSON();
+    const kept = Template.fromStack(readyMade({ branch: BRANCH, refreshData: 'false' }, SNAPSHOT_STAGING).stacks[0]).toJSON();
     expect(only(kept, 'Custom::StagingDatabase').Properties).not.toHaveProperty('RefreshToken');
   });
 

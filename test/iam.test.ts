@@ -24,6 +24,7 @@ import { ProviderNames } from '../lib/contract/staging';
 import { SharedStagingNames, StagingNames } from '../lib/contract/naming';
 import { generatedName, TemplateResolver } from './util/cfn-resolve';
 import { FEATURE_FLAGS } from './util/validate';
+import { SNAPSHOT_STAGING } from './util/example-config';
 
 const ACCOUNT = '123456789012';
 const STAGING = JSON.parse(readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8')).context.staging;
@@ -42,7 +43,7 @@ function synth(context: Record<string, unknown>): { template: any; stackName: st
 // handler's Cognito and secret calls have a policy to be judged by (the example config's OIDC lock is below).
 const ACCESS = { cognito: {}, automation: { tokenSecretName: 'staging/automation-token' } };
 const shared = synth({ staging: { ...STAGING, access: ACCESS, feature: { ...STAGING.feature, database: { ...STAGING.feature?.database, mode: 'template' } } } });
-const feature = synth({ branch: 'feature/x' });
+const feature = synth({ branch: 'feature/x', staging: SNAPSHOT_STAGING });
 const lite = synth({ branch: 'feature/y', lite: 'true' });
 const sharedNames = new SharedStagingNames(PREFIX);
 const resolver = new TemplateResolver(shared.template, { account: ACCOUNT, region: REGION, stackName: shared.stackName });

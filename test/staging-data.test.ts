@@ -13,7 +13,8 @@ import { BranchStagingStack, FeatureStaging, ISharedStaging, SharedStaging, Shar
 import { DatabaseTemplateEnvironment as E } from '../lib/contract/providers/database-template';
 import { GOLDEN_REFRESH_SCRIPT } from '../lib/private/golden-refresh-script';
 import { container, containers, join, only, onlyId, resourcesOfType, ssm, ssmParameterIds } from './util/template';
-import { criticalPath } from '../scripts/critical-path';
+import { criticalPath, dependencies } from '../scripts/critical-path';
+import { SNAPSHOT_STAGING } from './util/example-config';
 import { formatFindings, testApp, validationFindings } from './util/validate';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
@@ -270,16 +271,49 @@ describe('ready-made app with feature.database.mode "template" and feature.cache
       expect((c.Secrets as any[]).map((s) => s.Name).sort()).toEqual(['PGPASSWORD', 'PGUSER']);
     });
 
+    test('the shared stack\'s first deploy runs the first refresh, through the release-task provider, after the VPC and the database', () => {
+      const refreshes = resourcesOfType(json, 'Custom::StagingRelease');
+      expect(refreshes).toHaveLength(1);
+      const [id, refresh] = refreshes[0];
+      const taskId = refresh.Properties.TaskDefinitionArn.Ref;
+      expect(json.Resources[taskId].Properties.Family).toBe('staging-database-template-refresh');
+      expect(refresh.Properties).toMatchObject({ ContainerName: 'refresh', Command: [GOLDEN_REFRESH_SCRIPT], LogStreamPrefix: 'refresh' });
+      // The release-task provider's framework function is the service token.
+      const token = refresh.Properties.ServiceToken['Fn::GetAtt'][0];
+      expect(json.Resources[token].Properties.Description).toMatch(/release-task/);
+      const closure = dependencies(json);
+      const reach = (from: string, seen = new Set<string>()): Set<string> => {
+        for (const d of closure.get(from) ?? []) if (!seen.has(d)) { seen.add(d); reach(d, seen); }
+        return seen;
+      };
+      const waits = reach(id);
+      for (const type of ['AWS::RDS::DBInstance', 'AWS::EC2::NatGateway', 'AWS::EC2::Route']) {
+        const ids = resourcesOfType(json, type).map(([r]) => r);
+        expect({ type, waited: ids.length > 0 && ids.every((r) => waits.has(r)) }).toEqual({ type, waited: true });
+      }
+      // The provider may pass the refresh task's two roles, which are not feature-staging roles.
+      const task = json.Resources[taskId].Properties;
+      const [[, releaseHandler]] = resourcesOfType(json, 'AWS::Lambda::Function').filter(([, f]) => f.Properties.Description === 'release-task staging provider: onEvent');
+      const providerRole = releaseHandler.Properties.Role['Fn::GetAtt'][0];
+      const passed = resourcesOfType(json, 'AWS::IAM::Policy')
+        .filter(([, p]) => (p.Properties.Roles as any[]).some((r) => r.Ref === providerRole))
+        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as any[])
+        .filter((st) => st.Action === 'iam:PassRole')
+        .flatMap((st) => [].concat(st.Resource).map((r) => JSON.stringify(r)));
+      for (const role of [task.TaskRoleArn, task.ExecutionRoleArn]) expect(passed).toContain(JSON.stringify(role));
+    });
+
     test('the on-demand refresh command is a stack output', () => {
       expect(JSON.stringify(json.Outputs.StagingDatabaseTemplateRefreshCommand.Value)).toContain('aws ecs run-task');
     });
   });
 
   test('the shared stack without template mode has no golden template, refresh or provider', () => {
-    const [stack] = buildStagingApp(new App({ context: { staging: STAGING } }));
+    const [stack] = buildStagingApp(new App({ context: { staging: SNAPSHOT_STAGING } }));
     const json = Template.fromStack(stack).toJSON();
     expect(resourcesOfType(json, 'AWS::Lambda::Function').filter(([, f]) => /database-template/.test(f.Properties.Description))).toEqual([]);
     expect(json.Outputs?.StagingDatabaseTemplateRefreshCommand).toBeUndefined();
+    expect(resourcesOfType(json, 'Custom::StagingRelease')).toEqual([]);
   });
 });
 

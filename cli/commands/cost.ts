@@ -144,6 +144,7 @@ function json(b: BranchCost, share: SharedShare | undefined) {
     lines: b.cost.lines.map((l) => ({ ...l, awakePerDay: round(l.awakePerDay), asleepPerDay: round(l.asleepPerDay) })),
     missing: b.cost.missing,
     assumed: b.cost.assumed,
+    arm64SavingPerDay: round(b.cost.arm64SavingPerDay),
     shared: share && sharedJson(share),
   };
 }
@@ -178,7 +179,18 @@ function render(io: Io, b: BranchCost, share: SharedShare | undefined): string {
     `${c.bold(b.stackName)}: ${b.cost.region}, ${b.cost.currency}, on-demand prices as of ${b.cost.pricesAsOf}${b.cost.sleeps ? '' : ' (this stack does not sleep)'}\n` +
     table(io, ['category', 'item', 'how', 'awake/day', 'asleep/day'], rows, ['left', 'left', 'left', 'right', 'right']) +
     (b.cost.lines.some((l) => l.estimate) ? `* an estimated price: another region's figure or a rule of thumb (each figure's source: ${PRICE_TABLE})\n` : '') +
+    arm64Note(b.cost, b.cost.awakePerDay + sharePerDay) +
     '\n'
+  );
+}
+
+/** What ARM64 tasks would save, when some run on x86_64. */
+function arm64Note(cost: StackCost, awakePerDay: number): string {
+  if (cost.arm64SavingPerDay <= 0) return '';
+  const pct = Math.round((100 * cost.arm64SavingPerDay) / awakePerDay);
+  return (
+    `On ARM64 (Graviton) the x86_64 tasks would cost ${usd(cost.arm64SavingPerDay, 3)} a day less awake (${pct}% of the total), ` +
+    `if the image runs on arm64: staging.app.cpuArchitecture "arm64", or cpuArchitecture: ecs.CpuArchitecture.ARM64.\n`
   );
 }
 

@@ -1,6 +1,6 @@
 /** `staging keep <branch> [--until DATE | --for 7d]` and `staging unkeep <branch>`: the sweeper's pins. */
 import { DeleteParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
-import { BranchParameterNames } from '../../lib/contract/staging';
+import { BranchStatePaths, formatPin, parsePin } from '../../lib/contract/branch-state';
 import { ClientFactory, GlobalOptions, regionOf } from '../aws';
 import { Io, UsageError, aws } from '../io';
 import { quote, writeJson } from '../render';
@@ -13,19 +13,22 @@ export interface KeepOptions extends GlobalOptions {
 
 const UNITS: Record<string, number> = { h: 3600_000, d: 86400_000, w: 7 * 86400_000 };
 
-/** The pin's date (YYYY-MM-DD, kept until the end of that UTC day) from --until or --for. */
+/**
+ * The pin's value from --until or --for: `YYYY-MM-DD`, kept until the end of that UTC day
+ * (lib/contract/branch-state.ts formatPin), and only a value that parsePin reads as active.
+ */
 export function pinDate(options: { until?: string; for?: string }, now: Date): string {
   if (options.until !== undefined) {
-    const d = /^\d{4}-\d{2}-\d{2}$/.test(options.until) ? new Date(`${options.until}T00:00:00Z`) : undefined;
-    if (!d || Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== options.until) {
-      throw new UsageError(`--until must be a date YYYY-MM-DD (got ${JSON.stringify(options.until)}), e.g. --until ${now.toISOString().slice(0, 10)}`);
+    const pin = parsePin(options.until, now.getTime());
+    if (pin.kind === 'malformed' || options.until.trim() !== options.until) {
+      throw new UsageError(`--until must be a date YYYY-MM-DD (got ${JSON.stringify(options.until)}), e.g. --until ${formatPin(now.getTime())}`);
     }
-    if (options.until < now.toISOString().slice(0, 10)) throw new UsageError(`--until ${options.until} is in the past; pass today or a later day`);
-    return options.until;
+    if (pin.kind === 'expired') throw new UsageError(`--until ${options.until} is in the past; pass today or a later day`);
+    return formatPin(pin.until - 1);
   }
   const m = /^(\d+)\s*([hdw])$/.exec(options.for ?? '7d');
   if (!m || Number(m[1]) < 1) throw new UsageError(`--for must be a duration like 12h, 7d or 2w (got ${JSON.stringify(options.for)})`);
-  return new Date(now.getTime() + Number(m[1]) * UNITS[m[2]]).toISOString().slice(0, 10);
+  return formatPin(now.getTime() + Number(m[1]) * UNITS[m[2]]);
 }
 
 export async function keepCommand(branch: string, options: KeepOptions, io: Io, factory: ClientFactory): Promise<void> {
@@ -33,7 +36,7 @@ export async function keepCommand(branch: string, options: KeepOptions, io: Io, 
   const clients = factory(regionOf(options, io.env));
   const [stagings, shared] = await Promise.all([listStagings(clients, options.prefix), sharedInfo(clients, options.prefix)]);
   const staging = findStaging(stagings, branch, options.prefix);
-  const name = `${shared.parameterPrefix}/${BranchParameterNames.PIN_PREFIX}/${staging.name}`;
+  const name = new BranchStatePaths(shared.parameterPrefix).pins.of(staging.name);
   await aws(`ssm:PutParameter on ${name}`, () =>
     clients.ssm.send(new PutParameterCommand({ Name: name, Value: date, Type: 'String', Overwrite: true })));
   if (options.json) return writeJson(io, { branch: staging.branch, name: staging.name, parameter: name, pinnedUntil: date });
@@ -44,7 +47,7 @@ export async function unkeepCommand(branch: string, options: GlobalOptions, io: 
   const clients = factory(regionOf(options, io.env));
   const [stagings, shared] = await Promise.all([listStagings(clients, options.prefix), sharedInfo(clients, options.prefix)]);
   const staging = findStaging(stagings, branch, options.prefix);
-  const name = `${shared.parameterPrefix}/${BranchParameterNames.PIN_PREFIX}/${staging.name}`;
+  const name = new BranchStatePaths(shared.parameterPrefix).pins.of(staging.name);
   const removed = await aws(`ssm:DeleteParameter on ${name}`, async () => {
     try {
       await clients.ssm.send(new DeleteParameterCommand({ Name: name }));

@@ -1,6 +1,6 @@
 /** `staging list`: every branch staging, sorted by last activity. */
 import { GetTemplateCommand } from '@aws-sdk/client-cloudformation';
-import { SleepStates } from '../../lib/contract/staging';
+import { BranchStatePaths, SleepStates, lastActivity, malformedPinProblem, parseTimestamp, type Activity } from '../../lib/contract/branch-state';
 import { ClientFactory, Clients, GlobalOptions, regionOf } from '../aws';
 import { priceTemplate } from '../../lib/contract/cost/model';
 import { Io } from '../io';
@@ -19,7 +19,10 @@ export interface ListedStaging {
   readonly createdAt: string;
   readonly lastActivity?: string;
   readonly sweeper?: { action: string; reason: string; deleteAt?: string; idleAt?: string };
+  /** The last day of an active pin (kept until the end of that UTC day). */
   readonly pinnedUntil?: string;
+  /** Unreadable pins and keep-alives; an unreadable pin keeps the staging (fail closed). */
+  readonly problems?: string[];
   /** Own resources at the current state (awake or asleep), without the shared stack's share. */
   readonly costPerDay?: number;
 }
@@ -42,16 +45,24 @@ export async function listCommand(options: GlobalOptions, io: Io, factory: Clien
   }
   io.stderr.write(`reading ${stagings.length} staging(s)...\n`);
   const [state, report, costs] = await Promise.all([
-    branchState(clients, shared.parameterPrefix),
+    branchState(clients, shared.parameterPrefix, io.now().getTime()),
     shared.sweeperFunctionName ? invokeSweeper(clients, shared.sweeperFunctionName, true).catch((e: Error) => warn(io, `no sweeper plan (${e.message})`)) : undefined,
     Promise.all(stagings.map((s) => ownCost(clients, s).catch(() => undefined))),
   ]);
   const plans = new Map((report as SweepReportView | undefined)?.stagings.map((s) => [s.stagingName, s]) ?? []);
+  const paths = new BranchStatePaths(shared.parameterPrefix);
   const listed: ListedStaging[] = stagings.map((s, i) => {
     const plan = plans.get(s.name);
     const st = stateOf(s.status, state.sleep.get(s.name)?.state);
-    const keepAlive = state.keepAlives.get(s.name)?.Value;
-    const last = latest([plan?.lastActivity, keepAlive, (s.updated ?? s.created).toISOString()]);
+    const keepAlive = state.keepAlives.get(s.name);
+    const pin = state.pins.get(s.name);
+    const planned = plan?.lastActivity !== undefined && plan.lastActivitySource ? parseTimestamp(plan.lastActivity) : undefined;
+    const known: Activity | undefined = planned !== undefined ? { at: planned, source: plan!.lastActivitySource! } : undefined;
+    const last = lastActivity({ createdMs: s.created.getTime(), updatedMs: s.updated?.getTime(), keepAlive, known: [known] });
+    const problems = [
+      ...(pin?.kind === 'malformed' ? [`${malformedPinProblem(paths.pins.of(s.name), pin.value)}: kept (fail closed)`] : []),
+      ...(keepAlive?.problem ? [`${paths.keepAlives.of(s.name)}: ${keepAlive.problem}`] : []),
+    ];
     const cost = costs[i];
     return {
       branch: s.branch,
@@ -62,9 +73,10 @@ export async function listCommand(options: GlobalOptions, io: Io, factory: Clien
       state: st,
       status: s.status,
       createdAt: s.created.toISOString(),
-      lastActivity: last,
+      lastActivity: last && new Date(last.at).toISOString(),
       sweeper: plan && { action: plan.action, reason: plan.reason, deleteAt: plan.deleteAt, idleAt: plan.idleAt },
-      pinnedUntil: state.pins.get(s.name)?.Value ?? plan?.pinnedUntil,
+      pinnedUntil: pin?.kind === 'active' ? pin.value.trim() : plan?.pinnedUntil,
+      ...(problems.length ? { problems } : {}),
       costPerDay: cost && Math.round((st === SleepStates.SLEEPING ? cost.asleep : cost.awake) * 100) / 100,
     };
   });
@@ -86,7 +98,7 @@ export async function listCommand(options: GlobalOptions, io: Io, factory: Clien
     duration(now - Date.parse(l.createdAt)),
     l.lastActivity ? `${duration(now - Date.parse(l.lastActivity))} ago` : '-',
     sweeperText(l, now),
-    l.pinnedUntil ?? '-',
+    l.pinnedUntil ?? (state.pins.get(l.name)?.kind === 'malformed' ? 'unreadable (kept)' : '-'),
     l.costPerDay === undefined ? '-' : usd(l.costPerDay),
   ]);
   io.stdout.write(table(io, ['branch', 'kind', 'url', 'state', 'age', 'last activity', 'sweeper', 'pinned until', 'cost/day'], rows));
@@ -98,11 +110,6 @@ function sweeperText(l: ListedStaging, now: number): string {
   if (s.deleteAt) return `${s.action}, deletes in ${duration(Date.parse(s.deleteAt) - now)}`;
   if (s.idleAt && Date.parse(s.idleAt) > now) return `idle in ${duration(Date.parse(s.idleAt) - now)}`;
   return s.action;
-}
-
-function latest(dates: Array<string | undefined>): string | undefined {
-  const valid = dates.filter((d): d is string => !!d && !Number.isNaN(Date.parse(d)));
-  return valid.sort((a, b) => Date.parse(b) - Date.parse(a))[0] && new Date(Math.max(...valid.map((d) => Date.parse(d)))).toISOString();
 }
 
 function warn(io: Io, text: string): undefined {

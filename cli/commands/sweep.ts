@@ -1,4 +1,5 @@
 /** `staging sweep [--dry-run | --no-dry-run --yes]`: invokes the sweeper function and prints its report. */
+import type { ActivitySource } from '../../lib/contract/branch-state';
 import { ClientFactory, Clients, GlobalOptions, invokeJson, regionOf } from '../aws';
 import { CliError, Io, UsageError } from '../io';
 import { table, writeJson } from '../render';
@@ -13,7 +14,7 @@ export interface SweepOptions extends GlobalOptions {
 export interface SweepReportView {
   readonly dryRun: boolean;
   readonly counts?: Record<string, number>;
-  readonly stagings: Array<{ stagingName: string; branch: string; action: string; outcome?: string; reason: string; lastActivity?: string; deleteAt?: string; idleAt?: string; pinnedUntil?: string }>;
+  readonly stagings: Array<{ stagingName: string; branch: string; action: string; outcome?: string; reason: string; lastActivity?: string; lastActivitySource?: ActivitySource; deleteAt?: string; idleAt?: string; pinnedUntil?: string }>;
   readonly ignored?: Array<{ stackName: string; reason: string }>;
   readonly problems?: string[];
 }

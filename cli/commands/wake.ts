@@ -5,7 +5,7 @@
  */
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { WaiterState, createWaiter, type WaiterResult } from '@smithy/util-waiter';
-import { BranchParameterNames, SleepStates, SleepStateValue } from '../../lib/contract/staging';
+import { BranchStatePaths, SleepStates, SleepStateValue, parseSleepState, parseTimestamp } from '../../lib/contract/branch-state';
 import { SleeperEventKeys, type ManualSleepResult } from '../../lib/contract/sleeper';
 import { ClientFactory, Clients, GlobalOptions, invokeJson, regionOf } from '../aws';
 import { CliError, Io, UsageError, aws } from '../io';
@@ -70,7 +70,7 @@ export async function wakeCommand(branch: string, options: WakeOptions, io: Io, 
     io.stderr.write(`${result.reason}: usually about ${duration(result.expectedSeconds * 1000)}${result.expectedSeconds > 300 ? ' (its database starts first)' : ''}; waiting up to ${timeoutMinutes} min\n`);
   }
   const poll = Number(options.pollSeconds ?? 5);
-  const outcome = await waitUntilAwake(clients, io, { fn, staging, parameter: `${shared.parameterPrefix}/${BranchParameterNames.SLEEP_STATE_PREFIX}/${staging.name}`, poll, timeoutMinutes, started });
+  const outcome = await waitUntilAwake(clients, io, { fn, staging, parameter: new BranchStatePaths(shared.parameterPrefix).sleepStates.of(staging.name), poll, timeoutMinutes, started });
   if (outcome.state !== WaiterState.SUCCESS) {
     const last = outcome.reason ? ` (last seen: ${outcome.reason})` : '';
     if (outcome.state === WaiterState.FAILURE) {
@@ -112,7 +112,7 @@ async function waitUntilAwake(
     last = reason;
     io.stderr.write(`  ${duration(io.now().getTime() - w.started)}: ${reason}\n`);
     // Sleeping again since after this wake began: the wake gave up (an older sleeping state is a wake not yet written).
-    if (state?.state === SleepStates.SLEEPING && Date.parse(state.since) > w.started) return { state: WaiterState.FAILURE, reason };
+    if (state?.state === SleepStates.SLEEPING && parseTimestamp(state.since)! > w.started) return { state: WaiterState.FAILURE, reason };
     if (state?.state === SleepStates.WAKING) await invokeJson<ManualSleepResult>(clients, w.fn, { [SleeperEventKeys.WAKE]: w.staging.name }, 'sleeper');
     const answers = !w.staging.url || (status !== undefined && status < 500);
     return { state: state?.state === SleepStates.AWAKE && answers ? WaiterState.SUCCESS : WaiterState.RETRY, reason };
@@ -130,9 +130,9 @@ async function readState(clients: Clients, name: string): Promise<SleepStateValu
   return aws(`ssm:GetParameter on ${name}`, async () => {
     try {
       const out = await clients.ssm.send(new GetParameterCommand({ Name: name }));
-      return JSON.parse(String(out.Parameter?.Value));
+      return parseSleepState(out.Parameter?.Value);
     } catch (e: any) {
-      if (e?.name === 'ParameterNotFound' || e instanceof SyntaxError) return undefined;
+      if (e?.name === 'ParameterNotFound') return undefined;
       throw e;
     }
   });

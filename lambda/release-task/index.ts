@@ -268,6 +268,14 @@ async function checkComplete(event: IsCompleteRequest): Promise<IsCompleteRespon
     log('release task not visible yet', { taskArn, failures: described.failures });
     return { IsComplete: false };
   }
+  const container = task.containers?.find((c) => c.name === p.containerName);
+  const exitCode = container?.exitCode;
+  if (exitCode === 0) {
+    // The command is done once its container exited 0: the task's own STOPPED comes 10-30 s later,
+    // after Fargate releases its network interface, and the services need not wait for that.
+    log('release task succeeded', { taskArn, stagingName: p.stagingName, lastStatus: task.lastStatus });
+    return { IsComplete: true, Data: { TaskArn: taskArn, ExitCode: '0' } };
+  }
   if (task.lastStatus !== 'STOPPED') {
     log('release task still running', {
       taskArn,
@@ -276,13 +284,6 @@ async function checkComplete(event: IsCompleteRequest): Promise<IsCompleteRespon
       timeoutSeconds: p.timeoutSeconds,
     });
     return { IsComplete: false };
-  }
-
-  const container = task.containers?.find((c) => c.name === p.containerName);
-  const exitCode = container?.exitCode;
-  if (exitCode === 0) {
-    log('release task succeeded', { taskArn, stagingName: p.stagingName });
-    return { IsComplete: true, Data: { TaskArn: taskArn, ExitCode: '0' } };
   }
 
   const logStreamName = `${p.logStreamPrefix}/${p.containerName}/${taskIdOf(taskArn)}`;

@@ -29,7 +29,7 @@
  * deploys would need their own cleanup, while counting the stacks needs none.
  */
 import { CloudFormationClient, paginateDescribeStacks, type Stack } from '@aws-sdk/client-cloudformation';
-import { branchStagingOf } from '../../lib/contract/branch-stack';
+import { branchStagingOf, isBranchStaging } from '../../lib/contract/branch-state';
 import { StagingQuotaEnvironment, capOf, parseProperties, physicalIdFor } from '../../lib/contract/providers/staging-quota';
 import { log, type OnEventRequest, type OnEventResponse } from '../shared/provider';
 import { describeError } from '../shared/errors';
@@ -66,7 +66,7 @@ export function decide(stacks: Stack[], input: { prefix: string; cap?: number; s
   for (const s of stacks) {
     if (s.StackId === input.stackId) continue;
     const staging = branchStagingOf(s, input.prefix);
-    if (!staging || NOT_COUNTED_STATUSES.includes(s.StackStatus ?? '')) continue;
+    if (!isBranchStaging(staging) || NOT_COUNTED_STATUSES.includes(s.StackStatus ?? '')) continue;
     counted.push({ stackName: staging.stackName, branch: staging.branch, status: s.StackStatus ?? 'UNKNOWN' });
   }
   counted.sort((a, b) => a.stackName.localeCompare(b.stackName));

@@ -9,10 +9,11 @@ import { PublishBatchCommand, SNSClient, type PublishBatchRequestEntry } from '@
 import { DeleteParametersCommand, PutParameterCommand, SSMClient, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
 import { describeError } from '../shared/errors';
 import { isAwsError } from '../shared/provider';
-import { MetricWindow, Parameter, RequestResult, ResourceInfo, lastRequestAt } from './model';
+import type { BranchParameter } from '../../lib/contract/branch-state';
+import { MetricWindow, RequestResult, ResourceInfo, lastRequestAt } from './model';
 import type { Notice } from './messages';
 
-export type { Parameter, RequestResult };
+export type { RequestResult };
 
 const SDK = { maxAttempts: 8, retryMode: 'adaptive' } as const;
 export const cloudformation = new CloudFormationClient(SDK);
@@ -37,8 +38,8 @@ export async function describeAllStacks(): Promise<Stack[]> {
 }
 
 /** Every parameter below `path` (recursive, all pages). */
-export async function parametersByPath(path: string): Promise<Parameter[]> {
-  const out: Parameter[] = [];
+export async function parametersByPath(path: string): Promise<BranchParameter[]> {
+  const out: BranchParameter[] = [];
   for await (const page of paginateGetParametersByPath({ client: ssm, pageSize: PARAMETERS_PER_PAGE }, { Path: path, Recursive: true })) {
     for (const p of page.Parameters ?? []) {
       if (p.Name !== undefined) out.push({ name: p.Name, value: p.Value ?? '', lastModifiedMs: p.LastModifiedDate?.getTime() });

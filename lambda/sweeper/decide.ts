@@ -4,18 +4,26 @@
  * decision per feature staging, each with its reason, plus the state to forget. No AWS call and
  * no clock read here: sweep.ts observes, calls `decide`, then carries the decisions out.
  */
+import {
+  Activity,
+  ActivitySource,
+  BranchParameter,
+  BranchStatePaths,
+  Pin,
+  byStagingName,
+  formatPin,
+  lastActivity,
+  malformedPinProblem,
+  parseKeepAlive,
+  parsePin,
+  parseTimestamp,
+  pinKeeps,
+} from '../../lib/contract/branch-state';
 import { pinCommand } from './messages';
 import {
   Action,
-  Activity,
-  ActivitySource,
   CompletedDeletion,
-  DELETING,
-  FAILED,
   IgnoredStack,
-  Parameter,
-  ParameterNames,
-  PinState,
   RawStack,
   RequestResult,
   ResourceInfo,
@@ -23,15 +31,10 @@ import {
   StackInfo,
   StagingReport,
   SweeperConfig,
-  WARNED,
   classifyStack,
   isIgnored,
   isInProgress,
   iso,
-  isoDate,
-  latestActivity,
-  parseKeepAlive,
-  parsePin,
   parseStackArn,
 } from './model';
 
@@ -44,11 +47,11 @@ export interface Observation {
   readonly nowMs: number;
   readonly stacks: readonly RawStack[];
   /** Parameters below `<parameterPrefix>/pins`. */
-  readonly pins: readonly Parameter[];
+  readonly pins: readonly BranchParameter[];
   /** Parameters below `<parameterPrefix>/keep-alive`. */
-  readonly keepAlives: readonly Parameter[];
+  readonly keepAlives: readonly BranchParameter[];
   /** Parameters below `<parameterPrefix>/sweeper`. */
-  readonly state: readonly Parameter[];
+  readonly state: readonly BranchParameter[];
   /** RequestCount by stack id, for the stacks `requestQueries` listed. */
   readonly requests?: ReadonlyMap<string, RequestResult>;
   /** By stack id, for the stacks `deleteFailedStacks` listed. */
@@ -211,16 +214,16 @@ class SweeperState {
   readonly claims = new Map<string, ClaimEntry[]>();
   readonly failed = new Map<string, FailedEntry[]>();
 
-  constructor(statePath: string, params: readonly Parameter[]) {
+  constructor(paths: BranchStatePaths, params: readonly BranchParameter[]) {
     for (const p of params) {
-      const parts = p.name.slice(statePath.length + 1).split('/');
+      const record = paths.sweeperRecordOf(p.name);
       const value = parseJson(p.value);
-      if (parts[0] === WARNED && parts.length === 3 && /^\d+$/.test(parts[2])) {
-        push(this.warned, parts[1], warningEntry(p, parts[1], Number(parts[2]), value));
-      } else if (parts[0] === DELETING && parts.length === 4 && /^\d+$/.test(parts[3])) {
-        push(this.claims, parts[2], { param: p.name, stagingName: parts[1], uuid: parts[2], attempt: Number(parts[3]), lastModifiedMs: p.lastModifiedMs, value });
-      } else if (parts[0] === FAILED && parts.length === 4) {
-        push(this.failed, parts[2], { param: p.name, stagingName: parts[1], uuid: parts[2] });
+      if (record?.kind === 'warned') {
+        push(this.warned, record.stagingName, warningEntry(p, record.stagingName, record.deadlineSeconds, value));
+      } else if (record?.kind === 'deleting') {
+        push(this.claims, record.uuid, { param: p.name, ...record, lastModifiedMs: p.lastModifiedMs, value });
+      } else if (record?.kind === 'failed') {
+        push(this.failed, record.uuid, { param: p.name, stagingName: record.stagingName, uuid: record.uuid });
       }
     }
   }
@@ -239,8 +242,8 @@ class SweeperState {
   }
 }
 
-function warningEntry(p: Parameter, stagingName: string, deadlineSeconds: number, v: Record<string, unknown>): WarningEntry {
-  const time = (x: unknown): number | undefined => (typeof x === 'string' && Number.isFinite(Date.parse(x)) ? Date.parse(x) : undefined);
+function warningEntry(p: BranchParameter, stagingName: string, deadlineSeconds: number, v: Record<string, unknown>): WarningEntry {
+  const time = (x: unknown): number | undefined => (typeof x === 'string' ? parseTimestamp(x) : undefined);
   const activityAt = time(v.lastActivity);
   const source = SOURCES.find((s) => s === v.lastActivitySource);
   return {
@@ -267,9 +270,9 @@ interface NeedsRequests {
 interface Context {
   readonly config: SweeperConfig;
   readonly obs: Observation;
-  readonly names: ParameterNames;
+  readonly paths: BranchStatePaths;
   readonly state: SweeperState;
-  readonly keepAlives: Map<string, Parameter>;
+  readonly keepAlives: Map<string, BranchParameter>;
   /** Obsolete state found while judging. */
   readonly forget: string[];
 }
@@ -287,10 +290,10 @@ function stagingsOf(config: SweeperConfig, stacks: readonly RawStack[]): { stagi
 }
 
 function judgeAll(config: SweeperConfig, obs: Observation) {
-  const names = new ParameterNames(config.parameterPrefix);
-  const state = new SweeperState(names.statePath, obs.state);
-  const pins = childValues(names.pinPath, obs.pins);
-  const ctx: Context = { config, obs, names, state, keepAlives: childValues(names.keepAlivePath, obs.keepAlives), forget: [] };
+  const paths = new BranchStatePaths(config.parameterPrefix);
+  const state = new SweeperState(paths, obs.state);
+  const pins = byStagingName(paths.pins.root, obs.pins);
+  const ctx: Context = { config, obs, paths, state, keepAlives: byStagingName(paths.keepAlives.root, obs.keepAlives), forget: [] };
   const { stagings, ignored } = stagingsOf(config, obs.stacks);
   const judged = stagings.map((info) => {
     const pin = pins.get(info.stagingName);
@@ -306,8 +309,8 @@ function judgeAll(config: SweeperConfig, obs: Observation) {
   };
 }
 
-function judge(ctx: Context, info: StackInfo, pin: PinState | undefined): Decision | NeedsRequests {
-  const { config, obs, names, state } = ctx;
+function judge(ctx: Context, info: StackInfo, pin: Pin | undefined): Decision | NeedsRequests {
+  const { config, obs, paths, state } = ctx;
   const now = obs.nowMs;
   const decision = (action: Action, reason: string, more: Partial<Decision> = {}): Decision => ({ info, action, reason, ...more });
 
@@ -320,26 +323,26 @@ function judge(ctx: Context, info: StackInfo, pin: PinState | undefined): Decisi
   }
   if (pin?.kind === 'malformed') {
     const problem =
-      `the pin ${names.pin(info.stagingName)} has the value ${JSON.stringify(pin.value.slice(0, 64))}, which is not a date (YYYY-MM-DD): ` +
-      `the staging is kept (fail closed) until it is fixed, e.g. ${pinCommand(config, info.stagingName, isoDate(now + 14 * 24 * 3600 * 1000))}, or deleted`;
+      `${malformedPinProblem(paths.pins.of(info.stagingName), pin.value)}: ` +
+      `the staging is kept (fail closed) until it is fixed, e.g. ${pinCommand(config, info.stagingName, formatPin(now + 14 * 24 * 3600 * 1000))}, or deleted`;
     return decision('keep', 'unreadable pin: kept (fail closed) and reported', { error: problem, problems: [problem] });
   }
 
   const problems: string[] = [];
   const keepAliveParam = ctx.keepAlives.get(info.stagingName);
   const keepAlive = keepAliveParam ? parseKeepAlive(keepAliveParam.value, keepAliveParam.lastModifiedMs, now) : undefined;
-  if (keepAlive?.problem) problems.push(`${names.keepAlive(info.stagingName)}: ${keepAlive.problem}; counted from when it was written`);
+  if (keepAlive?.problem) problems.push(`${paths.keepAlives.of(info.stagingName)}: ${keepAlive.problem}; counted from when it was written`);
   // Warnings of another stack by the same name (deleted by hand, deployed again) mean nothing here.
   const warnings = state.warningsOf(info.stagingName).filter((w) => w.stackId === undefined || w.stackId === info.stackId);
   ctx.forget.push(...state.warningsOf(info.stagingName).filter((w) => !warnings.includes(w)).map((w) => w.param));
-  const base = latestActivity([
-    { at: info.createdMs, source: 'stack-created' },
-    info.updatedMs !== undefined ? { at: info.updatedMs, source: 'stack-updated' } : undefined,
-    keepAlive?.at !== undefined ? { at: keepAlive.at, source: 'keep-alive' } : undefined,
+  const base = lastActivity({
+    createdMs: info.createdMs,
+    updatedMs: info.updatedMs,
+    keepAlive,
     // Activity recorded with a warning stays activity, even once the request has left the metrics
     // window: only new activity moves a deadline that a warning announced.
-    ...warnings.map((w) => w.basis),
-  ]);
+    known: warnings.map((w) => w.basis),
+  })!;
   const more = (x: Partial<Decision>): Partial<Decision> => ({ ...(problems.length ? { problems } : {}), ...x });
   const pinNote = pin?.kind === 'expired' ? ` (its pin expired at the end of ${pin.value})` : '';
 
@@ -349,7 +352,7 @@ function judge(ctx: Context, info: StackInfo, pin: PinState | undefined): Decisi
     return decision('keep', `active: ${describeActivity(base)}${pinNote}`, more({ activity: base, idleAtMs: base.at + config.idleTimeoutMs, requests: 'not-queried' }));
   }
 
-  let requestActivity: Activity | undefined;
+  let lastRequestMs: number | undefined;
   let requests: StagingReport['requests'];
   if (!info.targetGroup || !info.loadBalancer) {
     requests = 'no-target-group';
@@ -361,7 +364,7 @@ function judge(ctx: Context, info: StackInfo, pin: PinState | undefined): Decisi
     }
     if (res.lastRequestMs !== undefined) {
       requests = 'seen';
-      requestActivity = { at: res.lastRequestMs, source: 'request' };
+      lastRequestMs = res.lastRequestMs;
     } else if (res.hasData || info.createdMs <= now - config.idleTimeoutMs) {
       // No requests, and the target group is older than the window: that is zero requests.
       requests = 'none-in-window';
@@ -375,7 +378,7 @@ function judge(ctx: Context, info: StackInfo, pin: PinState | undefined): Decisi
     }
   }
 
-  const last = latestActivity([base, requestActivity]);
+  const last = lastActivity({ known: [base], lastRequestMs })!;
   const idleAtMs = last.at + config.idleTimeoutMs;
   const deadlineSeconds = Math.floor(idleAtMs / 1000);
   const current = warnings.find((w) => w.deadlineSeconds === deadlineSeconds);
@@ -398,7 +401,7 @@ function judge(ctx: Context, info: StackInfo, pin: PinState | undefined): Decisi
     return decision('keep', `a warning was claimed at ${iso(current.claimedAtMs)} by a run that may still be sending it; not delivered yet${pinNote}`, facts);
   }
   const deleteAtMs = Math.max(idleAtMs, now + config.warningPeriodMs);
-  const param = names.warned(info.stagingName, idleAtMs);
+  const param = paths.sweeperWarned(info.stagingName, idleAtMs);
   const withdrawn = current
     ? ` (the warning claimed at ${iso(current.claimedAtMs)} was never marked delivered: its run ended before SNS accepted it; withdrawn)`
     : '';
@@ -414,8 +417,8 @@ function judge(ctx: Context, info: StackInfo, pin: PinState | undefined): Decisi
   });
 }
 
-function judgeDeleteFailed(ctx: Context, info: StackInfo, pin: PinState | undefined): Decision {
-  const { config, obs, names, state } = ctx;
+function judgeDeleteFailed(ctx: Context, info: StackInfo, pin: Pin | undefined): Decision {
+  const { config, obs, paths, state } = ctx;
   const listed = obs.failedResources?.get(info.stackId);
   if (!listed || 'error' in listed) {
     const error = `could not list its resources (cloudformation:ListStackResources): ${listed && 'error' in listed ? listed.error : 'not read'}`;
@@ -423,10 +426,10 @@ function judgeDeleteFailed(ctx: Context, info: StackInfo, pin: PinState | undefi
   }
   const failedResources = listed.resources;
   const reason = `the stack is DELETE_FAILED; resources that failed: ${failedResources.map((x) => x.logicalId).join(', ') || 'none listed'}`;
-  const marker = names.failed(info.stagingName, info.uuid, info.deletionMs ?? info.updatedMs ?? info.createdMs);
+  const marker = paths.sweeperFailed(info.stagingName, info.uuid, info.deletionMs ?? info.updatedMs ?? info.createdMs);
   const told = (state.failed.get(info.uuid) ?? []).some((f) => f.param === marker);
   const failureNotice = told ? undefined : { marker };
-  const pinned = pin?.kind === 'active' || pin?.kind === 'malformed';
+  const pinned = pinKeeps(pin);
   if (!config.retainResourcesOnDeleteFailed || pinned || failedResources.length === 0) {
     return { info, action: 'report', reason, failedResources, failureNotice };
   }
@@ -449,7 +452,7 @@ function deletionPlan(ctx: Context, info: StackInfo, retain?: readonly string[])
   const attempt = (latest?.attempt ?? 0) + 1;
   return {
     kind: 'claim',
-    param: ctx.names.deleting(info.stagingName, info.uuid, attempt),
+    param: ctx.paths.sweeperDeleting(info.stagingName, info.uuid, attempt),
     attempt,
     clientRequestToken: `sweeper-${info.uuid}-${attempt}`,
     ...(retain ? { retain } : {}),
@@ -459,16 +462,6 @@ function deletionPlan(ctx: Context, info: StackInfo, retain?: readonly string[])
 function describeActivity(a: Activity): string {
   const what = { 'stack-created': 'stack created', 'stack-updated': 'stack updated', 'keep-alive': 'keep-alive', request: 'last request' }[a.source];
   return `${what} ${iso(a.at)}`;
-}
-
-/** Direct children of `path` (`<path>/<name>`), by name. Deeper parameters are not pins or keep-alives. */
-function childValues(path: string, params: readonly Parameter[]): Map<string, Parameter> {
-  const out = new Map<string, Parameter>();
-  for (const p of params) {
-    const rest = p.name.slice(path.length + 1);
-    if (p.name.startsWith(`${path}/`) && rest && !rest.includes('/')) out.set(rest, p);
-  }
-  return out;
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {

@@ -3,7 +3,8 @@
  * message attributes (`event`, `staging`, `prefix`) so subscriptions can filter, e.g. one
  * developer subscribing to their own branch only.
  */
-import { CompletedDeletion, ParameterNames, ResourceInfo, StagingReport, SweeperConfig, isoDate } from './model';
+import { BranchStatePaths, formatPin } from '../../lib/contract/branch-state';
+import { CompletedDeletion, ResourceInfo, StagingReport, SweeperConfig, isoDate } from './model';
 
 export type NoticeEvent = 'warning' | 'deleting' | 'deleted' | 'delete-failed';
 
@@ -18,13 +19,13 @@ const DAY_MS = 24 * 3600 * 1000;
 
 /** The exact command that pins a staging until `date` (kept until the end of that UTC day). */
 export function pinCommand(config: SweeperConfig, stagingName: string, date: string): string {
-  const name = new ParameterNames(config.parameterPrefix).pin(stagingName);
+  const name = new BranchStatePaths(config.parameterPrefix).pins.of(stagingName);
   return `aws ssm put-parameter --region ${config.region} --type String --overwrite --name "${name}" --value "${date}"`;
 }
 
 /** The exact command that records a keep-alive now. */
 export function keepAliveCommand(config: SweeperConfig, stagingName: string): string {
-  const name = new ParameterNames(config.parameterPrefix).keepAlive(stagingName);
+  const name = new BranchStatePaths(config.parameterPrefix).keepAlives.of(stagingName);
   return `aws ssm put-parameter --region ${config.region} --type String --overwrite --name "${name}" --value "$(date -u +%Y-%m-%dT%H:%M:%SZ)"`;
 }
 
@@ -36,7 +37,7 @@ const SOURCES: Record<string, string> = {
 };
 
 export function warningNotice(config: SweeperConfig, s: StagingReport, deleteAtMs: number): Notice {
-  const pinUntil = isoDate(deleteAtMs + 14 * DAY_MS);
+  const pinUntil = formatPin(deleteAtMs + 14 * DAY_MS);
   const lines = [
     `The feature staging "${s.stagingName}" (branch ${s.branch}) has had no activity for a while and will be deleted at ${new Date(deleteAtMs).toISOString()}.`,
     '',

@@ -1,31 +1,16 @@
 /**
- * Pure parts of the sweeper: configuration, the report's shape, parsing of pins, keep-alives and
- * stack ARNs, the RequestCount query window, and the inactivity arithmetic. No AWS calls here.
+ * Pure parts of the sweeper: configuration, the report's shape, stack ARNs, the RequestCount query
+ * window. No AWS calls here. The pins, keep-alives and the sweeper's own state, their paths and
+ * formats, and what counts as activity are lib/contract/branch-state.ts.
  */
-import { BranchParameterNames, FEATURE_KINDS, FeatureOutputs, TagKeys } from '../../lib/contract/staging';
-// The inverse of the tags the constructs write; lib/contract/naming.ts imports nothing beyond node:crypto.
-import { StagingNames, decodeTagValue } from '../../lib/contract/naming';
-
-export { decodeTagValue };
-
-/** Below `<parameterPrefix>/`: the sweeper's own state (warnings sent, deletions claimed). */
-export const STATE_PREFIX = 'sweeper';
-/**
- * `<parameterPrefix>/sweeper/warned/<staging name>/<idle deadline, epoch seconds>`: a warning,
- * claimed (a `WarningRecord` without `deliveredAt`) before it is published, and rewritten with
- * `deliveredAt` once SNS accepted it. Only a delivered warning lets the staging be deleted.
- */
-export const WARNED = 'warned';
-/** `<parameterPrefix>/sweeper/deleting/<staging name>/<stack uuid>/<attempt>` */
-export const DELETING = 'deleting';
-/** `<parameterPrefix>/sweeper/failed/<staging name>/<stack uuid>/<deletion time, epoch seconds>` */
-export const FAILED = 'failed';
+import type { ActivitySource } from '../../lib/contract/branch-state';
+import { branchStagingOf, isBranchStaging } from '../../lib/contract/branch-state';
+import { FeatureOutputs } from '../../lib/contract/staging';
 
 /** A deletion claim older than this whose stack is not being deleted is left over from a crashed run. */
 export const STALE_CLAIM_MS = 30 * 60 * 1000;
 
 const HOUR_MS = 3600 * 1000;
-const DAY_MS = 24 * HOUR_MS;
 
 export interface SweeperConfig {
   /** Stack-name prefix: feature stacks are `<prefix>-<staging name>`. */
@@ -78,8 +63,6 @@ export type Outcome =
   | 'claimed-elsewhere'
   /** An API call failed; see `error`. */
   | 'failed';
-
-export type ActivitySource = 'stack-created' | 'stack-updated' | 'keep-alive' | 'request';
 
 export interface ResourceInfo {
   readonly logicalId: string;
@@ -206,26 +189,9 @@ export interface RawStack {
  */
 export function classifyStack(stack: RawStack, config: SweeperConfig): StackInfo | IgnoredStack | undefined {
   const stackName = stack.StackName ?? '';
-  const namePrefix = `${config.prefix}-`;
-  if (!stackName.startsWith(namePrefix)) return undefined;
+  const staging = branchStagingOf(stack, config.prefix);
+  if (!isBranchStaging(staging)) return staging.lookalike ? { stackName, reason: staging.reason } : undefined;
   const ignore = (reason: string): IgnoredStack => ({ stackName, reason });
-
-  if (stack.ParentId || stack.RootId) return ignore('nested stack: deleted with its parent, never on its own');
-  const tags = new Map((stack.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
-  const kind = tags.get(TagKeys.KIND);
-  if (kind === undefined) return ignore(`no ${TagKeys.KIND} tag: not a feature staging, never touched`);
-  if (!FEATURE_KINDS.includes(kind)) return ignore(`${TagKeys.KIND}=${kind}: not a feature staging, never touched`);
-  const tagPrefix = tags.get(TagKeys.PREFIX);
-  if (tagPrefix !== config.prefix) {
-    return ignore(`${TagKeys.PREFIX}=${tagPrefix ?? '(missing)'} is not "${config.prefix}": another staging system's stack, never touched`);
-  }
-  const stagingName = tags.get(TagKeys.NAME) ?? '';
-  if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(stagingName) || `${namePrefix}${stagingName}` !== stackName) {
-    return ignore(`${TagKeys.NAME}=${JSON.stringify(stagingName)} does not match the stack name: never touched`);
-  }
-  if (StagingNames.RESERVED_NAMES.includes(stagingName)) {
-    return ignore(`"${stagingName}" is a reserved staging name (the shared staging, where every staging and the shared database live): never deleted, whatever its tags say`);
-  }
   const arn = parseStackArn(stack.StackId ?? '');
   if (!arn || arn.region !== config.region || arn.account !== config.account || arn.stackName !== stackName) {
     return ignore(`stack id ${stack.StackId} is not a stack of account ${config.account} in ${config.region}: never touched`);
@@ -235,14 +201,13 @@ export function classifyStack(stack: RawStack, config: SweeperConfig): StackInfo
   const outputs = new Map((stack.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
   const targetGroup = outputs.get(FeatureOutputs.TARGET_GROUP_FULL_NAME);
   const loadBalancer = outputs.get(FeatureOutputs.LOAD_BALANCER_FULL_NAME);
-  const branchTag = tags.get(TagKeys.BRANCH);
   return {
     stackName,
     stackId: stack.StackId!,
     uuid: arn.uuid,
-    stagingName,
-    branch: branchTag ? decodeTagValue(branchTag) : stagingName,
-    kind,
+    stagingName: staging.name,
+    branch: staging.branch,
+    kind: staging.kind,
     status: stack.StackStatus ?? 'UNKNOWN',
     createdMs: stack.CreationTime.getTime(),
     updatedMs: stack.LastUpdatedTime?.getTime(),
@@ -272,47 +237,6 @@ export function parseStackArn(arn: string): StackArn | undefined {
   return { partition: m[1], region: m[2], account: m[3], stackName: m[4], uuid: m[5] };
 }
 
-
-export type PinState =
-  | { readonly kind: 'active'; readonly until: number; readonly value: string }
-  | { readonly kind: 'expired'; readonly until: number; readonly value: string }
-  | { readonly kind: 'malformed'; readonly value: string };
-
-/**
- * A pin is `YYYY-MM-DD` (a real calendar date): the staging is kept until the end of that UTC day.
- * Anything else is malformed, and a malformed pin keeps the staging (fail closed).
- */
-export function parsePin(value: string, nowMs: number): PinState {
-  const m = /^\s*(\d{4})-(\d{2})-(\d{2})\s*$/.exec(value);
-  if (!m) return { kind: 'malformed', value };
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const start = Date.UTC(y, mo - 1, d);
-  const check = new Date(start);
-  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d) {
-    return { kind: 'malformed', value };
-  }
-  const until = start + DAY_MS;
-  return nowMs < until ? { kind: 'active', until, value } : { kind: 'expired', until, value };
-}
-
-/**
- * A keep-alive is an ISO-8601 timestamp with a time zone. A future one counts as now. A malformed one
- * counts from when the parameter was written (writing it is activity too) and is reported.
- */
-export function parseKeepAlive(value: string, lastModifiedMs: number | undefined, nowMs: number): { at?: number; problem?: string } {
-  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
-  const parsed = iso.test(value.trim()) ? Date.parse(value.trim()) : NaN;
-  if (Number.isFinite(parsed)) return { at: Math.min(parsed, nowMs) };
-  const problem = `keep-alive value ${JSON.stringify(value.slice(0, 64))} is not an ISO-8601 timestamp (e.g. 2026-05-01T12:00:00Z)`;
-  return lastModifiedMs !== undefined ? { at: Math.min(lastModifiedMs, nowMs), problem } : { problem };
-}
-
-/** An SSM parameter as the sweeper reads it. */
-export interface Parameter {
-  readonly name: string;
-  readonly value: string;
-  readonly lastModifiedMs?: number;
-}
 
 /** What GetMetricData said about one target group's RequestCount. */
 export interface RequestResult {
@@ -354,19 +278,6 @@ export function lastRequestAt(timestamps: Date[], values: number[], periodSecond
   return latest;
 }
 
-export interface Activity {
-  readonly at: number;
-  readonly source: ActivitySource;
-}
-
-export function latestActivity(candidates: (Activity | undefined)[]): Activity {
-  let best: Activity | undefined;
-  for (const c of candidates) {
-    if (c && (best === undefined || c.at > best.at)) best = c;
-  }
-  return best!;
-}
-
 /** Stack statuses the sweeper never acts on: something is already happening to the stack. */
 export function isInProgress(status: string): boolean {
   return status.endsWith('_IN_PROGRESS');
@@ -383,43 +294,4 @@ export function isoDate(ms: number): string {
 
 export function hours(ms: number): number {
   return Math.round((ms / HOUR_MS) * 100) / 100;
-}
-
-
-
-/** Names of the SSM parameters the sweeper uses, under the staging system's parameter prefix. */
-export class ParameterNames {
-  constructor(private readonly parameterPrefix: string) {}
-
-  get pinPath(): string {
-    return `${this.parameterPrefix}/${BranchParameterNames.PIN_PREFIX}`;
-  }
-
-  get keepAlivePath(): string {
-    return `${this.parameterPrefix}/${BranchParameterNames.KEEP_ALIVE_PREFIX}`;
-  }
-
-  get statePath(): string {
-    return `${this.parameterPrefix}/${STATE_PREFIX}`;
-  }
-
-  pin(stagingName: string): string {
-    return `${this.pinPath}/${stagingName}`;
-  }
-
-  keepAlive(stagingName: string): string {
-    return `${this.keepAlivePath}/${stagingName}`;
-  }
-
-  warned(stagingName: string, idleDeadlineMs: number): string {
-    return `${this.statePath}/${WARNED}/${stagingName}/${Math.floor(idleDeadlineMs / 1000)}`;
-  }
-
-  deleting(stagingName: string, uuid: string, attempt: number): string {
-    return `${this.statePath}/${DELETING}/${stagingName}/${uuid}/${attempt}`;
-  }
-
-  failed(stagingName: string, uuid: string, deletionMs: number): string {
-    return `${this.statePath}/${FAILED}/${stagingName}/${uuid}/${Math.floor(deletionMs / 1000)}`;
-  }
 }

@@ -4,6 +4,7 @@
  * then report what happened. The counts are derived from the final report. See docs/sweeper.md.
  */
 import type { MetricDatum } from '@aws-sdk/client-cloudwatch';
+import { BranchStatePaths } from '../../lib/contract/branch-state';
 import { log, logError } from '../shared/provider';
 import { describeError } from '../shared/errors';
 import {
@@ -24,7 +25,6 @@ import {
   Action,
   CompletedDeletion,
   Counts,
-  ParameterNames,
   RequestResult,
   STALE_CLAIM_MS,
   StagingReport,
@@ -42,12 +42,12 @@ export async function sweep(config: SweeperConfig, nowMs: number): Promise<Sweep
 
 /** Reads everything the decision needs. If a listing fails, nothing is known for sure: the run fails and acts on nothing. */
 async function observe(config: SweeperConfig, nowMs: number): Promise<Observation> {
-  const names = new ParameterNames(config.parameterPrefix);
+  const paths = new BranchStatePaths(config.parameterPrefix);
   const [stacks, pins, keepAlives, state] = await Promise.all([
     labelled('list the stacks (cloudformation:DescribeStacks)', describeAllStacks()),
-    labelled(`read the pins under ${names.pinPath} (ssm:GetParametersByPath)`, parametersByPath(names.pinPath)),
-    labelled(`read the keep-alives under ${names.keepAlivePath} (ssm:GetParametersByPath)`, parametersByPath(names.keepAlivePath)),
-    labelled(`read the sweeper's state under ${names.statePath} (ssm:GetParametersByPath)`, parametersByPath(names.statePath)),
+    labelled(`read the pins under ${paths.pins.root} (ssm:GetParametersByPath)`, parametersByPath(paths.pins.root)),
+    labelled(`read the keep-alives under ${paths.keepAlives.root} (ssm:GetParametersByPath)`, parametersByPath(paths.keepAlives.root)),
+    labelled(`read the sweeper's state under ${paths.sweeper.root} (ssm:GetParametersByPath)`, parametersByPath(paths.sweeper.root)),
   ]);
   const listed: Observation = { nowMs, stacks, pins, keepAlives, state };
   // RequestCount only of the stagings that may be idle (500 target groups per call); the failed
@@ -222,7 +222,7 @@ async function act(config: SweeperConfig, nowMs: number, plan: Plan): Promise<Sw
       try {
         await deleteParameters(obsolete);
       } catch (e) {
-        problems.push(`could not remove ${obsolete.length} obsolete state parameter(s) under ${new ParameterNames(config.parameterPrefix).statePath}: ${describeError(e)}; retried next run`);
+        problems.push(`could not remove ${obsolete.length} obsolete state parameter(s) under ${new BranchStatePaths(config.parameterPrefix).sweeper.root}: ${describeError(e)}; retried next run`);
       }
     }
   }

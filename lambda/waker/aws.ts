@@ -8,9 +8,10 @@ import { DescribeRulesCommand, DescribeTargetHealthCommand, ElasticLoadBalancing
 import { DescribeDBInstancesCommand, RDSClient, StartDBInstanceCommand, StopDBInstanceCommand } from '@aws-sdk/client-rds';
 import { GetScheduleCommand, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { DeleteParametersCommand, GetParametersCommand, PutParameterCommand, SSMClient, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
+import { BranchStatePaths, byStagingName, formatKeepAlive, formatSleepState, type BranchParameter } from '../../lib/contract/branch-state';
 import { reweightedActions, routeOf } from '../listener-priority/rules';
 import { isAwsError, log } from '../shared/provider';
-import { flipRules, type Observed, type Paths, type SleepConfig, type State, type Step } from './model';
+import { flipRules, type Observed, type SleepConfig, type State, type Step } from './model';
 
 const SDK = { maxAttempts: 6, retryMode: 'adaptive' } as const;
 export const ssm = new SSMClient(SDK);
@@ -30,8 +31,8 @@ export interface BranchParameters {
 }
 
 /** A branch's config, state and keep-alive in one GetParameters call. */
-export async function readBranch(paths: Paths, name: string): Promise<BranchParameters> {
-  const names = { config: paths.config(name), state: paths.state(name), keepAlive: paths.keepAlive(name) };
+export async function readBranch(paths: BranchStatePaths, name: string): Promise<BranchParameters> {
+  const names = { config: paths.sleepConfigs.of(name), state: paths.sleepStates.of(name), keepAlive: paths.keepAlives.of(name) };
   const out = await ssm.send(new GetParametersCommand({ Names: Object.values(names) }));
   const byName = new Map((out.Parameters ?? []).map((p) => [p.Name, p]));
   return {
@@ -77,7 +78,7 @@ async function databaseStatus(id: string): Promise<string | undefined> {
 }
 
 /** Carries out the steps in order. Each is idempotent: a repeated or racing step changes nothing. */
-export async function apply(config: SleepConfig, steps: readonly Step[], paths: Paths, wakerTargetGroupArn: string): Promise<void> {
+export async function apply(config: SleepConfig, steps: readonly Step[], paths: BranchStatePaths, wakerTargetGroupArn: string): Promise<void> {
   for (const step of steps) {
     switch (step.kind) {
       case 'state':
@@ -159,21 +160,21 @@ async function setScheduleEnabled(name: string, enabled: boolean): Promise<void>
   );
 }
 
-export async function putState(paths: Paths, name: string, value: State): Promise<void> {
+export async function putState(paths: BranchStatePaths, name: string, value: State): Promise<void> {
   await ssm.send(
     new PutParameterCommand({
-      Name: paths.state(name),
-      Value: JSON.stringify(value),
+      Name: paths.sleepStates.of(name),
+      Value: formatSleepState(value),
       Type: 'String',
       Overwrite: true,
     }),
   );
 }
 
-export async function putConfig(paths: Paths, config: SleepConfig): Promise<void> {
+export async function putConfig(paths: BranchStatePaths, config: SleepConfig): Promise<void> {
   await ssm.send(
     new PutParameterCommand({
-      Name: paths.config(config.stagingName),
+      Name: paths.sleepConfigs.of(config.stagingName),
       Value: JSON.stringify(config),
       Type: 'String',
       // Long service and schedule lists may pass the standard tier's 4 KB.
@@ -184,18 +185,18 @@ export async function putConfig(paths: Paths, config: SleepConfig): Promise<void
 }
 
 /** The keep-alive the sweeper reads: a visit that only saw the waking page is still activity. */
-export async function putKeepAlive(paths: Paths, name: string, nowMs: number): Promise<void> {
-  await ssm.send(new PutParameterCommand({ Name: paths.keepAlive(name), Value: new Date(nowMs).toISOString(), Type: 'String', Overwrite: true }));
+export async function putKeepAlive(paths: BranchStatePaths, name: string, nowMs: number): Promise<void> {
+  await ssm.send(new PutParameterCommand({ Name: paths.keepAlives.of(name), Value: formatKeepAlive(nowMs), Type: 'String', Overwrite: true }));
 }
 
 /**
  * The one wake of one sleep: `sleep-claims/<name>/<sleeping since>`, created with Overwrite=false.
  * Of many requests that find the branch asleep at once, exactly one gets true and starts it.
  */
-export async function claimWake(paths: Paths, name: string, sleepingSince: string, nowMs: number): Promise<boolean> {
+export async function claimWake(paths: BranchStatePaths, name: string, sleepingSince: string, nowMs: number): Promise<boolean> {
   try {
     await ssm.send(
-      new PutParameterCommand({ Name: paths.claim(name, sleepingSince), Value: new Date(nowMs).toISOString(), Type: 'String', Overwrite: false }),
+      new PutParameterCommand({ Name: paths.wakeClaim(name, sleepingSince), Value: new Date(nowMs).toISOString(), Type: 'String', Overwrite: false }),
     );
     return true;
   } catch (e) {
@@ -205,34 +206,30 @@ export async function claimWake(paths: Paths, name: string, sleepingSince: strin
 }
 
 /** Every config below `sleep-config/`, by staging name. */
-export async function allConfigs(paths: Paths): Promise<Map<string, string>> {
-  return byChildName(paths.configRoot, await parametersByPath(paths.configRoot, false));
+export async function allConfigs(paths: BranchStatePaths): Promise<Map<string, string>> {
+  return new Map([...(await byStagingNameIn(paths.sleepConfigs.root))].map(([name, p]) => [name, p.value]));
 }
 
-export async function parametersByPath(path: string, recursive: boolean): Promise<Array<{ name: string; value: string }>> {
-  const out: Array<{ name: string; value: string }> = [];
+export async function parametersByPath(path: string, recursive: boolean): Promise<BranchParameter[]> {
+  const out: BranchParameter[] = [];
   for await (const page of paginateGetParametersByPath({ client: ssm, pageSize: 10 }, { Path: path, Recursive: recursive })) {
-    for (const p of page.Parameters ?? []) if (p.Name) out.push({ name: p.Name, value: p.Value ?? '' });
+    for (const p of page.Parameters ?? []) if (p.Name) out.push({ name: p.Name, value: p.Value ?? '', lastModifiedMs: p.LastModifiedDate?.getTime() });
   }
   return out;
 }
 
-export function byChildName(root: string, params: Array<{ name: string; value: string }>): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const p of params) {
-    const rest = p.name.slice(root.length + 1);
-    if (p.name.startsWith(`${root}/`) && rest && !rest.includes('/')) out.set(rest, p.value);
-  }
-  return out;
+/** The parameters directly below `root` (a folder of lib/contract/branch-state.ts), by staging name. */
+export async function byStagingNameIn(root: string): Promise<Map<string, BranchParameter>> {
+  return byStagingName(root, await parametersByPath(root, false));
 }
 
 /**
  * Removes a branch's parameters that the waker writes (config, state, claims, and the keep-alive
  * its visits write), so that `cdk destroy` leaves none behind; names already gone are fine.
  */
-export async function deleteBranchParameters(paths: Paths, name: string): Promise<void> {
-  const claims = (await parametersByPath(paths.claimRoot(name), true)).map((p) => p.name);
-  const names = [paths.config(name), paths.state(name), paths.keepAlive(name), ...claims];
+export async function deleteBranchParameters(paths: BranchStatePaths, name: string): Promise<void> {
+  const claims = (await parametersByPath(paths.wakeClaims.of(name), true)).map((p) => p.name);
+  const names = [paths.sleepConfigs.of(name), paths.sleepStates.of(name), paths.keepAlives.of(name), ...claims];
   for (let i = 0; i < names.length; i += 10) {
     await ssm.send(new DeleteParametersCommand({ Names: names.slice(i, i + 10) }));
   }

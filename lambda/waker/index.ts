@@ -18,7 +18,7 @@
  */
 import type { ALBEvent, ALBResult } from 'aws-lambda';
 import { AccessEnvironment, mayWake, parseAccessConfig, type AccessConfig } from '../../lib/contract/access';
-import { SleepStates } from '../../lib/contract/staging';
+import { BranchStatePaths, lastActivity, malformedPinProblem, parseKeepAlive, parsePin, parseTimestamp, SleepStates } from '../../lib/contract/branch-state';
 import { nearMatches } from '../../lib/contract/suggest';
 import type { ManualSleepResult } from '../../lib/contract/sleeper';
 import { SleepAttributes, WakerEnvironment, parseProperties } from '../../lib/contract/providers/waker';
@@ -32,8 +32,7 @@ import {
   claimWake,
   deleteBranchParameters,
   observe,
-  parametersByPath,
-  byChildName,
+  byStagingNameIn,
   putConfig,
   putKeepAlive,
   putState,
@@ -43,12 +42,9 @@ import {
   MINUTE_MS,
   decideTick,
   expectedWakeSeconds,
-  keepAliveMs,
   parseConfig,
   parseSleeperEvent,
   parseState,
-  paths,
-  pinActivityMs,
   sleepSteps,
   stagingNameOfHost,
   wakeStep,
@@ -105,7 +101,7 @@ async function handleRequest(event: ALBEvent): Promise<ALBResult> {
   const headers = lowerCase(event.headers ?? {});
   const request = { method: event.httpMethod ?? 'GET', headers };
   const name = stagingNameOfHost(headers.host);
-  const p = paths(prefix());
+  const p = new BranchStatePaths(prefix());
   if (!name) return wakerResponse({ request, phase: 'unknown', stagingName: '', expectedSeconds: 0, elapsedSeconds: 0 });
 
   const params = await readBranch(p, name);
@@ -134,7 +130,7 @@ async function handleRequest(event: ALBEvent): Promise<ALBResult> {
     stagingName: name,
     branch: config.branch,
     expectedSeconds: expectedWakeSeconds(Boolean(state.databaseStopped)),
-    elapsedSeconds: state.state === SleepStates.WAKING ? Math.max(0, (now - Date.parse(state.since)) / 1000) : 0,
+    elapsedSeconds: state.state === SleepStates.WAKING ? Math.max(0, (now - parseTimestamp(state.since)!) / 1000) : 0,
     databaseStarting: Boolean(state.databaseStopped),
   });
   log('waker request', { stagingName: name, client, state: state.state, status: response.statusCode });
@@ -147,7 +143,7 @@ export const onRequest = entry('waker.onRequest', handleRequest);
  * the others find it `waking` on their next request. A waking (or, after a lost race, awake but
  * still routed here) branch is observed and moved on.
  */
-async function moveWakeOn(config: SleepConfig, state: State, p: ReturnType<typeof paths>, wakerArn: string, now: number, reason: string): Promise<State> {
+async function moveWakeOn(config: SleepConfig, state: State, p: BranchStatePaths, wakerArn: string, now: number, reason: string): Promise<State> {
   if (state.state === SleepStates.SLEEPING) {
     const won = await claimWake(p, config.stagingName, state.since, now);
     if (!won) {
@@ -170,6 +166,8 @@ async function moveWakeOn(config: SleepConfig, state: State, p: ReturnType<typeo
 export interface TickReport {
   readonly decisions: TickDecision[];
   readonly failures: Array<{ stagingName: string; error: string }>;
+  /** Unreadable pins and keep-alives: each still decided fail-closed (lib/contract/branch-state.ts), and reported. */
+  readonly problems: string[];
 }
 
 /** A round (the schedule's event, `{}` or no event), or a manual wake or sleep of one branch. */
@@ -178,7 +176,7 @@ function runSchedule(event: unknown): Promise<TickReport | ManualSleepResult>;
 async function runSchedule(event?: unknown): Promise<TickReport | ManualSleepResult> {
   const request = parseSleeperEvent(event);
   const now = clock.now();
-  const p = paths(prefix());
+  const p = new BranchStatePaths(prefix());
   const wakerArn = wakerTargetGroup();
   if (request.kind !== 'tick') return manual(request.kind, request.stagingName, p, wakerArn, now);
   const configs = [...(await allConfigs(p)).entries()].flatMap(([name, json]) => {
@@ -189,18 +187,14 @@ async function runSchedule(event?: unknown): Promise<TickReport | ManualSleepRes
       return [];
     }
   });
-  if (configs.length === 0) return { decisions: [], failures: [] };
+  if (configs.length === 0) return { decisions: [], failures: [], problems: [] };
 
-  const root = prefix().replace(/\/+$/, '');
   const [stacks, states, keepAlives, pins] = await Promise.all([
     describeAllStacks(),
-    parametersByPath(`${root}/sleep`, false),
-    parametersByPath(`${root}/keep-alive`, false),
-    parametersByPath(`${root}/pins`, false),
+    byStagingNameIn(p.sleepStates.root),
+    byStagingNameIn(p.keepAlives.root),
+    byStagingNameIn(p.pins.root),
   ]);
-  const stateOf = byChildName(`${root}/sleep`, states);
-  const keepAliveOf = byChildName(`${root}/keep-alive`, keepAlives);
-  const pinOf = byChildName(`${root}/pins`, pins);
   const stackOf = new Map(stacks.map((s) => [s.StackName, s]));
 
   // Requests in the longest sleepAfter window, in minute buckets (5-minute ones beyond 16 hours).
@@ -216,23 +210,28 @@ async function runSchedule(event?: unknown): Promise<TickReport | ManualSleepRes
 
   const decisions: TickDecision[] = [];
   const failures: Array<{ stagingName: string; error: string }> = [];
+  const problems: string[] = [];
   for (const config of configs) {
     const name = config.stagingName;
     try {
       const stack = stackOf.get(config.stackName);
-      const state = parseState(stateOf.get(name), now);
+      const state = parseState(states.get(name)?.value, now);
       const result = requests.get(name);
       if (result?.error) throw new Error(`could not read its requests: ${result.error}`);
-      const activity = Math.max(
-        stack?.LastUpdatedTime?.getTime() ?? 0,
-        stack?.CreationTime?.getTime() ?? 0,
-        keepAliveMs(keepAliveOf.get(name), now) ?? 0,
-        pinActivityMs(pinOf.get(name), now) ?? 0,
-        result?.lastRequestMs ?? 0,
-      );
+      const keepAliveParam = keepAlives.get(name);
+      const keepAlive = keepAliveParam && parseKeepAlive(keepAliveParam.value, keepAliveParam.lastModifiedMs, now);
+      if (keepAlive?.problem) problems.push(`${p.keepAlives.of(name)}: ${keepAlive.problem}; counted from when it was written`);
+      const pin = pins.has(name) ? parsePin(pins.get(name)!.value, now) : undefined;
+      if (pin?.kind === 'malformed') problems.push(`${malformedPinProblem(p.pins.of(name), pin.value)}: the branch is kept awake (fail closed) until it is fixed or deleted`);
+      const activity = lastActivity({
+        createdMs: stack?.CreationTime?.getTime(),
+        updatedMs: stack?.LastUpdatedTime?.getTime(),
+        keepAlive,
+        lastRequestMs: result?.lastRequestMs,
+      });
       const needsObservation = state.state !== SleepStates.AWAKE || config.databaseInstanceId !== undefined;
       const observed = needsObservation ? await observe(config, wakerArn) : undefined;
-      const decision = decideTick({ config, state, lastActivityMs: activity, stackStatus: stack?.StackStatus, databaseStatus: observed?.databaseStatus, nowMs: now });
+      const decision = decideTick({ config, state, lastActivityMs: activity?.at ?? 0, pin, stackStatus: stack?.StackStatus, databaseStatus: observed?.databaseStatus, nowMs: now });
       decisions.push(decision);
       if (decision.action === 'sleep') {
         const reason = state.state === SleepStates.WAKING ? 'wake-gave-up' : 'idle';
@@ -248,11 +247,12 @@ async function runSchedule(event?: unknown): Promise<TickReport | ManualSleepRes
     }
   }
   log('sleeper run', { decisions, failures });
+  if (problems.length > 0) logError('unreadable pins or keep-alives', { problems });
   if (failures.length > 0) {
     // Fails the run, so the Errors metric shows it; every other branch was still handled.
     throw new Error(`The sleeper could not handle ${failures.length} staging(s): ${failures.map((f) => `${f.stagingName}: ${f.error}`).join('; ')}`);
   }
-  return { decisions, failures };
+  return { decisions, failures, problems };
 }
 export const onSchedule = entry('waker.onSchedule', runSchedule);
 
@@ -262,12 +262,12 @@ export const onSchedule = entry('waker.onSchedule', runSchedule);
  * round does not put the branch straight back to sleep. A sleep is the idle sleep's steps, reason
  * `manual`. Repeating either changes nothing.
  */
-async function manual(action: 'wake' | 'sleep', name: string, p: ReturnType<typeof paths>, wakerArn: string, now: number): Promise<ManualSleepResult> {
+async function manual(action: 'wake' | 'sleep', name: string, p: BranchStatePaths, wakerArn: string, now: number): Promise<ManualSleepResult> {
   const params = await readBranch(p, name);
   if (!params.config) {
     const near = nearMatches(name, [...(await allConfigs(p)).keys()]);
     throw new Error(
-      `No branch staging "${name}" to ${action}: there is no ${p.config(name)} (its stack is not deployed, or is being created).` +
+      `No branch staging "${name}" to ${action}: there is no ${p.sleepConfigs.of(name)} (its stack is not deployed, or is being created).` +
         (near.length ? ` Did you mean ${near.map((n) => `"${n}"`).join(', ')}?` : ''),
     );
   }
@@ -299,7 +299,7 @@ export function configFromProperties(p: Record<string, unknown>): SleepConfig {
 }
 
 async function handleEvent(event: OnEventRequest): Promise<OnEventResponse> {
-  const p = paths(prefix());
+  const p = new BranchStatePaths(prefix());
   if (event.RequestType === 'Delete') {
     const name = String(event.ResourceProperties?.StagingName ?? '');
     if (name) await deleteBranchParameters(p, name);
@@ -322,14 +322,14 @@ async function handleEvent(event: OnEventRequest): Promise<OnEventResponse> {
     if (event.RequestType === 'Create') await deleteBranchParameters(p, config.stagingName).catch(() => undefined);
     throw e;
   }
-  return { PhysicalResourceId: p.config(config.stagingName), Data: { [SleepAttributes.STATE_PARAMETER]: p.state(config.stagingName) } };
+  return { PhysicalResourceId: p.sleepConfigs.of(config.stagingName), Data: { [SleepAttributes.STATE_PARAMETER]: p.sleepStates.of(config.stagingName) } };
 }
 export const onEvent = entry('waker.onEvent', handleEvent);
 
 async function checkComplete(event: IsCompleteRequest): Promise<IsCompleteResponse> {
   if (event.RequestType === 'Delete') return { IsComplete: true };
   const config = configFromProperties(event.ResourceProperties);
-  const p = paths(prefix());
+  const p = new BranchStatePaths(prefix());
   const now = clock.now();
   const state = parseState((await readBranch(p, config.stagingName)).state, now);
   if (state.state === SleepStates.AWAKE) return { IsComplete: true };

@@ -3,7 +3,7 @@
  * decisions, each a function from what was observed (and the clock) to a list of steps with a
  * reason. aws.ts carries the steps out. No AWS calls here.
  */
-import { BranchParameterNames, SleepStates, type SleepStateValue } from '../../lib/contract/staging';
+import { SleepStates, parseSleepState, parseTimestamp, pinKeeps, type Pin, type SleepStateValue } from '../../lib/contract/branch-state';
 import { SleeperEventKeys } from '../../lib/contract/sleeper';
 import { ScheduledEvent } from '../../lib/contract/sweeper';
 import type { SleepConfig } from '../../lib/contract/providers/waker';
@@ -27,8 +27,8 @@ export const MINUTE_MS = 60_000;
 export const WAKE_SECONDS = {
   /** ECS schedules the tasks, pulls a 250–500 MB image and starts it (upper report). */
   taskStart: 90,
-  /** Two passing checks at a 15 s interval (the branch target group's settings). */
-  healthChecks: 30,
+  /** Two passing checks at a 5 s interval (the branch target group's settings, lib/staging-services.ts). */
+  healthChecks: 10,
   /** ModifyRule, then the page's next refresh (5 s). */
   routeAndRefresh: 10,
   /** StartDBInstance of a small stopped instance until `available` (typical reports: 4–8 min). */
@@ -64,50 +64,15 @@ export function parseConfig(json: string): SleepConfig {
   } as SleepConfig;
 }
 
-/** The state JSON; a missing or unreadable value counts as awake since `fallbackMs`. */
+/** The state (lib/contract/branch-state.ts parseSleepState); a missing or unreadable value counts as awake since `fallbackMs`. */
 export function parseState(json: string | undefined, fallbackMs: number): State {
-  if (json) {
-    try {
-      const s = JSON.parse(json) as Partial<State>;
-      if ((s.state === SleepStates.AWAKE || s.state === SleepStates.SLEEPING || s.state === SleepStates.WAKING) && typeof s.since === 'string' && !isNaN(Date.parse(s.since))) {
-        return s as State;
-      }
-    } catch {
-      // falls through
-    }
-  }
-  return { state: SleepStates.AWAKE, since: new Date(fallbackMs).toISOString(), reason: 'no-state' };
+  return parseSleepState(json) ?? { state: SleepStates.AWAKE, since: new Date(fallbackMs).toISOString(), reason: 'no-state' };
 }
 
 /** The staging name of a request's host: its first DNS label, lower case. */
 export function stagingNameOfHost(host: string | undefined): string | undefined {
   const label = (host ?? '').split(':')[0].split('.')[0].toLowerCase();
   return /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(label) ? label : undefined;
-}
-
-export interface Paths {
-  readonly state: (name: string) => string;
-  readonly config: (name: string) => string;
-  readonly configRoot: string;
-  readonly claim: (name: string, since: string) => string;
-  readonly claimRoot: (name: string) => string;
-  readonly keepAlive: (name: string) => string;
-  readonly pin: (name: string) => string;
-}
-
-/** SSM names below the parameter prefix (lib/contract/staging.ts BranchParameterNames). */
-export function paths(parameterPrefix: string): Paths {
-  const p = parameterPrefix.replace(/\/+$/, '');
-  return {
-    state: (n) => `${p}/${BranchParameterNames.SLEEP_STATE_PREFIX}/${n}`,
-    config: (n) => `${p}/${BranchParameterNames.SLEEP_CONFIG_PREFIX}/${n}`,
-    configRoot: `${p}/${BranchParameterNames.SLEEP_CONFIG_PREFIX}`,
-    // SSM names allow a-zA-Z0-9_.-/ only, so the timestamp's colons go.
-    claim: (n, since) => `${p}/${BranchParameterNames.WAKE_CLAIM_PREFIX}/${n}/${since.replace(/[^0-9A-Za-z.-]/g, '')}`,
-    claimRoot: (n) => `${p}/${BranchParameterNames.WAKE_CLAIM_PREFIX}/${n}`,
-    keepAlive: (n) => `${p}/${BranchParameterNames.KEEP_ALIVE_PREFIX}/${n}`,
-    pin: (n) => `${p}/${BranchParameterNames.PIN_PREFIX}/${n}`,
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -211,8 +176,10 @@ export function sleepSteps(config: SleepConfig, observed: Observed, nowMs: numbe
 export interface TickInput {
   readonly config: SleepConfig;
   readonly state: State;
-  /** Latest activity (deploy, request, keep-alive, pin, wake), ms. */
+  /** Latest activity (lib/contract/branch-state.ts lastActivity: deploy, request, keep-alive), ms; 0 when none is known. */
   readonly lastActivityMs: number;
+  /** The branch's pin, parsed: an active or unreadable one keeps an awake branch awake. */
+  readonly pin?: Pin;
   /** CloudFormation status of the branch's stack; undefined when it is gone. */
   readonly stackStatus?: string;
   /** RDS status of the branch's own database, when it has one. */
@@ -232,10 +199,12 @@ export interface TickDecision {
 export function decideTick(input: TickInput): TickDecision {
   const { config, state, nowMs } = input;
   const d = (action: TickAction, reason: string): TickDecision => ({ stagingName: config.stagingName, action, reason });
+  // parseState accepts only a readable `since`; were it not, the state would count as entered now.
+  const sinceMs = parseTimestamp(state.since) ?? nowMs;
   if (input.stackStatus === undefined) return d('none', 'its stack is gone');
   if (input.stackStatus.endsWith('_IN_PROGRESS')) return d('none', `its stack is ${input.stackStatus}; a deploy decides its state`);
   if (state.state === SleepStates.WAKING) {
-    const wakingMs = nowMs - Date.parse(state.since);
+    const wakingMs = nowMs - sinceMs;
     if (wakingMs >= WAKE_GIVE_UP_MINUTES * MINUTE_MS) {
       return d('sleep', `waking for ${Math.floor(wakingMs / MINUTE_MS)} minutes without a healthy web target; back to sleep until the next visit`);
     }
@@ -243,7 +212,7 @@ export function decideTick(input: TickInput): TickDecision {
   }
   if (state.state === SleepStates.SLEEPING) {
     const stopAfter = config.stopDatabaseAfterMinutes * MINUTE_MS;
-    const asleepMs = nowMs - Date.parse(state.since);
+    const asleepMs = nowMs - sinceMs;
     // RDS starts a stopped instance by itself after 7 days; it is stopped again on the next run.
     if (config.databaseInstanceId && stopAfter > 0 && asleepMs >= stopAfter && input.databaseStatus === 'available') {
       return d('stop-database', state.databaseStopped ? 'RDS started the database after 7 days stopped; stopping it again' : `asleep for ${Math.floor(asleepMs / MINUTE_MS)} minutes`);
@@ -251,24 +220,13 @@ export function decideTick(input: TickInput): TickDecision {
     return d('none', `asleep since ${state.since}`);
   }
   if (config.sleepAfterMinutes <= 0) return d('none', 'sleep is off for this branch');
-  const idleMs = nowMs - Math.max(input.lastActivityMs, Date.parse(state.since));
+  if (input.pin?.kind === 'active') return d('none', `pinned until the end of ${input.pin.value} (UTC)`);
+  if (pinKeeps(input.pin)) return d('none', 'unreadable pin: kept awake (fail closed)');
+  const idleMs = nowMs - Math.max(input.lastActivityMs, sinceMs);
   if (idleMs >= config.sleepAfterMinutes * MINUTE_MS) {
     return d('sleep', `no activity for ${Math.floor(idleMs / MINUTE_MS)} minutes (sleepAfter ${config.sleepAfterMinutes})`);
   }
   return d('none', `active ${Math.floor(idleMs / MINUTE_MS)} minutes ago`);
-}
-
-/** A pin (`YYYY-MM-DD`) keeps the branch awake until the end of that UTC day: activity "now" until then. */
-export function pinActivityMs(value: string | undefined, nowMs: number): number | undefined {
-  if (!value || !/^\d{4}-\d{2}-\d{2}$/.test(value.trim())) return undefined;
-  const end = Date.parse(`${value.trim()}T23:59:59.999Z`);
-  return isNaN(end) ? undefined : Math.min(end, nowMs);
-}
-
-/** A keep-alive's ISO timestamp, in ms (a future one counts as now). */
-export function keepAliveMs(value: string | undefined, nowMs: number): number | undefined {
-  const t = value ? Date.parse(value.trim()) : NaN;
-  return isNaN(t) ? undefined : Math.min(t, nowMs);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ export interface ManualSleepResult {
   readonly action: string;
   readonly stagingName: string;
   readonly branch: string;
-  /** The state after this invocation: `awake`, `waking` or `sleeping` (lib/contract/staging.ts SleepStates). */
+  /** The state after this invocation: `awake`, `waking` or `sleeping` (lib/contract/branch-state.ts SleepStates). */
   readonly state: string;
   /** False when there was nothing to do: a wake of an awake branch, a sleep of a sleeping one. */
   readonly changed: boolean;

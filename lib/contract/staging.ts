@@ -1,6 +1,7 @@
 /**
  * The contract between the constructs, the custom-resource handlers and the sweeper:
- * tag keys, stack output names and SSM parameter names. This module has no imports, so handler
+ * tag keys, stack output names and the shared SSM parameter names (the per-branch ones, with
+ * their formats, are lib/contract/branch-state.ts). This module has no imports, so handler
  * bundles can read it without pulling in aws-cdk-lib.
  */
 
@@ -92,47 +93,6 @@ export class SharedParameterNames {
   public static readonly WAKER_TARGET_GROUP_ARN = 'shared/waker/target-group-arn';
   /** `shared/providers/<provider name>/service-token` */
   public static readonly PROVIDER_PREFIX = 'shared/providers';
-}
-
-/** Per-branch SSM parameters the sweeper reads, below the parameter prefix. */
-export class BranchParameterNames {
-  /** `pins/<staging name>`: `YYYY-MM-DD`, the staging is kept until the end of that UTC day. */
-  public static readonly PIN_PREFIX = 'pins';
-  /** `keep-alive/<staging name>`: an ISO-8601 timestamp that counts as activity. */
-  public static readonly KEEP_ALIVE_PREFIX = 'keep-alive';
-  /** `sleep/<staging name>`: the branch's sleep state, JSON `SleepStateValue` (written by the sleeper and the waker). */
-  public static readonly SLEEP_STATE_PREFIX = 'sleep';
-  /** `sleep-config/<staging name>`: what the sleeper may scale and route, JSON (written by each deploy). */
-  public static readonly SLEEP_CONFIG_PREFIX = 'sleep-config';
-  /** `sleep-claims/<staging name>/<sleeping since>`: the one wake of one sleep, created with Overwrite=false. */
-  public static readonly WAKE_CLAIM_PREFIX = 'sleep-claims';
-}
-
-/** Values of `SleepStateValue.state`. */
-export class SleepStates {
-  /** The rule forwards to the branch; services run at their desired counts. */
-  public static readonly AWAKE = 'awake';
-  /** Services at zero, schedules disabled, the rule forwards to the waker. */
-  public static readonly SLEEPING = 'sleeping';
-  /** A request or a deploy started the branch; the rule moves back once the web target is healthy. */
-  public static readonly WAKING = 'waking';
-}
-
-/**
- * The JSON of `<parameterPrefix>/sleep/<staging name>`, for tools such as the `staging` CLI:
- * `{"state":"sleeping","since":"2026-12-01T20:00:00.000Z","desiredCounts":{"<service name>":1},"databaseStopped":false}`.
- */
-export interface SleepStateValue {
-  /** `awake`, `sleeping` or `waking` (SleepStates). */
-  readonly state: string;
-  /** ISO-8601: when the branch entered this state. */
-  readonly since: string;
-  /** The services' desired counts when the branch went to sleep, restored on wake. */
-  readonly desiredCounts?: Record<string, number>;
-  /** True while the sleeper keeps the branch's own database stopped. */
-  readonly databaseStopped?: boolean;
-  /** What caused the state: `idle`, `request`, `deploy`, ... */
-  readonly reason?: string;
 }
 
 /** Names of the custom-resource providers that SharedStaging hosts. */

@@ -3,7 +3,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { FeatureOutputs, ProviderNames, Streams } from '../contract/staging';
 import { StagingNames } from '../contract/naming';
 import { ListenerRuleResourceProperties, ReleaseResourceProperties, ResourceTypes, SleepResourceProperties, StagingQuotaResourceProperties } from '../contract/providers';
@@ -22,6 +22,11 @@ export interface BranchServicesProps extends Omit<BranchStagingProps, 'branch'> 
   readonly data: LazyWiring;
   /** A command run as a one-off task before the services roll (migrations). */
   readonly releaseCommand?: string[];
+  /**
+   * What the long-running services wait for but the release task does not (a restored Solr
+   * collection: migrations don't use it, a URL that answers has its search).
+   */
+  readonly servicesAwait?: IConstruct[];
   /** The branch's own RDS instance, which the sleeper may stop. */
   readonly databaseInstanceId?: string;
   /** Stop `databaseInstanceId` after the branch slept this long. */
@@ -91,11 +96,13 @@ export class BranchServices extends Construct {
       scheduledJobs: (props.scheduledJobs ?? []).map(sized),
       ...resolveWiring(layer(props.data, eager(props.environment, props.secrets))),
       capacityProviderStrategies: props.capacityProviderStrategies,
+      cpuArchitecture: props.cpuArchitecture,
       enableExecuteCommand: true,
       familyPrefix: names.stackName,
       release: props.releaseCommand ? sized({ name: 'release', command: props.releaseCommand }) : undefined,
     });
     if (props.releaseCommand) this.release = this.releaseTask(props, props.releaseCommand);
+    for (const service of this.services.allServices) for (const awaited of props.servicesAwait ?? []) service.node.addDependency(awaited);
     for (const taskDefinition of this.taskDefinitions()) {
       acknowledgeWildcardPermissions(
         taskDefinition.taskRole,

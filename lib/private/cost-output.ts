@@ -22,13 +22,34 @@ export function stackCostSummary(stack: Stack): string {
 }
 
 /**
- * The stack's resources as its template holds them, each resolved from its L1 (CfnResource),
- * overrides included. Not the stack's template: that holds the cost output itself.
+ * The resource types the cost model reads (lib/contract/cost/model.ts priceTemplate): only these
+ * are resolved: resolving every resource a second time showed in the synth benchmark.
+ */
+const PRICED_TYPES = new Set([
+  'AWS::ECS::Service',
+  'AWS::ECS::TaskDefinition',
+  'AWS::Scheduler::Schedule',
+  'Custom::StagingDatabase',
+  'Custom::StagingTemplateDatabase',
+  'Custom::StagingSleep',
+  'AWS::RDS::DBInstance',
+  'AWS::ElastiCache::ReplicationGroup',
+  'AWS::ElastiCache::CacheCluster',
+  'AWS::ElasticLoadBalancingV2::LoadBalancer',
+  'AWS::EC2::NatGateway',
+  'AWS::EC2::EIP',
+  'AWS::SecretsManager::Secret',
+  'AWS::Logs::LogGroup',
+]);
+
+/**
+ * The stack's priced resources as its template holds them, each resolved from its L1
+ * (CfnResource), overrides included. Not the stack's template: that holds the cost output itself.
  */
 function resourcesOf(stack: Stack): Record<string, any> {
   const resources: Record<string, any> = {};
   for (const c of stack.node.findAll()) {
-    if (!CfnResource.isCfnResource(c) || Stack.of(c) !== stack) continue;
+    if (!CfnResource.isCfnResource(c) || Stack.of(c) !== stack || !PRICED_TYPES.has(c.cfnResourceType)) continue;
     Object.assign(resources, (stack.resolve(c._toCloudFormation()) as { Resources?: Record<string, any> }).Resources ?? {});
   }
   return resources;

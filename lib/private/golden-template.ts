@@ -1,4 +1,4 @@
-import { CfnOutput, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { CfnOutput, CustomResource, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -11,6 +11,9 @@ import { SharedStagingNames, StagingNames } from '../contract/naming';
 import type { SharedDatabaseTemplateOptions } from '../providers/database-template';
 import { acknowledgeWildcardPermissions } from './acknowledge';
 import { GOLDEN_REFRESH_SCRIPT } from './golden-refresh-script';
+import { ReleaseResourceProperties, ResourceTypes } from '../contract/providers';
+import type { StagingProvider } from '../staging-provider';
+import { PROVIDER_SERVICE_TIMEOUT } from './timeouts';
 
 /** Properties of `GoldenTemplate`. */
 export interface GoldenTemplateProps extends SharedDatabaseTemplateOptions {
@@ -28,6 +31,8 @@ export interface GoldenTemplateProps extends SharedDatabaseTemplateOptions {
   readonly postgresMajorVersion: string;
   /** The shared staging's schedule group (`SharedStagingNames.scheduleGroupName`). */
   readonly scheduleGroup: scheduler.IScheduleGroup;
+  /** The shared staging's release-task provider, which runs the first refresh on the first deploy. */
+  readonly releaseTaskProvider?: StagingProvider;
 }
 
 /**
@@ -119,10 +124,44 @@ export class GoldenTemplate extends Construct {
       Fn.join(',', props.securityGroups.map((g) => g.securityGroupId)),
       ']}"',
     ]);
+    this.firstRefresh(props, logGroup, subnets);
     new CfnOutput(Stack.of(this), 'StagingDatabaseTemplateRefreshCommand', {
       description: `Refreshes the golden template ${this.templateDatabase} now (branch databases are copied from it)`,
       value: this.refreshCommand,
     });
+  }
+
+  /**
+   * The first refresh, run by the shared stack's first deploy through the release-task provider
+   * (a `Custom::StagingRelease` of the shared staging), so the golden template exists before any
+   * branch is copied from it. It runs again only when the refresh task changes (a new Postgres
+   * major, a new script); the nightly schedule keeps the template fresh.
+   */
+  private firstRefresh(props: GoldenTemplateProps, logGroup: logs.LogGroup, subnets: string[]): void {
+    const provider = props.releaseTaskProvider;
+    if (!provider) return;
+    // The provider passes only feature-staging roles; these two are the shared staging's.
+    this.taskDefinition.taskRole.grantPassRole(provider.onEventHandler.grantPrincipal);
+    this.taskDefinition.obtainExecutionRole().grantPassRole(provider.onEventHandler.grantPrincipal);
+    const refresh = new CustomResource(this, 'FirstRefresh', {
+      serviceToken: provider.serviceToken,
+      resourceType: ResourceTypes.RELEASE,
+      serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
+      properties: {
+        ClusterArn: props.cluster.clusterArn,
+        TaskDefinitionArn: this.taskDefinition.taskDefinitionArn,
+        ContainerName: 'refresh',
+        Command: [GOLDEN_REFRESH_SCRIPT],
+        Subnets: subnets,
+        SecurityGroups: props.securityGroups.map((g) => g.securityGroupId),
+        CapacityProviderStrategy: JSON.stringify([{ capacityProvider: 'FARGATE', weight: 1 }]),
+        LogGroupName: logGroup.logGroupName,
+        LogStreamPrefix: 'refresh',
+        StagingName: 'shared-database-template',
+      } satisfies ReleaseResourceProperties,
+    });
+    // The task pulls the postgres image through the NAT gateway and reads the shared database.
+    refresh.node.addDependency(props.cluster.vpc);
   }
 }
 

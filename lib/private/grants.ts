@@ -1,6 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { IConstruct } from 'constructs';
+import type { BranchParameterFolder } from '../contract/branch-state';
 
 /** The ARN of an SSM parameter or path, `name` starting with `/`, in the stack of `scope`. */
 export function parameterArn(scope: IConstruct, name: string): string {
@@ -18,11 +19,14 @@ export function grantReadParameterTree(grantee: iam.IGrantable, scope: IConstruc
   });
 }
 
-/** Write, delete and read the per-staging parameters `<parameterPrefix>/<folder>/<staging name>`. */
-export function grantBranchParameters(grantee: iam.IGrantable, scope: IConstruct, parameterPrefix: string, folder: string): iam.Grant {
+/**
+ * Write, delete and read the per-staging parameters of one folder, `folder.below`
+ * (`<parameterPrefix>/<folder>/*`, lib/contract/branch-state.ts BranchStatePaths).
+ */
+export function grantBranchParameters(grantee: iam.IGrantable, scope: IConstruct, folder: BranchParameterFolder): iam.Grant {
   return iam.Grant.addToPrincipal({
     grantee,
     actions: ['ssm:PutParameter', 'ssm:DeleteParameter', 'ssm:GetParameter'],
-    resourceArns: [parameterArn(scope, `${parameterPrefix}/${folder}/*`)],
+    resourceArns: [parameterArn(scope, folder.below)],
   });
 }

@@ -25,7 +25,8 @@ export function releaseTaskProvider(props: ReleaseTaskProviderProps): ProviderDe
     options: {
       handler: 'release-task',
       waits: true,
-      queryInterval: Duration.seconds(15),
+      // Polled every 5 s: the services wait for it on every deploy, and a poll costs one Lambda call.
+      queryInterval: Duration.seconds(5),
       timeout: Duration.minutes(1),
       policies: [
         new iam.PolicyStatement({

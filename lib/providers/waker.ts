@@ -1,6 +1,7 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { BranchParameterNames, FEATURE_KINDS, ProviderNames, TagKeys } from '../contract/staging';
+import { BranchStatePaths, foldersAndBelow } from '../contract/branch-state';
+import { FEATURE_KINDS, ProviderNames, TagKeys } from '../contract/staging';
 import { ReasonedResources } from '../private/acknowledge';
 import { StagingArns } from '../private/arns';
 import { parameterArn } from '../private/grants';
@@ -30,8 +31,9 @@ export function sleepPolicies(stack: Stack, scope: SleepScope, reasons: Reasoned
   const arns = new StagingArns(stack, scope.prefix);
   const tagRequired = 'They must also carry the feature tag.';
   const tagged = (key: string) => ({ StringEquals: { [key]: [...FEATURE_KINDS] } });
-  const parameter = (path: string) => parameterArn(stack, `${scope.parameterPrefix}/${path}`);
+  const parameter = (name: string) => parameterArn(stack, name);
   const listenerRules = arns.listenerRules(scope.listenerArn);
+  const state = new BranchStatePaths(scope.parameterPrefix);
   return [
     new iam.PolicyStatement({
       sid: 'ReadWhatRuns',
@@ -75,15 +77,12 @@ export function sleepPolicies(stack: Stack, scope: SleepScope, reasons: Reasoned
     new iam.PolicyStatement({
       sid: 'SleepParameters',
       actions: ['ssm:GetParameters', 'ssm:GetParametersByPath', 'ssm:PutParameter', 'ssm:DeleteParameters'],
-      resources: [BranchParameterNames.SLEEP_STATE_PREFIX, BranchParameterNames.SLEEP_CONFIG_PREFIX, BranchParameterNames.WAKE_CLAIM_PREFIX, BranchParameterNames.KEEP_ALIVE_PREFIX].flatMap((p) => [
-        parameter(p),
-        parameter(`${p}/*`),
-      ]),
+      resources: foldersAndBelow(state.sleepStates, state.sleepConfigs, state.wakeClaims, state.keepAlives).map(parameter),
     }),
     new iam.PolicyStatement({
       sid: 'ReadPins',
       actions: ['ssm:GetParametersByPath'],
-      resources: [parameter(BranchParameterNames.PIN_PREFIX), parameter(`${BranchParameterNames.PIN_PREFIX}/*`)],
+      resources: foldersAndBelow(state.pins).map(parameter),
     }),
   ];
 }

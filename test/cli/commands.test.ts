@@ -23,8 +23,8 @@ const TEMPLATE = JSON.stringify({
 const REPORT = {
   dryRun: true,
   stagings: [
-    { stagingName: StagingNames.fromBranch('feature/login').name, branch: 'feature/login', action: 'keep', reason: 'active 1 hour ago', lastActivity: '2026-12-01T11:00:00.000Z', idleAt: '2026-12-04T11:00:00.000Z' },
-    { stagingName: StagingNames.fromBranch('fix/typo').name, branch: 'fix/typo', action: 'warn', outcome: 'would-warn', reason: 'idle for 3 days', lastActivity: '2026-11-28T12:00:00.000Z', deleteAt: '2026-12-02T12:00:00.000Z' },
+    { stagingName: StagingNames.fromBranch('feature/login').name, branch: 'feature/login', action: 'keep', reason: 'active 1 hour ago', lastActivity: '2026-12-01T11:00:00.000Z', lastActivitySource: 'request', idleAt: '2026-12-04T11:00:00.000Z' },
+    { stagingName: StagingNames.fromBranch('fix/typo').name, branch: 'fix/typo', action: 'warn', outcome: 'would-warn', reason: 'idle for 3 days', lastActivity: '2026-11-28T12:00:00.000Z', lastActivitySource: 'stack-created', deleteAt: '2026-12-02T12:00:00.000Z' },
   ],
   ignored: [{ stackName: 'staging-tools', reason: 'no staging:kind tag' }],
   problems: [],
@@ -85,6 +85,15 @@ describe('staging list', () => {
     ]);
     expect(list[0].costPerDay).toBeCloseTo(0.3, 2);
     expect(list[1].costPerDay).toBe(0);
+  });
+
+  test('a pin is read as the sweeper reads it: an unreadable one is no date, shown as kept and reported', async () => {
+    const name = StagingNames.fromBranch('feature/login').name;
+    ssm.on(GetParametersByPathCommand, { Path: '/staging/pins' }).resolves({ Parameters: [{ Name: `/staging/pins/${name}`, Value: '2026-12-31x' }] });
+    const list = JSON.parse((await cli(['list', '--json'])).out);
+    expect(list[0]).toMatchObject({ branch: 'feature/login', problems: [`the pin /staging/pins/${name} has the value "2026-12-31x", which is not a date (YYYY-MM-DD): kept (fail closed)`] });
+    expect(list[0].pinnedUntil).toBeUndefined();
+    expect((await cli(['list'], { isTTY: true })).out).toContain('unreadable (kept)');
   });
 
   test('no stagings', async () => {

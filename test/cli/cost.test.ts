@@ -8,15 +8,17 @@ import { DEFAULT_ASSUMPTIONS, costSummary, priceTemplate, runsPerDay, splitCapac
 import { PRICES } from '../../lib/contract/cost/prices';
 import { pick, priceOfEntry, queriesFor, renderTable } from '../../scripts/update-prices';
 import { fakeIo } from './fake-io';
+import { SNAPSHOT_STAGING } from '../util/example-config';
 
-// The ready-made app's templates, synthesized once for the file (cdk.json example configuration).
+// The ready-made app's templates, synthesized once for the file (cdk.json example configuration
+// with the seed's choice: a snapshot restore and a Valkey node of its own).
 const root = join(__dirname, '..', '..');
 const context = JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')).context;
 const dir = mkdtempSync(join(tmpdir(), 'staging-cost-'));
 const BRANCH = 'feature/new_cool_page';
 
 function synth(name: string, extra: Record<string, unknown>, feature: Record<string, unknown> = {}): string {
-  const staging = { ...context.staging, feature: { ...context.staging.feature, ...feature } };
+  const staging = { ...SNAPSHOT_STAGING, feature: { ...SNAPSHOT_STAGING.feature, ...feature } };
   const outdir = join(dir, name);
   const app = new App({ outdir, context: { ...context, staging, ...extra } });
   buildStagingApp(app);
@@ -180,6 +182,25 @@ describe('the cost model', () => {
     expect(costSummary(priceTemplate(t, 'unknown-region'))).toBe(
       '$0.00/day awake, $0.00/day asleep (unknown-region, prices as of 2026-09-29); no price for region unknown-region (the table has us-east-1, eu-west-1)',
     );
+  });
+
+  test('what ARM64 would save: each x86_64 service and job at the ARM64 price of the same size, nothing when they run on ARM64', () => {
+    const t = JSON.parse(readFileSync(join(full, `staging-feature-new-cool-page-d5b3d603.template.json`), 'utf8'));
+    const arm = 0.25 * 0.03238 + 0.5 * 0.00356; // eu-west-1 ARM64, 0.25 vCPU / 0.5 GB, per hour (price table)
+    const saving = (task - arm) * (24 + 24 + 5 / 60); // web, worker, the nightly job
+    expect(priceTemplate(t, 'eu-west-1').arm64SavingPerDay).toBeCloseTo(saving, 5);
+    for (const r of Object.values<any>(t.Resources)) if (r.Type === 'AWS::ECS::TaskDefinition') r.Properties.RuntimePlatform.CpuArchitecture = 'ARM64';
+    const onArm = priceTemplate(t, 'eu-west-1');
+    expect(onArm.arm64SavingPerDay).toBe(0);
+    expect(line(onArm, 'StagingBranchAppWebService').awakePerDay).toBeCloseTo(arm * 24, 5);
+    expect(priceTemplate(t, 'unknown-region').arm64SavingPerDay).toBe(0);
+  });
+
+  test('the table says what ARM64 would save, and --json has it', async () => {
+    const io = fakeIo();
+    expect(await run(['cost', full], io)).toBe(0);
+    expect(io.out()).toMatch(/On ARM64 \(Graviton\) the x86_64 tasks would cost \$0\.1\d\d a day less awake \(\d+% of the total\), if the image runs on arm64: staging\.app\.cpuArchitecture "arm64"/);
+    expect((await costJson(full)).arm64SavingPerDay).toBeGreaterThan(0.1);
   });
 
   test('every price of the table has a source and a date', () => {

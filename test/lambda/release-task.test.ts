@@ -422,6 +422,16 @@ describe('isComplete', () => {
     expect(logsMock.calls()).toHaveLength(0);
   });
 
+  test.each(['DEACTIVATING', 'STOPPING', 'DEPROVISIONING'])('completes as soon as the container exited 0, while the task is still %s', async (lastStatus) => {
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks: [task({ lastStatus, desiredStatus: 'STOPPED', containers: [{ name: 'web', lastStatus: 'STOPPED', exitCode: 0 }] })] });
+    await expect(isComplete(completeEvent())).resolves.toEqual({ IsComplete: true, Data: { TaskArn: TASK_ARN, ExitCode: '0' } });
+  });
+
+  test('a failed exit still waits for the task to stop, for its stop reason', async () => {
+    ecsMock.on(DescribeTasksCommand).resolves({ tasks: [task({ lastStatus: 'DEPROVISIONING', desiredStatus: 'STOPPED', containers: [{ name: 'web', exitCode: 1 }] })] });
+    await expect(isComplete(completeEvent())).resolves.toEqual({ IsComplete: false });
+  });
+
   test('completes on Update as well', async () => {
     ecsMock.on(DescribeTasksCommand).resolves({ tasks: [stopped({ exitCode: 0 })] });
     await expect(isComplete(completeEvent('Update'))).resolves.toMatchObject({ IsComplete: true });

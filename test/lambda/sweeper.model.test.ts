@@ -1,14 +1,6 @@
 import { fitParameterValue } from '../../lambda/sweeper/aws';
-import {
-  classifyStack,
-  decodeTagValue,
-  isIgnored,
-  lastRequestAt,
-  metricWindow,
-  parseKeepAlive,
-  parsePin,
-  parseStackArn,
-} from '../../lambda/sweeper/model';
+import { classifyStack, isIgnored, lastRequestAt, metricWindow, parseStackArn } from '../../lambda/sweeper/model';
+import { decodeTagValue } from '../../lib/contract/naming';
 import { SWEEPER_CONFIG } from './sweeper-fixtures';
 
 const NOW = Date.UTC(2026, 4, 10, 12, 0, 0);
@@ -16,38 +8,6 @@ const HOUR = 3600_000;
 const DAY = 24 * HOUR;
 
 const config = SWEEPER_CONFIG;
-
-describe('parsePin', () => {
-  test('a pin keeps the staging until the end of that UTC day', () => {
-    expect(parsePin('2026-05-10', NOW)).toEqual({ kind: 'active', until: Date.UTC(2026, 4, 11), value: '2026-05-10' });
-    expect(parsePin('2026-05-10', Date.UTC(2026, 4, 10, 23, 59, 59)).kind).toBe('active');
-    expect(parsePin('2026-05-10', Date.UTC(2026, 4, 11)).kind).toBe('expired');
-  });
-
-  test('a pin in the past has expired', () => {
-    expect(parsePin('2026-05-09', NOW)).toEqual({ kind: 'expired', until: Date.UTC(2026, 4, 10), value: '2026-05-09' });
-  });
-
-  test.each(['2026-02-30', '2026-13-01', '10/05/2026', 'next friday', '', '2026-5-1', '2026-05-10T00:00:00Z'])('%j is malformed', (value) => {
-    expect(parsePin(value, NOW)).toEqual({ kind: 'malformed', value });
-  });
-});
-
-describe('parseKeepAlive', () => {
-  test('an ISO timestamp counts as activity; a future one as now', () => {
-    expect(parseKeepAlive('2026-05-09T08:30:00Z', undefined, NOW)).toEqual({ at: Date.UTC(2026, 4, 9, 8, 30) });
-    expect(parseKeepAlive('2026-05-09T10:30:00+02:00', undefined, NOW)).toEqual({ at: Date.UTC(2026, 4, 9, 8, 30) });
-    expect(parseKeepAlive('2099-01-01T00:00:00Z', undefined, NOW)).toEqual({ at: NOW });
-  });
-
-  test('a malformed one counts from when it was written, and is reported', () => {
-    const written = NOW - 5 * HOUR;
-    const r = parseKeepAlive('yes please', written, NOW);
-    expect(r.at).toBe(written);
-    expect(r.problem).toMatch(/not an ISO-8601 timestamp/);
-    expect(parseKeepAlive('2026-05-09', undefined, NOW).at).toBeUndefined();
-  });
-});
 
 describe('metricWindow', () => {
   test('hour buckets aligned to the hour, covering the idle window', () => {

@@ -263,6 +263,25 @@ describe('sleep', () => {
     expect(ssm.commandCalls(GetParametersByPathCommand).filter((c) => c.args[0].input.Path === `${PREFIX}/sleep-config`)).toHaveLength(2);
   });
 
+  test('an unreadable pin keeps it awake (fail closed, as the sweeper does) and is reported; an expired one does not', async () => {
+    world.put(`${PREFIX}/sleep/${NAME}`, JSON.stringify({ state: 'awake', since: new Date(NOW - 5 * HOUR).toISOString() }));
+    world.put(`${PREFIX}/pins/${NAME}`, '2026-11-31');
+    const report = await onSchedule();
+    expect(report.decisions[0]).toMatchObject({ action: 'none', reason: 'unreadable pin: kept awake (fail closed)' });
+    expect(report.problems).toEqual([expect.stringMatching(new RegExp(`^the pin ${PREFIX}/pins/${NAME} has the value "2026-11-31", which is not a date`))]);
+    expect(world.calls).toEqual([]);
+    world.put(`${PREFIX}/pins/${NAME}`, '2026-11-30');
+    expect((await onSchedule()).decisions[0].action).toBe('sleep');
+  });
+
+  test('an unreadable keep-alive is reported; a rolled-over date is not read as one', async () => {
+    world.put(`${PREFIX}/sleep/${NAME}`, JSON.stringify({ state: 'awake', since: new Date(NOW - 5 * HOUR).toISOString() }));
+    world.put(`${PREFIX}/keep-alive/${NAME}`, '2026-11-31T19:50:00Z');
+    const report = await onSchedule();
+    expect(report.problems).toEqual([expect.stringMatching(/keep-alive\/.*is not an ISO-8601 timestamp/)]);
+    expect(report.decisions[0].action).toBe('sleep');
+  });
+
   test('a branch with sleepAfter 0 never sleeps; a stack being deployed is left to the deploy', async () => {
     world.put(`${PREFIX}/sleep-config/${NAME}`, JSON.stringify({ ...configFromProperties(PROPERTIES), sleepAfterMinutes: 0 }));
     expect((await onSchedule()).decisions[0]).toMatchObject({ action: 'none', reason: 'sleep is off for this branch' });
@@ -507,7 +526,7 @@ describe('manual wake and sleep (the sleeper invoked with {"wake": name} or {"sl
   test('a wake of a sleeping branch: the keep-alive, the claim and the request\'s wake steps; later calls finish it', async () => {
     world.asleep();
     const first = await onSchedule({ wake: NAME });
-    expect(first).toEqual({ action: 'wake', stagingName: NAME, branch: 'feature/new_cool_page', state: 'waking', changed: true, reason: 'waking', expectedSeconds: 130 });
+    expect(first).toEqual({ action: 'wake', stagingName: NAME, branch: 'feature/new_cool_page', state: 'waking', changed: true, reason: 'waking', expectedSeconds: 110 });
     expect(world.calls).toEqual(['ssm:put keep-alive', 'ssm:put sleep-claims', 'ssm:put sleep', 'ecs:scale web=2', 'ecs:scale worker=1']);
     expect(world.state()).toMatchObject({ state: 'waking', reason: 'manual' });
     expect(world.params.get(`${PREFIX}/keep-alive/${NAME}`)?.value).toBe(new Date(NOW).toISOString());

@@ -62,6 +62,11 @@ export interface StackCost {
   readonly assumed: string[];
   /** Whether the stack's services stop while it sleeps (it has a Custom::StagingSleep). */
   readonly sleeps: boolean;
+  /**
+   * What the stack's x86_64 Fargate tasks and jobs would cost less per day, awake, on ARM64
+   * (Graviton) at the same size: 0 when they all run on ARM64 already or the region has no price.
+   */
+  readonly arm64SavingPerDay: number;
 }
 
 type Resources = Record<string, { Type: string; Properties?: any }>;
@@ -120,6 +125,15 @@ export function priceTemplate(template: any, region: string, assumptions: CostAs
     const arch: 'X86_64' | 'ARM64' = td.RuntimePlatform?.CpuArchitecture === 'ARM64' ? 'ARM64' : 'X86_64';
     return { vcpu: Number(td.Cpu) / 1024, gb: Number(td.Memory) / 1024, arch };
   };
+  let arm64Saving = 0;
+  /** Adds what `hours` of a task of `size` a day would cost less on ARM64, at the same capacity split. */
+  const saveOnArm = (size: { vcpu: number; gb: number; arch: string }, hoursPerDay: number, onDemand: number, spot: number) => {
+    const [x86, arm, discount] = [prices?.fargate.X86_64, prices?.fargate.ARM64, prices?.fargateSpotDiscount];
+    if (size.arch !== 'X86_64' || !x86 || !arm || !discount) return;
+    const taskHour = (p: { vcpuHour: Price; gbHour: Price }) => size.vcpu * p.vcpuHour.usd + size.gb * p.gbHour.usd;
+    const saving = (taskHour(x86) - taskHour(arm)) * hoursPerDay * (onDemand + spot * (1 - discount.usd));
+    if (Number.isFinite(saving)) arm64Saving += saving;
+  };
   const fargatePrices = (arch: 'X86_64' | 'ARM64') => [
     price(`Fargate ${arch} vCPU-hours`, (r) => r.fargate[arch]?.vcpuHour),
     price(`Fargate ${arch} GB-hours`, (r) => r.fargate[arch]?.gbHour),
@@ -139,6 +153,7 @@ export function priceTemplate(template: any, region: string, assumptions: CostAs
           const taskHour = size.vcpu * cpu.usd + size.gb * mem.usd;
           return taskHour * HOURS_PER_DAY * (onDemand + spot * (1 - discount.usd));
         }, sleeps ? 0 : 1);
+        saveOnArm(size, HOURS_PER_DAY, onDemand, spot);
         break;
       }
       case 'AWS::Scheduler::Schedule': {
@@ -153,6 +168,7 @@ export function priceTemplate(template: any, region: string, assumptions: CostAs
           const taskHour = size.vcpu * cpu.usd + size.gb * mem.usd;
           return taskHour * hours * (onDemand + spot * (1 - discount.usd));
         }, sleeps ? 0 : 1);
+        saveOnArm(size, hours, onDemand, spot);
         break;
       }
       case DatabaseResourceType: {
@@ -252,6 +268,7 @@ export function priceTemplate(template: any, region: string, assumptions: CostAs
     missing: [...missing],
     assumed: [...assumed],
     sleeps,
+    arm64SavingPerDay: prices ? arm64Saving : 0,
   };
 }
 
