@@ -3,6 +3,7 @@ import { fargateSizeProblem } from '../lib/staging-services';
 import { IMAGE_EXAMPLE, imageReferenceProblem } from '../lib/contract/image';
 import { BRANCH_HINT } from '../lib/contract/naming';
 import { nearMiss } from '../lib/contract/suggest';
+import { VALUES_AFTER_HOST, cidrProblem, headerNameProblem, httpsUrlProblem, pathPatternProblem } from '../lib/contract/access';
 
 /**
  * The ready-made app's input: the `staging` block of cdk.json context, and the `-c` flags of a
@@ -158,8 +159,51 @@ const jobSchema = block({
   ...serviceFields(),
 });
 
+/** A secret by name (or complete ARN) in the shared stack's account and region. */
+const SECRET_NAME = { pattern: /^[A-Za-z0-9/_+=.@:-]{1,512}$/, rule: 'a Secrets Manager secret name or ARN', example: 'staging/oidc-client-secret' };
+const strings = (rule: string) =>
+  z.preprocess(absent, z.custom<string[]>((v) => Array.isArray(v) && v.every((x) => typeof x === 'string'), { error: `must be a list of strings, ${rule}` }).optional());
+
+/** Who may reach the stagings (README, "Access"): one sign-in, or networks only, or public. */
+const accessSchema = block({
+  oidc: z.preprocess(
+    absent,
+    block({
+      issuer: doc(requiredText({ example: 'https://example.okta.com' }), 'OpenID Connect: the issuer (https).'),
+      authorizationEndpoint: doc(requiredText({ example: 'https://example.okta.com/oauth2/v1/authorize' }), 'The authorization endpoint (https).'),
+      tokenEndpoint: doc(requiredText({ example: 'https://example.okta.com/oauth2/v1/token' }), 'The token endpoint (https).'),
+      userInfoEndpoint: doc(requiredText({ example: 'https://example.okta.com/oauth2/v1/userinfo' }), 'The user-info endpoint (https).'),
+      clientId: doc(requiredText({ example: '0oa1b2c3d4e5f6g7h8i9' }), 'The client id registered at the provider.'),
+      clientSecretName: doc(requiredText(SECRET_NAME), 'The Secrets Manager secret holding the client secret (never in cdk.json).'),
+      scope: doc(text({ example: 'openid email profile' }), 'Scopes asked for.', '`openid email profile`'),
+    }).optional(),
+  ),
+  cognito: z.preprocess(
+    absent,
+    block({
+      userPoolId: doc(text({ pattern: /^[a-z]{2}(-[a-z]+)+-\d_[A-Za-z0-9]+$/, rule: 'a Cognito user pool id, <region>_<id>', example: 'eu-west-1_AbCdEfGhI' }), 'Cognito: an existing user pool.', 'a new pool'),
+      userPoolDomain: doc(text({ example: 'staging-login' }), "The existing pool's domain (its prefix, or a custom domain); required with `userPoolId`.", '–'),
+      domainPrefix: doc(text({ pattern: /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, rule: '1 to 63 lower-case letters, digits and hyphens', example: 'acme-staging' }), "The new pool's Cognito domain prefix.", '`<prefix>-<stack id>`'),
+      identityProviders: doc(strings('e.g. ["COGNITO"] or ["Okta"]'), "Identity providers offered: `COGNITO` or the pool's SAML/OIDC provider names.", '`["COGNITO"]`'),
+    }).optional(),
+  ),
+  allowNetworks: doc(strings('e.g. ["203.0.113.0/24"]'), 'Source CIDRs let in without sign-in (an office, a VPN), at most 4. Alone, the only way in.', '–'),
+  public: doc(flag(), 'No lock at all, on purpose: every staging is open to anyone with its URL (synth warns).', '`false`'),
+  automation: z.preprocess(
+    absent,
+    block({
+      tokenSecretName: doc(requiredText(SECRET_NAME), 'The automation token: a Secrets Manager secret (its value is the token).'),
+      headerName: doc(text({ example: 'x-staging-automation' }), 'The header CI and webhooks send the token in.', '`x-staging-automation`'),
+      wakesSleepingStagings: doc(flag(), 'Whether a request with the token wakes a sleeping staging.', '`false`'),
+    }).optional(),
+  ),
+  publicPaths: doc(strings('e.g. ["/webhooks/*"]'), 'Path patterns that pass without sign-in (at most 4); they never wake a staging.', '–'),
+  sessionTimeoutHours: doc(num({ min: 1, max: 168 }), 'How long a sign-in lasts.', '`168`'),
+});
+
 /** The `staging` block of cdk.json context, before the checks across keys. */
 const stagingFields = block({
+  access: z.preprocess(absent, accessSchema.optional()),
   prefix: doc(
     z.preprocess(absent, textSchema({ pattern: /^[a-z][a-z0-9]{0,19}$/, rule: '1 to 20 lower-case letters and digits, starting with a letter, no hyphens', example: 'staging' }).default('staging')),
     'Stack names (`<prefix>-shared`, `<prefix>-<branch>`), tags, SSM paths. No hyphens: `staging-a` + branch `x` and `staging` + branch `a-x` would share a stack name.',
@@ -374,6 +418,7 @@ function checkAcross(c: Fields, ctx: z.RefinementCtx): void {
       fail(['feature', 'services', name], `${problem.replace(/memoryLimitMiB/g, 'memoryMiB').replace(/ \(got \d+\)$/, '')} (branches default to cpu 256, memoryMiB 512)`, s);
     }
   }
+  checkAccess(c.access, fail);
   const { idleDays, warningHours } = c.sweeper;
   if (idleDays !== undefined && warningHours !== undefined && warningHours >= idleDays * 24) {
     fail(['sweeper', 'warningHours'], `must be shorter than staging.sweeper.idleDays (${idleDays} days = ${idleDays * 24} hours)`, warningHours);
@@ -396,6 +441,46 @@ function checkAcross(c: Fields, ctx: z.RefinementCtx): void {
   if (stopAfter !== undefined && stopAfter > 0 && c.feature.sleepAfterMinutes === 0) {
     fail(['feature', 'stopDatabaseAfterMinutes'], 'needs branches that sleep, but feature.sleepAfterMinutes is 0; set it or leave this key out', stopAfter);
   }
+}
+
+const ACCESS_CHOICES =
+  'add one of "oidc": {...} (an OpenID Connect provider), "cognito": {} (a Cognito user pool), "allowNetworks": ["203.0.113.0/24"] (source CIDRs) or "public": true (no lock, on purpose)';
+
+/** Exactly one way in, and each value one the load balancer takes (the kernel's rules). */
+function checkAccess(a: Fields['access'], fail: (path: Array<string | number>, message: string, shown: unknown) => void): void {
+  if (!a) {
+    fail(['access'], `is required: say who may reach the stagings; ${ACCESS_CHOICES}`, undefined);
+    return;
+  }
+  const networks = a.allowNetworks ?? [];
+  const signIns = (['oidc', 'cognito'] as const).filter((k) => a[k] !== undefined);
+  if (a.public === true) {
+    const others = [...signIns, ...(networks.length > 0 ? ['allowNetworks'] : []), ...(a.automation ? ['automation'] : []), ...(a.publicPaths?.length ? ['publicPaths'] : [])];
+    if (others.length > 0) fail(['access', 'public'], `cannot be combined with ${others.join(', ')}: public means no lock; remove "public" to lock the stagings, or remove ${others.join(', ')}`, true);
+  } else if (signIns.length > 1) {
+    fail(['access'], 'give one sign-in, "oidc" or "cognito", not both', signIns);
+  } else if (signIns.length === 0 && networks.length === 0) {
+    fail(['access'], `names no way in; ${ACCESS_CHOICES}`, a);
+  }
+  if (a.oidc) {
+    for (const key of ['issuer', 'authorizationEndpoint', 'tokenEndpoint', 'userInfoEndpoint'] as const) {
+      if (httpsUrlProblem(a.oidc[key])) fail(['access', 'oidc', key], "must be an https:// URL; copy it from your provider's /.well-known/openid-configuration", a.oidc[key]);
+    }
+  }
+  if (a.cognito && a.cognito.userPoolId && !a.cognito.userPoolDomain) fail(['access', 'cognito', 'userPoolDomain'], "is required with userPoolId: the pool's domain prefix or custom domain", undefined);
+  if (networks.length > VALUES_AFTER_HOST) fail(['access', 'allowNetworks'], `holds at most ${VALUES_AFTER_HOST} CIDRs (a listener rule has 5 condition values, one is the host); merge them into wider ranges`, networks);
+  networks.forEach((cidr, i) => {
+    const problem = cidrProblem(cidr);
+    if (problem) fail(['access', 'allowNetworks', i], problem, cidr);
+  });
+  const paths = a.publicPaths ?? [];
+  if (paths.length > VALUES_AFTER_HOST) fail(['access', 'publicPaths'], `holds at most ${VALUES_AFTER_HOST} path patterns; use wildcards such as "/webhooks/*"`, paths);
+  paths.forEach((path, i) => {
+    const problem = pathPatternProblem(path);
+    if (problem) fail(['access', 'publicPaths', i], problem, path);
+  });
+  const header = a.automation?.headerName;
+  if (header !== undefined && headerNameProblem(header)) fail(['access', 'automation', 'headerName'], headerNameProblem(header)!, header);
 }
 
 /** The `staging` block of cdk.json context: every key, its rule and its default. */

@@ -8,8 +8,44 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { SharedStagingNames } from '../lib/contract/naming';
 import { SharedStaging } from '../lib/shared-staging';
 import { SharedStagingStack } from '../lib/shared-staging-stack';
+import { StagingAccess } from '../lib/staging-access';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import { Construct } from 'constructs';
 import { appImage, cpuArchitecture, env, serviceOptions } from './common';
 import { StagingConfig } from './config';
+
+/** `staging.access` as a StagingAccess (the schema has checked that exactly one way in is given). */
+function stagingAccess(scope: Construct, access: NonNullable<StagingConfig['access']>): StagingAccess {
+  const secret = (id: string, nameOrArn: string) =>
+    nameOrArn.startsWith('arn:')
+      ? secretsmanager.Secret.fromSecretCompleteArn(scope, id, nameOrArn)
+      : secretsmanager.Secret.fromSecretNameV2(scope, id, nameOrArn);
+  if (access.public) return StagingAccess.publicAccess();
+  const options = {
+    automation: access.automation && {
+      tokenSecret: secret('AutomationToken', access.automation.tokenSecretName),
+      headerName: access.automation.headerName,
+      wakesSleepingStagings: access.automation.wakesSleepingStagings,
+    },
+    publicPaths: access.publicPaths,
+  };
+  const signIn = { ...options, allowNetworks: access.allowNetworks, sessionTimeout: access.sessionTimeoutHours ? Duration.hours(access.sessionTimeoutHours) : undefined };
+  if (access.oidc) {
+    const { clientSecretName, ...oidc } = access.oidc;
+    return StagingAccess.oidc({ ...signIn, ...oidc, clientSecret: secret('OidcClientSecret', clientSecretName) });
+  }
+  if (access.cognito) {
+    const c = access.cognito;
+    return StagingAccess.cognito({
+      ...signIn,
+      userPool: c.userPoolId ? cognito.UserPool.fromUserPoolId(scope, 'UserPool', c.userPoolId) : undefined,
+      userPoolDomain: c.userPoolDomain ? cognito.UserPoolDomain.fromDomainName(scope, 'UserPoolDomain', c.userPoolDomain) : undefined,
+      domainPrefix: c.domainPrefix,
+      identityProviders: c.identityProviders,
+    });
+  }
+  return StagingAccess.allowNetworks(access.allowNetworks ?? [], options);
+}
 
 /** A shared stack that remembers its context lookups still to be made (`Vpc.fromLookup` without cached context). */
 export class LookupStack extends SharedStagingStack {
@@ -50,6 +86,7 @@ export function sharedStack(app: App, config: StagingConfig): LookupStack {
   // The lean profile's sizes, where the configuration leaves them out (README, "The shared base").
   const lean = config.profile === 'lean' ? LEAN_DEFAULTS : undefined;
   new SharedStaging(stack, 'Staging', {
+    access: stagingAccess(stack, config.access!),
     domainName: config.domainName,
     hostedZone,
     vpc: config.network.vpcId ? ec2.Vpc.fromLookup(stack, 'Vpc', { vpcId: config.network.vpcId }) : undefined,

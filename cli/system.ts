@@ -7,8 +7,8 @@ export interface System {
   which(command: string): string | undefined;
   /** Runs a program on this terminal (stdin, stdout and stderr inherited); resolves to its exit code. */
   spawn(command: string, args: readonly string[]): Promise<number>;
-  /** The HTTP status of a GET of `url` (redirects not followed); rejects when nothing answers. */
-  httpStatus(url: string): Promise<number>;
+  /** The HTTP status of a GET of `url` (redirects not followed), with extra `headers`; rejects when nothing answers. */
+  httpStatus(url: string, headers?: Record<string, string>): Promise<number>;
 }
 
 export const realSystem: System = {
@@ -30,8 +30,8 @@ export const realSystem: System = {
       });
     });
   },
-  async httpStatus(url) {
-    const response = await fetch(url, { redirect: 'manual', headers: { 'user-agent': 'staging-cli', accept: '*/*' }, signal: AbortSignal.timeout(10_000) });
+  async httpStatus(url, headers = {}) {
+    const response = await fetch(url, { redirect: 'manual', headers: { 'user-agent': 'staging-cli', accept: '*/*', ...headers }, signal: AbortSignal.timeout(10_000) });
     await response.body?.cancel();
     return response.status;
   },

@@ -15,5 +15,6 @@ export * from './staging-data';
 export * from './staging-provider';
 export { StagingServices } from './staging-services';
 export type { ScheduledJobOptions, ServiceOptions, StagingEnvironmentOptions, StagingServicesProps, WebServiceOptions } from './staging-services';
+export * from './staging-access';
 export * from './staging-sweeper';
 export * from './staging-sleeper';

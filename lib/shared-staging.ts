@@ -42,6 +42,9 @@ import { sharedOutputs } from './private/shared-outputs';
 import { sharedStagingStackOf } from './private/stack-wide';
 import { StagingSweeper, StagingSweeperOptions } from './staging-sweeper';
 import { StagingSleeper, StagingSleeperOptions } from './staging-sleeper';
+import { StagingAccess } from './staging-access';
+import { AccessEnvironment } from './contract/access';
+import type { BoundAccess } from './private/bound-access';
 
 /** The shared Postgres. */
 export interface SharedDatabaseOptions {
@@ -183,6 +186,13 @@ export interface SharedSweeperOptions extends StagingSweeperOptions {
 
 /** Properties of `SharedStaging`. */
 export interface SharedStagingProps {
+  /**
+   * Who may reach the stagings: every branch host (full and lite), the shared app's host and the
+   * waker. There is no default: choose `StagingAccess.oidc({...})`, `StagingAccess.cognito({...})`,
+   * `StagingAccess.allowNetworks([...])` or, written down on purpose, `StagingAccess.publicAccess()`.
+   */
+  readonly access: StagingAccess;
+
   /**
    * The staging system's prefix: stack names (`<prefix>-<branch>`) and tags.
    * @default - the prefix of the SharedStagingStack it is in, else 'staging'
@@ -350,6 +360,10 @@ export class SharedStaging extends Construct {
   public readonly sweeper?: StagingSweeper;
   /** The waker and the sleeper of the branches (docs/sleep.md). */
   public readonly sleeper: StagingSleeper;
+  /** Who may reach the stagings. */
+  public readonly access: StagingAccess;
+  /** Listener rules each branch host takes under `access` (1 to 4). */
+  public readonly rulesPerBranch: number;
 
   private readonly providers: Record<string, StagingProvider> = {};
   private sharedScheduleGroup?: scheduler.ScheduleGroup;
@@ -391,6 +405,9 @@ export class SharedStaging extends Construct {
     this.loadBalancer = lb.loadBalancer;
     this.listener = lb.listener;
     this.certificate = lb.certificate;
+    this.access = props.access;
+    const lock = props.access._bind(this, { prefix: this.prefix, listener: this.listener, loadBalancer: this.loadBalancer });
+    this.rulesPerBranch = lock.rulesPerHost;
 
     // Shared data sources.
     const placement = { vpc: this.vpc, dataSecurityGroup: this.dataSecurityGroup };
@@ -443,11 +460,7 @@ export class SharedStaging extends Construct {
       capacityProviderStrategies: [{ capacityProvider: 'FARGATE', base: 1, weight: 1 }],
       cpuArchitecture: props.app.cpuArchitecture,
     });
-    this.listener.addTargetGroups('SharedApp', {
-      targetGroups: [this.app.targetGroup],
-      priority: SharedStaging.SHARED_RULE_PRIORITY,
-      conditions: [elbv2.ListenerCondition.hostHeaders([host])],
-    });
+    lock.lockHost(this.listener, 'SharedApp', host, this.app.targetGroup, SharedStaging.SHARED_RULE_PRIORITY);
     new route53.ARecord(this, 'SharedAppRecord', {
       zone: props.hostedZone,
       recordName: `${host}.`,
@@ -462,7 +475,9 @@ export class SharedStaging extends Construct {
       listener: this.listener,
       ...props.sleeper,
     });
-    this.addProviders(props);
+    // The waker refuses to wake for a request the lock would not let in (a second barrier).
+    this.sleeper.wakerFunction.addEnvironment(AccessEnvironment.CONFIG, lock.environment);
+    this.addProviders(props, lock);
     if (props.databaseTemplate) this.addDatabaseTemplate(props.databaseTemplate, props.database?.engineVersion ?? rds.PostgresEngineVersion.VER_16);
 
     const { enabled = true, ...sweeper } = props.sweeper ?? {};
@@ -521,12 +536,12 @@ export class SharedStaging extends Construct {
    * The providers feature stacks use (one file each in lib/providers/): listener rules, branch
    * databases, release tasks, Solr collections, Redis key prefixes and the staging cap.
    */
-  private addProviders(props: SharedStagingProps): void {
+  private addProviders(props: SharedStagingProps, lock: BoundAccess): void {
     const stack = Stack.of(this);
     // Solr and Redis are only reachable inside the VPC, so these two handlers run there.
     const inVpc = { vpc: this.vpc, securityGroups: [this.workloadSecurityGroup] };
     const definitions: ProviderDefinition[] = [
-      listenerPriorityProvider({ listener: this.listener, prefix: this.prefix, wakerTargetGroupArn: this.sleeper.targetGroup.targetGroupArn }),
+      listenerPriorityProvider({ listener: this.listener, prefix: this.prefix, wakerTargetGroupArn: this.sleeper.targetGroup.targetGroupArn, access: lock }),
       wakerProvider({
         stack,
         prefix: this.prefix,
@@ -631,6 +646,15 @@ export class SharedStaging extends Construct {
 
 function validate(props: SharedStagingProps, prefix: string, parameterPrefix: string): void {
   const problems: string[] = [...StagingNames.validatePrefix(prefix), ...validateParameterPrefix(parameterPrefix)];
+  if (!(props.access instanceof StagingAccess)) {
+    problems.push(
+      `access is required (got ${JSON.stringify(props.access)}): say who may reach the stagings with one of ` +
+        'StagingAccess.oidc({...}) (an OpenID Connect provider), StagingAccess.cognito({...}) (a Cognito user pool), ' +
+        "StagingAccess.allowNetworks(['203.0.113.0/24']) (source CIDRs) or StagingAccess.publicAccess() (no lock, on purpose)",
+    );
+  } else {
+    problems.push(...props.access.problems('access'));
+  }
   const domain = props.domainName;
   if (typeof domain !== 'string' || (!Token.isUnresolved(domain) && !/^(?=.{1,189}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(domain))) {
     problems.push(

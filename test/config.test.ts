@@ -59,6 +59,7 @@ describe('readStagingConfig', () => {
 
   test('a minimal block parses, with the default prefix', () => {
     const config = readStagingConfig({
+      access: { public: true },
       domainName: 'staging.example.com',
       hostedZoneId: 'Z123',
       hostedZoneName: 'example.com',
@@ -489,5 +490,44 @@ describe('the README and the schema agree', () => {
       problemLines(problemsOf(withChange((s) => (s.sweeper.idledays = 5))))[0],
     ];
     for (const line of quoted) expect(readme).toContain(line.slice(4));
+  });
+});
+
+describe('staging.access: who may reach the stagings', () => {
+  const withAccess = (access: unknown) => withChange((s) => (s.access = access));
+
+  test('the example config locks the stagings behind an OIDC sign-in, with an automation token', () => {
+    const config = readStagingConfig(example());
+    expect(config.access?.oidc?.issuer).toBe('https://example.okta.com');
+    expect(config.access?.automation?.tokenSecretName).toBe('staging/automation-token');
+    expect(config.access?.public).toBeUndefined();
+  });
+
+  test('fails when access is left out, listing the four choices', () => {
+    const message = problemsOf(withAccess(undefined));
+    expect(problemLines(message)).toEqual([expect.stringMatching(/^  - staging\.access: is required: say who may reach the stagings; add one of "oidc".*"cognito".*"allowNetworks".*"public": true/)]);
+  });
+
+  test.each([
+    ['an issuer that is not https', { oidc: { ...example().access.oidc, issuer: 'http://example.okta.com' } }, /staging\.access\.oidc\.issuer: must be an https:\/\/ URL.*\(got "http:\/\/example\.okta\.com"\)/],
+    ['a missing client secret', { oidc: { ...example().access.oidc, clientSecretName: undefined } }, /staging\.access\.oidc\.clientSecretName: is required/],
+    ['an invalid CIDR', { allowNetworks: ['203.0.113.0/33'] }, /staging\.access\.allowNetworks\[0\]: is not an IPv4 CIDR.*\(got "203\.0\.113\.0\/33"\)/],
+    ['a CIDR that is a host name', { allowNetworks: ['office.example.com'] }, /staging\.access\.allowNetworks\[0\]: is not a CIDR such as 203\.0\.113\.0\/24/],
+    ['a public path that is not a path pattern', { public: undefined, allowNetworks: ['203.0.113.0/24'], publicPaths: ['webhooks/*'] }, /staging\.access\.publicPaths\[0\]: is not a path pattern: it starts with "\/".*\(got "webhooks\/\*"\)/],
+    ['an automation header the ALB cannot match', { allowNetworks: ['203.0.113.0/24'], automation: { tokenSecretName: 'staging/token', headerName: 'x token' } }, /staging\.access\.automation\.headerName: is not a header name the load balancer can match.*\(got "x token"\)/],
+    ['an automation header the ALB sets itself', { allowNetworks: ['203.0.113.0/24'], automation: { tokenSecretName: 'staging/token', headerName: 'X-Amzn-Oidc-Data' } }, /headerName: is a header the load balancer sets or reads itself/],
+    ['public combined with another choice', { public: true, allowNetworks: ['203.0.113.0/24'] }, /staging\.access\.public: cannot be combined with allowNetworks: public means no lock/],
+    ['two sign-ins', { oidc: example().access.oidc, cognito: {} }, /staging\.access: give one sign-in, "oidc" or "cognito", not both/],
+    ['no way in at all', { publicPaths: ['/webhooks/*'] }, /staging\.access: names no way in; add one of "oidc"/],
+    ['five CIDRs', { allowNetworks: ['10.0.0.0/8', '10.1.0.0/16', '10.2.0.0/16', '10.3.0.0/16', '10.4.0.0/16'] }, /allowNetworks: holds at most 4 CIDRs/],
+    ['a typo in a key', { oidc: example().access.oidc, autmation: {} }, /staging\.access\.autmation: .*did you mean "automation"/],
+  ])('fails on %s, naming the key, the value and the fix', (_what, access, pattern) => {
+    expect(problemsOf(withAccess(access))).toMatch(pattern);
+  });
+
+  test('networks alone, Cognito, and public each parse', () => {
+    expect(readStagingConfig(withAccess({ allowNetworks: ['203.0.113.0/24', '2001:db8::/32'] })).access?.allowNetworks).toHaveLength(2);
+    expect(readStagingConfig(withAccess({ cognito: { identityProviders: ['Okta'] } })).access?.cognito?.identityProviders).toEqual(['Okta']);
+    expect(readStagingConfig(withAccess({ public: true })).access?.public).toBe(true);
   });
 });

@@ -4,7 +4,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { BranchParameterNames, SharedStaging, SharedStagingRef, StagingSweeper } from '../lib';
+import { BranchParameterNames, SharedStaging, StagingAccess, SharedStagingRef, StagingSweeper } from '../lib';
 import { FEATURE_FLAGS, formatFindings, testApp, validationFindings } from './util/validate';
 
 /*
@@ -27,6 +27,7 @@ function statements(stack: Stack): any[] {
 
 function sharedStaging(stack: Stack, parameterPrefix = '/preview'): SharedStaging {
   return new SharedStaging(stack, 'Staging', {
+    access: StagingAccess.publicAccess(),
     prefix: 'preview',
     parameterPrefix,
     domainName: 'staging.example.com',

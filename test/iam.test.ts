@@ -39,7 +39,10 @@ function synth(context: Record<string, unknown>): { template: any; stackName: st
 }
 
 // The shared stack with every provider, the database-template one included (it exists only when branches use template databases).
-const shared = synth({ staging: { ...STAGING, feature: { ...STAGING.feature, database: { ...STAGING.feature?.database, mode: 'template' } } } });
+// Locked with a Cognito user pool made by the construct and an automation token, so the listener-priority
+// handler's Cognito and secret calls have a policy to be judged by (the example config's OIDC lock is below).
+const ACCESS = { cognito: {}, automation: { tokenSecretName: 'staging/automation-token' } };
+const shared = synth({ staging: { ...STAGING, access: ACCESS, feature: { ...STAGING.feature, database: { ...STAGING.feature?.database, mode: 'template' } } } });
 const feature = synth({ branch: 'feature/x', staging: SNAPSHOT_STAGING });
 const lite = synth({ branch: 'feature/y', lite: 'true' });
 const sharedNames = new SharedStagingNames(PREFIX);
@@ -92,6 +95,8 @@ const secretOf = (idPart: string) => {
   return resolver.ref(ids[0]);
 };
 const sharedDatabaseSecret = secretOf('DatabaseSecret');
+const userPoolArn = resolver.getAtt(only(shared.template, 'AWS::Cognito::UserPool'), 'Arn');
+const automationToken = arn('secretsmanager', 'secret:staging/automation-token-AbCdEf');
 const branchDatabase = `${branch.databaseIdentifierBase}-${generationSuffix('')}`;
 const branchDatabaseSecret = arn('secretsmanager', `secret:${branch.databaseSecretName}-AbCdEf`);
 const branchStack = arn('cloudformation', `stack/${branch.stackName}/0a1b2c3d-1111-2222-3333-444455556666`);
@@ -167,9 +172,9 @@ function without(policies: Array<{ name: string; policy: any }>, action: string)
   }));
 }
 
-async function decide(roleLogicalId: string, request: Authorization, drop?: string): Promise<string> {
-  const principal = resolver.getAtt(roleLogicalId, 'Arn');
-  const policies = resolver.policiesOfRole(roleLogicalId);
+async function decide(roleLogicalId: string, request: Authorization, drop?: string, in_: TemplateResolver = resolver): Promise<string> {
+  const principal = in_.getAtt(roleLogicalId, 'Arn');
+  const policies = in_.policiesOfRole(roleLogicalId);
   const simulation: Simulation = {
     request: { principal, action: request.action, resource: { resource: request.resource, accountId: ACCOUNT }, contextVariables: request.context ?? {} },
     identityPolicies: drop ? without(policies, drop) : policies,
@@ -245,6 +250,14 @@ const COMMANDS: Record<string, Record<string, Authorization[]>> = {
     AddTags: [{ action: 'elasticloadbalancing:AddTags', resource: listenerRuleArn, context: featureTags(), unvalidated: ELB_TAGS }],
     RemoveTags: [{ action: 'elasticloadbalancing:RemoveTags', resource: listenerRuleArn, context: featureTags(), unvalidated: ELB_TAGS }],
     DeleteRule: [{ action: 'elasticloadbalancing:DeleteRule', resource: listenerRuleArn, context: featureTags() }],
+    // Moving an older host rule above the lock's companion rules.
+    SetRulePriorities: [{ action: 'elasticloadbalancing:SetRulePriorities', resource: listenerRuleArn, context: featureTags() }],
+    // The lock's secrets: the automation token (and, with OIDC, the client secret; below).
+    GetSecretValue: [{ action: 'secretsmanager:GetSecretValue', resource: automationToken }],
+    // One Cognito app client per staging host, in the lock's pool.
+    CreateUserPoolClient: [{ action: 'cognito-idp:CreateUserPoolClient', resource: userPoolArn }],
+    ListUserPoolClients: [{ action: 'cognito-idp:ListUserPoolClients', resource: userPoolArn }],
+    DeleteUserPoolClient: [{ action: 'cognito-idp:DeleteUserPoolClient', resource: userPoolArn }],
   },
   'redis-prefix': {
     GetSecretValue: [{ action: 'secretsmanager:GetSecretValue', resource: secretOf('CacheAuth'), context: sharedTags }],
@@ -348,6 +361,18 @@ function commandsInSources(): Record<string, string[]> {
   }
   return out;
 }
+
+describe('the example config\'s OIDC lock', () => {
+  test('listener-priority may read the OIDC client secret and the automation token, nothing else', async () => {
+    const oidc = synth({});
+    const resolverOidc = new TemplateResolver(oidc.template, { account: ACCOUNT, region: REGION, stackName: oidc.stackName });
+    const role = only(oidc.template, 'AWS::IAM::Role', (r) => /^Handler of the listener-priority staging provider$/.test(r.Properties.Description ?? ''));
+    const decideIn = (resource: string) => decide(role, { action: 'secretsmanager:GetSecretValue', resource }, undefined, resolverOidc);
+    expect(await decideIn(arn('secretsmanager', 'secret:staging/oidc-client-secret-AbCdEf'))).toBe('Allowed');
+    expect(await decideIn(arn('secretsmanager', 'secret:staging/automation-token-AbCdEf'))).toBe('Allowed');
+    expect(await decideIn(arn('secretsmanager', 'secret:staging/oidc-client-secret-but-longer-AbCdEf'))).toMatch(/Denied/);
+  });
+});
 
 describe('every SDK command of every handler is allowed by its role', () => {
   test('each handler folder with SDK commands has a role, and each command a row (a new command needs one)', () => {
@@ -507,6 +532,10 @@ describe('denied', () => {
     ['the waker stopping an untagged database named like a branch', HANDLER_ROLES.waker, { action: 'rds:StopDBInstance', resource: arn('rds', `db:${branchDatabase}`) }],
     ['the waker moving a shared rule (the shared app\'s)', HANDLER_ROLES.waker, { action: 'elasticloadbalancing:ModifyRule', resource: listenerRuleArn, context: sharedTags }],
     ['database-template reading the Solr credentials', HANDLER_ROLES['database-template'], { action: 'secretsmanager:GetSecretValue', resource: secretOf('SolrCredentials'), context: sharedTags }],
+    ['listener-priority reading the shared database\'s secret', HANDLER_ROLES['listener-priority'], { action: 'secretsmanager:GetSecretValue', resource: sharedDatabaseSecret, context: sharedTags }],
+    ['listener-priority reading a branch\'s secret', HANDLER_ROLES['listener-priority'], { action: 'secretsmanager:GetSecretValue', resource: branchDatabaseSecret, context: featureTags() }],
+    ['listener-priority making app clients in another user pool', HANDLER_ROLES['listener-priority'], { action: 'cognito-idp:CreateUserPoolClient', resource: arn('cognito-idp', 'userpool/eu-west-1_Other0000') }],
+    ['listener-priority changing the user pool itself', HANDLER_ROLES['listener-priority'], { action: 'cognito-idp:UpdateUserPool', resource: userPoolArn }],
     ['staging-quota deleting a branch stack (it only counts them)', HANDLER_ROLES['staging-quota'], { action: 'cloudformation:DeleteStack', resource: branchStack, context: featureTags() }],
     ['staging-quota reading a branch stack\'s resources', HANDLER_ROLES['staging-quota'], { action: 'cloudformation:ListStackResources', resource: branchStack }],
     ['the deletion role deleting an untagged role of another prefix', DELETION_ROLE, { action: 'iam:DeleteRole', resource: `arn:aws:iam::${ACCOUNT}:role/other-feature-x-WebTaskRole-AbCdEf012345` }],

@@ -9,7 +9,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { buildStagingApp } from '../bin/staging-app';
-import { BranchStagingStack, FeatureStaging, ISharedStaging, SharedStaging, SharedStagingRef, StagingCache, StagingDatabase, StagingNames } from '../lib';
+import { BranchStagingStack, FeatureStaging, ISharedStaging, SharedStaging, SharedStagingRef, StagingAccess, StagingCache, StagingDatabase, StagingNames } from '../lib';
 import { DatabaseTemplateEnvironment as E } from '../lib/contract/providers/database-template';
 import { GOLDEN_REFRESH_SCRIPT } from '../lib/private/golden-refresh-script';
 import { container, containers, join, only, onlyId, resourcesOfType, ssm, ssmParameterIds } from './util/template';
@@ -334,6 +334,7 @@ describe('GoldenTemplate names', () => {
     return () => {
       const stack = new Stack(new App(), 'S', { env: ENV });
       return new SharedStaging(stack, 'Staging', {
+        access: StagingAccess.publicAccess(),
         domainName: 'staging.example.com',
         hostedZone: route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'example.com' }),
         solr: { url: 'https://solr.internal.example.com:8983/solr' },

@@ -6,7 +6,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { buildStagingApp } from '../bin/staging-app';
-import { FeatureStaging, FeatureStagingLite, ISharedStaging, SharedStaging, SharedStagingRef, StagingCache, StagingDatabase, StagingNames } from '../lib';
+import { FeatureStaging, FeatureStagingLite, ISharedStaging, StagingAccess, SharedStaging, SharedStagingRef, StagingCache, StagingDatabase, StagingNames } from '../lib';
 import { ProviderNames } from '../lib/contract/staging';
 import { only, onlyId, resourcesOfType, ssm } from './util/template';
 import { FEATURE_FLAGS } from './util/validate';
@@ -20,6 +20,7 @@ const NIGHTLY = { name: 'nightly', command: ['bin/nightly'], schedule: scheduler
 function sharedStack(): { stack: Stack; shared: SharedStaging; template: Template } {
   const stack = new Stack(new App({ context: FEATURE_FLAGS }), 'Shared', { env: ENV });
   const shared = new SharedStaging(stack, 'S', {
+    access: StagingAccess.publicAccess(),
     domainName: 'staging.example.com',
     hostedZone: route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'example.com' }),
     solr: { url: 'https://solr.internal.example.com:8983/solr' },
@@ -100,6 +101,7 @@ describe('shared stack: the waker and the sleeper', () => {
     expect(
       () =>
         new SharedStaging(stack, 'S', {
+    access: StagingAccess.publicAccess(),
           domainName: 'staging.example.com',
           hostedZone: route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'example.com' }),
           solr: { url: 'https://solr.internal.example.com:8983/solr' },

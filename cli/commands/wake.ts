@@ -12,6 +12,16 @@ import { CliError, Io, UsageError, aws } from '../io';
 import { duration, quote, writeJson } from '../render';
 import { SharedInfo, Staging, findStaging, listStagings, sharedInfo } from '../stagings';
 import { realSystem } from '../system';
+import { DEFAULT_AUTOMATION_HEADER } from '../../lib/contract/access';
+
+/**
+ * The automation token of a locked staging (README, "Access"), from the environment: with it the
+ * URL check reaches the app itself; without it, a locked URL answers with the sign-in redirect.
+ */
+export function automationHeaders(env: Record<string, string | undefined>): Record<string, string> {
+  const token = env.STAGING_AUTOMATION_TOKEN;
+  return token ? { [(env.STAGING_AUTOMATION_HEADER || DEFAULT_AUTOMATION_HEADER).toLowerCase()]: token } : {};
+}
 
 export interface WakeOptions extends GlobalOptions {
   /** False with --no-wait: return once the wake has started. */
@@ -60,7 +70,7 @@ export async function wakeCommand(branch: string, options: WakeOptions, io: Io, 
     io.stderr.write(`${result.reason}: usually about ${duration(result.expectedSeconds * 1000)}${result.expectedSeconds > 300 ? ' (its database starts first)' : ''}; waiting up to ${timeoutMinutes} min\n`);
   }
   const poll = Number(options.pollSeconds ?? 5);
-  const outcome = await waitUntilAwake(clients, io, { staging, parameter: new BranchStatePaths(shared.parameterPrefix).sleepStates.of(staging.name), poll, timeoutMinutes, started });
+  const outcome = await waitUntilAwake(clients, io, { fn, staging, parameter: new BranchStatePaths(shared.parameterPrefix).sleepStates.of(staging.name), poll, timeoutMinutes, started });
   if (outcome.state !== WaiterState.SUCCESS) {
     const last = outcome.reason ? ` (last seen: ${outcome.reason})` : '';
     if (outcome.state === WaiterState.FAILURE) {
@@ -73,15 +83,16 @@ export async function wakeCommand(branch: string, options: WakeOptions, io: Io, 
 
 /**
  * Polls the branch's sleep state and its URL with the SDK's waiter machinery (createWaiter:
- * backoff with jitter, a deadline). Each GET of the URL while it still shows the waking page is
- * a request to the waker, which moves the wake on, as a browser's refresh does. Done when the
- * state is awake and the URL answers with anything but a 5xx; failed when the state falls back
- * to sleeping (the wake gave up).
+ * backoff with jitter, a deadline). While the state is waking, each check invokes the sleeper's
+ * wake again, which moves the wake on as a browser's refresh would: behind a sign-in the CLI's GET
+ * never reaches the waker. Done when the state is awake and the URL answers with anything but a
+ * 5xx (with STAGING_AUTOMATION_TOKEN the GET passes the lock and reaches the app); failed when
+ * the state falls back to sleeping (the wake gave up).
  */
 async function waitUntilAwake(
   clients: Clients,
   io: Io,
-  w: { staging: Staging; parameter: string; poll: number; timeoutMinutes: number; started: number },
+  w: { fn: string; staging: Staging; parameter: string; poll: number; timeoutMinutes: number; started: number },
 ): Promise<WaiterResult> {
   const system = io.system ?? realSystem;
   let last: string | undefined;
@@ -90,7 +101,7 @@ async function waitUntilAwake(
     let status: number | undefined;
     if (w.staging.url) {
       try {
-        status = await system.httpStatus(w.staging.url);
+        status = await system.httpStatus(w.staging.url, automationHeaders(io.env));
         answer = `${w.staging.url} answers ${status}`;
       } catch (e: any) {
         answer = `${w.staging.url} does not answer (${e?.cause?.code ?? e?.name ?? e})`;
@@ -102,6 +113,7 @@ async function waitUntilAwake(
     io.stderr.write(`  ${duration(io.now().getTime() - w.started)}: ${reason}\n`);
     // Sleeping again since after this wake began: the wake gave up (an older sleeping state is a wake not yet written).
     if (state?.state === SleepStates.SLEEPING && parseTimestamp(state.since)! > w.started) return { state: WaiterState.FAILURE, reason };
+    if (state?.state === SleepStates.WAKING) await invokeJson<ManualSleepResult>(clients, w.fn, { [SleeperEventKeys.WAKE]: w.staging.name }, 'sleeper');
     const answers = !w.staging.url || (status !== undefined && status < 500);
     return { state: state?.state === SleepStates.AWAKE && answers ? WaiterState.SUCCESS : WaiterState.RETRY, reason };
   };

@@ -12,6 +12,7 @@ import {
   SharedStagingStack,
   StagingCache,
   StagingDatabase,
+  StagingAccess,
   StagingSearch,
 } from 'cdk-multi-staging';
 
@@ -79,6 +80,9 @@ export class AcmePlatformStagingStack extends SharedStagingStack {
     });
 
     this.staging = new SharedStaging(this, 'Staging', {
+      // Acme's staff sign in through a Cognito user pool made here (it can federate to Acme's SAML
+      // provider); the office network gets in without signing in.
+      access: StagingAccess.cognito({ allowNetworks: ['203.0.113.0/24'] }),
       domainName: DOMAIN,
       hostedZone,
       vpc,

@@ -1,7 +1,8 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
-import { BranchStagingStack, FeatureStagingLite, SharedStaging, SharedStagingStack } from 'cdk-multi-staging';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { BranchStagingStack, FeatureStagingLite, SharedStaging, SharedStagingStack, StagingAccess } from 'cdk-multi-staging';
 
 /**
  * Front-end changes: every branch runs only its own code, on the shared staging's Postgres, Redis
@@ -41,6 +42,10 @@ function sharedStack(app: App): Stack {
     env,
   });
   new SharedStaging(stack, 'Staging', {
+    // Only the office and the VPN reach the previews; CI's end-to-end tests send the automation token.
+    access: StagingAccess.allowNetworks(['203.0.113.0/24', '198.51.100.0/24'], {
+      automation: { tokenSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'AutomationToken', 'previews/automation-token') },
+    }),
     domainName: DOMAIN,
     hostedZone: route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', {
       hostedZoneId: 'Z0123456789ABCDEFGHIJ',

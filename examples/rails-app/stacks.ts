@@ -3,6 +3,7 @@ import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import {
   BranchStagingStack,
   FeatureStaging,
@@ -12,6 +13,7 @@ import {
   SharedStagingStack,
   StagingCache,
   StagingDatabase,
+  StagingAccess,
   StagingSearch,
   WebServiceOptions,
 } from 'cdk-multi-staging';
@@ -68,6 +70,16 @@ function sharedStack(app: App): Stack {
     env,
   });
   new SharedStaging(stack, 'Staging', {
+    // The team signs in with the company's Okta; Stripe's webhooks reach /webhooks/* without it.
+    access: StagingAccess.oidc({
+      issuer: 'https://example.okta.com',
+      authorizationEndpoint: 'https://example.okta.com/oauth2/v1/authorize',
+      tokenEndpoint: 'https://example.okta.com/oauth2/v1/token',
+      userInfoEndpoint: 'https://example.okta.com/oauth2/v1/userinfo',
+      clientId: '0oa1b2c3d4e5f6g7h8i9',
+      clientSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'OktaClientSecret', 'rails-staging/okta-client-secret'),
+      publicPaths: ['/webhooks/*'],
+    }),
     domainName: DOMAIN,
     hostedZone: route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', {
       hostedZoneId: 'Z0123456789ABCDEFGHIJ',

@@ -11,7 +11,7 @@
  * - ListenerArn (required): ARN of the shared HTTPS listener.
  * - HostHeader (required): `<staging name>.<staging domain>`.
  * - TargetGroupArn (required): the rule forwards to it.
- * - MinPriority (default "1"), MaxPriority (default "49999"): range to pick priorities from.
+ * - MinPriority (default "1"), MaxPriority (default "49989"; 49990-49999 are the shared stack's): range to pick priorities from.
  * - Tags (optional): [{ Key, Value }] put on the rule.
  *
  * PhysicalResourceId: the rule ARN. Data: { Priority: "<n>", RuleArn }.
@@ -22,9 +22,20 @@
  * the branch; Update and an adopting Create keep the rule's current route, so a deploy of a
  * sleeping branch never sends requests to services still at zero: the branch's
  * Custom::StagingSleep resource moves the rule back once a web target is healthy.
+ *
+ * Environment: STAGING_ACCESS (required), the stagings' lock (lib/contract/access.ts). The rule
+ * above is the host's primary rule: with a sign-in its actions are the sign-in, then the forward.
+ * The lock may add companion rules (allowed networks, the automation token, public paths; see
+ * access.ts), each at a lower priority than the primary so the load balancer tries it first. With
+ * companions, the primary takes its priority from the upper half of the range and companions from
+ * the lower half; an older primary below that is moved up (SetRulePriorities) before any
+ * companion is created, so no companion is ever shadowed. Data also has FlipRuleArns (the rules
+ * the sleeper and the waker flip, the primary first, comma-separated) and RuleCount. Every rule
+ * is written with its lock: the handler refuses to write a rule when the lock is unreadable.
  */
 import {
   AddTagsCommand,
+  SetRulePrioritiesCommand,
   CreateRuleCommand,
   DeleteRuleCommand,
   DescribeRulesCommand,
@@ -37,17 +48,19 @@ import {
   type RuleCondition,
   type Tag,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { AccessEnvironment, RULE_ROLE_TAG, RuleRoles, parseAccessConfig, type AccessConfig } from '../../lib/contract/access';
 import { SharedParameterNames } from '../../lib/contract/staging';
 import { ListenerPriorityEnvironment, parseProperties, type ListenerRuleRequest } from '../../lib/contract/providers/listener-priority';
 import { parseWireTags } from '../../lib/contract/providers/wire';
 import { describeError } from '../shared/errors';
 import { isAwsError, log, logError, type OnEventRequest, type OnEventResponse } from '../shared/provider';
 import { entry } from '../shared/entry';
+import { desiredRules, roleOf, sameActions, sameConditions, type DesiredRule } from './access';
+import { deleteCognitoClient, lockInputs } from './lock';
 import {
-  forwardActions,
-  hasActions,
+  forwardsTo,
+  isListenerArn,
   isRuleArn,
-  matchesHost,
   pickPriority,
   ruleBelongsToListener,
   routeOf,
@@ -80,6 +93,20 @@ type Props = ListenerRuleRequest;
 interface Result {
   readonly ruleArn: string;
   readonly priority: number;
+  /** The rules the sleeper flips, the primary first. */
+  readonly flipRuleArns: string[];
+  readonly ruleCount: number;
+}
+
+/** The lock from the environment; fail-closed (parseAccessConfig throws). */
+function accessConfig(): AccessConfig {
+  return parseAccessConfig(process.env[AccessEnvironment.CONFIG]);
+}
+
+/** The host's rules as the lock wants them, with the secrets and the Cognito client read. */
+async function plan(props: Props): Promise<DesiredRule[]> {
+  const config = accessConfig();
+  return desiredRules(config, props.host, props.targetGroupArn, wakerTargetGroupArn(), await lockInputs(config, props.host));
 }
 
 async function handleEvent(event: OnEventRequest): Promise<OnEventResponse> {
@@ -118,7 +145,7 @@ function withContext(error: unknown, event: OnEventRequest): unknown {
 function respond(result: Result): OnEventResponse {
   return {
     PhysicalResourceId: result.ruleArn,
-    Data: { Priority: String(result.priority), RuleArn: result.ruleArn },
+    Data: { Priority: String(result.priority), RuleArn: result.ruleArn, FlipRuleArns: result.flipRuleArns.join(','), RuleCount: String(result.ruleCount) },
   };
 }
 
@@ -128,18 +155,45 @@ function respond(result: Result): OnEventResponse {
 // ---------------------------------------------------------------------------------------------
 // Create
 
-async function createOrAdopt(props: Props): Promise<Result> {
+/** Priorities of the primary and of the companions: companions always below the primary. */
+interface Ranges {
+  readonly primary: readonly [number, number];
+  readonly companions?: readonly [number, number];
+}
+
+function ranges(props: Props, desired: readonly DesiredRule[]): Ranges {
+  if (desired.length === 1) return { primary: [props.minPriority, props.maxPriority] };
+  const split = Math.floor((props.minPriority + props.maxPriority + 1) / 2);
+  return { primary: [split, props.maxPriority], companions: [props.minPriority, split - 1] };
+}
+
+async function createOrAdopt(props: Props, desired?: DesiredRule[]): Promise<Result> {
+  const rules = desired ?? (await plan(props));
+  const range = ranges(props, rules);
+  const primary = await createOrAdoptPrimary(props, rules[0], range.primary);
+  return withCompanions(props, rules, range, primary, undefined, primary.listed);
+}
+
+/** The primary rule, and the listener's rules as last read (with the primary in them). */
+interface Primary {
+  readonly rule: Rule;
+  readonly priority: number;
+  readonly listed?: Rule[];
+}
+
+async function createOrAdoptPrimary(props: Props, desired: DesiredRule, range: readonly [number, number]): Promise<Primary> {
   const knownTaken = new Set<number>();
   let lastTried: number | undefined;
+  const scoped = { ...props, minPriority: range[0], maxPriority: range[1] };
   for (let attempt = 1; attempt <= CONFLICT_ATTEMPTS; attempt++) {
     const rules = await listRules(props.listenerArn);
 
-    const existing = findHostRule(rules, props.host);
-    if (existing) return adopt(existing, props);
+    const existing = findOwnRule(rules, props, desired.role);
+    if (existing) return { rule: await adopt(existing, props, desired), priority: rulePriority(existing)!, listed: rules };
 
     const used = usedPriorities(rules, knownTaken);
-    const priority = pickPriority(used, props.minPriority, props.maxPriority, PICK_WINDOW * attempt, () => randomness.next());
-    if (priority === undefined) throw new Error(fullListenerMessage(props, rules, 'range'));
+    const priority = pickPriority(used, range[0], range[1], PICK_WINDOW * attempt, () => randomness.next());
+    if (priority === undefined) throw new Error(fullListenerMessage(scoped, rules, 'range'));
     lastTried = priority;
 
     try {
@@ -148,16 +202,16 @@ async function createOrAdopt(props: Props): Promise<Result> {
           new CreateRuleCommand({
             ListenerArn: props.listenerArn,
             Priority: priority,
-            Conditions: desiredConditions(props.host),
-            Actions: forwardActions(props.targetGroupArn, wakerTargetGroupArn(), 'branch'),
+            Conditions: desired.conditions,
+            Actions: desired.actions('branch'),
             Tags: props.tags.length > 0 ? props.tags : undefined,
           }),
         ),
       );
-      const ruleArn = out.Rules?.[0]?.RuleArn;
-      if (!ruleArn) throw new Error(`CreateRule on listener ${props.listenerArn} returned no rule ARN`);
-      log('listener rule created', { listenerArn: props.listenerArn, host: props.host, priority, ruleArn, attempt });
-      return { ruleArn, priority };
+      const rule = out.Rules?.[0];
+      if (!rule?.RuleArn) throw new Error(`CreateRule on listener ${props.listenerArn} returned no rule ARN`);
+      log('listener rule created', { listenerArn: props.listenerArn, host: props.host, role: desired.role, priority, ruleArn: rule.RuleArn, attempt });
+      return { rule, priority, listed: [...rules, rule] };
     } catch (error) {
       if (isAwsError(error, 'PriorityInUseException', 'PriorityInUse')) {
         knownTaken.add(priority);
@@ -171,7 +225,7 @@ async function createOrAdopt(props: Props): Promise<Result> {
         continue;
       }
       if (isAwsError(error, 'TooManyRulesException', 'TooManyRules')) {
-        throw new Error(fullListenerMessage(props, rules, 'quota'), { cause: error });
+        throw new Error(fullListenerMessage(scoped, rules, 'quota'), { cause: error });
       }
       if (isAwsError(error, 'TargetGroupNotFoundException', 'TargetGroupNotFound')) {
         throw new Error(
@@ -198,39 +252,60 @@ function conflictDelay(attempt: number): Promise<void> {
 
 /**
  * A replayed Create (or a CreateRule whose response was lost) finds the rule it made before:
- * the rule with exactly this host-header. It is adopted, not duplicated.
+ * the rule with exactly this host-header (and the role's one other condition). It is adopted, not
+ * duplicated, and brought to the lock's actions on its current route.
  */
-async function adopt(rule: Rule, props: Props): Promise<Result> {
+async function adopt(rule: Rule, props: Props, desired: DesiredRule): Promise<Rule> {
   const ruleArn = rule.RuleArn!;
-  const priority = rulePriority(rule)!;
   log('adopting the existing listener rule for this host', {
     listenerArn: props.listenerArn,
     host: props.host,
+    role: desired.role,
     ruleArn,
-    priority,
+    priority: rulePriority(rule),
   });
-  const actions = keptRouteActions(rule, props.targetGroupArn);
-  if (!hasActions(rule, actions)) {
-    await call('ModifyRule', props, () => elbv2.send(new ModifyRuleCommand({ RuleArn: ruleArn, Actions: actions })));
-    log('adopted rule now forwards to the target group', { ruleArn, targetGroupArn: props.targetGroupArn });
-  }
+  await bringToLock(rule, props, desired, routeOf(rule, wakerTargetGroupArn()));
   if (props.tags.length > 0) {
     await call('AddTags', props, () => elbv2.send(new AddTagsCommand({ ResourceArns: [ruleArn], Tags: props.tags })));
   }
-  return { ruleArn, priority };
+  return rule;
 }
 
-function findHostRule(rules: readonly Rule[], host: string): Rule | undefined {
+/**
+ * Rewrites a rule's conditions and actions to the lock's, on the given route. An OIDC sign-in is
+ * always written again with the secret's current value (DescribeRules does not show the one the
+ * rule has), so a rotated client secret reaches every rule on its branch's next deploy.
+ */
+async function bringToLock(rule: Rule, props: Props, desired: DesiredRule, route: 'branch' | 'waker'): Promise<boolean> {
+  const actions = desired.actions(route);
+  const modify: { Conditions?: RuleCondition[]; Actions?: Action[] } = {};
+  if (!sameConditions(rule, desired.conditions)) modify.Conditions = desired.conditions;
+  if (!sameActions(rule, actions) || actions.some((a) => a.Type === 'authenticate-oidc')) modify.Actions = actions;
+  if (!modify.Conditions && !modify.Actions) return false;
+  await call('ModifyRule', props, () => elbv2.send(new ModifyRuleCommand({ RuleArn: rule.RuleArn!, ...modify })));
+  log('listener rule brought to the lock', { ruleArn: rule.RuleArn, host: props.host, role: desired.role, changed: Object.keys(modify) });
+  return true;
+}
+
+/** The host's rule of this role that is ours: for a companion, one that forwards to our target group. */
+function findOwnRule(rules: readonly Rule[], props: Props, role: string, oldTargetGroupArn?: string): Rule | undefined {
   const matches = rules
-    .filter((r) => r.RuleArn && rulePriority(r) !== undefined && matchesHost(r, host))
+    .filter((r) => r.RuleArn && rulePriority(r) !== undefined && roleOf(r, props.host) === role)
+    .filter((r) => role === RuleRoles.MAIN || forwardsToOurs(r, props.targetGroupArn) || (oldTargetGroupArn !== undefined && forwardsToOurs(r, oldTargetGroupArn)))
     .sort((a, b) => rulePriority(a)! - rulePriority(b)!);
   if (matches.length > 1) {
     logError('several rules route the same host; adopting the one with the lowest priority', {
-      host,
+      host: props.host,
+      role,
       rules: matches.map((r) => ({ ruleArn: r.RuleArn, priority: r.Priority })),
     });
   }
   return matches[0];
+}
+
+/** True when one of the rule's forwards names this target group (at any weight). */
+function forwardsToOurs(rule: Rule, targetGroupArn: string): boolean {
+  return forwardsTo(rule, targetGroupArn) || (rule.Actions ?? []).some((a) => a.Type === 'forward' && (a.TargetGroupArn === targetGroupArn || (a.ForwardConfig?.TargetGroups ?? []).some((g) => g.TargetGroupArn === targetGroupArn)));
 }
 
 function fullListenerMessage(props: Props, rules: readonly Rule[], reason: 'range' | 'quota'): string {
@@ -256,16 +331,118 @@ function fullListenerMessage(props: Props, rules: readonly Rule[], reason: 'rang
 }
 
 // ---------------------------------------------------------------------------------------------
+// Companions
+
+/**
+ * Brings the host's companion rules to the lock: the primary moves up into its range first when
+ * it sits below it, then each desired companion is adopted and rewritten, or created below the
+ * primary; companions the lock no longer wants are deleted.
+ */
+async function withCompanions(props: Props, desired: readonly DesiredRule[], range: Ranges, primary: Primary, oldTargetGroupArn?: string, listed?: Rule[]): Promise<Result> {
+  let primaryPriority = primary.priority;
+  const route = routeOf(primary.rule, wakerTargetGroupArn());
+  const companions = desired.slice(1);
+  let rules = listed ?? (await listRules(props.listenerArn));
+  if (companions.length > 0 && primaryPriority < range.primary[0]) {
+    primaryPriority = await movePrimaryUp(props, primary.rule.RuleArn!, range.primary, rules);
+    rules = await listRules(props.listenerArn);
+  }
+  const flips = [primary.rule.RuleArn!];
+  const kept = new Set<string>([primary.rule.RuleArn!]);
+  for (const companion of companions) {
+    const existing = findOwnRule(rules, props, companion.role, oldTargetGroupArn);
+    let ruleArn: string;
+    if (existing && rulePriority(existing)! < primaryPriority) {
+      await bringToLock(existing, props, companion, companion.flips ? route : 'branch');
+      ruleArn = existing.RuleArn!;
+    } else {
+      if (existing) await deleteRule(existing.RuleArn!, props); // above the primary: it would never match
+      ruleArn = await createCompanion(props, companion, [range.companions![0], Math.min(range.companions![1], primaryPriority - 1)], route);
+      rules = await listRules(props.listenerArn);
+    }
+    kept.add(ruleArn);
+    if (companion.flips) flips.push(ruleArn);
+  }
+  // Companions of this host that the lock no longer has (e.g. public paths removed).
+  for (const rule of rules) {
+    if (kept.has(rule.RuleArn!) || rulePriority(rule) === undefined) continue;
+    const role = roleOf(rule, props.host);
+    if (role === undefined || role === desired[0].role) continue;
+    if (!forwardsToOurs(rule, props.targetGroupArn) && !(oldTargetGroupArn && forwardsToOurs(rule, oldTargetGroupArn))) continue;
+    await deleteRule(rule.RuleArn!, props);
+    log('companion rule the lock no longer has deleted', { ruleArn: rule.RuleArn, host: props.host, role });
+  }
+  return { ruleArn: primary.rule.RuleArn!, priority: primaryPriority, flipRuleArns: flips, ruleCount: kept.size };
+}
+
+async function movePrimaryUp(props: Props, ruleArn: string, range: readonly [number, number], rules: Rule[]): Promise<number> {
+  const knownTaken = new Set<number>();
+  for (let attempt = 1; attempt <= CONFLICT_ATTEMPTS; attempt++) {
+    const current = attempt === 1 ? rules : await listRules(props.listenerArn);
+    const priority = pickPriority(usedPriorities(current, knownTaken), range[0], range[1], PICK_WINDOW * attempt, () => randomness.next());
+    if (priority === undefined) throw new Error(fullListenerMessage({ ...props, minPriority: range[0], maxPriority: range[1] }, current, 'range'));
+    try {
+      await call('SetRulePriorities', props, () => elbv2.send(new SetRulePrioritiesCommand({ RulePriorities: [{ RuleArn: ruleArn, Priority: priority }] })));
+      log('primary rule moved above its companions', { ruleArn, host: props.host, priority });
+      return priority;
+    } catch (error) {
+      if (!isAwsError(error, 'PriorityInUseException', 'PriorityInUse')) throw error;
+      knownTaken.add(priority);
+      if (attempt < CONFLICT_ATTEMPTS) await conflictDelay(attempt);
+    }
+  }
+  throw new Error(`Could not move the rule of ${props.host} above its companion rules after ${CONFLICT_ATTEMPTS} attempts; deploy again.`);
+}
+
+async function createCompanion(props: Props, desired: DesiredRule, range: readonly [number, number], route: 'branch' | 'waker'): Promise<string> {
+  const knownTaken = new Set<number>();
+  const scoped = { ...props, minPriority: range[0], maxPriority: range[1] };
+  for (let attempt = 1; attempt <= CONFLICT_ATTEMPTS; attempt++) {
+    const rules = await listRules(props.listenerArn);
+    const priority = pickPriority(usedPriorities(rules, knownTaken), range[0], range[1], PICK_WINDOW * attempt, () => randomness.next());
+    if (priority === undefined) throw new Error(fullListenerMessage(scoped, rules, 'range'));
+    try {
+      const out = await call('CreateRule', props, () =>
+        elbv2.send(
+          new CreateRuleCommand({
+            ListenerArn: props.listenerArn,
+            Priority: priority,
+            Conditions: desired.conditions,
+            Actions: desired.actions(desired.flips ? route : 'branch'),
+            Tags: [...props.tags, { Key: RULE_ROLE_TAG, Value: desired.role }],
+          }),
+        ),
+      );
+      const ruleArn = out.Rules?.[0]?.RuleArn;
+      if (!ruleArn) throw new Error(`CreateRule on listener ${props.listenerArn} returned no rule ARN`);
+      log('companion rule created', { host: props.host, role: desired.role, priority, ruleArn });
+      return ruleArn;
+    } catch (error) {
+      if (isAwsError(error, 'PriorityInUseException', 'PriorityInUse')) {
+        knownTaken.add(priority);
+        if (attempt < CONFLICT_ATTEMPTS) await conflictDelay(attempt);
+        continue;
+      }
+      if (isAwsError(error, 'TooManyRulesException', 'TooManyRules')) throw new Error(fullListenerMessage(scoped, rules, 'quota'), { cause: error });
+      throw error;
+    }
+  }
+  throw new Error(`Could not claim a free rule priority for the ${desired.role} rule of ${props.host} after ${CONFLICT_ATTEMPTS} attempts; deploy again.`);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Update
 
 async function update(event: OnEventRequest): Promise<Result> {
   const props = parseProperties(event.ResourceProperties);
   const oldListener = event.OldResourceProperties?.ListenerArn;
+  const oldTargetGroupArn = event.OldResourceProperties?.TargetGroupArn ? String(event.OldResourceProperties.TargetGroupArn).trim() : undefined;
   const physicalId = event.PhysicalResourceId;
+  const desired = await plan(props);
 
   if (!isRuleArn(physicalId)) {
     log('physical id is not a listener rule ARN; creating the rule', { physicalId });
-    return createOrAdopt(props);
+    return createOrAdopt(props, desired);
   }
   if ((oldListener !== undefined && String(oldListener).trim() !== props.listenerArn) || !ruleBelongsToListener(physicalId, props.listenerArn)) {
     // A new rule on the new listener: a new physical id, after which CloudFormation deletes the old rule.
@@ -274,41 +451,30 @@ async function update(event: OnEventRequest): Promise<Result> {
       listenerArn: props.listenerArn,
       oldRuleArn: physicalId,
     });
-    return createOrAdopt(props);
+    return createOrAdopt(props, desired);
   }
 
   const rule = await describeRule(physicalId, props);
   if (!rule) {
     log('listener rule has vanished; creating a new one', { ruleArn: physicalId, host: props.host });
-    return createOrAdopt(props);
+    return createOrAdopt(props, desired);
   }
 
-  const modify: { Conditions?: RuleCondition[]; Actions?: Action[] } = {};
-  if (!matchesHost(rule, props.host)) modify.Conditions = desiredConditions(props.host);
-  const actions = keptRouteActions(rule, props.targetGroupArn);
-  if (!hasActions(rule, actions)) modify.Actions = actions;
-  if (modify.Conditions || modify.Actions) {
-    try {
-      await call('ModifyRule', props, () => elbv2.send(new ModifyRuleCommand({ RuleArn: physicalId, ...modify })));
-    } catch (error) {
-      if (isAwsError(error, 'RuleNotFoundException', 'RuleNotFound')) {
-        log('listener rule vanished while being modified; creating a new one', { ruleArn: physicalId });
-        return createOrAdopt(props);
-      }
-      throw error;
+  try {
+    await bringToLock(rule, props, desired[0], routeOf(rule, wakerTargetGroupArn()));
+  } catch (error) {
+    if (isAwsError(error, 'RuleNotFoundException', 'RuleNotFound')) {
+      log('listener rule vanished while being modified; creating a new one', { ruleArn: physicalId });
+      return createOrAdopt(props, desired);
     }
-    log('listener rule modified', {
-      ruleArn: physicalId,
-      host: props.host,
-      targetGroupArn: props.targetGroupArn,
-      changed: Object.keys(modify),
-    });
+    throw error;
   }
 
   await syncTags(physicalId, parseOldTags(event.OldResourceProperties), props);
 
   const priority = rulePriority(rule)!;
-  if (priority < props.minPriority || priority > props.maxPriority) {
+  const range = ranges(props, desired);
+  if (desired.length === 1 && (priority < props.minPriority || priority > props.maxPriority)) {
     log('rule priority is outside the new range; keeping it (priorities never move on update)', {
       ruleArn: physicalId,
       priority,
@@ -316,7 +482,7 @@ async function update(event: OnEventRequest): Promise<Result> {
       maxPriority: props.maxPriority,
     });
   }
-  return { ruleArn: physicalId, priority };
+  return withCompanions(props, desired, range, { rule, priority }, oldTargetGroupArn !== props.targetGroupArn ? oldTargetGroupArn : undefined);
 }
 
 function parseOldTags(old: Record<string, unknown> | undefined): Tag[] {
@@ -349,17 +515,51 @@ async function remove(event: OnEventRequest): Promise<OnEventResponse> {
     log('physical id is not a listener rule ARN; nothing of ours to delete', { physicalId });
     return { PhysicalResourceId: physicalId };
   }
+  const ctx = describeFor(event);
+  // Companions first (they forward to the branch without the sign-in), then the primary.
+  const host = event.ResourceProperties?.HostHeader ? String(event.ResourceProperties.HostHeader).trim() : undefined;
+  const targetGroupArn = event.ResourceProperties?.TargetGroupArn ? String(event.ResourceProperties.TargetGroupArn).trim() : undefined;
+  const listenerArn = event.ResourceProperties?.ListenerArn ? String(event.ResourceProperties.ListenerArn).trim() : undefined;
+  if (host && targetGroupArn && listenerArn && isListenerArn(listenerArn) && ruleBelongsToListener(physicalId, listenerArn)) {
+    let rules: Rule[] = [];
+    try {
+      rules = await listRules(listenerArn);
+    } catch (error) {
+      if (!(error instanceof Error && /does not exist/.test(error.message))) throw error;
+    }
+    for (const rule of rules) {
+      if (rule.RuleArn === physicalId || rulePriority(rule) === undefined) continue;
+      const role = roleOf(rule, host);
+      if (role === undefined || role === RuleRoles.MAIN || !forwardsToOurs(rule, targetGroupArn)) continue;
+      await deleteRule(rule.RuleArn!, ctx);
+    }
+  }
+  await deleteRule(physicalId, ctx);
+  if (host) await deleteCognitoClient(lockForDelete(), host);
+  return { PhysicalResourceId: physicalId };
+}
+
+/** The lock, when readable: a Delete still deletes the rules without it, and keeps the Cognito client. */
+function lockForDelete(): AccessConfig | undefined {
   try {
-    await call('DeleteRule', describeFor(event), () => elbv2.send(new DeleteRuleCommand({ RuleArn: physicalId })));
-    log('listener rule deleted', { ruleArn: physicalId });
+    return accessConfig();
+  } catch (error) {
+    logError('the lock is unreadable; the rules are deleted, a Cognito app client of this host is left', { error: (error as Error).message });
+    return undefined;
+  }
+}
+
+async function deleteRule(ruleArn: string, ctx: Pick<Props, 'host' | 'listenerArn'>): Promise<void> {
+  try {
+    await call('DeleteRule', ctx, () => elbv2.send(new DeleteRuleCommand({ RuleArn: ruleArn })));
+    log('listener rule deleted', { ruleArn });
   } catch (error) {
     if (isAwsError(error, 'RuleNotFoundException', 'RuleNotFound', 'ListenerNotFoundException', 'ListenerNotFound')) {
-      log('listener rule already gone', { ruleArn: physicalId, error: describeError(error) });
+      log('listener rule already gone', { ruleArn, error: describeError(error) });
     } else {
       throw error;
     }
   }
-  return { PhysicalResourceId: physicalId };
 }
 
 /** Context for error messages on Delete, where properties may be incomplete. */
@@ -431,14 +631,4 @@ async function call<T>(operation: string, ctx: Pick<Props, 'listenerArn' | 'host
     }
     throw error;
   }
-}
-
-function desiredConditions(host: string): RuleCondition[] {
-  return [{ Field: 'host-header', HostHeaderConfig: { Values: [host] } }];
-}
-
-/** The actions for this target group that keep the rule's current route (branch or waker). */
-function keptRouteActions(rule: Rule, targetGroupArn: string): Action[] {
-  const waker = wakerTargetGroupArn();
-  return forwardActions(targetGroupArn, waker, routeOf(rule, waker));
 }

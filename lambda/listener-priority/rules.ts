@@ -8,6 +8,12 @@ import { MAX_RULE_PRIORITY, isListenerArn } from '../../lib/contract/providers/l
 
 export { MAX_RULE_PRIORITY, isListenerArn };
 
+/**
+ * The highest priority a branch rule takes by default. The priorities above it, up to the shared
+ * app's 50000, are the shared stack's own (its hosts' companion rules, lib/staging-access.ts).
+ */
+export const MAX_BRANCH_PRIORITY = 49989;
+
 /** The numeric priority of a rule, or undefined for the default rule. */
 export function rulePriority(rule: Rule): number | undefined {
   if (rule.IsDefault) return undefined;
@@ -145,4 +151,32 @@ export function hasActions(rule: Rule, expected: readonly Action[]): boolean {
       .sort()
       .join(',');
   return groups(a) === groups(e);
+}
+
+/**
+ * The same actions with the forward re-weighted to `to`, everything else kept: an
+ * `authenticate-oidc` or `authenticate-cognito` action in front of the forward stays where it is,
+ * so a sleep or wake flip never unlocks a rule. DescribeRules does not return an OIDC client
+ * secret, so a kept OIDC action says `UseExistingClientSecret` (ModifyRule then keeps the secret
+ * the rule has). A rule without a forward to `targetGroupArn` gets `forwardActions` for it.
+ */
+export function reweightedActions(current: readonly Action[] | undefined, targetGroupArn: string, wakerTargetGroupArn: string | undefined, to: 'branch' | 'waker'): Action[] {
+  const actions = [...(current ?? [])].sort((a, b) => (a.Order ?? 0) - (b.Order ?? 0));
+  const forward = forwardActions(targetGroupArn, wakerTargetGroupArn, to)[0];
+  const kept = actions.filter((a) => a.Type !== 'forward').map(keptAction);
+  if (kept.length === 0) return [forward];
+  return [...kept, forward].map((a, i) => ({ ...a, Order: i + 1 }));
+}
+
+/** An authenticate action as ModifyRule accepts it back. */
+function keptAction(action: Action): Action {
+  if (action.Type !== 'authenticate-oidc' || !action.AuthenticateOidcConfig) return { ...action };
+  const config = { ...action.AuthenticateOidcConfig, UseExistingClientSecret: true };
+  delete config.ClientSecret;
+  return { ...action, AuthenticateOidcConfig: config };
+}
+
+/** The rule's sign-in action, if it has one. */
+export function signInAction(rule: Rule): Action | undefined {
+  return (rule.Actions ?? []).find((a) => a.Type === 'authenticate-oidc' || a.Type === 'authenticate-cognito');
 }

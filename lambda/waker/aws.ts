@@ -9,9 +9,9 @@ import { DescribeDBInstancesCommand, RDSClient, StartDBInstanceCommand, StopDBIn
 import { GetScheduleCommand, SchedulerClient, UpdateScheduleCommand } from '@aws-sdk/client-scheduler';
 import { DeleteParametersCommand, GetParametersCommand, PutParameterCommand, SSMClient, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
 import { BranchStatePaths, byStagingName, formatKeepAlive, formatSleepState, type BranchParameter } from '../../lib/contract/branch-state';
-import { forwardActions, routeOf } from '../listener-priority/rules';
+import { reweightedActions, routeOf } from '../listener-priority/rules';
 import { isAwsError, log } from '../shared/provider';
-import type { Observed, SleepConfig, State, Step } from './model';
+import { flipRules, type Observed, type SleepConfig, type State, type Step } from './model';
 
 const SDK = { maxAttempts: 6, retryMode: 'adaptive' } as const;
 export const ssm = new SSMClient(SDK);
@@ -85,9 +85,7 @@ export async function apply(config: SleepConfig, steps: readonly Step[], paths: 
         await putState(paths, config.stagingName, step.value);
         break;
       case 'route':
-        await elbv2.send(
-          new ModifyRuleCommand({ RuleArn: config.ruleArn, Actions: forwardActions(config.targetGroupArn, wakerTargetGroupArn, step.to) }),
-        );
+        await flip(config, wakerTargetGroupArn, step.to);
         break;
       case 'scale':
         await ecs.send(new UpdateServiceCommand({ cluster: config.clusterArn, service: step.service, desiredCount: step.count }));
@@ -103,6 +101,23 @@ export async function apply(config: SleepConfig, steps: readonly Step[], paths: 
         break;
     }
     log('step done', { stagingName: config.stagingName, step });
+  }
+}
+
+/**
+ * Moves the host's flipping rules to `to`, each with its own actions re-weighted: the sign-in in
+ * front of a forward stays, so a sleep or a wake never leaves a rule unlocked. The primary moves
+ * last on a wake (the companions are ready when the host answers) and first on a sleep.
+ */
+async function flip(config: SleepConfig, wakerTargetGroupArn: string, to: 'branch' | 'waker'): Promise<void> {
+  const arns = flipRules(config);
+  const out = await elbv2.send(new DescribeRulesCommand({ RuleArns: arns }));
+  const byArn = new Map((out.Rules ?? []).map((r) => [r.RuleArn, r]));
+  const order = to === 'branch' ? [...arns.slice(1), arns[0]] : arns;
+  for (const arn of order) {
+    const rule = byArn.get(arn);
+    if (!rule) throw new Error(`listener rule ${arn} of ${config.stagingName} is gone; deploy the branch again to recreate it`);
+    await elbv2.send(new ModifyRuleCommand({ RuleArn: arn, Actions: reweightedActions(rule.Actions, config.targetGroupArn, wakerTargetGroupArn, to) }));
   }
 }
 

@@ -17,6 +17,7 @@
  * which is the target of that group and reads it from the ALB event).
  */
 import type { ALBEvent, ALBResult } from 'aws-lambda';
+import { AccessEnvironment, mayWake, parseAccessConfig, type AccessConfig } from '../../lib/contract/access';
 import { BranchStatePaths, lastActivity, malformedPinProblem, parseKeepAlive, parsePin, parseTimestamp, SleepStates } from '../../lib/contract/branch-state';
 import { nearMatches } from '../../lib/contract/suggest';
 import type { ManualSleepResult } from '../../lib/contract/sleeper';
@@ -71,6 +72,27 @@ function wakerTargetGroup(): string {
   return arn;
 }
 
+/** The stagings' lock (lib/contract/access.ts), or undefined when unreadable: then nothing wakes. */
+function lock(): AccessConfig | undefined {
+  try {
+    return parseAccessConfig(process.env[AccessEnvironment.CONFIG]);
+  } catch (e) {
+    logError('the stagings\' lock is unreadable; no request wakes a staging', { error: describeError(e) });
+    return undefined;
+  }
+}
+
+/** A request the lock does not let wake the staging: 403, no keep-alive, no wake. */
+function notSignedIn(name: string): ALBResult {
+  return {
+    statusCode: 403,
+    statusDescription: '403 Forbidden',
+    isBase64Encoded: false,
+    headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+    body: `The staging ${name} is asleep. Sign in (open its address in a browser) to wake it.\n`,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Requests (ALB Lambda target)
 
@@ -89,6 +111,10 @@ async function handleRequest(event: ALBEvent): Promise<ALBResult> {
   const client = classifyClient(request);
   const wakerArn = event.requestContext?.elb?.targetGroupArn ?? wakerTargetGroup();
 
+  if (client !== 'previewer' && !mayWake(lock(), request)) {
+    log('waker request refused: not signed in', { stagingName: name, state: state.state });
+    return notSignedIn(name);
+  }
   if (client !== 'previewer') {
     try {
       if (params.keepAliveModifiedMs === undefined || now - params.keepAliveModifiedMs >= KEEP_ALIVE_EVERY_MS) await putKeepAlive(p, name, now);

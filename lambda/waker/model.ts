@@ -260,3 +260,7 @@ export function parseSleeperEvent(event: unknown): SleeperRequest {
   return { kind, stagingName: name as string };
 }
 
+/** The rules a route step flips: the lock's flipping rules, or the one host rule of older configs. */
+export function flipRules(config: SleepConfig): string[] {
+  return config.flipRuleArns && config.flipRuleArns.length > 0 ? config.flipRuleArns : [config.ruleArn];
+}

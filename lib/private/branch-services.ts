@@ -226,6 +226,8 @@ export class BranchServices extends Construct {
         TargetGroupFullName: this.services.targetGroup.targetGroupFullName,
         LoadBalancerFullName: props.shared.loadBalancerFullName,
         RuleArn: this.listenerRule.ref,
+        // Every rule of the host whose forward follows sleep (the lock's companions too).
+        FlipRuleArns: this.listenerRule.getAttString('FlipRuleArns'),
         Schedules: schedules.map((s) => s.scheduleName),
         DatabaseInstanceId: props.databaseInstanceId,
         SleepAfterMinutes: String(minutes.sleepAfter),

@@ -1,9 +1,11 @@
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Duration } from 'aws-cdk-lib';
+import { AccessEnvironment } from '../contract/access';
 import { FEATURE_KINDS, ProviderNames, TagKeys } from '../contract/staging';
 import { ReasonedResources } from '../private/acknowledge';
 import { StagingArns } from '../private/arns';
+import type { BoundAccess } from '../private/bound-access';
 import { ListenerPriorityEnvironment } from '../contract/providers/listener-priority';
 import { ProviderDefinition } from './provider-definition';
 
@@ -15,6 +17,8 @@ export interface ListenerPriorityProviderProps {
   readonly wakerTargetGroupArn: string;
   /** The staging system's prefix. */
   readonly prefix: string;
+  /** The stagings' lock: every rule the handler writes carries it. */
+  readonly access: BoundAccess;
 }
 
 /** Branch host rules on the shared listener, with priorities allocated without collisions. */
@@ -31,7 +35,7 @@ export function listenerPriorityProvider(props: ListenerPriorityProviderProps): 
       handler: 'listener-priority',
       timeout: Duration.minutes(3),
       // Branch rules forward to the branch and (weight 0 while awake) to the waker.
-      environment: { [ListenerPriorityEnvironment.WAKER_TARGET_GROUP_ARN]: props.wakerTargetGroupArn },
+      environment: { [ListenerPriorityEnvironment.WAKER_TARGET_GROUP_ARN]: props.wakerTargetGroupArn, [AccessEnvironment.CONFIG]: props.access.environment },
       policies: [
         new iam.PolicyStatement({ actions: ['elasticloadbalancing:DescribeRules'], resources: reasons.scope(['*', 'DescribeRules supports no resource-level permissions.']) }),
         new iam.PolicyStatement({
@@ -49,6 +53,7 @@ export function listenerPriorityProvider(props: ListenerPriorityProviderProps): 
         new iam.PolicyStatement({
           actions: [
             'elasticloadbalancing:ModifyRule',
+            'elasticloadbalancing:SetRulePriorities',
             'elasticloadbalancing:DeleteRule',
             'elasticloadbalancing:AddTags',
             'elasticloadbalancing:RemoveTags',
@@ -56,6 +61,8 @@ export function listenerPriorityProvider(props: ListenerPriorityProviderProps): 
           resources: reasons.scope(rulesOfListener),
           conditions: { StringEquals: { [`aws:ResourceTag/${TagKeys.KIND}`]: [...FEATURE_KINDS], [`aws:ResourceTag/${TagKeys.PREFIX}`]: props.prefix } },
         }),
+        // Reading the lock's secrets and, with Cognito, each host's app client.
+        ...props.access.providerStatements,
       ],
     },
     acknowledgements: reasons.all,

@@ -27,6 +27,7 @@ const state = (value: string, since = '2026-12-01T12:00:00.000Z') => ({ Paramete
 /** A machine whose PATH has `plugins`, whose spawn records its calls, and whose URL answers `statuses` in turn. */
 function machine(opts: { plugin?: boolean; statuses?: Array<number | Error>; exitCode?: number } = {}) {
   const spawned: Array<[string, readonly string[]]> = [];
+  const requests: Array<Record<string, string>> = [];
   const statuses = [...(opts.statuses ?? [200])];
   const system: System = {
     which: (c) => (opts.plugin && c === 'session-manager-plugin' ? '/usr/local/bin/session-manager-plugin' : undefined),
@@ -34,13 +35,14 @@ function machine(opts: { plugin?: boolean; statuses?: Array<number | Error>; exi
       spawned.push([c, a]);
       return opts.exitCode ?? 0;
     },
-    httpStatus: async () => {
+    httpStatus: async (_url, headers) => {
+      requests.push(headers ?? {});
       const s = statuses.length > 1 ? statuses.shift()! : statuses[0];
       if (s instanceof Error) throw s;
       return s;
     },
   };
-  return { system, spawned };
+  return { system, spawned, requests };
 }
 
 async function cli(args: string[], opts: { isTTY?: boolean; m?: ReturnType<typeof machine>; env?: Record<string, string> } = {}) {
@@ -66,7 +68,8 @@ describe('staging wake', () => {
     const r = await cli(['wake', 'feature/login', ...fast], { m });
     expect(r.code).toBe(0);
     expect(r.out).toBe(`${URL}\n`);
-    expect(invoked()).toEqual([['staging-shared-sleeper', { wake: NAME }]]);
+    // The first invocation starts the wake; the check that still finds it waking moves it on.
+    expect(invoked()).toEqual([['staging-shared-sleeper', { wake: NAME }], ['staging-shared-sleeper', { wake: NAME }]]);
     expect(r.err).toBe(
       `waking feature/login (${LOGIN.StackName}) via staging-shared-sleeper...\n` +
         'waking: usually about 2m; waiting up to 15 min\n' +
@@ -74,6 +77,21 @@ describe('staging wake', () => {
         `  0m: awake, ${URL} answers 503\n` +
         `  0m: awake, ${URL} answers 200\n`,
     );
+  });
+
+  test('behind a sign-in: the checks move the wake on through the sleeper, and the URL check sends the automation token when given', async () => {
+    lambda.on(InvokeCommand).resolves(payload({ action: 'wake', stagingName: NAME, branch: 'feature/login', state: 'waking', changed: true, reason: 'waking', expectedSeconds: 130 }));
+    ssm.on(GetParameterCommand, { Name: STATE }).resolvesOnce(state('waking')).resolvesOnce(state('waking')).resolves(state('awake'));
+    // Without a token the locked URL answers with the sign-in redirect; the state decides.
+    const locked = await cli(['wake', 'feature/login', ...fast], { m: machine({ statuses: [302] }) });
+    expect(locked.code).toBe(0);
+    expect(invoked()).toHaveLength(3);
+    lambda.resetHistory();
+    ssm.on(GetParameterCommand, { Name: STATE }).resolvesOnce(state('waking')).resolves(state('awake'));
+    const m = machine({ statuses: [503, 200] });
+    const withToken = await cli(['wake', 'feature/login', ...fast], { m, env: { STAGING_AUTOMATION_TOKEN: 's3cret', STAGING_AUTOMATION_HEADER: 'X-Preview-Token' } });
+    expect(withToken.code).toBe(0);
+    expect(m.requests.every((h) => h['x-preview-token'] === 's3cret')).toBe(true);
   });
 
   test('a terminal gets a sentence; --json the result; --no-wait returns at once', async () => {

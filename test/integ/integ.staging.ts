@@ -27,7 +27,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { ExpectedResult, IntegTest, Match } from '@aws-cdk/integ-tests-alpha';
-import { FeatureStaging, FeatureStagingLite, SharedStaging, SharedStagingRef, StagingCache, StagingDatabase, StagingNames, StagingSearch, TagKeys } from '../../lib';
+import { FeatureStaging, FeatureStagingLite, SharedStaging, StagingAccess, SharedStagingRef, StagingCache, StagingDatabase, StagingNames, StagingSearch, TagKeys } from '../../lib';
 import { GoldenRefresh } from './golden-refresh';
 import { INTEG_STAGINGS, PAGE_MARKER, branchPageImage, integApp, integSettings, synthForIntegRunner } from './integ-env';
 
@@ -46,6 +46,9 @@ const sharedStack = new Stack(app, 'IntegSharedStaging', {
   env,
 });
 const shared = new SharedStaging(sharedStack, 'Staging', {
+  // Open on purpose: the assertions call the URLs from a Lambda function, which can't sign in.
+  // The lock itself is proven offline (test/staging-access.test.ts, the listener-priority handler tests).
+  access: StagingAccess.publicAccess(),
   prefix: PREFIX,
   domainName: settings.domainName,
   hostedZone: route53.HostedZone.fromHostedZoneAttributes(sharedStack, 'Zone', {

@@ -14,12 +14,21 @@ import {
   RemoveTagsCommand,
   type Rule,
   RuleNotFoundException,
+  SetRulePrioritiesCommand,
   TargetGroupNotFoundException,
   TooManyRulesException,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  CognitoIdentityProviderClient,
+  CreateUserPoolClientCommand,
+  DeleteUserPoolClientCommand,
+  ListUserPoolClientsCommand,
+} from '@aws-sdk/client-cognito-identity-provider';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as fc from 'fast-check';
 import { CONFLICT_ATTEMPTS, elbv2, onEvent, randomness } from '../../lambda/listener-priority';
+import { reweightedActions } from '../../lambda/listener-priority/rules';
 import type { OnEventRequest } from '../../lambda/shared/provider';
 import { ResourceTypes } from '../../lib/contract/providers';
 
@@ -209,8 +218,14 @@ function createdPriorities(): number[] {
 
 let random: jest.SpyInstance<number, []>;
 
+/** The lock of StagingAccess.publicAccess(): the plain host rule of before. */
+const PUBLIC_LOCK = JSON.stringify({ signIn: 'none', networks: [], publicPaths: [], public: true });
+
 beforeEach(() => {
+  process.env.STAGING_ACCESS = PUBLIC_LOCK;
   elbMock.reset();
+  // Delete reads the listener for companion rules; tests that care install a FakeAlb.
+  elbMock.on(DescribeRulesCommand).resolves({ Rules: [] });
   jest.useFakeTimers({ now: new Date('2025-03-01T12:00:00Z') });
   // The handler's own random source, not Math.random: Jest's source maps sort with Math.random.
   random = jest.spyOn(randomness, 'next').mockReturnValue(0);
@@ -244,7 +259,7 @@ describe('Create', () => {
     const out = await run(event('Create', { ...baseProps, Tags: tags }));
 
     const created = alb.rules().find((r) => r.Priority === '1')!;
-    expect(out).toEqual({ PhysicalResourceId: created.RuleArn, Data: { Priority: '1', RuleArn: created.RuleArn } });
+    expect(out).toEqual({ PhysicalResourceId: created.RuleArn, Data: { Priority: '1', RuleArn: created.RuleArn, FlipRuleArns: created.RuleArn, RuleCount: '1' } });
     expect(elbMock.commandCalls(CreateRuleCommand)[0].args[0].input).toEqual({
       ListenerArn: LISTENER,
       Priority: 1,
@@ -334,7 +349,7 @@ describe('Create', () => {
 
     const out = await run(event('Create'));
 
-    expect(out).toEqual({ PhysicalResourceId: mine.RuleArn, Data: { Priority: '421', RuleArn: mine.RuleArn } });
+    expect(out).toEqual({ PhysicalResourceId: mine.RuleArn, Data: { Priority: '421', RuleArn: mine.RuleArn, FlipRuleArns: mine.RuleArn, RuleCount: '1' } });
     expect(elbMock.commandCalls(CreateRuleCommand)).toHaveLength(0);
   });
 
@@ -477,7 +492,7 @@ describe('Create', () => {
 
     const out = await run(event('Create'));
 
-    expect(out).toEqual({ PhysicalResourceId: mine.RuleArn, Data: { Priority: '7', RuleArn: mine.RuleArn } });
+    expect(out).toEqual({ PhysicalResourceId: mine.RuleArn, Data: { Priority: '7', RuleArn: mine.RuleArn, FlipRuleArns: mine.RuleArn, RuleCount: '1' } });
     expect(elbMock.commandCalls(CreateRuleCommand)).toHaveLength(0);
     expect(elbMock.commandCalls(ModifyRuleCommand)).toHaveLength(0);
     expect(elbMock.commandCalls(AddTagsCommand)).toHaveLength(0);
@@ -531,7 +546,7 @@ describe('Create', () => {
 
     const ours = alb.rules().filter((r) => r.Conditions?.[0]?.HostHeaderConfig?.Values?.[0] === HOST);
     expect(ours).toHaveLength(1);
-    expect(out).toEqual({ PhysicalResourceId: ours[0].RuleArn, Data: { Priority: '1', RuleArn: ours[0].RuleArn } });
+    expect(out).toEqual({ PhysicalResourceId: ours[0].RuleArn, Data: { Priority: '1', RuleArn: ours[0].RuleArn, FlipRuleArns: ours[0].RuleArn, RuleCount: '1' } });
   });
 
   test('fails with a clear message when the listener does not exist', async () => {
@@ -593,7 +608,7 @@ describe('Update', () => {
       event('Update', { ...baseProps, TargetGroupArn: OTHER_TG }, { PhysicalResourceId: rule.RuleArn, OldResourceProperties: baseProps }),
     );
 
-    expect(out).toEqual({ PhysicalResourceId: rule.RuleArn, Data: { Priority: '5', RuleArn: rule.RuleArn } });
+    expect(out).toEqual({ PhysicalResourceId: rule.RuleArn, Data: { Priority: '5', RuleArn: rule.RuleArn, FlipRuleArns: rule.RuleArn, RuleCount: '1' } });
     expect(elbMock.commandCalls(ModifyRuleCommand).map((c) => c.args[0].input)).toEqual([
       { RuleArn: rule.RuleArn, Actions: [{ Type: 'forward', TargetGroupArn: OTHER_TG }] },
     ]);
@@ -626,7 +641,7 @@ describe('Update', () => {
       ),
     );
 
-    expect(out.Data).toEqual({ Priority: '5', RuleArn: rule.RuleArn });
+    expect(out.Data).toEqual({ Priority: '5', RuleArn: rule.RuleArn, FlipRuleArns: rule.RuleArn, RuleCount: '1' });
     expect(elbMock.commandCalls(ModifyRuleCommand)).toHaveLength(0);
     expect(elbMock.commandCalls(CreateRuleCommand)).toHaveLength(0);
   });
@@ -847,5 +862,259 @@ describe('with the shared waker (sleep)', () => {
     await run(event('Create'));
     expect(elbMock.commandCalls(CreateRuleCommand)).toHaveLength(0);
     expect(alb.find(rule.RuleArn!)!.rule.Actions).toEqual(weighted(TG, 'waker'));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The stagings' lock (STAGING_ACCESS): every rule the handler writes or rewrites keeps it.
+
+describe('with the stagings\' lock', () => {
+  const WAKER = `arn:aws:elasticloadbalancing:eu-west-1:${ACCOUNT}:targetgroup/staging-waker/fedcba9876543210`;
+  const OIDC_SECRET = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:staging/oidc-AbCdEf`;
+  const TOKEN_SECRET = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:staging/token-AbCdEf`;
+  const POOL_ID = 'eu-west-1_AbCdEfGhI';
+  const oidc = {
+    issuer: 'https://example.okta.com',
+    authorizationEndpoint: 'https://example.okta.com/oauth2/v1/authorize',
+    tokenEndpoint: 'https://example.okta.com/oauth2/v1/token',
+    userInfoEndpoint: 'https://example.okta.com/oauth2/v1/userinfo',
+    clientId: 'client-1',
+    clientSecretArn: OIDC_SECRET,
+    scope: 'openid email profile',
+  };
+  const lock = (extra: Record<string, unknown> = {}) =>
+    JSON.stringify({ signIn: 'oidc', oidc, networks: [], publicPaths: [], sessionTimeoutSeconds: 3600, public: false, ...extra });
+  const smMock = mockClient(SecretsManagerClient);
+  const cognitoMock = mockClient(CognitoIdentityProviderClient);
+
+  beforeEach(() => {
+    process.env.WAKER_TARGET_GROUP_ARN = WAKER;
+    smMock.reset();
+    cognitoMock.reset();
+    smMock.on(GetSecretValueCommand, { SecretId: OIDC_SECRET }).resolves({ SecretString: 'the-client-secret' });
+    smMock.on(GetSecretValueCommand, { SecretId: TOKEN_SECRET }).resolves({ SecretString: 'the-token' });
+  });
+  afterEach(() => delete process.env.WAKER_TARGET_GROUP_ARN);
+
+  /** The FakeAlb keeps what CreateRule sent (its own create() forgets all but the host and the first target group). */
+  function faithful(alb: FakeAlb): FakeAlb {
+    elbMock.on(CreateRuleCommand).callsFake(async (input: CreateRuleCommandInput) => {
+      const rules = alb.rules(input.ListenerArn);
+      if (rules.some((r) => r.Priority === String(input.Priority))) throw err(PriorityInUseException, 'Priority is in use');
+      const rule: Rule = { RuleArn: alb.ruleArn(input.ListenerArn!), Priority: String(input.Priority), IsDefault: false, Conditions: input.Conditions, Actions: input.Actions };
+      rules.push(rule);
+      return { Rules: [structuredClone(rule)] };
+    });
+    elbMock.on(SetRulePrioritiesCommand).callsFake(async (input) => {
+      for (const p of input.RulePriorities ?? []) {
+        const found = alb.find(p.RuleArn!)!;
+        if (alb.rules(found.listener).some((r) => r.Priority === String(p.Priority))) throw err(PriorityInUseException, 'Priority is in use');
+        found.rule.Priority = String(p.Priority);
+      }
+      return {};
+    });
+    return alb;
+  }
+
+  const hostRules = (alb: FakeAlb) =>
+    alb.rules().filter((r) => !r.IsDefault && (r.Conditions ?? []).some((c) => c.HostHeaderConfig?.Values?.[0] === HOST));
+  const signInFirst = (rule: Rule) => [...(rule.Actions ?? [])].sort((a, b) => (a.Order ?? 0) - (b.Order ?? 0))[0]?.Type;
+  const secondField = (rule: Rule) => (rule.Conditions ?? []).find((c) => c.Field !== 'host-header')?.Field;
+  const weightTo = (rule: Rule, tg: string) =>
+    rule.Actions?.find((a) => a.Type === 'forward')?.ForwardConfig?.TargetGroups?.find((g) => g.TargetGroupArn === tg)?.Weight;
+
+  /**
+   * The property the issue asks of every rule: one that forwards to the branch or the waker carries
+   * the sign-in first, or is the network, automation or public-path rule of the host.
+   */
+  function expectLocked(rules: Rule[]): void {
+    for (const rule of rules) {
+      const field = secondField(rule);
+      if (field === undefined) expect(signInFirst(rule)).toMatch(/^authenticate-(oidc|cognito)$/);
+      else expect(['source-ip', 'http-header', 'path-pattern']).toContain(field);
+    }
+  }
+
+  test('Create: the primary signs in before it forwards; its secret comes from Secrets Manager', async () => {
+    process.env.STAGING_ACCESS = lock();
+    const alb = faithful(new FakeAlb(LISTENER).install());
+    const out = await run(event('Create'));
+    const [rule] = hostRules(alb);
+    expect(rule.Actions).toEqual([
+      {
+        Type: 'authenticate-oidc',
+        Order: 1,
+        AuthenticateOidcConfig: {
+          Issuer: oidc.issuer,
+          AuthorizationEndpoint: oidc.authorizationEndpoint,
+          TokenEndpoint: oidc.tokenEndpoint,
+          UserInfoEndpoint: oidc.userInfoEndpoint,
+          ClientId: 'client-1',
+          ClientSecret: 'the-client-secret',
+          Scope: 'openid email profile',
+          SessionTimeout: 3600,
+          OnUnauthenticatedRequest: 'authenticate',
+        },
+      },
+      { Type: 'forward', Order: 2, ForwardConfig: { TargetGroups: [{ TargetGroupArn: TG, Weight: 1 }, { TargetGroupArn: WAKER, Weight: 0 }] } },
+    ]);
+    expect(out.Data).toMatchObject({ RuleCount: '1', FlipRuleArns: rule.RuleArn });
+  });
+
+  test('Create with networks, automation and public paths: companions below the primary, each of its own kind', async () => {
+    process.env.STAGING_ACCESS = lock({
+      networks: ['203.0.113.0/24'],
+      automation: { headerName: 'x-staging-automation', tokenSecretArn: TOKEN_SECRET, wakes: false },
+      publicPaths: ['/webhooks/*'],
+    });
+    const alb = faithful(new FakeAlb(LISTENER).install());
+    const out = await run(event('Create'));
+    const rules = hostRules(alb);
+    expect(rules).toHaveLength(4);
+    expectLocked(rules);
+    const primary = rules.find((r) => r.RuleArn === out.PhysicalResourceId)!;
+    for (const companion of rules.filter((r) => r !== primary)) expect(Number(companion.Priority)).toBeLessThan(Number(primary.Priority));
+    const byField = Object.fromEntries(rules.map((r) => [secondField(r) ?? 'primary', r]));
+    expect(byField['http-header'].Conditions![1].HttpHeaderConfig).toEqual({ HttpHeaderName: 'x-staging-automation', Values: ['the-token'] });
+    // Automation and public paths never wake: a plain forward to the branch (the load balancer's 503 while it sleeps).
+    expect(byField['http-header'].Actions).toEqual([{ Type: 'forward', TargetGroupArn: TG }]);
+    expect(byField['path-pattern'].Actions).toEqual([{ Type: 'forward', TargetGroupArn: TG }]);
+    // The allowed networks wake it like a signed-in visit: flipped with the primary.
+    expect(weightTo(byField['source-ip'], WAKER)).toBe(0);
+    expect(out.Data!.FlipRuleArns.split(',')).toEqual([primary.RuleArn, byField['source-ip'].RuleArn]);
+    expect(out.Data!.RuleCount).toBe('4');
+  });
+
+  test('Create refuses to write a rule when the lock is unreadable or its secret is empty (fail-closed)', async () => {
+    const alb = faithful(new FakeAlb(LISTENER).install());
+    delete process.env.STAGING_ACCESS;
+    await expect(run(event('Create'))).rejects.toThrow(/STAGING_ACCESS is not set.*writes no rule/);
+    process.env.STAGING_ACCESS = lock();
+    smMock.on(GetSecretValueCommand, { SecretId: OIDC_SECRET }).resolves({ SecretString: '' });
+    await expect(run(event('Create'))).rejects.toThrow(/the OIDC client secret .* is empty/);
+    expect(hostRules(alb)).toEqual([]);
+  });
+
+  test('Update of an old public rule at a low priority: the primary moves above its new companions, then gets the sign-in', async () => {
+    process.env.STAGING_ACCESS = lock({ automation: { headerName: 'x-staging-automation', tokenSecretArn: TOKEN_SECRET, wakes: true } });
+    const alb = faithful(new FakeAlb(LISTENER).install());
+    const old = alb.add(LISTENER, 1, HOST, TG);
+    const out = await run(event('Update', baseProps, { PhysicalResourceId: old.RuleArn, OldResourceProperties: baseProps }));
+    const rules = hostRules(alb);
+    expectLocked(rules);
+    const primary = alb.find(old.RuleArn!)!.rule;
+    expect(out.PhysicalResourceId).toBe(old.RuleArn);
+    expect(signInFirst(primary)).toBe('authenticate-oidc');
+    const automation = rules.find((r) => secondField(r) === 'http-header')!;
+    expect(Number(automation.Priority)).toBeLessThan(Number(primary.Priority));
+    // This lock lets the token wake a sleeping staging: its rule flips with the primary.
+    expect(out.Data!.FlipRuleArns.split(',')).toEqual([primary.RuleArn, automation.RuleArn]);
+  });
+
+  test('Update sends the OIDC secret again (a rotated secret reaches the rule) and keeps a sleeping route', async () => {
+    process.env.STAGING_ACCESS = lock();
+    const alb = faithful(new FakeAlb(LISTENER).install());
+    await run(event('Create'));
+    const [rule] = hostRules(alb);
+    rule.Actions = reweightedActions(rule.Actions, TG, WAKER, 'waker'); // the sleeper put it to sleep
+    smMock.on(GetSecretValueCommand, { SecretId: OIDC_SECRET }).resolves({ SecretString: 'rotated' });
+    elbMock.resetHistory();
+    await run(event('Update', baseProps, { PhysicalResourceId: rule.RuleArn, OldResourceProperties: baseProps }));
+    const modified = elbMock.commandCalls(ModifyRuleCommand).map((c) => c.args[0].input);
+    expect(modified).toHaveLength(1);
+    expect(modified[0].Actions![0].AuthenticateOidcConfig!.ClientSecret).toBe('rotated');
+    expect(weightTo(alb.find(rule.RuleArn!)!.rule, WAKER)).toBe(1);
+    expectLocked(hostRules(alb));
+  });
+
+  test('sleep and wake flips keep the sign-in in front of the forward (and fail the test if they drop it)', async () => {
+    process.env.STAGING_ACCESS = lock({ networks: ['203.0.113.0/24'] });
+    const alb = faithful(new FakeAlb(LISTENER).install());
+    await run(event('Create'));
+    for (const to of ['waker', 'branch'] as const) {
+      for (const rule of hostRules(alb)) rule.Actions = reweightedActions(rule.Actions, TG, WAKER, to);
+      expectLocked(hostRules(alb));
+      const primary = hostRules(alb).find((r) => secondField(r) === undefined)!;
+      expect(primary.Actions![0].AuthenticateOidcConfig).toMatchObject({ ClientId: 'client-1', UseExistingClientSecret: true });
+      expect(primary.Actions![0].AuthenticateOidcConfig!.ClientSecret).toBeUndefined();
+      expect(weightTo(primary, WAKER)).toBe(to === 'waker' ? 1 : 0);
+    }
+    // The property itself bites: a plain forward on the host rule is refused.
+    expect(() => expectLocked([{ ...hostRules(alb)[0], Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [HOST] } }], Actions: [{ Type: 'forward', TargetGroupArn: TG }] }])).toThrow();
+  });
+
+  test('replay: a second Create adopts the host\'s rules and adds none', async () => {
+    process.env.STAGING_ACCESS = lock({ publicPaths: ['/webhooks/*'] });
+    const alb = faithful(new FakeAlb(LISTENER).install());
+    const first = await run(event('Create'));
+    const second = await run(event('Create'));
+    expect(second.PhysicalResourceId).toBe(first.PhysicalResourceId);
+    expect(hostRules(alb)).toHaveLength(2);
+    expectLocked(hostRules(alb));
+  });
+
+  test('Delete removes the companions and the primary; another host\'s rules stay', async () => {
+    process.env.STAGING_ACCESS = lock({ publicPaths: ['/webhooks/*'], networks: ['203.0.113.0/24'] });
+    const alb = faithful(new FakeAlb(LISTENER).install());
+    const other = alb.add(LISTENER, 7, 'other.staging.example.com', OTHER_TG);
+    const out = await run(event('Create'));
+    await run(event('Delete', baseProps, { PhysicalResourceId: out.PhysicalResourceId }));
+    expect(hostRules(alb)).toEqual([]);
+    expect(alb.find(other.RuleArn!)).toBeDefined();
+  });
+
+  describe('Cognito: one app client per host', () => {
+    const cognitoLock = () =>
+      JSON.stringify({
+        signIn: 'cognito',
+        cognito: { userPoolArn: `arn:aws:cognito-idp:eu-west-1:${ACCOUNT}:userpool/${POOL_ID}`, userPoolId: POOL_ID, userPoolDomain: 'staging-login', identityProviders: ['COGNITO'], scopes: ['openid', 'email', 'profile'] },
+        networks: [],
+        publicPaths: [],
+        public: false,
+      });
+    let clients: Array<{ ClientId: string; ClientName: string; CallbackURLs: string[] }>;
+    beforeEach(() => {
+      process.env.STAGING_ACCESS = cognitoLock();
+      clients = [];
+      let next = 1;
+      cognitoMock.on(ListUserPoolClientsCommand).callsFake(async () => ({ UserPoolClients: clients.map(({ ClientId, ClientName }) => ({ ClientId, ClientName, UserPoolId: POOL_ID })) }));
+      cognitoMock.on(CreateUserPoolClientCommand).callsFake(async (input) => {
+        const client = { ClientId: `client${next++}`, ClientName: input.ClientName!, CallbackURLs: input.CallbackURLs! };
+        clients.push(client);
+        return { UserPoolClient: client };
+      });
+      cognitoMock.on(DeleteUserPoolClientCommand).callsFake(async (input) => {
+        clients = clients.filter((c) => c.ClientId !== input.ClientId);
+        return {};
+      });
+    });
+
+    test('concurrent deploys of two branches each get their own client and callback URL; neither is lost', async () => {
+      const alb = faithful(new FakeAlb(LISTENER).install());
+      const OTHER_HOST = 'feature-y-5e6f7a8b.staging.example.com';
+      await Promise.all([run(event('Create')), run(event('Create', { ...baseProps, HostHeader: OTHER_HOST, TargetGroupArn: OTHER_TG }))]);
+      expect(clients.map((c) => c.CallbackURLs)).toEqual(expect.arrayContaining([[`https://${HOST}/oauth2/idpresponse`], [`https://${OTHER_HOST}/oauth2/idpresponse`]]));
+      const [rule] = hostRules(alb);
+      expect(rule.Actions![0]).toMatchObject({
+        Type: 'authenticate-cognito',
+        AuthenticateCognitoConfig: { UserPoolClientId: clients.find((c) => c.ClientName === HOST)!.ClientId, UserPoolDomain: 'staging-login' },
+      });
+    });
+
+    test('a replay adopts the host\'s client; destroy removes only its own', async () => {
+      faithful(new FakeAlb(LISTENER).install());
+      clients.push({ ClientId: 'other', ClientName: 'feature-y-5e6f7a8b.staging.example.com', CallbackURLs: [] });
+      const out = await run(event('Create'));
+      await run(event('Create'));
+      expect(cognitoMock.commandCalls(CreateUserPoolClientCommand)).toHaveLength(1);
+      await run(event('Delete', baseProps, { PhysicalResourceId: out.PhysicalResourceId }));
+      expect(clients.map((c) => c.ClientId)).toEqual(['other']);
+    });
+
+    test('a pool out of app clients fails with what to do', async () => {
+      faithful(new FakeAlb(LISTENER).install());
+      cognitoMock.on(CreateUserPoolClientCommand).rejects(Object.assign(new Error('too many clients'), { name: 'LimitExceededException', $metadata: {} }));
+      await expect(run(event('Create'))).rejects.toThrow(/app clients.*quota.*Service Quotas/);
+    });
   });
 });

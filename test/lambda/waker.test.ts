@@ -216,6 +216,7 @@ beforeEach(() => {
   clock.now = () => NOW;
   process.env.PARAMETER_PREFIX = PREFIX;
   process.env.WAKER_TARGET_GROUP_ARN = WAKER_TG;
+  process.env.STAGING_ACCESS = JSON.stringify({ signIn: 'none', networks: [], publicPaths: [], public: true });
   jest.spyOn(console, 'log').mockImplementation(() => undefined);
   jest.spyOn(console, 'error').mockImplementation(() => undefined);
   world = new World();
@@ -304,6 +305,57 @@ describe('wake on request', () => {
     expect(world.state()).toMatchObject({ state: 'waking', since: new Date(NOW).toISOString(), reason: 'request' });
     // The rule stays on the waker until a web target is healthy.
     expect(world.weights[WAKER_TG]).toBe(1);
+  });
+
+  describe('behind a sign-in (the stagings\' lock)', () => {
+    const oidcLock = (extra: Record<string, unknown> = {}) =>
+      JSON.stringify({
+        signIn: 'oidc',
+        oidc: { issuer: 'https://idp.example.com', authorizationEndpoint: 'https://idp.example.com/a', tokenEndpoint: 'https://idp.example.com/t', userInfoEndpoint: 'https://idp.example.com/u', clientId: 'c', clientSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:s', scope: 'openid' },
+        networks: ['203.0.113.0/24'],
+        publicPaths: [],
+        public: false,
+        ...extra,
+      });
+    beforeEach(() => (process.env.STAGING_ACCESS = oidcLock()));
+
+    test('a request without sign-in never wakes a staging: 403, no keep-alive, no claim, nothing scaled', async () => {
+      world.asleep();
+      for (const headers of [BROWSER, CURL, { ...BROWSER, 'x-forwarded-for': '198.51.100.7' }, { ...CURL, 'x-staging-automation': 'guess' }]) {
+        const response = await onRequest(request(headers));
+        expect(response.statusCode).toBe(403);
+        expect(response.body).toMatch(/Sign in/);
+      }
+      expect(world.calls).toEqual([]);
+      expect(world.state().state).toBe('sleeping');
+    });
+
+    test('a signed-in browser (the load balancer\'s x-amzn-oidc-data) wakes it', async () => {
+      world.asleep();
+      const response = await onRequest(request({ ...BROWSER, 'x-amzn-oidc-data': 'eyJ.signed.by-the-alb' }));
+      expect(response.statusCode).toBe(200);
+      expect(world.state().state).toBe('waking');
+    });
+
+    test('a request from an allowed network wakes it (the client address the load balancer appends last)', async () => {
+      world.asleep();
+      await onRequest(request({ ...CURL, 'x-forwarded-for': '10.9.9.9, 203.0.113.40' }));
+      expect(world.state().state).toBe('waking');
+    });
+
+    test('the automation header wakes it only where the lock says it may', async () => {
+      world.asleep();
+      process.env.STAGING_ACCESS = oidcLock({ automation: { headerName: 'x-staging-automation', tokenSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:t', wakes: true } });
+      await onRequest(request({ ...CURL, 'x-staging-automation': 'the-token' }));
+      expect(world.state().state).toBe('waking');
+    });
+
+    test('an unreadable lock wakes nothing', async () => {
+      world.asleep();
+      process.env.STAGING_ACCESS = '{not json';
+      expect((await onRequest(request({ ...BROWSER, 'x-amzn-oidc-data': 'x' }))).statusCode).toBe(403);
+      expect(world.state().state).toBe('sleeping');
+    });
   });
 
   test('the waking page counts as activity for the sweeper: it writes the keep-alive, at most once a minute', async () => {

@@ -1,5 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { ProviderNames } from '../../lib/contract/staging';
 import { listenerPriorityProvider } from '../../lib/providers';
 import { acknowledgedOf, statementsOf, wildcardsOf } from './util';
@@ -13,7 +14,14 @@ describe('listener-priority provider', () => {
     securityGroup: undefined as never,
   });
   const WAKER = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/staging-waker/0123456789abcdef';
-  const definition = listenerPriorityProvider({ listener, prefix: 'staging', wakerTargetGroupArn: WAKER });
+  const tokenSecret = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:staging/automation-token-AbCdEf';
+  const lock = {
+    environment: '{"signIn":"none","networks":["203.0.113.0/24"],"publicPaths":[],"public":false}',
+    rulesPerHost: 2,
+    providerStatements: [new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [tokenSecret] })],
+    lockHost: () => undefined,
+  };
+  const definition = listenerPriorityProvider({ listener, prefix: 'staging', wakerTargetGroupArn: WAKER, access: lock });
   const statements = statementsOf(stack, definition);
 
   test('runs the listener-priority handler under its ProviderNames name', () => {
@@ -21,8 +29,8 @@ describe('listener-priority provider', () => {
     expect(definition.options.handler).toBe('listener-priority');
   });
 
-  test('tells the handler the waker\'s target group, which branch rules forward to while asleep', () => {
-    expect(definition.options.environment).toEqual({ WAKER_TARGET_GROUP_ARN: WAKER });
+  test('tells the handler the waker\'s target group, which branch rules forward to while asleep, and the lock every rule carries', () => {
+    expect(definition.options.environment).toEqual({ WAKER_TARGET_GROUP_ARN: WAKER, STAGING_ACCESS: lock.environment });
   });
 
   test('creates rules on the shared listener only, and changes only that listener\'s branch rules', () => {
@@ -33,11 +41,19 @@ describe('listener-priority provider', () => {
       { Effect: 'Allow', Action: 'elasticloadbalancing:AddTags', Resource: rules, Condition: { StringEquals: { 'elasticloadbalancing:CreateAction': 'CreateRule' } } },
       {
         Effect: 'Allow',
-        Action: ['elasticloadbalancing:ModifyRule', 'elasticloadbalancing:DeleteRule', 'elasticloadbalancing:AddTags', 'elasticloadbalancing:RemoveTags'],
+        Action: [
+          'elasticloadbalancing:ModifyRule',
+          'elasticloadbalancing:SetRulePriorities',
+          'elasticloadbalancing:DeleteRule',
+          'elasticloadbalancing:AddTags',
+          'elasticloadbalancing:RemoveTags',
+        ],
         Resource: rules,
         // Only the branch rules (tagged at CreateRule), never the shared app's or any other rule of the listener.
         Condition: { StringEquals: { 'aws:ResourceTag/staging:kind': ['feature', 'feature-lite'], 'aws:ResourceTag/staging:prefix': 'staging' } },
       },
+      // The lock's own statements (its secrets; with Cognito, each host's app client).
+      { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: tokenSecret },
     ]);
   });
 

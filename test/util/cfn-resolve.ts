@@ -91,6 +91,8 @@ export class TemplateResolver {
         return p.Name ?? generatedName(this.d, logicalId);
       case 'AWS::Scheduler::Schedule':
         return p.Name ?? generatedName(this.d, logicalId);
+      case 'AWS::Cognito::UserPool':
+        return `${this.d.region}_${suffix(logicalId, 9).replace(/[^A-Za-z0-9]/g, 'a')}`;
       default:
         return `${logicalId}-${suffix(logicalId)}`;
     }
@@ -113,6 +115,8 @@ export class TemplateResolver {
           return this.arn('kms', `key/${ref}`);
         case 'AWS::Lambda::Function':
           return this.arn('lambda', `function:${ref}`);
+        case 'AWS::Cognito::UserPool':
+          return this.arn('cognito-idp', `userpool/${ref}`);
         case 'AWS::StepFunctions::StateMachine':
           return this.arn('states', `stateMachine:${generatedName(this.d, logicalId, 80)}`);
         default:

@@ -2,7 +2,7 @@
  * The one harness of the construct tests: a branch staging (FeatureStaging or FeatureStagingLite)
  * in a BranchStagingStack, or in a plain Stack of the user's own, and the props of a SharedStaging.
  */
-import { App, Stack } from 'aws-cdk-lib';
+import { Annotations as CdkAnnotations, App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
@@ -12,6 +12,7 @@ import { BranchStagingProps } from '../../lib/feature-staging-lite';
 import { BranchStagingStack } from '../../lib/branch-staging-stack';
 import { ISharedStaging, SharedStagingRef } from '../../lib/shared-staging-ref';
 import { SharedStagingProps } from '../../lib/shared-staging';
+import { StagingAccess } from '../../lib/staging-access';
 import { StagingNames } from '../../lib/contract/naming';
 import { FEATURE_FLAGS, formatFindings, testApp, validationFindings } from './validate';
 
@@ -86,7 +87,10 @@ export function constructBranch<T>(make: (scope: Construct, props: BranchStaging
 
 /** The props of a SharedStaging in `stack`: a domain, its zone, a Solr server and an nginx app. */
 export function sharedStagingProps(stack: Stack, overrides: Partial<SharedStagingProps> = {}): SharedStagingProps {
+  // These are tests of other props: the open lock, and its warning acknowledged (test/staging-access.test.ts tests the locks).
+  CdkAnnotations.of(stack).acknowledgeWarning('cdk-multi-staging:access-public', 'tests of other props');
   return {
+    access: StagingAccess.publicAccess(),
     domainName: 'staging.example.com',
     hostedZone: route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', { hostedZoneId: 'Z0123456789ABCDEFGHIJ', zoneName: 'example.com' }),
     solr: { url: 'https://solr.internal.example.com:8983/solr' },

@@ -233,9 +233,15 @@ export function priceTemplate(template: any, region: string, assumptions: CostAs
     }
   }
 
-  const secrets = Object.values(resources).filter((r) => r.Type === 'AWS::SecretsManager::Secret').length;
+  // The stack's own secrets, and the access lock's (its OIDC client secret and automation token,
+  // which its listener rules read by dynamic reference): each is a secret-month. Other dynamic
+  // references (a branch reading the shared database's secret) are secrets counted where they live.
+  const owned = Object.values(resources).filter((r) => r.Type === 'AWS::SecretsManager::Secret').length;
+  const referenced = lockSecrets(resources).length;
+  const secrets = owned + referenced;
   if (secrets > 0) {
-    add('secrets', `${secrets} secret(s)`, `${secrets} x Secrets Manager secret-month`, [price('Secrets Manager secrets', (x) => x.secretMonth)],
+    const detail = `${secrets} x Secrets Manager secret-month${referenced > 0 ? ` (${referenced} read by dynamic reference)` : ''}`;
+    add('secrets', `${secrets} secret(s)`, detail, [price('Secrets Manager secrets', (x) => x.secretMonth)],
       'Secrets Manager secrets', (m) => (secrets * m.usd) / DAYS_PER_MONTH, 1);
   }
   const logGroups = Object.values(resources).filter((r) => r.Type === 'AWS::Logs::LogGroup');
@@ -264,6 +270,18 @@ export function priceTemplate(template: any, region: string, assumptions: CostAs
     sleeps,
     arm64SavingPerDay: prices ? arm64Saving : 0,
   };
+}
+
+/**
+ * The secrets the stack's listener rules read by `{{resolve:secretsmanager:<id>:...}}` (the access
+ * lock's), by id: a name or an ARN, a deploy-time part of an ARN read as `*`.
+ */
+export function lockSecrets(resources: Record<string, any>): string[] {
+  const rules = Object.values(resources).filter((r) => r.Type === 'AWS::ElasticLoadBalancingV2::ListenerRule');
+  const text = JSON.stringify(rules, (_k, v) => (v && typeof v === 'object' && Array.isArray(v['Fn::Join']) ? v['Fn::Join'][1].map((p: unknown) => (typeof p === 'string' ? p : '*')).join(v['Fn::Join'][0]) : v));
+  const ids = new Set<string>();
+  for (const m of text.matchAll(/\{\{resolve:secretsmanager:(.+?):SecretString:/g)) ids.add(m[1]);
+  return [...ids];
 }
 
 /** One line: `$1.57/day awake, $0.95/day asleep (eu-west-1, prices as of 2026-09-29)`, then what has no price. */

@@ -5,6 +5,7 @@
  * provider's environment, and the one parse and validation of the properties. Conventions:
  * ./index.ts.
  */
+import { AccessEnvironment } from '../access';
 import { SharedParameterNames } from '../staging';
 import { parseWireTags, requiredProperty, type Wire, type WireTag } from './wire';
 
@@ -24,16 +25,28 @@ export interface ListenerRuleResourceProperties {
 export const ListenerRuleAttributes = {
   PRIORITY: 'Priority',
   RULE_ARN: 'RuleArn',
+  /** The rules of the host the sleeper and the waker flip, the primary first, comma-separated. */
+  FLIP_RULE_ARNS: 'FlipRuleArns',
+  /** How many rules the host takes under the stagings' lock (1 to 4). */
+  RULE_COUNT: 'RuleCount',
 } as const;
 
 /** Environment of the listener-priority provider, set by SharedStaging. */
 export const ListenerPriorityEnvironment = {
   /** The shared waker's Lambda target group: branch rules forward to it with weight 0 while awake. Optional. */
   WAKER_TARGET_GROUP_ARN: 'WAKER_TARGET_GROUP_ARN',
+  /** The stagings' lock (lib/contract/access.ts), required: without it no rule is written. */
+  STAGING_ACCESS: AccessEnvironment.CONFIG,
 } as const;
 
 /** Highest priority an ALB listener rule may have. */
 export const MAX_RULE_PRIORITY = 50000;
+
+/**
+ * The highest priority a branch rule takes by default. The priorities above it, up to the shared
+ * app's 50000, are the shared stack's own (its hosts' companion rules, lib/staging-access.ts).
+ */
+export const MAX_BRANCH_PRIORITY = 49989;
 
 const LISTENER_ARN = /^arn:[a-z-]+:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener\/app\/[^/]+\/[^/]+\/[^/]+$/;
 
@@ -74,7 +87,7 @@ export function parseProperties(p: Wire<ListenerRuleResourceProperties>): Listen
     problems.push(`TargetGroupArn '${targetGroupArn}' is not the ARN of a target group`);
   }
   const minPriority = parsePriority(p, 'MinPriority', 1, problems);
-  const maxPriority = parsePriority(p, 'MaxPriority', MAX_RULE_PRIORITY - 1, problems);
+  const maxPriority = parsePriority(p, 'MaxPriority', MAX_BRANCH_PRIORITY, problems);
   if (minPriority > maxPriority) {
     problems.push(`MinPriority (${minPriority}) must not be greater than MaxPriority (${maxPriority})`);
   }

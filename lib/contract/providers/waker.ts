@@ -37,6 +37,8 @@ export interface SleepResourceProperties {
   readonly TargetGroupFullName?: string;
   readonly LoadBalancerFullName?: string;
   readonly RuleArn: string;
+  /** Every rule of the host that follows its sleep, comma-separated (listener-priority's FlipRuleArns). */
+  readonly FlipRuleArns?: string;
   /** EventBridge Scheduler schedule names (default group). */
   readonly Schedules?: string[];
   /** The branch's own RDS instance, when it has one. */
@@ -79,6 +81,11 @@ export interface SleepConfig {
   readonly targetGroupFullName: string;
   readonly loadBalancerFullName: string;
   readonly ruleArn: string;
+  /**
+   * Every rule of the host whose forward follows the branch's sleep (the primary first, then the
+   * allowed-network and waking automation rules of the lock). Older configs have only `ruleArn`.
+   */
+  readonly flipRuleArns?: string[];
   /** EventBridge Scheduler schedule names (default group). */
   readonly schedules: string[];
   /** The branch's own RDS instance, when it has one. */
@@ -111,6 +118,7 @@ export function parseProperties(p: Wire<SleepResourceProperties>): SleepConfig {
     targetGroupFullName: String(p.TargetGroupFullName ?? ''),
     loadBalancerFullName: String(p.LoadBalancerFullName ?? ''),
     ruleArn: requiredProperty(p, 'RuleArn'),
+    flipRuleArns: p.FlipRuleArns ? String(p.FlipRuleArns).split(',').map((a) => a.trim()).filter(Boolean) : undefined,
     schedules: (Array.isArray(p.Schedules) ? p.Schedules : []).map(String),
     databaseInstanceId: p.DatabaseInstanceId ? String(p.DatabaseInstanceId) : undefined,
     sleepAfterMinutes: minutes('SleepAfterMinutes'),
