@@ -129,7 +129,7 @@ test('a misspelt staging block: the likely cause alone, on one short line', asyn
   expect(run.status).toBe(1);
   expect(run.stderr.trimEnd().split('\n')).toEqual([
     'Invalid staging configuration in cdk.json context:',
-    expect.stringMatching(/^ {2}- stagng: is not a context key of the ready-made app; did you mean "staging"\? Rename it in cdk\.json \(got \{"prefix":"staging",.{1,60}…\)$/),
+    expect.stringMatching(/^ {2}- stagng: is not a context key of the ready-made app; did you mean "staging"\? Rename it in cdk\.json \(got \{".{1,80}…\)$/),
   ]);
 });
 describe('ready-made app as a process, with JSII_DEPRECATED=fail (no deprecated API of aws-cdk-lib in our code)', () => {
