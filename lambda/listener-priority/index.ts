@@ -197,19 +197,7 @@ async function createOrAdoptPrimary(props: Props, desired: DesiredRule, range: r
     lastTried = priority;
 
     try {
-      const out = await call('CreateRule', props, () =>
-        elbv2.send(
-          new CreateRuleCommand({
-            ListenerArn: props.listenerArn,
-            Priority: priority,
-            Conditions: desired.conditions,
-            Actions: desired.actions('branch'),
-            Tags: props.tags.length > 0 ? props.tags : undefined,
-          }),
-        ),
-      );
-      const rule = out.Rules?.[0];
-      if (!rule?.RuleArn) throw new Error(`CreateRule on listener ${props.listenerArn} returned no rule ARN`);
+      const rule = await createRule(props, priority, desired.conditions, desired.actions('branch'), props.tags);
       log('listener rule created', { listenerArn: props.listenerArn, host: props.host, role: desired.role, priority, ruleArn: rule.RuleArn, attempt });
       return { rule, priority, listed: [...rules, rule] };
     } catch (error) {
@@ -242,6 +230,16 @@ async function createOrAdoptPrimary(props: Props, desired: DesiredRule, range: r
       `${CONFLICT_ATTEMPTS} attempts: other deployments took each priority first (last tried ${lastTried}). ` +
       `Retry the deployment; if this keeps happening, deploy fewer branch stagings at the same time.`,
   );
+}
+
+/** One CreateRule on the listener; the new rule as it was created. */
+async function createRule(props: Props, priority: number, conditions: RuleCondition[], actions: Action[], tags: readonly Tag[]): Promise<Rule> {
+  const out = await call('CreateRule', props, () =>
+    elbv2.send(new CreateRuleCommand({ ListenerArn: props.listenerArn, Priority: priority, Conditions: conditions, Actions: actions, Tags: tags.length > 0 ? [...tags] : undefined })),
+  );
+  const rule = out.Rules?.[0];
+  if (!rule?.RuleArn) throw new Error(`CreateRule on listener ${props.listenerArn} returned no rule ARN`);
+  return rule;
 }
 
 /** Jittered pause between conflict retries: 100 ms plus up to 300 ms per attempt, at most 3 s. */
@@ -402,19 +400,8 @@ async function createCompanion(props: Props, desired: DesiredRule, range: readon
     const priority = pickPriority(usedPriorities(rules, knownTaken), range[0], range[1], PICK_WINDOW * attempt, () => randomness.next());
     if (priority === undefined) throw new Error(fullListenerMessage(scoped, rules, 'range'));
     try {
-      const out = await call('CreateRule', props, () =>
-        elbv2.send(
-          new CreateRuleCommand({
-            ListenerArn: props.listenerArn,
-            Priority: priority,
-            Conditions: desired.conditions,
-            Actions: desired.actions(desired.flips ? route : 'branch'),
-            Tags: [...props.tags, { Key: RULE_ROLE_TAG, Value: desired.role }],
-          }),
-        ),
-      );
-      const ruleArn = out.Rules?.[0]?.RuleArn;
-      if (!ruleArn) throw new Error(`CreateRule on listener ${props.listenerArn} returned no rule ARN`);
+      const tags = [...props.tags, { Key: RULE_ROLE_TAG, Value: desired.role }];
+      const ruleArn = (await createRule(props, priority, desired.conditions, desired.actions(desired.flips ? route : 'branch'), tags)).RuleArn!;
       log('companion rule created', { host: props.host, role: desired.role, priority, ruleArn });
       return ruleArn;
     } catch (error) {
