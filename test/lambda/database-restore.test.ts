@@ -17,6 +17,7 @@ import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient 
 import { mockClient } from 'aws-sdk-client-mock';
 import { isComplete, onEvent } from '../../lambda/database-restore';
 import { IsCompleteRequest, OnEventRequest } from '../../lambda/shared/provider';
+import { captureLogs } from '../util/handler-events';
 import { ResourceTypes } from '../../lib/contract/providers';
 
 const rds = mockClient(RDSClient);
@@ -143,13 +144,7 @@ let logged: string[];
 beforeEach(() => {
   rds.reset();
   sm.reset();
-  logged = [];
-  const capture = (...args: unknown[]) => {
-    logged.push(args.map(String).join(' '));
-  };
-  jest.spyOn(console, 'log').mockImplementation(capture);
-  jest.spyOn(console, 'error').mockImplementation(capture);
-  jest.spyOn(console, 'warn').mockImplementation(capture);
+  logged = captureLogs();
 
   rds.on(DescribeDBInstancesCommand).rejects(notFound());
   rds.on(DescribeDBSnapshotsCommand).resolves({

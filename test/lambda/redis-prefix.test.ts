@@ -10,6 +10,7 @@ import { onEvent, retryPolicy } from '../../lambda/redis-prefix';
 import { parseProperties } from '../../lib/contract/providers/redis-prefix';
 import { deleteKeysWithPrefix, escapeGlob, withRedis } from '../../lambda/redis-prefix/redis';
 import { OnEventRequest, RequestType } from '../../lambda/shared/provider';
+import { captureLogs, providerEvent } from '../util/handler-events';
 import { RedisServer, TlsFiles, freePort, makeTlsFiles, requireRedisServer } from './redis-prefix-server';
 import { ResourceTypes } from '../../lib/contract/providers';
 
@@ -23,7 +24,6 @@ let plain: RedisServer;
 let secured: RedisServer;
 let seed: Redis;
 let logged: string[];
-let requestCounter = 0;
 
 beforeAll(async () => {
   requireRedisServer(); // fails (not skips) every test when redis-server is missing
@@ -44,13 +44,7 @@ beforeEach(async () => {
   retryPolicy.baseDelayMs = 5;
   retryPolicy.connectTimeoutMs = 5000;
   await seed.flushall();
-  logged = [];
-  const capture = (...args: unknown[]) => {
-    logged.push(args.map(String).join(' '));
-  };
-  jest.spyOn(console, 'log').mockImplementation(capture);
-  jest.spyOn(console, 'error').mockImplementation(capture);
-  jest.spyOn(console, 'warn').mockImplementation(capture);
+  logged = captureLogs();
 });
 
 afterEach(() => {
@@ -68,22 +62,8 @@ function props(overrides: Record<string, unknown> = {}): Record<string, unknown>
   };
 }
 
-function event(
-  type: RequestType,
-  resourceProperties: Record<string, unknown>,
-  extra: Partial<OnEventRequest> = {},
-): OnEventRequest {
-  requestCounter++;
-  return {
-    RequestType: type,
-    StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/staging-feat/0a1b2c3d',
-    RequestId: `7e4f1a3e-0000-4000-8000-${String(requestCounter).padStart(12, '0')}`,
-    LogicalResourceId: 'CachePrefix',
-    ResourceType: ResourceTypes.REDIS_PREFIX,
-    ResourceProperties: resourceProperties,
-    ...extra,
-  };
-}
+const event = (type: RequestType, resourceProperties: Record<string, unknown>, extra: Partial<OnEventRequest> = {}): OnEventRequest =>
+  providerEvent({ resourceType: ResourceTypes.REDIS_PREFIX, logicalResourceId: 'CachePrefix', stackName: 'staging-feat' }, type, resourceProperties, extra);
 
 function deleteEvent(resourceProperties: Record<string, unknown>, physicalId?: string): OnEventRequest {
   return event('Delete', resourceProperties, {

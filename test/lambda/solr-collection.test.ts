@@ -2,6 +2,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { asyncIds, isComplete, onEvent } from '../../lambda/solr-collection';
 import { IsCompleteRequest, OnEventRequest, OnEventResponse, RequestType } from '../../lambda/shared/provider';
+import { captureLogs, providerEvent } from '../util/handler-events';
 import { FakeSolr } from './solr-collection-fake-server';
 import { ResourceTypes } from '../../lib/contract/providers';
 
@@ -14,7 +15,6 @@ const LOCATION = '/var/solr/backups';
 let solr: FakeSolr;
 let solrUrl: string;
 let logged: string[];
-let requestCounter = 0;
 
 function props(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -27,22 +27,8 @@ function props(overrides: Record<string, unknown> = {}): Record<string, unknown>
   };
 }
 
-function event(
-  type: RequestType,
-  resourceProperties: Record<string, unknown>,
-  extra: Partial<OnEventRequest> = {},
-): OnEventRequest {
-  requestCounter++;
-  return {
-    RequestType: type,
-    StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/staging-feature-login/0a1b2c3d',
-    RequestId: `5d4f1a3e-0000-4000-8000-${String(requestCounter).padStart(12, '0')}`,
-    LogicalResourceId: 'SearchCollection',
-    ResourceType: ResourceTypes.SOLR_COLLECTION,
-    ResourceProperties: resourceProperties,
-    ...extra,
-  };
-}
+const event = (type: RequestType, resourceProperties: Record<string, unknown>, extra: Partial<OnEventRequest> = {}): OnEventRequest =>
+  providerEvent({ resourceType: ResourceTypes.SOLR_COLLECTION, logicalResourceId: 'SearchCollection', stackName: 'staging-feature-login' }, type, resourceProperties, extra);
 
 /** Runs onEvent, then isComplete until it reports completion, as the Provider framework does. */
 async function deploy(
@@ -63,12 +49,7 @@ beforeEach(async () => {
   solr = new FakeSolr();
   solrUrl = await solr.start();
   solr.addCollection('products', 'products-config');
-  logged = [];
-  const capture = (...args: unknown[]) => {
-    logged.push(args.map(String).join(' '));
-  };
-  jest.spyOn(console, 'log').mockImplementation(capture);
-  jest.spyOn(console, 'error').mockImplementation(capture);
+  logged = captureLogs();
 });
 
 afterEach(async () => {
