@@ -34,20 +34,10 @@ function webServices(json: any): Array<[string, any]> {
 }
 
 describe('FeatureStagingLite', () => {
-  let built: Built;
-  let json: any;
-  let template: Template;
+  let built: Built, json: any, template: Template;
   const P = (name: string) => ssm(json, `/staging/shared/${name}`);
-
-  beforeAll(() => {
-    built = build({}, { validate: true });
-    json = built.json;
-    template = built.template;
-  });
-
-  test('is clean under cdk-nag AwsSolutions and CloudFormation Validate', () => {
-    expect(built.findings).toEqual([]);
-  });
+  beforeAll(() => ({ json, template } = built = build({}, { validate: true })));
+  test('is clean under cdk-nag AwsSolutions and CloudFormation Validate', () => expect(built.findings).toEqual([]));
 
   describe('web service behind a host rule', () => {
     test('exactly one listener rule, from the shared listener-priority provider, routes <name>.<domain> to the stack\'s target group', () => {

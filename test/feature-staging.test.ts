@@ -110,20 +110,10 @@ function keptResources(json: any): string[] {
 }
 
 describe('FeatureStaging, defaults (own Postgres, own Valkey, shared Solr)', () => {
-  let built: Built;
-  let json: any;
-  let template: Template;
+  let built: Built, json: any, template: Template;
   const P = (name: string) => ssm(json, `/staging/shared/${name}`);
-
-  beforeAll(() => {
-    built = build({}, { validate: true });
-    json = built.json;
-    template = built.template;
-  });
-
-  test('is clean under cdk-nag AwsSolutions and CloudFormation Validate', () => {
-    expect(built.findings).toEqual([]);
-  });
+  beforeAll(() => ({ json, template } = built = build({}, { validate: true })));
+  test('is clean under cdk-nag AwsSolutions and CloudFormation Validate', () => expect(built.findings).toEqual([]));
 
   describe('database', () => {
     test('one Custom::StagingDatabase from the shared database-restore provider, restoring the shared Postgres, sized db.t4g.micro', () => {
@@ -380,20 +370,10 @@ describe('FeatureStaging cache options', () => {
 });
 
 describe('FeatureStaging with a key prefix on the shared Redis and an empty Solr collection', () => {
-  let built: Built;
-  let json: any;
-  let template: Template;
+  let built: Built, json: any, template: Template;
   const P = (name: string) => ssm(json, `/staging/shared/${name}`);
-
-  beforeAll(() => {
-    built = build({ cache: StagingCache.sharedPrefix(), search: StagingSearch.emptyCollection({ sourceCollection: 'products' }) }, { validate: true });
-    json = built.json;
-    template = built.template;
-  });
-
-  test('is clean under cdk-nag AwsSolutions and CloudFormation Validate', () => {
-    expect(built.findings).toEqual([]);
-  });
+  beforeAll(() => ({ json, template } = built = build({ cache: StagingCache.sharedPrefix(), search: StagingSearch.emptyCollection({ sourceCollection: 'products' }) }, { validate: true })));
+  test('is clean under cdk-nag AwsSolutions and CloudFormation Validate', () => expect(built.findings).toEqual([]));
 
   test('a Custom::StagingRedisPrefix from the shared redis-prefix provider holds the branch\'s key prefix; no cache of its own', () => {
     template.resourceCountIs('AWS::ElastiCache::ReplicationGroup', 0);
