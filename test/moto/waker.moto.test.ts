@@ -37,7 +37,7 @@ describeWithMoto('the waker and the sleeper against moto', () => {
   let waker: Waker;
   let shared: SharedWorld;
   let b: BranchWorld;
-  const saved = { PARAMETER_PREFIX: process.env.PARAMETER_PREFIX, WAKER_TARGET_GROUP_ARN: process.env.WAKER_TARGET_GROUP_ARN };
+  const saved = { PARAMETER_PREFIX: process.env.PARAMETER_PREFIX, WAKER_TARGET_GROUP_ARN: process.env.WAKER_TARGET_GROUP_ARN, STAGING_ACCESS: process.env.STAGING_ACCESS };
 
   beforeAll(async () => {
     // The handler's clients are made when its module loads: after process.env points at moto.
@@ -51,6 +51,8 @@ describeWithMoto('the waker and the sleeper against moto', () => {
     b = await seedBranch(shared, 'feature/sleepy', { database: true });
     process.env.PARAMETER_PREFIX = PARAMETER_PREFIX;
     process.env.WAKER_TARGET_GROUP_ARN = shared.wakerTargetGroupArn;
+    // StagingAccess.publicAccess(): these requests carry no sign-in (the lock itself: test/lambda/waker.test.ts).
+    process.env.STAGING_ACCESS = JSON.stringify({ signIn: 'none', networks: [], publicPaths: [], public: true });
     waker.clock.now = () => Date.now();
   });
 
