@@ -9,7 +9,6 @@ import { Construct } from 'constructs';
 import type { AccessBindContext, BoundAccess } from './private/bound-access';
 import {
   DEFAULT_AUTOMATION_HEADER,
-  SignInKinds,
   VALUES_AFTER_HOST,
   cidrProblem,
   headerNameProblem,
@@ -240,7 +239,7 @@ export class StagingAccess {
   /** @internal */
   public _bind(scope: Construct, context: AccessBindContext): BoundAccess {
     const stack = Stack.of(scope);
-    const signIn = this.kind === StagingAccessKinds.OIDC ? SignInKinds.OIDC : this.kind === StagingAccessKinds.COGNITO ? SignInKinds.COGNITO : SignInKinds.NONE;
+    const signIn = this.kind === StagingAccessKinds.OIDC ? 'oidc' : this.kind === StagingAccessKinds.COGNITO ? 'cognito' : 'none';
     const sessionTimeout = this.options.sessionTimeout ?? Duration.days(7);
     const automation = this.options.automation;
     const statements: iam.PolicyStatement[] = [];
@@ -253,7 +252,7 @@ export class StagingAccess {
     let domain: cognito.IUserPoolDomain | undefined;
     const identityProviders = this.cognitoProps?.identityProviders ?? ['COGNITO'];
     const scopes = ['openid', 'email', 'profile'];
-    if (signIn === SignInKinds.COGNITO) {
+    if (signIn === 'cognito') {
       ({ pool, domain } = this.cognitoPool(scope, context.prefix));
       statements.push(
         new iam.PolicyStatement({
@@ -262,7 +261,7 @@ export class StagingAccess {
         }),
       );
     }
-    if (signIn !== SignInKinds.NONE) {
+    if (signIn !== 'none') {
       // The load balancer itself calls the identity provider's token and user-info endpoints.
       context.loadBalancer.connections.allowToAnyIpv4(ec2.Port.tcp(443), 'Sign-in: the identity provider token and user-info endpoints');
     }
@@ -354,7 +353,7 @@ export class StagingAccess {
     let companion = p.priority - 1;
     const companionRule = (role: string, condition: elbv2.ListenerCondition) =>
       new elbv2.ApplicationListenerRule(scope, `${id}${role}Rule`, { listener, priority: companion--, conditions: [hostCondition, condition], action: forward });
-    if (p.config.signIn !== SignInKinds.NONE && p.config.networks.length > 0) companionRule('Network', elbv2.ListenerCondition.sourceIps(p.config.networks));
+    if (p.config.signIn !== 'none' && p.config.networks.length > 0) companionRule('Network', elbv2.ListenerCondition.sourceIps(p.config.networks));
     const automation = this.options.automation;
     if (automation) {
       // A dynamic reference: CloudFormation reads the token at deploy time; the template holds none.
@@ -363,12 +362,12 @@ export class StagingAccess {
     }
     if (p.config.publicPaths.length > 0) companionRule('PublicPaths', elbv2.ListenerCondition.pathPatterns(p.config.publicPaths));
 
-    if (p.config.signIn === SignInKinds.NONE) {
+    if (p.config.signIn === 'none') {
       listener.addAction(id, { priority: p.priority, conditions: [hostCondition, elbv2.ListenerCondition.sourceIps(p.config.networks)], action: forward });
       return;
     }
     let action: elbv2.ListenerAction;
-    if (p.config.signIn === SignInKinds.OIDC) {
+    if (p.config.signIn === 'oidc') {
       const o = this.oidcProps!;
       action = elbv2.ListenerAction.authenticateOidc({
         issuer: o.issuer,

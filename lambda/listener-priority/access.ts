@@ -12,7 +12,7 @@
  *   nothing).
  */
 import type { Action, Rule, RuleCondition } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { RuleRoles, SignInKinds, type AccessConfig } from '../../lib/contract/access';
+import { RuleRoles, type AccessConfig } from '../../lib/contract/access';
 import { forwardActions } from './rules';
 
 /** What the handler read for the lock: secret values and the host's Cognito app client. */
@@ -51,7 +51,7 @@ export function desiredRules(config: AccessConfig, host: string, targetGroupArn:
   if (config.public) return [{ role: RuleRoles.MAIN, conditions: [hostCondition(host)], actions: weighted, flips: true }];
 
   const rules: DesiredRule[] = [];
-  if (config.signIn === SignInKinds.NONE) {
+  if (config.signIn === 'none') {
     rules.push({ role: RuleRoles.NETWORK, conditions: [hostCondition(host), sourceIpCondition(config.networks)], actions: weighted, flips: true });
   } else {
     const signIn = signInAction(config, inputs);
@@ -87,7 +87,7 @@ export function desiredRules(config: AccessConfig, host: string, targetGroupArn:
 }
 
 function signInAction(config: AccessConfig, inputs: AccessInputs): Action {
-  if (config.signIn === SignInKinds.OIDC) {
+  if (config.signIn === 'oidc') {
     const o = config.oidc!;
     return {
       Type: 'authenticate-oidc',

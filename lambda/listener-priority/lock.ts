@@ -18,7 +18,7 @@ import {
   paginateListUserPoolClients,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SignInKinds, type AccessConfig, type CognitoConfig } from '../../lib/contract/access';
+import { type AccessConfig, type CognitoConfig } from '../../lib/contract/access';
 import { isAwsError, log } from '../shared/provider';
 import type { AccessInputs } from './access';
 
@@ -34,9 +34,9 @@ export function cognitoClientName(host: string): string {
 /** Reads the secrets and, with Cognito, creates or adopts the host's app client. */
 export async function lockInputs(config: AccessConfig, host: string): Promise<AccessInputs> {
   const [oidcClientSecret, automationToken, cognitoClientId] = await Promise.all([
-    config.signIn === SignInKinds.OIDC ? secretString(config.oidc!.clientSecretArn, 'the OIDC client secret') : undefined,
+    config.signIn === 'oidc' ? secretString(config.oidc!.clientSecretArn, 'the OIDC client secret') : undefined,
     config.automation ? secretString(config.automation.tokenSecretArn, 'the automation token') : undefined,
-    config.signIn === SignInKinds.COGNITO && !config.public ? ensureCognitoClient(config.cognito!, host) : undefined,
+    config.signIn === 'cognito' && !config.public ? ensureCognitoClient(config.cognito!, host) : undefined,
   ]);
   return { oidcClientSecret, automationToken, cognitoClientId };
 }
@@ -94,7 +94,7 @@ async function ensureCognitoClient(c: CognitoConfig, host: string): Promise<stri
 
 /** Deletes the host's app client; a missing one (or pool) is already done. */
 export async function deleteCognitoClient(config: AccessConfig | undefined, host: string): Promise<void> {
-  if (!config || config.public || config.signIn !== SignInKinds.COGNITO) return;
+  if (!config || config.public || config.signIn !== 'cognito') return;
   const c = config.cognito!;
   try {
     const clientId = await findCognitoClient(c, host);

@@ -14,12 +14,9 @@ export const AccessEnvironment = {
   CONFIG: 'STAGING_ACCESS',
 } as const;
 
-/** `AccessConfig.signIn` values. */
-export const SignInKinds = {
-  OIDC: 'oidc',
-  COGNITO: 'cognito',
-  NONE: 'none',
-} as const;
+/** How people sign in: an OpenID Connect provider, a Cognito user pool, or not at all. */
+export type SignInKind = 'oidc' | 'cognito' | 'none';
+const SIGN_IN_KINDS: readonly string[] = ['oidc', 'cognito', 'none'] satisfies SignInKind[];
 
 /** The header automation sends its token in, unless configured otherwise. */
 export const DEFAULT_AUTOMATION_HEADER = 'x-staging-automation';
@@ -69,8 +66,7 @@ export interface AutomationConfig {
 
 /** The whole lock. */
 export interface AccessConfig {
-  /** `oidc`, `cognito` or `none` (SignInKinds). */
-  readonly signIn: string;
+  readonly signIn: SignInKind;
   readonly oidc?: OidcConfig;
   readonly cognito?: CognitoConfig;
   /** Source CIDRs let in without sign-in (with `signIn: none`, the only way in). */
@@ -174,9 +170,9 @@ export function parseAccessConfig(raw: string | undefined): AccessConfig {
     return v;
   };
   const signIn = value?.signIn;
-  if (!Object.values(SignInKinds).includes(signIn)) problems.push(`signIn must be one of ${Object.values(SignInKinds).join(', ')} (got ${JSON.stringify(signIn)})`);
-  if (signIn === SignInKinds.OIDC && !(value.oidc && typeof value.oidc.clientSecretArn === 'string' && typeof value.oidc.clientId === 'string')) problems.push('oidc needs clientId and clientSecretArn');
-  if (signIn === SignInKinds.COGNITO && !(value.cognito && typeof value.cognito.userPoolId === 'string' && typeof value.cognito.userPoolDomain === 'string')) problems.push('cognito needs userPoolId and userPoolDomain');
+  if (!SIGN_IN_KINDS.includes(signIn)) problems.push(`signIn must be one of ${SIGN_IN_KINDS.join(', ')} (got ${JSON.stringify(signIn)})`);
+  if (signIn === 'oidc' && !(value.oidc && typeof value.oidc.clientSecretArn === 'string' && typeof value.oidc.clientId === 'string')) problems.push('oidc needs clientId and clientSecretArn');
+  if (signIn === 'cognito' && !(value.cognito && typeof value.cognito.userPoolId === 'string' && typeof value.cognito.userPoolDomain === 'string')) problems.push('cognito needs userPoolId and userPoolDomain');
   const networks = strings(value?.networks, 'networks');
   for (const n of networks) if (cidrProblem(n)) problems.push(`network ${JSON.stringify(n)} ${cidrProblem(n)}`);
   const publicPaths = strings(value?.publicPaths, 'publicPaths');
@@ -186,7 +182,7 @@ export function parseAccessConfig(raw: string | undefined): AccessConfig {
     problems.push('automation needs a valid headerName and tokenSecretArn');
   }
   const isPublic = value?.public === true;
-  if (!isPublic && signIn === SignInKinds.NONE && networks.length === 0) problems.push('without a sign-in, networks must name at least one CIDR (or the lock must be public)');
+  if (!isPublic && signIn === 'none' && networks.length === 0) problems.push('without a sign-in, networks must name at least one CIDR (or the lock must be public)');
   if (problems.length > 0) throw new Error(`${AccessEnvironment.CONFIG} is invalid, so this function writes no rule: ${problems.join('; ')}`);
   return {
     signIn,
@@ -203,7 +199,7 @@ export function parseAccessConfig(raw: string | undefined): AccessConfig {
 /** The rules one host takes on the listener under this lock, by role. */
 export function rulesPerHost(config: AccessConfig): string[] {
   const roles: string[] = [RuleRoles.MAIN];
-  const signIn = config.signIn !== SignInKinds.NONE;
+  const signIn = config.signIn !== 'none';
   if (config.public) return roles;
   if (signIn && config.networks.length > 0) roles.push(RuleRoles.NETWORK);
   if (config.automation) roles.push(RuleRoles.AUTOMATION);
@@ -258,7 +254,7 @@ export function mayWake(config: AccessConfig | undefined, request: WakeRequest):
   const h = request.headers;
   const client = (h['x-forwarded-for'] ?? '').split(',').map((s) => s.trim()).filter(Boolean).pop();
   const fromNetwork = client !== undefined && config.networks.some((cidr) => ipInCidr(client, cidr));
-  if (config.signIn === SignInKinds.NONE) return fromNetwork;
+  if (config.signIn === 'none') return fromNetwork;
   if (h['x-amzn-oidc-data']) return true;
   if (fromNetwork) return true;
   return Boolean(config.automation?.wakes && h[config.automation.headerName]);
