@@ -289,7 +289,7 @@ async function bringToLock(rule: Rule, props: Props, desired: DesiredRule, route
 function findOwnRule(rules: readonly Rule[], props: Props, role: string, oldTargetGroupArn?: string): Rule | undefined {
   const matches = rules
     .filter((r) => r.RuleArn && rulePriority(r) !== undefined && roleOf(r, props.host) === role)
-    .filter((r) => role === RuleRoles.MAIN || forwardsToOurs(r, props.targetGroupArn) || (oldTargetGroupArn !== undefined && forwardsToOurs(r, oldTargetGroupArn)))
+    .filter((r) => role === RuleRoles.MAIN || forwardsTo(r, props.targetGroupArn) || (oldTargetGroupArn !== undefined && forwardsTo(r, oldTargetGroupArn)))
     .sort((a, b) => rulePriority(a)! - rulePriority(b)!);
   if (matches.length > 1) {
     logError('several rules route the same host; adopting the one with the lowest priority', {
@@ -299,11 +299,6 @@ function findOwnRule(rules: readonly Rule[], props: Props, role: string, oldTarg
     });
   }
   return matches[0];
-}
-
-/** True when one of the rule's forwards names this target group (at any weight). */
-function forwardsToOurs(rule: Rule, targetGroupArn: string): boolean {
-  return forwardsTo(rule, targetGroupArn) || (rule.Actions ?? []).some((a) => a.Type === 'forward' && (a.TargetGroupArn === targetGroupArn || (a.ForwardConfig?.TargetGroups ?? []).some((g) => g.TargetGroupArn === targetGroupArn)));
 }
 
 function fullListenerMessage(props: Props, rules: readonly Rule[], reason: 'range' | 'quota'): string {
@@ -366,7 +361,7 @@ async function withCompanions(props: Props, desired: readonly DesiredRule[], ran
     if (kept.has(rule.RuleArn!) || rulePriority(rule) === undefined) continue;
     const role = roleOf(rule, props.host);
     if (role === undefined || role === desired[0].role) continue;
-    if (!forwardsToOurs(rule, props.targetGroupArn) && !(oldTargetGroupArn && forwardsToOurs(rule, oldTargetGroupArn))) continue;
+    if (!forwardsTo(rule, props.targetGroupArn) && !(oldTargetGroupArn && forwardsTo(rule, oldTargetGroupArn))) continue;
     await deleteRule(rule.RuleArn!, props);
     log('companion rule the lock no longer has deleted', { ruleArn: rule.RuleArn, host: props.host, role });
   }
@@ -517,7 +512,7 @@ async function remove(event: OnEventRequest): Promise<OnEventResponse> {
     for (const rule of rules) {
       if (rule.RuleArn === physicalId || rulePriority(rule) === undefined) continue;
       const role = roleOf(rule, host);
-      if (role === undefined || role === RuleRoles.MAIN || !forwardsToOurs(rule, targetGroupArn)) continue;
+      if (role === undefined || role === RuleRoles.MAIN || !forwardsTo(rule, targetGroupArn)) continue;
       await deleteRule(rule.RuleArn!, ctx);
     }
   }

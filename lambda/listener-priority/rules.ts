@@ -8,11 +8,6 @@ import { MAX_RULE_PRIORITY, isListenerArn } from '../../lib/contract/providers/l
 
 export { MAX_RULE_PRIORITY, isListenerArn };
 
-/**
- * The highest priority a branch rule takes by default. The priorities above it, up to the shared
- * app's 50000, are the shared stack's own (its hosts' companion rules, lib/staging-access.ts).
- */
-export const MAX_BRANCH_PRIORITY = 49989;
 
 /** The numeric priority of a rule, or undefined for the default rule. */
 export function rulePriority(rule: Rule): number | undefined {
@@ -61,36 +56,11 @@ export function pickPriority(
   return candidates[index];
 }
 
-/** Host values of a rule's host-header conditions (from HostHeaderConfig, or the legacy Values). */
-function hostValues(rule: Rule): string[] | undefined {
-  const conditions = rule.Conditions ?? [];
-  if (conditions.length !== 1) return undefined;
-  const c = conditions[0];
-  if (c.Field !== 'host-header') return undefined;
-  if (c.HostHeaderConfig?.RegexValues?.length) return undefined;
-  return c.HostHeaderConfig?.Values ?? c.Values ?? [];
-}
-
-/**
- * True when the rule routes exactly this host: a single host-header condition with this single
- * value (host names compare case-insensitively, as the ALB does), and nothing else.
- */
-export function matchesHost(rule: Rule, host: string): boolean {
-  if (rule.IsDefault) return false;
-  const values = hostValues(rule);
-  return values !== undefined && values.length === 1 && values[0].toLowerCase() === host.toLowerCase();
-}
-
-/** True when the rule's only action forwards everything to this one target group. */
+/** True when a forward of the rule names this target group, at any weight (the host's own rules). */
 export function forwardsTo(rule: Rule, targetGroupArn: string): boolean {
-  const actions = rule.Actions ?? [];
-  if (actions.length !== 1) return false;
-  const a = actions[0];
-  if (a.Type !== 'forward') return false;
-  const groups = a.ForwardConfig?.TargetGroups ?? [];
-  if (a.TargetGroupArn === undefined && groups.length === 0) return false;
-  if (a.TargetGroupArn !== undefined && a.TargetGroupArn !== targetGroupArn) return false;
-  return groups.length === 0 || (groups.length === 1 && groups[0].TargetGroupArn === targetGroupArn);
+  return (rule.Actions ?? []).some(
+    (a) => a.Type === 'forward' && (a.TargetGroupArn === targetGroupArn || (a.ForwardConfig?.TargetGroups ?? []).some((g) => g.TargetGroupArn === targetGroupArn)),
+  );
 }
 
 const RULE_ARN = /^arn:[a-z-]+:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener-rule\/app\/[^/]+\/[^/]+\/[^/]+\/[^/]+$/;
@@ -139,20 +109,6 @@ export function routeOf(rule: Rule, wakerTargetGroupArn: string | undefined): 'b
   return 'branch';
 }
 
-/** True when the rule's actions are exactly `forwardActions(...)` for this route. */
-export function hasActions(rule: Rule, expected: readonly Action[]): boolean {
-  const actions = rule.Actions ?? [];
-  if (actions.length !== 1 || expected.length !== 1) return false;
-  const [a, e] = [actions[0], expected[0]];
-  if (a.Type !== 'forward') return false;
-  const groups = (x: Action) =>
-    (x.ForwardConfig?.TargetGroups?.length ? x.ForwardConfig.TargetGroups : x.TargetGroupArn ? [{ TargetGroupArn: x.TargetGroupArn, Weight: 1 }] : [])
-      .map((g) => `${g.TargetGroupArn}=${g.Weight ?? 1}`)
-      .sort()
-      .join(',');
-  return groups(a) === groups(e);
-}
-
 /**
  * The same actions with the forward re-weighted to `to`, everything else kept: an
  * `authenticate-oidc` or `authenticate-cognito` action in front of the forward stays where it is,
@@ -176,7 +132,3 @@ function keptAction(action: Action): Action {
   return { ...action, AuthenticateOidcConfig: config };
 }
 
-/** The rule's sign-in action, if it has one. */
-export function signInAction(rule: Rule): Action | undefined {
-  return (rule.Actions ?? []).find((a) => a.Type === 'authenticate-oidc' || a.Type === 'authenticate-cognito');
-}

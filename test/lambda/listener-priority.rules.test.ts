@@ -3,15 +3,14 @@ import * as fc from 'fast-check';
 import {
   firstFreePriorities,
   forwardActions,
-  hasActions,
   routeOf,
   forwardsTo,
   isRuleArn,
-  matchesHost,
   pickPriority,
   ruleBelongsToListener,
   usedPriorities,
 } from '../../lambda/listener-priority/rules';
+import { roleOf, sameActions } from '../../lambda/listener-priority/access';
 
 const LISTENER = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/alb/50dc6c495c0c9188/f2f7dc8efc522ab2';
 const RULE = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/alb/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee';
@@ -58,7 +57,7 @@ describe('usedPriorities', () => {
   });
 });
 
-describe('matchesHost', () => {
+describe('roleOf: the host rule itself (its only condition the host)', () => {
   const host = 'feature-x.staging.example.com';
   test.each<[string, Rule, boolean]>([
     ['HostHeaderConfig', { Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [host] } }] }, true],
@@ -70,7 +69,7 @@ describe('matchesHost', () => {
     ['regex', { Conditions: [{ Field: 'host-header', HostHeaderConfig: { Values: [host], RegexValues: ['.*'] } }] }, false],
     ['default rule', { IsDefault: true, Conditions: [{ Field: 'host-header', Values: [host] }] }, false],
   ])('%s', (_name, rule, expected) => {
-    expect(matchesHost(rule, host)).toBe(expected);
+    expect(roleOf(rule, host) === 'main').toBe(expected);
   });
 });
 
@@ -84,12 +83,17 @@ describe('forwardsTo', () => {
     ],
     ['other target group', { Actions: [{ Type: 'forward', TargetGroupArn: `${TG}x` }] }, false],
     [
-      'weighted to two groups',
+      'weighted to it and the waker',
       { Actions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: TG }, { TargetGroupArn: `${TG}x` }] } }] },
+      true,
+    ],
+    [
+      'weighted to two other groups',
+      { Actions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: `${TG}y` }, { TargetGroupArn: `${TG}x` }] } }] },
       false,
     ],
     ['fixed response', { Actions: [{ Type: 'fixed-response' }] }, false],
-    ['two actions', { Actions: [{ Type: 'authenticate-oidc' }, { Type: 'forward', TargetGroupArn: TG }] }, false],
+    ['after a sign-in', { Actions: [{ Type: 'authenticate-oidc' }, { Type: 'forward', TargetGroupArn: TG }] }, true],
   ])('%s', (_name, rule, expected) => {
     expect(forwardsTo(rule, TG)).toBe(expected);
   });
@@ -130,14 +134,14 @@ describe('routes with the waker', () => {
     expect(routeOf(rule(forwardActions(BRANCH, WAKER, 'waker')), undefined)).toBe('branch');
   });
 
-  test('hasActions compares target groups and weights, in any order, as DescribeRules returns them', () => {
+  test('sameActions compares target groups and weights, in any order, as DescribeRules returns them', () => {
     const described = rule([
       { Type: 'forward', TargetGroupArn: undefined, ForwardConfig: { TargetGroups: [{ TargetGroupArn: WAKER, Weight: 1 }, { TargetGroupArn: BRANCH, Weight: 0 }] } },
     ]);
-    expect(hasActions(described, forwardActions(BRANCH, WAKER, 'waker'))).toBe(true);
-    expect(hasActions(described, forwardActions(BRANCH, WAKER, 'branch'))).toBe(false);
+    expect(sameActions(described, forwardActions(BRANCH, WAKER, 'waker'))).toBe(true);
+    expect(sameActions(described, forwardActions(BRANCH, WAKER, 'branch'))).toBe(false);
     const plain = rule([{ Type: 'forward', TargetGroupArn: BRANCH, ForwardConfig: { TargetGroups: [{ TargetGroupArn: BRANCH, Weight: 1 }] } }]);
-    expect(hasActions(plain, forwardActions(BRANCH, undefined, 'branch'))).toBe(true);
-    expect(hasActions(plain, forwardActions(BRANCH, WAKER, 'branch'))).toBe(false);
+    expect(sameActions(plain, forwardActions(BRANCH, undefined, 'branch'))).toBe(true);
+    expect(sameActions(plain, forwardActions(BRANCH, WAKER, 'branch'))).toBe(false);
   });
 });
