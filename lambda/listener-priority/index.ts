@@ -350,8 +350,9 @@ async function withCompanions(props: Props, desired: readonly DesiredRule[], ran
       ruleArn = existing.RuleArn!;
     } else {
       if (existing) await deleteRule(existing.RuleArn!, props); // above the primary: it would never match
-      ruleArn = await createCompanion(props, companion, [range.companions![0], Math.min(range.companions![1], primaryPriority - 1)], route);
-      rules = await listRules(props.listenerArn);
+      const created = await createCompanion(props, companion, [range.companions![0], Math.min(range.companions![1], primaryPriority - 1)], route, rules);
+      rules = [...rules, created]; // the next companion picks around it
+      ruleArn = created.RuleArn!;
     }
     kept.add(ruleArn);
     if (companion.flips) flips.push(ruleArn);
@@ -387,18 +388,19 @@ async function movePrimaryUp(props: Props, ruleArn: string, range: readonly [num
   throw new Error(`Could not move the rule of ${props.host} above its companion rules after ${CONFLICT_ATTEMPTS} attempts; deploy again.`);
 }
 
-async function createCompanion(props: Props, desired: DesiredRule, range: readonly [number, number], route: 'branch' | 'waker'): Promise<string> {
+/** Creates a companion below the primary; the first attempt picks from `listed`, a retry reads the listener again. */
+async function createCompanion(props: Props, desired: DesiredRule, range: readonly [number, number], route: 'branch' | 'waker', listed: Rule[]): Promise<Rule> {
   const knownTaken = new Set<number>();
   const scoped = { ...props, minPriority: range[0], maxPriority: range[1] };
   for (let attempt = 1; attempt <= CONFLICT_ATTEMPTS; attempt++) {
-    const rules = await listRules(props.listenerArn);
+    const rules = attempt === 1 ? listed : await listRules(props.listenerArn);
     const priority = pickPriority(usedPriorities(rules, knownTaken), range[0], range[1], PICK_WINDOW * attempt, () => randomness.next());
     if (priority === undefined) throw new Error(fullListenerMessage(scoped, rules, 'range'));
     try {
       const tags = [...props.tags, { Key: RULE_ROLE_TAG, Value: desired.role }];
-      const ruleArn = (await createRule(props, priority, desired.conditions, desired.actions(desired.flips ? route : 'branch'), tags)).RuleArn!;
-      log('companion rule created', { host: props.host, role: desired.role, priority, ruleArn });
-      return ruleArn;
+      const rule = await createRule(props, priority, desired.conditions, desired.actions(desired.flips ? route : 'branch'), tags);
+      log('companion rule created', { host: props.host, role: desired.role, priority, ruleArn: rule.RuleArn });
+      return rule;
     } catch (error) {
       if (isAwsError(error, 'PriorityInUseException', 'PriorityInUse')) {
         knownTaken.add(priority);
