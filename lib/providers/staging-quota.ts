@@ -1,21 +1,29 @@
-import { Duration, Tokenization } from 'aws-cdk-lib';
+import { Duration, Stack, Tokenization } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { BranchStatePaths, foldersAndBelow } from '../contract/branch-state';
 import { ProviderNames } from '../contract/staging';
 import { StagingQuotaEnvironment } from '../contract/providers';
+import { parameterArn } from '../private/grants';
 import { ProviderDefinition } from './provider-definition';
 
 /** Properties of `stagingQuotaProvider`. */
 export interface StagingQuotaProviderProps {
+  /** The stack the provider is in (for the ARNs of its parameters). */
+  readonly stack: Stack;
   /** The staging system's prefix: only branch stagings tagged with it count. */
   readonly prefix: string;
+  /** The SSM parameter prefix: the shard registry, slots and claims are below `<parameterPrefix>/capacity/`. */
+  readonly parameterPrefix: string;
   /** The cap (`SharedStagingProps.maxStagings`); without it the handler allows every deploy. */
   readonly maxStagings?: number;
 }
 
 /**
- * The cap on branch stagings: each branch stack's `Custom::StagingQuota` asks it, before anything
- * else of the branch is created, whether one more staging fits. The cap lives in the provider's
- * environment, so changing it is a deploy of the shared stack only; branch stacks never change.
+ * The cap on branch stagings and the capacity's slots: each branch stack's `Custom::StagingQuota`
+ * asks it, before anything else of the branch is created, whether one more staging fits, and
+ * which load balancer (shard) the branch is on. The cap and the parameter prefix live in the
+ * provider's environment, so changing them is a deploy of the shared stack only; branch stacks
+ * never change.
  */
 export function stagingQuotaProvider(props: StagingQuotaProviderProps): ProviderDefinition {
   return {
@@ -25,14 +33,24 @@ export function stagingQuotaProvider(props: StagingQuotaProviderProps): Provider
       timeout: Duration.minutes(2),
       environment: {
         [StagingQuotaEnvironment.PREFIX]: props.prefix,
+        [StagingQuotaEnvironment.PARAMETER_PREFIX]: props.parameterPrefix,
         ...(props.maxStagings !== undefined ? { [StagingQuotaEnvironment.MAX_STAGINGS]: Tokenization.stringifyNumber(props.maxStagings) } : {}),
       },
-      // Read-only, and nothing else: the handler only counts stacks.
-      policies: [new iam.PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: ['*'] })],
+      policies: [
+        // Read-only: counting the stagings, and whose stack is gone.
+        new iam.PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: ['*'] }),
+        // The registry, slots, claims and releases; nothing else of the parameter tree.
+        new iam.PolicyStatement({
+          actions: ['ssm:GetParameter', 'ssm:GetParametersByPath', 'ssm:PutParameter', 'ssm:DeleteParameter'],
+          resources: foldersAndBelow(new BranchStatePaths(props.parameterPrefix).capacity).map((name) => parameterArn(props.stack, name)),
+        }),
+      ],
     },
     wildcards: {
-      reason: 'Counting the branch stagings lists every stack (DescribeStacks without a stack name, 100 per call), which is authorized on "*" only; read-only.',
-      findings: /^Resource::\*$/,
+      reason:
+        'Counting the branch stagings lists every stack (DescribeStacks without a stack name, 100 per call), which is authorized on "*" only; read-only. ' +
+        'The capacity keeps one parameter per slot and per branch below <parameter prefix>/capacity/, and only there.',
+      findings: /^Resource::(\*|arn:.*:ssm:.*:parameter\/.*\/capacity\/\*)$/,
     },
   };
 }
