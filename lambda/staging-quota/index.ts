@@ -43,7 +43,7 @@ import { SlotRef } from '../../lib/contract/branch-state';
 import { ShardAttributes, ShardRegistry } from '../../lib/contract/capacity';
 import { SharedStagingNames } from '../../lib/contract/naming';
 import { Slots, StackListing, capacityMessage, freeSlots, shardOf } from './slots';
-import { log, type OnEventRequest, type OnEventResponse } from '../shared/provider';
+import { isAwsError, log, type OnEventRequest, type OnEventResponse } from '../shared/provider';
 import { describeError } from '../shared/errors';
 import { entry } from '../shared/entry';
 
@@ -121,6 +121,17 @@ async function ownStack(stackId: string): Promise<Stack | undefined> {
 
 /** Statuses of a stack that holds nothing any more, so its slot is an orphan. */
 const GONE_STATUSES: readonly string[] = ['DELETE_COMPLETE', 'ROLLBACK_COMPLETE'];
+
+/** Whether the stack of `stagingName` is gone (asked by name, which finds only stacks that exist). */
+async function stackGone(prefix: string, stagingName: string): Promise<boolean> {
+  try {
+    const stack = (await cloudformation.send(new DescribeStacksCommand({ StackName: `${prefix}-${stagingName}` }))).Stacks?.[0];
+    return stack === undefined || GONE_STATUSES.includes(stack.StackStatus ?? '');
+  } catch (e) {
+    if (isAwsError(e, 'ValidationError') && /does not exist/.test(describeError(e))) return true;
+    throw e;
+  }
+}
 
 /** The staging names of the prefix whose stacks exist (listed at `listedMs`). */
 export function aliveStagings(stacks: Stack[], prefix: string, listedMs: number): StackListing {
@@ -229,7 +240,7 @@ async function handleEvent(event: OnEventRequest): Promise<OnEventResponse> {
   const physicalId = event.PhysicalResourceId ?? physicalIdFor(stagingName);
   const prefix = required(StagingQuotaEnvironment.PREFIX);
   const everyStack = new Stacks(prefix);
-  const slots = new Slots(required(StagingQuotaEnvironment.PARAMETER_PREFIX), stagingName, () => everyStack.alive());
+  const slots = new Slots(required(StagingQuotaEnvironment.PARAMETER_PREFIX), stagingName, () => everyStack.alive(), (holder) => stackGone(prefix, holder));
   if (event.RequestType === 'Delete') {
     const claim = await slots.claim();
     if (claim?.ref) await slots.releaseOwn(claim.ref);

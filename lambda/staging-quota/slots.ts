@@ -92,6 +92,8 @@ export class Slots {
     public readonly stagingName: string,
     /** The stacks that exist, listed once, on first need (only a full shard needs them). */
     private readonly listing: () => Promise<StackListing>,
+    /** Whether the stack of a staging is gone, asked by its name: what confirms an orphan before it is freed. */
+    private readonly stackGone: (stagingName: string) => Promise<boolean>,
   ) {
     this.paths = new BranchStatePaths(parameterPrefix);
   }
@@ -183,12 +185,16 @@ export class Slots {
   }
 
   /**
-   * The orphans among `slots`: held by a staging whose stack no longer exists (listed before, with
-   * the margin {@link ORPHAN_GRACE_MS}), never this staging's own.
+   * The orphans among `slots`: held by a staging whose stack no longer exists (missing from the
+   * listing, the slot older than it by the margin {@link ORPHAN_GRACE_MS}, and then confirmed by
+   * the stack's name, since a listing read page by page may miss a stack), never this staging's own.
    */
   public async orphans(slots: ReadonlyMap<number, SlotHolder>): Promise<SlotHolder[]> {
     const { alive, listedMs } = await this.listing();
-    return [...slots.values()].filter((h) => h.stagingName !== this.stagingName && !alive.has(h.stagingName) && (h.writtenMs ?? 0) < listedMs - ORPHAN_GRACE_MS);
+    const candidates = [...slots.values()].filter((h) => h.stagingName !== this.stagingName && !alive.has(h.stagingName) && (h.writtenMs ?? 0) < listedMs - ORPHAN_GRACE_MS);
+    const orphans: SlotHolder[] = [];
+    for (const h of candidates) if (await this.stackGone(h.stagingName)) orphans.push(h);
+    return orphans;
   }
 
   /**
