@@ -1,6 +1,6 @@
 /** Finding the branch stagings of one prefix, their shared stack, pins, keep-alives and sleep states. */
 import { DescribeStacksCommand, Stack, paginateDescribeStacks } from '@aws-sdk/client-cloudformation';
-import { paginateGetParametersByPath } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
 import {
   BranchParameter,
   BranchStatePaths,
@@ -14,6 +14,7 @@ import {
   parsePin,
   parseSleepState,
 } from '../lib/contract/branch-state';
+import { CapacityInUse, CapacityParameterReader, readCapacity } from '../lib/contract/capacity';
 import { FeatureOutputs } from '../lib/contract/staging';
 import { SharedStagingNames, StagingNames } from '../lib/contract/naming';
 import { nearMatches } from '../lib/contract/suggest';
@@ -93,13 +94,37 @@ export async function sharedInfo(clients: Clients, prefix: string): Promise<Shar
 
 /** The parameters directly below `root`, by staging name. */
 export async function parametersByName(clients: Clients, root: string): Promise<Map<string, BranchParameter>> {
-  const found: BranchParameter[] = [];
-  await aws(`ssm:GetParametersByPath on ${root}`, async () => {
-    for await (const page of paginateGetParametersByPath({ client: clients.ssm }, { Path: root, Recursive: false })) {
-      for (const p of page.Parameters ?? []) found.push({ name: String(p.Name), value: String(p.Value ?? ''), lastModifiedMs: p.LastModifiedDate?.getTime() });
-    }
-  });
-  return byStagingName(root, found);
+  return byStagingName(root, await capacityReader(clients).below(root));
+}
+
+/** The parameters the capacity readers ask for, through the CLI's SSM client. */
+function capacityReader(clients: Clients): CapacityParameterReader {
+  return {
+    get: (name) =>
+      aws(`ssm:GetParameter on ${name}`, async () => {
+        try {
+          const p = (await clients.ssm.send(new GetParameterCommand({ Name: name })))?.Parameter;
+          return p && { name, value: String(p.Value ?? ''), lastModifiedMs: p.LastModifiedDate?.getTime() };
+        } catch (e: any) {
+          if (e?.name === 'ParameterNotFound') return undefined;
+          throw e;
+        }
+      }),
+    below: async (path) => {
+      const found: BranchParameter[] = [];
+      await aws(`ssm:GetParametersByPath on ${path}`, async () => {
+        for await (const page of paginateGetParametersByPath({ client: clients.ssm }, { Path: path, Recursive: false })) {
+          for (const p of page.Parameters ?? []) found.push({ name: String(p.Name), value: String(p.Value ?? ''), lastModifiedMs: p.LastModifiedDate?.getTime() });
+        }
+      });
+      return found;
+    },
+  };
+}
+
+/** The shared staging's capacity and what of it is in use; undefined for a shared stack from before shards. */
+export async function capacityInUse(clients: Clients, parameterPrefix: string): Promise<CapacityInUse | undefined> {
+  return readCapacity(capacityReader(clients), parameterPrefix);
 }
 
 /** The pins, keep-alives and sleep states of every branch, read as the sweeper and the sleeper read them. */

@@ -5,7 +5,8 @@ import { ClientFactory, Clients, GlobalOptions, regionOf } from '../aws';
 import { priceTemplate } from '../../lib/contract/cost/model';
 import { Io } from '../io';
 import { colors, duration, table, usd, writeJson } from '../render';
-import { Staging, branchState, listStagings, sharedInfo } from '../stagings';
+import { capacitySummary } from '../../lib/contract/capacity';
+import { Staging, branchState, capacityInUse, listStagings, sharedInfo } from '../stagings';
 import { SweepReportView, invokeSweeper } from './sweep';
 
 export interface ListedStaging {
@@ -44,11 +45,14 @@ export async function listCommand(options: GlobalOptions, io: Io, factory: Clien
     return;
   }
   io.stderr.write(`reading ${stagings.length} staging(s)...\n`);
-  const [state, report, costs] = await Promise.all([
+  const [state, report, costs, capacity] = await Promise.all([
     branchState(clients, shared.parameterPrefix, io.now().getTime()),
     shared.sweeperFunctionName ? invokeSweeper(clients, shared.sweeperFunctionName, true).catch((e: Error) => warn(io, `no sweeper plan (${e.message})`)) : undefined,
     Promise.all(stagings.map((s) => ownCost(clients, s).catch(() => undefined))),
+    capacityInUse(clients, shared.parameterPrefix).catch((e: Error) => warn(io, `no capacity (${e.message})`)),
   ]);
+  // The capacity in use (a shared stack from before shards has no registry: no line).
+  const capacityLine = capacity ? `capacity: ${capacitySummary(capacity)}\n` : '';
   const plans = new Map((report as SweepReportView | undefined)?.stagings.map((s) => [s.stagingName, s]) ?? []);
   const paths = new BranchStatePaths(shared.parameterPrefix);
   const listed: ListedStaging[] = stagings.map((s, i) => {
@@ -81,6 +85,7 @@ export async function listCommand(options: GlobalOptions, io: Io, factory: Clien
     };
   });
   listed.sort((a, b) => (b.lastActivity ?? '').localeCompare(a.lastActivity ?? '') || a.branch.localeCompare(b.branch));
+  if (options.json || !io.isTTY) io.stderr.write(capacityLine);
   if (options.json) return writeJson(io, listed);
   if (!io.isTTY) {
     // Piped: one staging a line, tab-separated, for cut/awk.
@@ -102,6 +107,7 @@ export async function listCommand(options: GlobalOptions, io: Io, factory: Clien
     l.costPerDay === undefined ? '-' : usd(l.costPerDay),
   ]);
   io.stdout.write(table(io, ['branch', 'kind', 'url', 'state', 'age', 'last activity', 'sweeper', 'pinned until', 'cost/day'], rows));
+  io.stdout.write(capacityLine);
 }
 
 function sweeperText(l: ListedStaging, now: number): string {
