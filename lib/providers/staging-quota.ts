@@ -30,7 +30,8 @@ export function stagingQuotaProvider(props: StagingQuotaProviderProps): Provider
     name: ProviderNames.STAGING_QUOTA,
     options: {
       handler: 'staging-quota',
-      timeout: Duration.minutes(2),
+      // 100 first deploys at once share Parameter Store's 40 reads a second (the SDK retries throttling): minutes, not seconds.
+      timeout: Duration.minutes(5),
       environment: {
         [StagingQuotaEnvironment.PREFIX]: props.prefix,
         [StagingQuotaEnvironment.PARAMETER_PREFIX]: props.parameterPrefix,
