@@ -36,6 +36,8 @@ export class FakeAws {
   public readonly parameters = new Map<string, Stored>();
   /** The stacks DescribeStacks lists. */
   public stacks: Stack[] = [];
+  /** Stack names a listing (DescribeStacks without a name) misses, as a listing read page by page may; asked by name they are found. */
+  public readonly missedByListing = new Set<string>();
   public readonly calls: CallCounts = {};
   /** Runs before each call takes effect. */
   public beforeEachCall: () => Promise<void> = async () => {};
@@ -55,6 +57,7 @@ export class FakeAws {
   public clear(): void {
     this.parameters.clear();
     this.stacks = [];
+    this.missedByListing.clear();
     this.failing.clear();
     for (const k of Object.keys(this.calls)) delete this.calls[k];
   }
@@ -123,9 +126,10 @@ export class FakeAws {
         if (!stack) throw awsError('ValidationError', `Stack with id ${input.StackName} does not exist`);
         return { Stacks: [stack] };
       }
+      const listed = this.stacks.filter((s) => !this.missedByListing.has(s.StackName!));
       const start = Number(input.NextToken ?? 0);
-      const page = this.stacks.slice(start, start + 100);
-      return { Stacks: page, NextToken: start + 100 < this.stacks.length ? String(start + 100) : undefined };
+      const page = listed.slice(start, start + 100);
+      return { Stacks: page, NextToken: start + 100 < listed.length ? String(start + 100) : undefined };
     });
   }
 

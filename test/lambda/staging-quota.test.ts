@@ -311,6 +311,18 @@ describe('Create: the claim', () => {
     expect(slotsInUse()['0/0']).toBe('recent');
   });
 
+  test('a live stack the listing missed is found by its name: its slot is no orphan', async () => {
+    for (const slot of [0, 1, 2]) slotHeld(0, slot, `held-${slot}`, ORPHAN_GRACE_MS + 1000);
+    stacksAre(self(), ...[0, 1, 2].map((slot) => staging(`held-${slot}`)));
+    expect(aws.stacks.map((s) => s.StackName)).toContain(`${PREFIX}-held-0`);
+    for (const slot of [0, 1, 2]) aws.missedByListing.add(`${PREFIX}-held-${slot}`);
+    await expect(onEvent(event('Create'))).resolves.toEqual(answer(1));
+    expect(slotsInUse()).toMatchObject({ '0/0': 'held-0', '0/1': 'held-1', '0/2': 'held-2' });
+    expect(aws.cloudformation.commandCalls(DescribeStacksCommand).map((c) => c.args[0].input.StackName)).toEqual(
+      expect.arrayContaining([0, 1, 2].map((slot) => `${PREFIX}-held-${slot}`)),
+    );
+  });
+
   test('past the capacity: fails naming the capacity, the slots in use and how to raise it; nothing is claimed', async () => {
     process.env[StagingQuotaEnvironment.MAX_STAGINGS] = '100';
     for (const s of [0, 1]) for (const slot of [0, 1, 2]) slotHeld(s, slot, `held-${s}-${slot}`);
