@@ -203,7 +203,7 @@ export class Slots {
    * before are full, a deploy reads only the shards up to the first with room, and the shards in
    * use are as few as the branches allow. A shard that looks full gets its orphans freed first, so
    * a slot whose stack is gone is reused before the next shard is opened. Undefined when every
-   * shard is full: `seen` then holds what each shard held, for the message.
+   * shard is full: `seen` then holds how many slots each shard holds, for the message.
    */
   public async takeNew(registry: ShardRegistry, seen: Map<number, number>): Promise<SlotRef | undefined> {
     for (const shard of registry.shards) {
@@ -211,7 +211,8 @@ export class Slots {
       const free = freeSlots(shard, slots);
       const ref = (free.length > 0 ? await this.takeOneOf(shard.index, free) : undefined) ?? (await this.takeOrphan(shard, slots));
       if (ref) return ref;
-      seen.set(shard.index, slots.size);
+      // Every slot below branchSlots was held when read, or taken when tried: full, however stale the read.
+      seen.set(shard.index, shard.branchSlots + [...slots.keys()].filter((slot) => slot >= shard.branchSlots).length);
     }
     return undefined;
   }

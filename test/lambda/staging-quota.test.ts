@@ -257,11 +257,22 @@ describe('Create: the claim', () => {
     expect(claimOf(SELF.name)).toBe('0/2');
   });
 
-  test('a shard whose free slots are all taken meanwhile: the next shard', async () => {
+  test('a shard whose free slots are all taken meanwhile: the next shard; every shard so: refused, counting them full', async () => {
+    const takeAll = (index: number) => {
+      for (const slot of [0, 1, 2]) if (!slotsInUse()[`${index}/${slot}`]) slotHeld(index, slot, `other-${index}-${slot}`);
+    };
     aws.beforeEachCall = async () => {
-      if (aws.calls.PutParameter === 1) for (const slot of [0, 1, 2]) if (!slotsInUse()[`0/${slot}`]) slotHeld(0, slot, `other-${slot}`);
+      if (aws.calls.PutParameter === 1) takeAll(0);
     };
     await expect(onEvent(event('Create'))).resolves.toEqual(answer(1));
+    aws.clear();
+    registryIs(REGISTRY);
+    stacksAre(self(), ...EXISTING);
+    aws.beforeEachCall = async () => {
+      if (aws.calls.PutParameter === 1) takeAll(0);
+      if (aws.calls.GetParametersByPath === 2) takeAll(1);
+    };
+    await expect(onEvent(event('Create'))).rejects.toThrow(/hold 6 branch stagings \(shard 0: 3 of 3, shard 1: 3 of 3\) and 6 slots are in use/);
     aws.beforeEachCall = async () => {};
   });
 
