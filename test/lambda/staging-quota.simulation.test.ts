@@ -10,6 +10,10 @@
  * middle of the third wave. Properties: every create gets a slot (the capacity has room), no shard
  * ever holds more than its branchSlots, no slot is given to two live branches, a freed slot is
  * reused, a branch's shard never changes while it exists.
+ *
+ * Past the capacity, a small world (2 load balancers of 12) run many times: 20 deploys, then hours
+ * later orphans and deletes while 24 more deploy at once. Each is served or refused with every
+ * shard counted full, and a refusal leaves no slot to a vanished stack.
  */
 import type { Stack } from '@aws-sdk/client-cloudformation';
 import fc from 'fast-check';
@@ -29,7 +33,10 @@ const PER_WAVE = 100;
 
 const aws = new FakeAws();
 
-function shard(index: number): ShardInfo {
+/** The load balancers of the main scenario: shard 0 also carries the shared app's, the waker's and the stagings page's target groups. */
+const REAL_SIZES = (index: number) => (index === 0 ? 96 : 100);
+
+function shard(index: number, size: (index: number) => number): ShardInfo {
   const lb = `app/staging-${index}/${String(index).padStart(16, '0')}`;
   return {
     index,
@@ -39,12 +46,15 @@ function shard(index: number): ShardInfo {
     canonicalHostedZoneId: 'Z32O12XQLNTSW2',
     listenerArn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/${lb}/0`,
     wakerTargetGroupArn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/waker-${index}/0`,
-    // Shard 0 also carries the shared app's, the waker's and the stagings page's target groups.
-    branchSlots: index === 0 ? 96 : 100,
+    branchSlots: size(index),
   };
 }
 
-const registry = (shards: number): ShardRegistry => ({ rulesPerBranch: 1, rulesPerLoadBalancer: 100, shards: Array.from({ length: shards }, (_, i) => shard(i)) });
+const registry = (shards: number, size: (index: number) => number): ShardRegistry => ({
+  rulesPerBranch: 1,
+  rulesPerLoadBalancer: 100,
+  shards: Array.from({ length: shards }, (_, i) => shard(i, size)),
+});
 
 /** What happens to earlier branches in a wave (fractions of the live ones, drawn per scenario). */
 interface Scenario {
@@ -95,11 +105,12 @@ function stackOf(name: string, status: string, createdMs: number): Stack {
 /** The world: stacks, and what the handler answered each live branch. */
 class World {
   public clock = Date.parse('2026-12-07T12:00:00Z');
+  /** Creates refused past the capacity (counted as full on every shard). */
+  public refused = 0;
   /** Live branches (answered, not deleted): their slot `<shard>/<slot>`. */
   public readonly live = new Map<string, string>();
   /** Every slot a branch was answered, with the branch: to see reuse. */
   public readonly holders = new Map<string, string[]>();
-  public shards = 3;
   public readonly problems: string[] = [];
   /** Branches whose stacks vanished without their Delete (and have not come back). */
   public readonly orphaned = new Set<string>();
@@ -107,6 +118,23 @@ class World {
   public createCalls = 0;
 
   private readonly stacks = new Map<string, Stack>();
+
+  constructor(
+    /** Slots of each load balancer. */
+    private readonly size: (index: number) => number,
+    /** Load balancers in the registry. */
+    public shards: number,
+    /** How many load balancers `addShards` makes it. */
+    private readonly grownTo: number,
+  ) {}
+
+  public get capacity(): number {
+    return Array.from({ length: this.shards }, (_, i) => this.size(i)).reduce((a, b) => a + b, 0);
+  }
+
+  public registry(): ShardRegistry {
+    return registry(this.shards, this.size);
+  }
 
   public publish(): void {
     aws.stacks = [...this.stacks.values()];
@@ -140,14 +168,17 @@ class World {
     try {
       const slot = this.slotOf(await onEvent(this.event('Create', name)), name);
       const [shardIndex, slotIndex] = slot.split('/').map(Number);
-      if (slotIndex >= shard(shardIndex).branchSlots) this.problems.push(`${name} got slot ${slot}, past shard ${shardIndex}'s branchSlots`);
+      if (slotIndex >= this.size(shardIndex)) this.problems.push(`${name} got slot ${slot}, past shard ${shardIndex}'s branchSlots`);
       const twice = [...this.live].find(([other, s]) => s === slot && other !== name);
       if (twice) this.problems.push(`slot ${slot} given to ${name} while ${twice[0]} holds it`);
       this.live.set(name, slot);
       this.holders.set(slot, [...(this.holders.get(slot) ?? []), name]);
       this.stacks.set(name, stackOf(name, 'CREATE_COMPLETE', this.stacks.get(name)!.CreationTime!.getTime()));
     } catch (e) {
-      this.problems.push(`${name}: Create failed: ${(e as Error).message.slice(0, 300)}`);
+      const message = (e as Error).message;
+      const full = this.registry().shards.map((s) => `shard ${s.index}: ${s.branchSlots} of ${s.branchSlots}`).join(', ');
+      if (message.includes(`hold ${this.capacity} branch stagings (${full})`)) this.refused++;
+      else this.problems.push(`${name}: Create failed: ${message.slice(0, 300)}`);
       this.stacks.delete(name);
     }
     this.publish();
@@ -181,15 +212,15 @@ class World {
   }
 
   public async addShards(): Promise<void> {
-    this.shards = 6;
-    aws.put(shardRegistryParameterName(PARAMETER_PREFIX), JSON.stringify(registry(this.shards)), true);
+    this.shards = this.grownTo;
+    aws.put(shardRegistryParameterName(PARAMETER_PREFIX), JSON.stringify(this.registry()), true);
   }
 
   /** Every check that holds whatever the order: run after each wave. */
   public check(): void {
     const perShard = new Map<number, number>();
     for (const slot of this.live.values()) perShard.set(Number(slot.split('/')[0]), (perShard.get(Number(slot.split('/')[0])) ?? 0) + 1);
-    for (const [index, n] of perShard) if (n > shard(index).branchSlots) this.problems.push(`shard ${index} holds ${n} branches`);
+    for (const [index, n] of perShard) if (n > this.size(index)) this.problems.push(`shard ${index} holds ${n} branches`);
     const slots = aws.valuesBelow(`${PARAMETER_PREFIX}/capacity/slots`);
     for (const [name, slot] of this.live) {
       const [shardIndex, slotIndex] = slot.split('/').map(Number);
@@ -197,7 +228,7 @@ class World {
     }
     const perShardStored = new Map<string, number>();
     for (const n of slots.keys()) perShardStored.set(n.split('/').at(-2)!, (perShardStored.get(n.split('/').at(-2)!) ?? 0) + 1);
-    for (const [index, n] of perShardStored) if (n > shard(Number(index)).branchSlots) this.problems.push(`shard ${index} has ${n} slot parameters`);
+    for (const [index, n] of perShardStored) if (n > this.size(Number(index))) this.problems.push(`shard ${index} has ${n} slot parameters`);
   }
 }
 
@@ -207,20 +238,24 @@ function pick<T>(from: T[], n: number, random: () => number): T[] {
   return Array.from({ length: Math.min(n, left.length) }, () => left.splice(Math.floor(random() * left.length), 1)[0]);
 }
 
-async function run(s: fc.Scheduler, scenario: Scenario): Promise<World> {
-  const world = new World();
+/** A fresh world whose every SSM and CloudFormation call first yields to `s`. */
+function start(s: fc.Scheduler, world: World, seed: number): World {
   aws.clear();
   aws.now = () => world.clock;
   jest.spyOn(Date, 'now').mockImplementation(() => world.clock);
-  const handlerRandom = seeded(scenario.seed);
-  const scenarioRandom = seeded(scenario.seed ^ 0x5bd1e995);
-  jest.spyOn(Math, 'random').mockImplementation(handlerRandom);
-  aws.put(shardRegistryParameterName(PARAMETER_PREFIX), JSON.stringify(registry(world.shards)));
+  jest.spyOn(Math, 'random').mockImplementation(seeded(seed));
+  aws.put(shardRegistryParameterName(PARAMETER_PREFIX), JSON.stringify(world.registry()));
   // Each call takes a second: a slot left by a vanished stack is an orphan a few hundred calls later.
   aws.beforeEachCall = async () => {
     await s.schedule(Promise.resolve());
     world.clock += 1000;
   };
+  return world;
+}
+
+async function run(s: fc.Scheduler, scenario: Scenario): Promise<World> {
+  const world = start(s, new World(REAL_SIZES, 3, 6), scenario.seed);
+  const scenarioRandom = seeded(scenario.seed ^ 0x5bd1e995);
   const deleted: string[] = [];
   let next = 0;
   for (let wave = 0; wave < WAVES; wave++) {
@@ -253,6 +288,7 @@ describe('the capacity at scale: 500 creates, 100 at once, over a faithful SSM',
     process.env[StagingQuotaEnvironment.PARAMETER_PREFIX] = PARAMETER_PREFIX;
     delete process.env[StagingQuotaEnvironment.MAX_STAGINGS];
     jest.spyOn(console, 'log').mockImplementation(() => {});
+    jest.spyOn(console, 'error').mockImplementation(() => {});
   });
   afterAll(() => {
     aws.restore();
@@ -282,5 +318,33 @@ describe('the capacity at scale: 500 creates, 100 at once, over a faithful SSM',
       { numRuns: 1 },
     );
   });
-});
 
+  test('past the capacity (2 load balancers of 12): full shards free their orphans, never overfill, and refuse the rest counting them full', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.scheduler(), fc.integer(), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 6 }), async (s, seed, orphans, deletes) => {
+        const world = start(s, new World(() => 12, 2, 2), seed);
+        const random = seeded(seed ^ 0x5bd1e995);
+        const first = Array.from({ length: 20 }, (_, i) => `first-${i}`);
+        await s.waitFor(Promise.all(first.map((name) => world.create(name))));
+        // Hours later: some stacks vanish without their Delete, some are destroyed while 24 more deploy at once.
+        world.clock += 3600_000;
+        const gone = pick(first, orphans + deletes, random);
+        for (const name of gone.slice(0, orphans)) world.orphan(name);
+        const second = Array.from({ length: 24 }, (_, i) => `second-${i}`);
+        await s.waitFor(Promise.all([...gone.slice(orphans).map((name) => world.destroy(name)), ...second.map((name) => world.create(name))]));
+        world.check();
+        expect(world.problems).toEqual([]);
+        // Each create is served or refused with the capacity full. The 4 free slots are always
+        // served; a refusal comes only after every orphan was freed (by it or by another deploy).
+        const served = second.filter((name) => world.live.has(name)).length;
+        expect(served + world.refused).toBe(24);
+        expect(served).toBeGreaterThanOrEqual(4);
+        const heldByOrphans = [...aws.valuesBelow(`${PARAMETER_PREFIX}/capacity/slots`).values()].filter((holder) => world.orphaned.has(holder));
+        expect(world.refused).toBeGreaterThan(0); // 44 deploys, at most 12 gone: more than the 24 slots
+        expect(heldByOrphans).toEqual([]);
+        expect(world.live.size).toBeLessThanOrEqual(24);
+      }),
+      { numRuns: 25 },
+    );
+  });
+});
