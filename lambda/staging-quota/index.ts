@@ -34,12 +34,18 @@
  *     how to raise it. A missing or unreadable registry fails saying to deploy the shared stack.
  * - Delete releases the slot and deletes the claim (both gone already is success).
  * - A failed AWS call fails the event (the SDK retries throttling first); a retry is safe, since a
- *   claim is found again and a slot taken without its claim is an orphan once the stack is gone.
+ *   claim is found again. A slot taken by a Create that failed before its claim stays held by the
+ *   staging until its stack is gone, then it is an orphan like any other.
+ *
+ * Calls of a first deploy (no cap, no race): GetParameter of the claim and the registry, one
+ * DescribeStacks of its own stack, GetParametersByPath of each shard up to the first with room (10
+ * slots a page: 10 pages a full shard), then PutParameter of the slot and the claim; past shard 0,
+ * one listing of every stack (100 a page) for the orphans of the full shards. With maxStagings that
+ * listing is the cap's, made once.
  */
 import { CloudFormationClient, DescribeStacksCommand, paginateDescribeStacks, type Stack } from '@aws-sdk/client-cloudformation';
-import { branchStagingOf, isBranchStaging } from '../../lib/contract/branch-state';
+import { SlotRef, branchStagingOf, isBranchStaging } from '../../lib/contract/branch-state';
 import { StagingQuotaEnvironment, capOf, parseProperties, physicalIdFor } from '../../lib/contract/providers/staging-quota';
-import { SlotRef } from '../../lib/contract/branch-state';
 import { ShardAttributes, ShardRegistry } from '../../lib/contract/capacity';
 import { SharedStagingNames } from '../../lib/contract/naming';
 import { Slots, StackListing, capacityMessage, freeSlots, shardOf } from './slots';

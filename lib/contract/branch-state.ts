@@ -20,7 +20,7 @@
  * | sleep config | `sleep-config/<staging name>` | JSON (lambda/waker/model.ts `SleepConfig`) | the waker provider, on each deploy | waker, sleeper |
  * | wake claim | `sleep-claims/<staging name>/<sleeping since>` | ISO-8601 time of the claim | the waker (Overwrite=false) | nobody: existing is the claim |
  * | sweeper state | `sweeper/{warned,deleting,failed}/<staging name>/...` | JSON (lambda/sweeper/decide.ts) | sweeper | sweeper |
- * | capacity slot | `capacity/slots/<shard>/<slot>` | the staging name holding it | the staging-quota provider (Overwrite=false) | staging-quota, `staging list`, the stagings page ({@link ./capacity}) |
+ * | capacity slot | `capacity/slots/<shard>/<slot>` | the staging name holding it | the staging-quota provider (Overwrite=false) | staging-quota, `staging list`, the stagings page (./capacity.ts) |
  * | capacity claim | `capacity/claims/<staging name>` | `<shard>/<slot>` ({@link parseSlotRef}) | the staging-quota provider (Overwrite=false) | staging-quota |
  * | slot release | `capacity/releases/<shard>/<slot>/<slot's last write, epoch ms>` | the staging name releasing it | the staging-quota provider (Overwrite=false) | nobody: existing is the right to delete that slot |
  *
