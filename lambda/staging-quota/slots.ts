@@ -11,16 +11,14 @@
  *   makes one: of the deploys that want to free one slot as it was written (its holder's Delete,
  *   others that find it orphaned), one deletes it, and no one deletes the slot someone took after.
  */
-import { DeleteParameterCommand, GetParameterCommand, PutParameterCommand, SSMClient, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
-import { BranchParameter, BranchStatePaths, SlotRef, formatSlotRef, parseSlotRef } from '../../lib/contract/branch-state';
+import { DeleteParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { BranchStatePaths, SlotRef, formatSlotRef, parseSlotRef } from '../../lib/contract/branch-state';
 import { CapacityParameterReader, ShardInfo, ShardRegistry, SlotHolder, readShardRegistry, readShardSlots, totalSlots } from '../../lib/contract/capacity';
+import { ssmCapacityReader } from '../shared/capacity-reader';
 import { isAwsError, log } from '../shared/provider';
 
 /** Throttling (100 deploys at once) is retried by the SDK itself. */
 export const ssm = new SSMClient({ maxAttempts: 10, retryMode: 'adaptive' });
-
-/** GetParametersByPath's largest page. */
-const PAGE_SIZE = 10;
 
 /**
  * How old a slot must be, against the stack listing, before a missing stack makes it an orphan.
@@ -30,25 +28,8 @@ const PAGE_SIZE = 10;
  */
 export const ORPHAN_GRACE_MS = 5 * 60_000;
 
-/** SSM through the contract's reader: the registry and the slots are read as the CLI reads them. */
-export const reader: CapacityParameterReader = {
-  async get(name) {
-    try {
-      const { Parameter: p } = await ssm.send(new GetParameterCommand({ Name: name }));
-      return { name, value: p?.Value ?? '', lastModifiedMs: p?.LastModifiedDate?.getTime() };
-    } catch (e) {
-      if (isAwsError(e, 'ParameterNotFound')) return undefined;
-      throw e;
-    }
-  },
-  async below(path) {
-    const out: BranchParameter[] = [];
-    for await (const page of paginateGetParametersByPath({ client: ssm, pageSize: PAGE_SIZE }, { Path: path, Recursive: false })) {
-      for (const p of page.Parameters ?? []) if (p.Name) out.push({ name: p.Name, value: p.Value ?? '', lastModifiedMs: p.LastModifiedDate?.getTime() });
-    }
-    return out;
-  },
-};
+/** SSM through the contract's reader: the registry and the slots are read as `staging list` and the stagings page read them. */
+export const reader: CapacityParameterReader = ssmCapacityReader(ssm);
 
 /** Creates `name` unless it exists (Overwrite=false): true when this call created it. */
 async function createOnce(name: string, value: string): Promise<boolean> {
