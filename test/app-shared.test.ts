@@ -138,7 +138,7 @@ describe('ready-made app, shared stack', () => {
     const role = (Object.values(fns)[0] as any).Properties.Role['Fn::GetAtt'][0];
     const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => p.Properties.Roles.some((r: any) => r.Ref === role));
     const actions = policies.flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap((st: any) => [].concat(st.Action)));
-    expect(actions.filter((a) => !a.startsWith('logs:'))).toEqual(['cloudformation:DescribeStacks', 'ssm:DeleteParameter', 'ssm:GetParameter', 'ssm:GetParametersByPath', 'ssm:PutParameter']);
+    expect(actions.filter((a) => !a.startsWith('logs:'))).toEqual(['cloudformation:DescribeStacks', 'ssm:GetParameter', 'ssm:GetParametersByPath', 'ssm:DeleteParameter', 'ssm:PutParameter']);
     template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/staging/shared/providers/staging-quota/service-token' });
   });
 

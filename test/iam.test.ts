@@ -559,6 +559,8 @@ describe('denied', () => {
     ['staging-quota reading the shared parameters (outside capacity/)', HANDLER_ROLES['staging-quota'], { action: 'ssm:GetParametersByPath', resource: arn('ssm', `parameter/${PREFIX}/shared`) }],
     ['staging-quota writing another prefix\'s capacity', HANDLER_ROLES['staging-quota'], { action: 'ssm:PutParameter', resource: arn('ssm', 'parameter/other/capacity/slots/0/0') }],
     ['staging-quota overwriting a parameter named like the folder (/<prefix>/capacity-x)', HANDLER_ROLES['staging-quota'], { action: 'ssm:PutParameter', resource: arn('ssm', `parameter/${PREFIX}/capacity-x`) }],
+    ['staging-quota overwriting the shard registry (the shared stack\'s)', HANDLER_ROLES['staging-quota'], { action: 'ssm:PutParameter', resource: arn('ssm', `parameter/${PREFIX}/capacity/shards`) }],
+    ['staging-quota deleting the shard registry', HANDLER_ROLES['staging-quota'], { action: 'ssm:DeleteParameter', resource: arn('ssm', `parameter/${PREFIX}/capacity/shards`) }],
     ['staging-quota deleting many parameters at once', HANDLER_ROLES['staging-quota'], { action: 'ssm:DeleteParameters', resource: arn('ssm', `parameter/${PREFIX}/capacity/slots/0/0`) }],
     ['the deletion role deleting an untagged role of another prefix', DELETION_ROLE, { action: 'iam:DeleteRole', resource: `arn:aws:iam::${ACCOUNT}:role/other-feature-x-WebTaskRole-AbCdEf012345` }],
     // 1. Rules of the shared listener that are not a branch's.

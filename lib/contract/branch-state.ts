@@ -144,6 +144,14 @@ export class BranchStatePaths {
   }
 
   /**
+   * What the staging-quota provider writes and deletes: the slots, claims and release records,
+   * as IAM patterns (never the registry, `<prefix>/capacity/shards`, which the shared stack owns).
+   */
+  public capacityRecords(): string[] {
+    return ['slots', 'claims', 'releases'].map((folder) => `${this.capacity.root}/${folder}/*`);
+  }
+
+  /**
    * `<prefix>/capacity/releases/<shard>/<slot>/<the slot's last write, epoch ms>`: whoever creates it
    * (Overwrite=false) is the one allowed to delete that slot as it was written then.
    */

@@ -26,6 +26,8 @@ export interface StagingQuotaProviderProps {
  * never change.
  */
 export function stagingQuotaProvider(props: StagingQuotaProviderProps): ProviderDefinition {
+  const capacity = new BranchStatePaths(props.parameterPrefix);
+  const parameter = (name: string) => parameterArn(props.stack, name);
   return {
     name: ProviderNames.STAGING_QUOTA,
     options: {
@@ -40,18 +42,22 @@ export function stagingQuotaProvider(props: StagingQuotaProviderProps): Provider
       policies: [
         // Read-only: counting the stagings, and whose stack is gone.
         new iam.PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: ['*'] }),
-        // The registry, slots, claims and releases; nothing else of the parameter tree.
+        // Reads the registry, slots and claims; writes slots, claims and release records, never the registry.
         new iam.PolicyStatement({
-          actions: ['ssm:GetParameter', 'ssm:GetParametersByPath', 'ssm:PutParameter', 'ssm:DeleteParameter'],
-          resources: foldersAndBelow(new BranchStatePaths(props.parameterPrefix).capacity).map((name) => parameterArn(props.stack, name)),
+          actions: ['ssm:GetParameter', 'ssm:GetParametersByPath'],
+          resources: foldersAndBelow(capacity.capacity).map(parameter),
+        }),
+        new iam.PolicyStatement({
+          actions: ['ssm:PutParameter', 'ssm:DeleteParameter'],
+          resources: capacity.capacityRecords().map(parameter),
         }),
       ],
     },
     wildcards: {
       reason:
         'Counting the branch stagings lists every stack (DescribeStacks without a stack name, 100 per call), which is authorized on "*" only; read-only. ' +
-        'The capacity keeps one parameter per slot and per branch below <parameter prefix>/capacity/, and only there.',
-      findings: /^Resource::(\*|arn:.*:ssm:.*:parameter\/.*\/capacity\/\*)$/,
+        'The capacity keeps one parameter per slot and per branch below <parameter prefix>/capacity/, and only there; it writes only slots, claims and release records.',
+      findings: /^Resource::(\*|arn:.*:ssm:.*:parameter\/.*\/capacity(\/slots|\/claims|\/releases)?\/\*)$/,
     },
   };
 }

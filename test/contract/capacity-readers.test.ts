@@ -35,6 +35,8 @@ describe('capacity paths and claims (lib/contract/branch-state.ts)', () => {
     expect(paths.capacitySlots(2).root).toBe('/staging/capacity/slots/2');
     expect(paths.capacitySlot({ shard: 2, slot: 41 })).toBe('/staging/capacity/slots/2/41');
     expect(paths.capacityRelease({ shard: 2, slot: 41 }, 1796558400000)).toBe('/staging/capacity/releases/2/41/1796558400000');
+    // What the quota provider may write: never the registry.
+    expect(paths.capacityRecords()).toEqual(['/staging/capacity/slots/*', '/staging/capacity/claims/*', '/staging/capacity/releases/*']);
   });
 
   test('a claim is <shard>/<slot>; anything else is unreadable', () => {

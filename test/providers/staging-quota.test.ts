@@ -23,22 +23,19 @@ describe('staging-quota provider', () => {
     });
   });
 
-  test('may list stacks, and read and write parameters below <parameter prefix>/capacity/ only', () => {
+  test('may list stacks, read the capacity\'s parameters and write its slots, claims and release records only (never the registry)', () => {
     const capacity = 'arn:aws:ssm:eu-west-1:123456789012:parameter/staging/capacity';
     expect(statementsOf(stack, quota({ maxStagings: 3 }))).toEqual([
       { Effect: 'Allow', Action: 'cloudformation:DescribeStacks', Resource: '*' },
-      {
-        Effect: 'Allow',
-        Action: ['ssm:GetParameter', 'ssm:GetParametersByPath', 'ssm:PutParameter', 'ssm:DeleteParameter'],
-        Resource: [capacity, `${capacity}/*`],
-      },
+      { Effect: 'Allow', Action: ['ssm:GetParameter', 'ssm:GetParametersByPath'], Resource: [capacity, `${capacity}/*`] },
+      { Effect: 'Allow', Action: ['ssm:PutParameter', 'ssm:DeleteParameter'], Resource: [`${capacity}/slots/*`, `${capacity}/claims/*`, `${capacity}/releases/*`] },
     ]);
   });
 
   test('acknowledges exactly its wildcards ("*" and the capacity folder), with the reason', () => {
     const wildcards = quota().wildcards!;
     expect(wildcards.reason).toMatch(/DescribeStacks without a stack name.*"\*" only.*below <parameter prefix>\/capacity\//);
-    expect(wildcardsOf(stack, quota())).toHaveLength(2);
+    expect(wildcardsOf(stack, quota())).toHaveLength(5);
     for (const finding of wildcardsOf(stack, quota())) expect(wildcards.findings.test(finding)).toBe(true);
     expect(wildcards.findings.test('Action::cloudformation:*')).toBe(false);
     expect(wildcards.findings.test('Resource::arn:aws:cloudformation:eu-west-1:123456789012:stack/*')).toBe(false);
