@@ -127,6 +127,8 @@ export interface StagingRow {
   readonly branch: string;
   readonly name: string;
   readonly stackName: string;
+  /** The stack's ARN (what DeleteStack is given, so a newer stack of the same name is never hit). */
+  readonly stackId: string;
   readonly kind: 'full' | 'lite';
   readonly url?: string;
   readonly state: string;
@@ -187,6 +189,7 @@ export function stagingRows(input: StagingsInput): StagingRow[] {
       branch: s.branch,
       name: s.name,
       stackName: s.stackName,
+      stackId: s.stackId,
       kind: s.kind === 'feature-lite' ? 'lite' : 'full',
       url: s.url,
       state: st,
@@ -247,4 +250,21 @@ export async function readStagings(sources: StagingSources, o: { prefix: string;
     sources.sweeperPlan ? sources.sweeperPlan().then((p) => ({ p }), (e: Error) => ({ problem: e.message })) : undefined,
   ]);
   return { stagings, state, parameterPrefix: o.parameterPrefix, plan: plan && 'p' in plan ? plan.p : undefined, planProblem: plan && 'problem' in plan ? plan.problem : undefined };
+}
+
+/**
+ * What an invocation of a shared-stack function (the sweeper, the sleeper) answered: its JSON
+ * result, or, when the handler threw (FunctionError), the handler's own message, which says what to
+ * do. `result` is undefined for a payload that is not JSON.
+ */
+export function invocationAnswer(payload: Uint8Array | undefined, functionError: string | undefined): { result?: unknown; error?: string; text: string } {
+  const text = payload ? new TextDecoder().decode(payload) : '';
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  if (functionError) return { error: (json && typeof json.errorMessage === 'string' && json.errorMessage) || text, text };
+  return { result: json, text };
 }
