@@ -1,21 +1,28 @@
 /**
- * Every AWS call of the stagings page. Reads go through one in-memory cache per function instance
- * (short-lived: {@link READ_TTL_MS}; the sweeper's dry run, which is slow and changes only with the
- * sweeper's own schedule, {@link PLAN_TTL_MS}); the page's own actions update the cache, so the next
- * view shows them without reading again. Clients live at module scope (aws-sdk-client-mock's
+ * Every AWS call of the stagings page. A view reads each source once (the stacks, the pins and
+ * sweeper records by path, the sleep states and keep-alives of the listed stagings by name, ten a
+ * call, all at once), and decides the sweeper's plan in-process with the sweeper's own `decide`
+ * over those same reads plus its RequestCount query (500 target groups a call), rather than
+ * invoking the sweeper's dry run (which would read everything again, page after page). The result
+ * is kept per function instance for {@link READ_TTL_MS}; the page's own actions update it, so the
+ * next view shows them without reading again. Clients live at module scope (aws-sdk-client-mock's
  * mockClient(Class) catches them).
  */
 import { DeleteStackCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand, paginateFilterLogEvents } from '@aws-sdk/client-cloudwatch-logs';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { DeleteParameterCommand, GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
-import { BranchStatePaths, SweeperRecords, parsePin, type BranchParameter } from '../../lib/contract/branch-state';
+import { DeleteParameterCommand, GetParameterCommand, GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+import { BranchStatePaths, SweeperRecords, parsePin, type BranchParameter, type BranchParameterFolder } from '../../lib/contract/branch-state';
 import { shardRegistryParameterName, type ShardRegistry } from '../../lib/contract/capacity';
 import type { ManualSleepResult } from '../../lib/contract/sleeper';
 import type { AuditRecord } from '../../lib/contract/stagings-page';
-import { invocationAnswer, readStagings, stagingsOf, type StagingsRead, type SweepReportView } from '../../lib/contract/stagings-view';
-import { cloudformation, describeAllStacks, parametersByPath, ssm } from '../sweeper/aws';
+import { invocationAnswer, readStagings, stagingsOf, type StagingSources, type StagingsRead, type SweepReportView } from '../../lib/contract/stagings-view';
+import { cloudformation, describeAllStacks, lastRequests, parametersByPath, ssm } from '../sweeper/aws';
+import { decide, requestQueries, type Observation } from '../sweeper/decide';
+import { configFromEnvironment } from '../sweeper/index';
+import { metricWindow, type SweeperConfig } from '../sweeper/model';
+import { reportOf } from '../sweeper/sweep';
 import type { PageConfig } from './config';
 
 const SDK = { maxAttempts: 4, retryMode: 'adaptive' } as const;
@@ -25,46 +32,81 @@ export const sns = new SNSClient(SDK);
 
 /** How long a read of the stagings is shown before it is read again. */
 export const READ_TTL_MS = 30_000;
-/** How long the sweeper's dry run is reused: the sweeper itself runs on a schedule of an hour or so. */
-export const PLAN_TTL_MS = 5 * 60_000;
 /** How far back the history goes. */
 export const HISTORY_DAYS = 90;
 /** At most this many audit pages per history (FilterLogEvents): the newest records are what matter. */
 const HISTORY_PAGES = 3;
+/** GetParameters takes at most 10 names per call. */
+const NAMES_PER_CALL = 10;
 
 interface Cached<T> {
   readonly at: number;
   readonly value: T;
 }
 
-/** The instance's cache: the stagings as last read, the sweeper's plan, the capacity. */
-export const cache: { read?: Cached<StagingsRead>; plan?: Cached<SweepReportView>; capacity?: Cached<ShardRegistry | undefined> } = {};
+/** The instance's cache: the stagings as last read, the capacity, the sweeper's settings. */
+export const cache: { read?: Cached<StagingsRead>; capacity?: Cached<ShardRegistry | undefined>; sweeper?: SweeperConfig } = {};
 
 /** Empties the cache (tests, and the bench's cold view). */
 export function forgetCache(): void {
   delete cache.read;
-  delete cache.plan;
   delete cache.capacity;
+  delete cache.sweeper;
 }
 
-async function sweeperPlan(config: PageConfig, nowMs: number): Promise<SweepReportView> {
-  if (cache.plan && nowMs - cache.plan.at < PLAN_TTL_MS) return cache.plan.value;
-  const value = await invokeJson<SweepReportView>(config.sweeperFunctionName!, { dryRun: true }, 'sweeper');
-  cache.plan = { at: nowMs, value };
-  return value;
+/** The sweeper's settings (idle timeout, warning period, ...), from its function's environment, once per instance. */
+async function sweeperConfig(functionName: string): Promise<SweeperConfig> {
+  if (!cache.sweeper) {
+    const out = await lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionName }));
+    cache.sweeper = { ...configFromEnvironment({ ...out.Environment?.Variables, AWS_REGION: process.env.AWS_REGION }), dryRun: true };
+  }
+  return cache.sweeper;
+}
+
+/** The parameters of `names` (GetParameters, ten a call, every call at once); missing ones are left out. */
+async function parametersNamed(names: readonly string[]): Promise<BranchParameter[]> {
+  const batches: string[][] = [];
+  for (let i = 0; i < names.length; i += NAMES_PER_CALL) batches.push(names.slice(i, i + NAMES_PER_CALL));
+  const pages = await Promise.all(batches.map((Names) => ssm.send(new GetParametersCommand({ Names }))));
+  return pages.flatMap((page) => (page.Parameters ?? []).map((p) => ({ name: String(p.Name), value: p.Value ?? '', lastModifiedMs: p.LastModifiedDate?.getTime() })));
+}
+
+/**
+ * The sources of one view, each read at most once: the stacks; the sparse folders (pins) by path;
+ * the dense ones (a sleep state and a keep-alive for most stagings) by the listed stagings' names;
+ * the sweeper's plan decided here from the same reads.
+ */
+function viewSources(config: PageConfig, nowMs: number): StagingSources {
+  const once = <T>(read: () => Promise<T>): (() => Promise<T>) => {
+    let promise: Promise<T> | undefined;
+    return () => (promise ??= read());
+  };
+  const paths = new BranchStatePaths(config.parameterPrefix);
+  const stacks = once(describeAllStacks);
+  const named = (folder: BranchParameterFolder) => once(async () => parametersNamed(stagingsOf(await stacks(), config.prefix).map((s) => folder.of(s.name))));
+  const folders = new Map<string, () => Promise<BranchParameter[]>>([
+    [paths.pins.root, once(() => parametersByPath(paths.pins.root))],
+    [paths.keepAlives.root, named(paths.keepAlives)],
+    [paths.sleepStates.root, named(paths.sleepStates)],
+  ]);
+  const parametersBelow = (root: string) => (folders.get(root) ?? (() => parametersByPath(root)))();
+  const sweeperPlan = async (): Promise<SweepReportView> => {
+    const [sc, listed] = await Promise.all([
+      sweeperConfig(config.sweeperFunctionName!),
+      Promise.all([stacks(), parametersBelow(paths.pins.root), parametersBelow(paths.keepAlives.root), parametersByPath(paths.sweeper.root)])
+        .then(([s, pins, keepAlives, state]): Observation => ({ nowMs, stacks: s, pins, keepAlives, state })),
+    ]);
+    const queries = requestQueries(sc, listed);
+    const requests = queries.length ? await lastRequests(queries, metricWindow(nowMs, sc.idleTimeoutMs), nowMs) : undefined;
+    return { dryRun: true, stagings: decide(sc, { ...listed, requests }).decisions.map((d) => reportOf(sc, d)) };
+  };
+  return { stacks, parametersBelow, sweeperPlan: config.sweeperFunctionName ? sweeperPlan : undefined };
 }
 
 /** The stagings and everything about them, from the cache when it is fresh enough. */
-export async function readAll(config: PageConfig, nowMs: number, fresh = false): Promise<StagingsRead> {
-  if (!fresh && cache.read && nowMs - cache.read.at < READ_TTL_MS) return cache.read.value;
-  const value = await readStagings(
-    {
-      stacks: describeAllStacks,
-      parametersBelow: parametersByPath,
-      sweeperPlan: config.sweeperFunctionName ? () => sweeperPlan(config, nowMs) : undefined,
-    },
-    { prefix: config.prefix, parameterPrefix: config.parameterPrefix, nowMs },
-  );
+export async function readAll(config: PageConfig, nowMs: number): Promise<StagingsRead> {
+  if (cache.read && nowMs - cache.read.at < READ_TTL_MS) return cache.read.value;
+  const value = await readStagings(viewSources(config, nowMs), { prefix: config.prefix, parameterPrefix: config.parameterPrefix, nowMs });
   cache.read = { at: nowMs, value };
   return value;
 }

@@ -11,17 +11,16 @@ import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { CloudFormationClient, DeleteStackCommand, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, CreateLogStreamCommand, FilterLogEventsCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { DeleteParameterCommand, GetParameterCommand, GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DeleteParameterCommand, GetParameterCommand, GetParametersByPathCommand, GetParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { ALBEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { BranchStatePaths } from '../../lib/contract/branch-state';
 import { StagingNames } from '../../lib/contract/naming';
 import { SleeperEventKeys } from '../../lib/contract/sleeper';
 import { StagingsPageEnvironment as E } from '../../lib/contract/stagings-page';
-import type { SweeperConfig } from '../../lambda/sweeper/model';
-import { sweep } from '../../lambda/sweeper/sweep';
+import { SweeperEnvironment as S } from '../../lib/contract/sweeper';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
@@ -35,7 +34,19 @@ export const SWEEPER = 'staging-shared-sweeper';
 export const AUDIT_LOG_GROUP = '/staging/stagings-page/audit';
 export const TOPIC_ARN = `arn:aws:sns:${REGION}:${ACCOUNT}:staging-sweeper`;
 export const DELETION_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/staging-sweeper-deletion`;
-const DAY_MS = 86400_000;
+/** The sweeper's environment (its settings: idle 3 days, warned 1 day before). */
+export const SWEEPER_ENV: Record<string, string> = {
+  [S.STAGING_PREFIX]: PREFIX,
+  [S.PARAMETER_PREFIX]: PARAMETER_PREFIX,
+  [S.IDLE_TIMEOUT_SECONDS]: String(3 * 86400),
+  [S.WARNING_PERIOD_SECONDS]: String(86400),
+  [S.RUN_TIMEOUT_SECONDS]: '900',
+  [S.DRY_RUN]: 'false',
+  [S.TOPIC_ARN]: `arn:aws:sns:${REGION}:${ACCOUNT}:staging-sweeper`,
+  [S.DELETION_ROLE_ARN]: `arn:aws:iam::${ACCOUNT}:role/staging-sweeper-deletion`,
+  [S.ACCOUNT_ID]: ACCOUNT,
+  [S.METRIC_NAMESPACE]: 'Staging',
+};
 
 // ---------------------------------------------------------------------------------------------
 // Identity: the ALB's key pair, its tokens, its key server
@@ -164,6 +175,8 @@ export function stagingStack(branch: string, o: { kind?: string; status?: string
     Outputs: [
       { OutputKey: 'StagingUrl', OutputValue: `https://${n.name}.${DOMAIN}` },
       { OutputKey: 'StagingCostPerDay', OutputValue: o.cost ?? '$1.57/day awake, $0.95/day asleep (eu-west-1, prices as of 2026-09-29)' },
+      { OutputKey: 'StagingTargetGroupFullName', OutputValue: `targetgroup/${n.name.slice(0, 32).replace(/-+$/, '')}/0123456789abcdef` },
+      { OutputKey: 'StagingLoadBalancerFullName', OutputValue: 'app/staging-shared/0123456789abcdef' },
     ],
   };
 }
@@ -242,6 +255,14 @@ export class FakeAws {
         NextToken: start + size < names.length ? String(start + size) : undefined,
       };
     }));
+    ssm.on(GetParametersCommand).callsFake(answer('ssm:GetParameters', (input: any) => {
+      if (input.Names.length > 10) throw Object.assign(new Error('at most 10 names'), { name: 'ValidationException' });
+      const found = input.Names.filter((n: string) => this.parameters.has(n));
+      return {
+        Parameters: found.map((n: string) => ({ Name: n, Value: this.parameters.get(n)!.value, LastModifiedDate: this.parameters.get(n)!.modified })),
+        InvalidParameters: input.Names.filter((n: string) => !this.parameters.has(n)),
+      };
+    }));
     ssm.on(GetParameterCommand).callsFake(answer('ssm:GetParameter', (input: any) => {
       const p = this.parameters.get(input.Name);
       if (!p) throw Object.assign(new Error('parameter not found'), { name: 'ParameterNotFound' });
@@ -283,11 +304,15 @@ export class FakeAws {
       MetricDataResults: (input.MetricDataQueries ?? []).map((q: any) => ({ Id: q.Id, Timestamps: [], Values: [], StatusCode: 'Complete' })),
     })));
     const lambda = mockClient(LambdaClient);
-    lambda.on(InvokeCommand).callsFake(answer('lambda:Invoke', async (input: any) => {
+    lambda.on(InvokeCommand).callsFake(answer('lambda:Invoke', (input: any) => {
       const payload = JSON.parse(new TextDecoder().decode(input.Payload));
       this.invoked.push({ functionName: input.FunctionName, payload });
-      const result = input.FunctionName === SWEEPER ? await this.sweeperDryRun() : this.sleeper(payload);
-      return { StatusCode: 200, Payload: new TextEncoder().encode(JSON.stringify(result)) };
+      if (input.FunctionName !== SLEEPER) throw Object.assign(new Error(`Function not found: ${input.FunctionName}`), { name: 'ResourceNotFoundException' });
+      return { StatusCode: 200, Payload: new TextEncoder().encode(JSON.stringify(this.sleeper(payload))) };
+    }));
+    lambda.on(GetFunctionConfigurationCommand).callsFake(answer('lambda:GetFunctionConfiguration', (input: any) => {
+      if (input.FunctionName !== SWEEPER) throw Object.assign(new Error(`Function not found: ${input.FunctionName}`), { name: 'ResourceNotFoundException' });
+      return { FunctionName: SWEEPER, Environment: { Variables: SWEEPER_ENV } };
     }));
     this.mocks.push(cf, ssm, logs, sns, cw, lambda);
     return this;
@@ -308,12 +333,4 @@ export class FakeAws {
     return { action, stagingName: name, branch: name, state: target, changed, reason: changed ? `${action} started` : `already ${current}`, ...(action === 'wake' ? { expectedSeconds: 130 } : {}) };
   }
 
-  /** The real sweeper's dry run over this fake: its reads are answered (and counted) here too. */
-  private sweeperDryRun(): Promise<unknown> {
-    const config: SweeperConfig = {
-      prefix: PREFIX, parameterPrefix: PARAMETER_PREFIX, idleTimeoutMs: 3 * DAY_MS, warningPeriodMs: DAY_MS, runTimeoutMs: 900_000, dryRun: true,
-      retainResourcesOnDeleteFailed: false, topicArn: TOPIC_ARN, deletionRoleArn: DELETION_ROLE_ARN, account: ACCOUNT, region: REGION, metricNamespace: 'Staging', concurrency: 8,
-    };
-    return sweep(config, this.options.nowMs());
-  }
 }

@@ -76,8 +76,10 @@ describe('the list', () => {
     expect(r.body).toContain('2026-12-10');
     // Cost at the current state: $1.57 awake + $0.95 asleep.
     expect(r.body).toContain('<b id="total-cost">$2.52</b>');
-    // The sweeper's real dry run gave the plan: the pinned one is kept, the idle one is warned next.
-    expect(fake.invoked).toEqual([{ functionName: 'staging-shared-sweeper', payload: { dryRun: true } }]);
+    // The sweeper's own decision, over the page's reads and the sweeper's settings: the pinned one
+    // is kept, the idle one is warned next. Nothing invoked.
+    expect(fake.calls).toContain('lambda:GetFunctionConfiguration');
+    expect(fake.invoked).toEqual([]);
     expect(r.body).toContain('pinned until the end of 2026-12-10 (UTC)">keep</span>');
     expect(r.body).toMatch(/warning due: deleted <time datetime="2026-12-08T12:00:00.000Z"[^>]*>in 24 hours/);
     expect(mutating()).toEqual([]);
