@@ -3,13 +3,15 @@
  * stagings, the real handler over the fake AWS state of its tests (test/lambda/stagings-page-fake.ts)
  * with LATENCY_MS (default 50) per call. Every call counts, the sweeper's dry run included: the
  * fake runs the real sweeper in-process, over the same fake. The key server is local and fetched
- * once per kid (not an AWS call; the first view pays it).
+ * once per kid (not an AWS call; the first view pays it). The sweeper's plan is decided in-process
+ * from the view's own reads (lambda/stagings-page/aws.ts), so there is no dry run to count.
  *
  *   npx tsx scripts/bench-stagings-page.ts     # or: npm run bench (last section)
  *
  * - cold: a new function instance (empty cache);
  * - warm: the next view within the cache's life (READ_TTL_MS);
- * - warm, plan cached: the rows read again after READ_TTL_MS, the sweeper's plan still fresh (PLAN_TTL_MS).
+ * - after 31 s: the rows read again (READ_TTL_MS), the sweeper's settings and the last requests
+ *   still cached (REQUESTS_TTL_MS).
  * Half the stagings are asleep, one in ten pinned, every one with a keep-alive (the dense case).
  */
 import { READ_TTL_MS, forgetCache } from '../lambda/stagings-page/aws';
@@ -51,7 +53,7 @@ async function main(): Promise<void> {
     await view('cold');
     await view('warm');
     now += READ_TTL_MS + 1000;
-    await view('warm, plan cached');
+    await view('after 31 s');
     fake.restore();
   }
   await keys.close();

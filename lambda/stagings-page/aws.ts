@@ -18,7 +18,7 @@ import { shardRegistryParameterName, type ShardRegistry } from '../../lib/contra
 import type { ManualSleepResult } from '../../lib/contract/sleeper';
 import type { AuditRecord } from '../../lib/contract/stagings-page';
 import { invocationAnswer, readStagings, stagingsOf, type StagingSources, type StagingsRead, type SweepReportView } from '../../lib/contract/stagings-view';
-import { cloudformation, describeAllStacks, lastRequests, parametersByPath, ssm } from '../sweeper/aws';
+import { cloudformation, describeAllStacks, lastRequests, parametersByPath, ssm, type RequestResult } from '../sweeper/aws';
 import { decide, requestQueries, type Observation } from '../sweeper/decide';
 import { configFromEnvironment } from '../sweeper/index';
 import { metricWindow, type SweeperConfig } from '../sweeper/model';
@@ -32,6 +32,11 @@ export const sns = new SNSClient(SDK);
 
 /** How long a read of the stagings is shown before it is read again. */
 export const READ_TTL_MS = 30_000;
+/**
+ * How long the last requests (CloudWatch RequestCount, billed per metric: up to one per staging)
+ * are reused: the sweeper judges idleness in days, and a visit to a sleeping branch is a keep-alive.
+ */
+export const REQUESTS_TTL_MS = 5 * 60_000;
 /** How far back the history goes. */
 export const HISTORY_DAYS = 90;
 /** At most this many audit pages per history (FilterLogEvents): the newest records are what matter. */
@@ -44,13 +49,19 @@ interface Cached<T> {
   readonly value: T;
 }
 
-/** The instance's cache: the stagings as last read, the capacity, the sweeper's settings. */
-export const cache: { read?: Cached<StagingsRead>; capacity?: Cached<ShardRegistry | undefined>; sweeper?: SweeperConfig } = {};
+/** The instance's cache: the stagings as last read, the capacity, the last requests, the sweeper's settings. */
+export const cache: {
+  read?: Cached<StagingsRead>;
+  capacity?: Cached<ShardRegistry | undefined>;
+  requests?: Cached<Map<string, RequestResult>>;
+  sweeper?: SweeperConfig;
+} = {};
 
 /** Empties the cache (tests, and the bench's cold view). */
 export function forgetCache(): void {
   delete cache.read;
   delete cache.capacity;
+  delete cache.requests;
   delete cache.sweeper;
 }
 
@@ -96,11 +107,21 @@ function viewSources(config: PageConfig, nowMs: number): StagingSources {
       Promise.all([stacks(), parametersBelow(paths.pins.root), parametersBelow(paths.keepAlives.root), parametersByPath(paths.sweeper.root)])
         .then(([s, pins, keepAlives, state]): Observation => ({ nowMs, stacks: s, pins, keepAlives, state })),
     ]);
-    const queries = requestQueries(sc, listed);
-    const requests = queries.length ? await lastRequests(queries, metricWindow(nowMs, sc.idleTimeoutMs), nowMs) : undefined;
+    const requests = await lastRequestsOf(sc, listed);
     return { dryRun: true, stagings: decide(sc, { ...listed, requests }).decisions.map((d) => reportOf(sc, d)) };
   };
   return { stacks, parametersBelow, sweeperPlan: config.sweeperFunctionName ? sweeperPlan : undefined };
+}
+
+/** RequestCount of the stagings the sweeper's decision needs it for, reused for REQUESTS_TTL_MS when it covers them. */
+async function lastRequestsOf(sc: SweeperConfig, listed: Observation): Promise<Map<string, RequestResult> | undefined> {
+  const queries = requestQueries(sc, listed);
+  if (queries.length === 0) return undefined;
+  const cached = cache.requests;
+  if (cached && listed.nowMs - cached.at < REQUESTS_TTL_MS && queries.every((q) => cached.value.has(q.key))) return cached.value;
+  const value = await lastRequests(queries, metricWindow(listed.nowMs, sc.idleTimeoutMs), listed.nowMs);
+  cache.requests = { at: listed.nowMs, value };
+  return value;
 }
 
 /** The stagings and everything about them, from the cache when it is fresh enough. */

@@ -6,7 +6,7 @@
  */
 import type { ALBResult } from 'aws-lambda';
 import { StagingsPageEnvironment as E, type AuditRecord } from '../../lib/contract/stagings-page';
-import { forgetCache, forgetStreams } from '../../lambda/stagings-page/aws';
+import { READ_TTL_MS, REQUESTS_TTL_MS, forgetCache, forgetStreams } from '../../lambda/stagings-page/aws';
 import { forgetKeys, verifyOidcData } from '../../lambda/stagings-page/identity';
 import { CSRF_COOKIE, clock, handler } from '../../lambda/stagings-page';
 import {
@@ -107,6 +107,21 @@ describe('the list', () => {
     await request({ query: { q: 'login' } });
     expect(fake.calls.length).toBe(first);
     expect(keys.fetched).toEqual([`/${KEY.kid}`]);
+  });
+
+  test('after READ_TTL_MS the stagings are read again, the sweeper\'s settings and the last requests (REQUESTS_TTL_MS) are not', async () => {
+    await request({});
+    expect(fake.calls).toEqual(expect.arrayContaining(['lambda:GetFunctionConfiguration', 'cloudwatch:GetMetricData']));
+    fake.calls.length = 0;
+    clock.now = () => NOW + READ_TTL_MS + 1000;
+    await request({});
+    expect(fake.calls).toContain('cloudformation:DescribeStacks');
+    expect(fake.calls).not.toContain('lambda:GetFunctionConfiguration');
+    expect(fake.calls).not.toContain('cloudwatch:GetMetricData');
+    fake.calls.length = 0;
+    clock.now = () => NOW + REQUESTS_TTL_MS + 1000;
+    await request({});
+    expect(fake.calls).toContain('cloudwatch:GetMetricData');
   });
 
   test('markup in a branch name stays text', async () => {
