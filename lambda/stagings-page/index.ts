@@ -16,6 +16,7 @@ import { SleepStates, formatPin, parsePin } from '../../lib/contract/branch-stat
 import type { AuditRecord, StagingsPageAction } from '../../lib/contract/stagings-page';
 import { stagingRows, type StagingRow } from '../../lib/contract/stagings-view';
 import { entry } from '../shared/entry';
+import { describeError } from '../shared/errors';
 import { log } from '../shared/provider';
 import { audit, auditRecords, destroy, keep, readAll, readCapacity, refreshStacks, unkeep, wakeOrSleep, warnings } from './aws';
 import { configFromEnv, destroyEnabled, type PageConfig } from './config';
@@ -223,9 +224,11 @@ async function act(r: Request, name: string): Promise<string> {
     log('stagings-page action', { who, action, stagingName: name, until });
     return text;
   } catch (e) {
-    if (!(e instanceof Refusal)) throw e;
-    await audit(r.config, record(e.message, row?.branch ?? name, fields.until || undefined));
-    throw e;
+    const refusal = e instanceof Refusal
+      ? e
+      : new Refusal(502, `This did not work (${describeError(e)}). Try again in a minute; if it keeps failing, tell whoever runs the stagings.`);
+    await audit(r.config, record(refusal.message, row?.branch ?? name, fields.until || undefined));
+    throw refusal;
   }
 }
 

@@ -174,7 +174,7 @@ export function detailPage(v: DetailView): string {
   const form = (action: string, inner: string, button: string, cls = '') =>
     `<form method="post" action="/s/${esc(r.name)}" id="${action}-form"><input type="hidden" name="csrf" value="${esc(v.csrf)}"><input type="hidden" name="action" value="${action}">${inner}<button type="submit" class="${cls}" id="${action}">${button}</button></form>`;
   const actions = v.csrf === undefined ? '' : `<section class="actions"><h2>Actions</h2>
-${v.canWake && r.state === 'sleeping' ? form('wake', '', 'Wake it') : ''}
+${v.canWake && (r.state === 'sleeping' || r.state === 'waking') ? form('wake', '', 'Wake it') : ''}
 ${v.canWake && r.state === 'awake' ? form('sleep', '', 'Put it to sleep') : ''}
 ${form('keep', `<label>Keep until (at most ${v.maxKeepDays} days) <input type="date" name="until" id="until" min="${today}" max="${max}" value="${r.pinnedUntil ?? max}" required></label>`, 'Keep')}
 ${r.pinnedUntil ? form('unkeep', '', 'Stop keeping it') : ''}

@@ -198,6 +198,8 @@ export class FakeAws {
   public readonly invoked: Array<{ functionName?: string; payload: any }> = [];
   /** `service:Action` of every call, in order. */
   public readonly calls: string[] = [];
+  /** Calls that fail, by `service:Action`. */
+  public readonly failures = new Map<string, Error>();
   private readonly mocks: Array<{ restore(): void; reset(): unknown }> = [];
   private readonly paths = new BranchStatePaths(PARAMETER_PREFIX);
 
@@ -224,6 +226,8 @@ export class FakeAws {
     const answer = <I, O>(service: string, fn: (input: I) => O | Promise<O>) => async (input: I): Promise<O> => {
       this.calls.push(service);
       if (this.options.delayMs) await new Promise((resolve) => setTimeout(resolve, this.options.delayMs));
+      const failure = this.failures.get(service);
+      if (failure) throw failure;
       return fn(input);
     };
     const cf = mockClient(CloudFormationClient);

@@ -211,6 +211,23 @@ describe('actions', () => {
     expect(audits()).toEqual([expect.objectContaining({ action: 'keep', outcome: expect.stringMatching(message) })]);
   });
 
+  test('a failing AWS call is a message to the person and an audit record, not an error page', async () => {
+    fake.failures.set('ssm:PutParameter', Object.assign(new Error('User: arn:aws:sts::123456789012:assumed-role/page is not authorized to perform: ssm:PutParameter'), { name: 'AccessDeniedException' }));
+    const r = await post(typo, { action: 'keep', until: '2026-12-10' });
+    expect(r.statusCode).toBe(502);
+    expect(r.body).toMatch(/This did not work \(AccessDeniedException: .*not authorized to perform: ssm:PutParameter\)\. Try again in a minute/);
+    expect(audits()).toEqual([expect.objectContaining({ action: 'keep', until: '2026-12-10', outcome: expect.stringContaining('This did not work') })]);
+  });
+
+  test('a sleeping or waking staging offers a wake, an awake one a sleep', async () => {
+    expect((await request({ path: `/s/${typo}` })).body).toContain('id="wake"');
+    await post(typo, { action: 'wake' });
+    const waking = (await request({ path: `/s/${typo}` })).body;
+    expect(waking).toContain('<span class="state waking">waking</span>');
+    expect(waking).toContain('id="wake"');
+    expect((await request({ path: `/s/${login}` })).body).toContain('id="sleep"');
+  });
+
   test('unkeep deletes the pin; a replay says it was not kept', async () => {
     expect((await post(login, { action: 'unkeep' })).body).toContain('is no longer kept');
     expect(fake.parameters.has(`/staging/pins/${login}`)).toBe(false);
