@@ -1,62 +1,59 @@
 /** Finding the branch stagings of one prefix, their shared stack, pins, keep-alives and sleep states. */
 import { DescribeStacksCommand, Stack, paginateDescribeStacks } from '@aws-sdk/client-cloudformation';
 import { GetParameterCommand, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
-import {
-  BranchParameter,
-  BranchStatePaths,
-  KeepAlive,
-  Pin,
-  SleepStateValue,
-  branchStagingOf,
-  byStagingName,
-  isBranchStaging,
-  parseKeepAlive,
-  parsePin,
-  parseSleepState,
-} from '../lib/contract/branch-state';
-import { CapacityInUse, CapacityParameterReader, readCapacity } from '../lib/contract/capacity';
-import { FeatureOutputs } from '../lib/contract/staging';
+import { BranchParameter } from '../lib/contract/branch-state';
+import { CapacityInUse, readCapacity } from '../lib/contract/capacity';
 import { SharedStagingNames, StagingNames } from '../lib/contract/naming';
+import { Staging, StagingSources, readStagingStacks } from '../lib/contract/stagings-view';
 import { nearMatches } from '../lib/contract/suggest';
 import { Clients } from './aws';
 import { CliError, aws } from './io';
 
-export interface Staging {
-  readonly stackName: string;
-  readonly stackId: string;
-  readonly name: string;
-  readonly branch: string;
-  readonly kind: string;
-  readonly status: string;
-  readonly created: Date;
-  readonly updated?: Date;
-  readonly url?: string;
-  readonly consoleCommand?: string;
-}
+export type { Staging } from '../lib/contract/stagings-view';
 
 const output = (s: Stack, key: string) => s.Outputs?.find((o) => o.OutputKey === key)?.OutputValue;
 
-/** Every feature staging of `prefix` (tagged, named `<prefix>-<name>`), deleted ones left out. */
-export async function listStagings(clients: Clients, prefix: string): Promise<Staging[]> {
-  const stagings: Staging[] = [];
-  await aws('cloudformation:DescribeStacks', async () => {
-    for await (const page of paginateDescribeStacks({ client: clients.cloudformation }, {})) {
-      for (const s of page.Stacks ?? []) {
-        const staging = branchStagingOf(s, prefix);
-        if (!isBranchStaging(staging) || s.StackStatus === 'DELETE_COMPLETE') continue;
-        stagings.push({
-          ...staging,
-          stackId: s.StackId ?? staging.stackName,
-          status: s.StackStatus ?? 'UNKNOWN',
-          created: s.CreationTime ?? new Date(0),
-          updated: s.LastUpdatedTime,
-          url: output(s, FeatureOutputs.URL),
-          consoleCommand: output(s, FeatureOutputs.CONSOLE_COMMAND),
-        });
+/**
+ * The reader's sources (lib/contract/stagings-view.ts) over the CLI's clients: every DescribeStacks
+ * and GetParametersByPath page, each failure worded by `aws` (what to do about it).
+ */
+export function stagingSources(clients: Clients): StagingSources {
+  return {
+    stacks: () => aws('cloudformation:DescribeStacks', async () => {
+      const stacks: Stack[] = [];
+      for await (const page of paginateDescribeStacks({ client: clients.cloudformation }, {})) stacks.push(...(page.Stacks ?? []));
+      return stacks;
+    }),
+    parametersBelow: (root) => aws(`ssm:GetParametersByPath on ${root}`, async () => {
+      const found: BranchParameter[] = [];
+      for await (const page of paginateGetParametersByPath({ client: clients.ssm }, { Path: root, Recursive: false })) {
+        for (const p of page.Parameters ?? []) found.push({ name: String(p.Name), value: String(p.Value ?? ''), lastModifiedMs: p.LastModifiedDate?.getTime() });
       }
+      return found;
+    }),
+  };
+}
+
+/**
+ * The shared staging's capacity and what of it is in use (lib/contract/capacity.ts, as the stagings
+ * page reads it); undefined for a shared stack from before shards (no registry).
+ */
+export async function capacityInUse(clients: Clients, parameterPrefix: string): Promise<CapacityInUse | undefined> {
+  const get = (name: string) => aws(`ssm:GetParameter on ${name}`, async () => {
+    try {
+      const p = (await clients.ssm.send(new GetParameterCommand({ Name: name })))?.Parameter;
+      return p && { name, value: String(p.Value ?? ''), lastModifiedMs: p.LastModifiedDate?.getTime() };
+    } catch (e: any) {
+      if (e?.name === 'ParameterNotFound') return undefined;
+      throw e;
     }
   });
-  return stagings;
+  return readCapacity({ get, below: stagingSources(clients).parametersBelow }, parameterPrefix);
+}
+
+/** Every feature staging of `prefix` (tagged, named `<prefix>-<name>`), deleted ones left out. */
+export async function listStagings(clients: Clients, prefix: string): Promise<Staging[]> {
+  return readStagingStacks(stagingSources(clients), prefix);
 }
 
 export interface SharedInfo {
@@ -89,68 +86,6 @@ export async function sharedInfo(clients: Clients, prefix: string): Promise<Shar
     sweeperFunctionName: stack && output(stack, 'SweeperFunctionName'),
     sleeperFunctionName: stack && output(stack, 'SleeperFunctionName'),
     clusterName: stack && output(stack, 'SharedStagingClusterName'),
-  };
-}
-
-/** The parameters directly below `root`, by staging name. */
-export async function parametersByName(clients: Clients, root: string): Promise<Map<string, BranchParameter>> {
-  return byStagingName(root, await capacityReader(clients).below(root));
-}
-
-/** The parameters the capacity readers ask for, through the CLI's SSM client. */
-function capacityReader(clients: Clients): CapacityParameterReader {
-  return {
-    get: (name) =>
-      aws(`ssm:GetParameter on ${name}`, async () => {
-        try {
-          const p = (await clients.ssm.send(new GetParameterCommand({ Name: name })))?.Parameter;
-          return p && { name, value: String(p.Value ?? ''), lastModifiedMs: p.LastModifiedDate?.getTime() };
-        } catch (e: any) {
-          if (e?.name === 'ParameterNotFound') return undefined;
-          throw e;
-        }
-      }),
-    below: async (path) => {
-      const found: BranchParameter[] = [];
-      await aws(`ssm:GetParametersByPath on ${path}`, async () => {
-        for await (const page of paginateGetParametersByPath({ client: clients.ssm }, { Path: path, Recursive: false })) {
-          for (const p of page.Parameters ?? []) found.push({ name: String(p.Name), value: String(p.Value ?? ''), lastModifiedMs: p.LastModifiedDate?.getTime() });
-        }
-      });
-      return found;
-    },
-  };
-}
-
-/** The shared staging's capacity and what of it is in use; undefined for a shared stack from before shards. */
-export async function capacityInUse(clients: Clients, parameterPrefix: string): Promise<CapacityInUse | undefined> {
-  return readCapacity(capacityReader(clients), parameterPrefix);
-}
-
-/** The pins, keep-alives and sleep states of every branch, read as the sweeper and the sleeper read them. */
-export interface BranchState {
-  readonly pins: Map<string, Pin>;
-  readonly keepAlives: Map<string, KeepAlive>;
-  /** Unreadable states are left out: a branch without a state counts as awake. */
-  readonly sleep: Map<string, SleepStateValue>;
-}
-
-export async function branchState(clients: Clients, parameterPrefix: string, nowMs: number): Promise<BranchState> {
-  const paths = new BranchStatePaths(parameterPrefix);
-  const [pins, keepAlives, sleepParams] = await Promise.all([
-    parametersByName(clients, paths.pins.root),
-    parametersByName(clients, paths.keepAlives.root),
-    parametersByName(clients, paths.sleepStates.root),
-  ]);
-  const parsed = <T>(params: Map<string, BranchParameter>, parse: (p: BranchParameter) => T | undefined): Map<string, T> =>
-    new Map([...params].flatMap(([name, p]): Array<[string, T]> => {
-      const value = parse(p);
-      return value === undefined ? [] : [[name, value]];
-    }));
-  return {
-    pins: parsed(pins, (p) => parsePin(p.value, nowMs)),
-    keepAlives: parsed(keepAlives, (p) => parseKeepAlive(p.value, p.lastModifiedMs, nowMs)),
-    sleep: parsed(sleepParams, (p) => parseSleepState(p.value)),
   };
 }
 

@@ -72,8 +72,8 @@ export const ShardAttributes = {
 export interface CapacityParameterReader {
   /** The value and last write of one parameter; undefined when it does not exist. */
   get(name: string): Promise<BranchParameter | undefined>;
-  /** Every parameter directly below `path`, all pages. */
-  below(path: string): Promise<BranchParameter[]>;
+  /** Every parameter directly below `path`, all pages (`StagingSources.parametersBelow` of ./stagings-view.ts is one). */
+  below(path: string): Promise<readonly BranchParameter[]>;
 }
 
 /** The registry from its JSON; an Error saying what is wrong with it otherwise. */
