@@ -1,0 +1,67 @@
+import {
+  DEFAULT_RULES_PER_LOAD_BALANCER,
+  MAX_SHARDS,
+  SHARED_TARGET_GROUPS_ON_FIRST_SHARD,
+  TARGET_GROUPS_PER_LOAD_BALANCER,
+  branchSlotsOf,
+  planCapacity,
+  shardRegistryParameterName,
+} from '../../lib/contract/capacity';
+
+describe('branchSlotsOf', () => {
+  test.each([
+    // [shard, rulesPerBranch, rulesPerLoadBalancer, slots]: the target groups bind at one rule, the rules from two on.
+    [0, 1, 100, 97],
+    [1, 1, 100, 99],
+    [0, 2, 100, 48],
+    [1, 2, 100, 50],
+    [0, 4, 100, 23],
+    [1, 4, 100, 25],
+    [0, 4, 400, 97],
+    [1, 4, 400, 99],
+  ])('shard %i at %i rule(s) per branch and a quota of %i holds %i branches', (shard, rulesPerBranch, rules, slots) => {
+    expect(branchSlotsOf(shard, rulesPerBranch, rules)).toBe(slots);
+  });
+
+  test('no shard ever holds more target groups than the quota allows', () => {
+    for (const rules of [100, 200, 1000]) {
+      expect(branchSlotsOf(0, 1, rules) + SHARED_TARGET_GROUPS_ON_FIRST_SHARD).toBeLessThanOrEqual(TARGET_GROUPS_PER_LOAD_BALANCER);
+      expect(branchSlotsOf(1, 1, rules) + 1).toBeLessThanOrEqual(TARGET_GROUPS_PER_LOAD_BALANCER);
+    }
+  });
+});
+
+describe('planCapacity', () => {
+  test('without maxBranches it is one load balancer, as before shards', () => {
+    expect(planCapacity(undefined, 1, DEFAULT_RULES_PER_LOAD_BALANCER)).toEqual({ shards: 1, slots: [97], capacity: 97 });
+  });
+
+  test.each([
+    [1, 1, [97]],
+    [97, 1, [97]],
+    [98, 1, [97, 99]],
+    [500, 1, [97, 99, 99, 99, 99, 99]],
+    [250, 2, [48, 50, 50, 50, 50, 50]],
+    [100, 4, [23, 25, 25, 25, 25]],
+  ])('maxBranches %i at %i rule(s) per branch: the fewest shards that hold it', (maxBranches, rulesPerBranch, slots) => {
+    const plan = planCapacity(maxBranches, rulesPerBranch, DEFAULT_RULES_PER_LOAD_BALANCER);
+    expect(plan.slots).toEqual(slots);
+    expect(plan.capacity).toBeGreaterThanOrEqual(maxBranches);
+    expect(plan.capacity - plan.slots[plan.slots.length - 1]).toBeLessThan(maxBranches);
+  });
+
+  test('fails past MAX_SHARDS, naming maxBranches, what fits and the fix', () => {
+    expect(() => planCapacity(500, 4, 100)).toThrow(
+      new RegExp(`maxBranches 500 needs 21 load balancers, more than the ${MAX_SHARDS} one shared staging builds: at 4 listener rule\\(s\\) per branch and rulesPerLoadBalancer 100, 10 hold 248 branches.*set rulesPerLoadBalancer`),
+    );
+    expect(planCapacity(500, 4, 400).shards).toBe(6);
+  });
+
+  test('fails when the rule quota leaves no room for a branch, naming rulesPerLoadBalancer', () => {
+    expect(() => planCapacity(undefined, 4, 8)).toThrow(/rulesPerLoadBalancer 8 leaves no room for a branch that takes 4 listener rules.*Service Quotas/);
+  });
+});
+
+test('the registry lives at <parameter prefix>/capacity/shards', () => {
+  expect(shardRegistryParameterName('/staging/')).toBe('/staging/capacity/shards');
+});
