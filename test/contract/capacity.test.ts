@@ -7,6 +7,7 @@ import {
   planCapacity,
   shardRegistryParameterName,
 } from '../../lib/contract/capacity';
+import { shardPerMonth } from '../../lib/contract/cost/model';
 
 describe('branchSlotsOf', () => {
   test.each([
@@ -64,4 +65,10 @@ describe('planCapacity', () => {
 
 test('the registry lives at <parameter prefix>/capacity/shards', () => {
   expect(shardRegistryParameterName('/staging/')).toBe('/staging/capacity/shards');
+});
+
+test('a shard costs an ALB hour, the LCU baseline and 2 public IPv4 a month: within the $16-25 the issue expects', () => {
+  expect(shardPerMonth('us-east-1')).toBeCloseTo((0.0225 + 0.1 * 0.008 + 2 * 0.005) * 24 * 30.42, 6);
+  expect(shardPerMonth('us-east-1')).toBeLessThan(25);
+  expect(shardPerMonth('xx-nowhere-1')).toBeUndefined();
 });
