@@ -319,16 +319,17 @@ export interface SharedStagingProps {
 
   /**
    * The listener rules quota per Application Load Balancer in this account and Region ("Rules per
-   * Application Load Balancer" in Service Quotas). Raise it there first, then here: each load
-   * balancer then holds more branches whose hosts take several rules (the sign-in's companions).
-   * @default 100 (the AWS default)
+   * Application Load Balancer" in Service Quotas; AWS's default is 100). Raise it there first,
+   * then here: each load balancer then holds more branches whose hosts take several rules (the
+   * sign-in's companions).
+   * @default 100
    */
   readonly rulesPerLoadBalancer?: number;
 }
 
 /**
- * The long-lived base of the staging system, close to production: network and ECS cluster, one
- * HTTPS load balancer with a wildcard certificate, the shared Postgres, Redis/Valkey and Solr, the
+ * The long-lived base of the staging system, close to production: network and ECS cluster, the
+ * HTTPS load balancers with a wildcard certificate (one, or the shards `maxBranches` needs), the shared Postgres, Redis/Valkey and Solr, the
  * shared-staging app at `shared.<domainName>`, and the custom-resource providers feature stacks use.
  *
  * Everything feature stacks need is published under `parameterPrefix` in SSM; read it with
