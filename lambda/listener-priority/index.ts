@@ -52,6 +52,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { AccessEnvironment, RULE_ROLE_TAG, RuleRoles, parseAccessConfig, type AccessConfig } from '../../lib/contract/access';
 import { SharedParameterNames } from '../../lib/contract/staging';
+import { shardRegistryParameterName } from '../../lib/contract/capacity';
 import { ListenerPriorityEnvironment, parseProperties, type ListenerRuleRequest } from '../../lib/contract/providers/listener-priority';
 import { parseWireTags } from '../../lib/contract/providers/wire';
 import { describeError } from '../shared/errors';
@@ -575,8 +576,9 @@ async function listRules(listenerArn: string): Promise<Rule[]> {
     } catch (error) {
       if (isAwsError(error, 'ListenerNotFoundException', 'ListenerNotFound')) {
         throw new Error(
-          `Listener ${listenerArn} does not exist. Check the SSM parameter '${SharedParameterNames.LISTENER_ARN}' ` +
-            `of the shared staging, deploy the shared staging stack, then deploy this branch staging again.`,
+          `Listener ${listenerArn} does not exist. It is the listener of the branch's shard (its Custom::StagingQuota's ` +
+            `ListenerArn; the shards are in '${shardRegistryParameterName('<parameter prefix>')}', shard 0's also at '${SharedParameterNames.LISTENER_ARN}'): ` +
+            `a shard removed by lowering maxBranches takes its listener with it. Deploy the shared staging stack, then deploy this branch staging again.`,
           { cause: error },
         );
       }

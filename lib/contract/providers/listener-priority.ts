@@ -83,7 +83,7 @@ export function parseProperties(p: Wire<ListenerRuleResourceProperties>): Listen
     problems.push(
       `ListenerArn '${listenerArn}' is not the ARN of an Application Load Balancer listener ` +
         `(arn:aws:elasticloadbalancing:<region>:<account>:listener/app/<name>/<id>/<id>); ` +
-        `check the SSM parameter '${SharedParameterNames.LISTENER_ARN}' of the shared staging`,
+        `it is the listener of the branch's shard, the ListenerArn of its Custom::StagingQuota (shard 0's is the SSM parameter '${SharedParameterNames.LISTENER_ARN}' of the shared staging)`,
     );
   }
   if (host.length > 128 || !/^[A-Za-z0-9.*?-]+$/.test(host)) {
