@@ -1,5 +1,8 @@
+import fc from 'fast-check';
 import {
   DEFAULT_RULES_PER_LOAD_BALANCER,
+  SHARED_HOSTS_ON_FIRST_SHARD,
+  SHARED_TARGET_GROUPS_ON_OTHER_SHARDS,
   MAX_SHARDS,
   SHARED_TARGET_GROUPS_ON_FIRST_SHARD,
   TARGET_GROUPS_PER_LOAD_BALANCER,
@@ -49,6 +52,30 @@ describe('planCapacity', () => {
     expect(plan.slots).toEqual(slots);
     expect(plan.capacity).toBeGreaterThanOrEqual(maxBranches);
     expect(plan.capacity - plan.slots[plan.slots.length - 1]).toBeLessThan(maxBranches);
+  });
+
+  test('property: the fewest shards, each within both quotas once full, together holding maxBranches', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 100, max: 1000 }), fc.integer({ min: 1, max: 2000 }), (rulesPerBranch, rules, maxBranches) => {
+        let plan;
+        try {
+          plan = planCapacity(maxBranches, rulesPerBranch, rules);
+        } catch (e) {
+          // Only past MAX_SHARDS load balancers, and then what MAX_SHARDS hold is below maxBranches.
+          expect(String(e)).toMatch(/more than the 10 one shared staging builds/);
+          expect(branchSlotsOf(0, rulesPerBranch, rules) + (MAX_SHARDS - 1) * branchSlotsOf(1, rulesPerBranch, rules)).toBeLessThan(maxBranches);
+          return;
+        }
+        expect(plan.capacity).toBeGreaterThanOrEqual(maxBranches);
+        expect(plan.capacity - plan.slots[plan.slots.length - 1]).toBeLessThan(maxBranches);
+        plan.slots.forEach((slots, shard) => {
+          const ownGroups = shard === 0 ? SHARED_TARGET_GROUPS_ON_FIRST_SHARD : SHARED_TARGET_GROUPS_ON_OTHER_SHARDS;
+          const ownRules = shard === 0 ? SHARED_HOSTS_ON_FIRST_SHARD * rulesPerBranch : 0;
+          expect(ownGroups + slots).toBeLessThanOrEqual(TARGET_GROUPS_PER_LOAD_BALANCER);
+          expect(ownRules + slots * rulesPerBranch).toBeLessThanOrEqual(rules);
+        });
+      }),
+    );
   });
 
   test('fails past MAX_SHARDS, naming maxBranches, what fits and the fix', () => {
