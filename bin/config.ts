@@ -288,6 +288,16 @@ const stagingFields = block({
     "The most branch stagings at once: a branch's first deploy beyond it fails before anything is created, naming the stagings to free (`npx staging destroy <branch>`); redeploys never fail on it ([docs/ci.md](docs/ci.md) queues instead).",
     'no cap',
   ),
+  maxBranches: doc(
+    num({ integer: true, min: 1 }),
+    'How many branch stagings the load balancers hold (the capacity): past what one holds, the shared stack adds load balancers (shards, about $24 a month each); raise it and deploy the shared stack to grow (README, "Capacity").',
+    'what one load balancer holds (97 with one listener rule per branch)',
+  ),
+  rulesPerLoadBalancer: doc(
+    num({ integer: true, min: 1 }),
+    'Your "Rules per Application Load Balancer" quota (Service Quotas): raise it there first, then here, so a load balancer holds more branches whose hosts take several rules (the sign-in\'s companions).',
+    '`100`',
+  ),
   sweeper: optionalBlock({
     enabled: doc(flag(), 'Run the sweeper ([docs/sweeper.md](docs/sweeper.md)).', '`true`'),
     idleDays: doc(num({ min: 0.5, max: 90 }), 'Days without a deploy, a request or a keep-alive after which a branch staging is destroyed.', '`3`'),

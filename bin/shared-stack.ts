@@ -117,6 +117,8 @@ export function sharedStack(app: App, config: StagingConfig): LookupStack {
         : undefined,
     },
     maxStagings: config.maxStagings,
+    maxBranches: config.maxBranches,
+    rulesPerLoadBalancer: config.rulesPerLoadBalancer,
     sweeper: {
       enabled: config.sweeper.enabled,
       idleTimeout: config.sweeper.idleDays !== undefined ? Duration.hours(config.sweeper.idleDays * 24) : undefined,

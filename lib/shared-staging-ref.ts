@@ -71,13 +71,16 @@ export interface ISharedStaging extends IConstruct {
   readonly workloadSubnets: ec2.SubnetSelection;
   /** The shared ECS cluster branch services run in. */
   readonly cluster: ecs.ICluster;
-  /** The ARN of the shared load balancer's HTTPS listener, which gets one rule per branch. */
+  /**
+   * The ARN of shard 0's HTTPS listener. Branch stagings put their rule on their own shard's
+   * listener, which their `Custom::StagingQuota` answers (README, "Capacity").
+   */
   readonly listenerArn: string;
-  /** The load balancer's DNS name: the alias target of branch records. */
+  /** Shard 0's DNS name (a branch's record aliases its own shard's, from its quota resource). */
   readonly loadBalancerDnsName: string;
-  /** The load balancer's canonical hosted zone id: the alias target's zone. */
+  /** Shard 0's canonical hosted zone id. */
   readonly loadBalancerCanonicalHostedZoneId: string;
-  /** `app/<name>/<id>`, the CloudWatch dimension. */
+  /** `app/<name>/<id>` of shard 0, the CloudWatch dimension. */
   readonly loadBalancerFullName: string;
   /** The hosted zone branch records are created in. */
   readonly hostedZone: route53.IHostedZone;

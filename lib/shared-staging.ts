@@ -22,7 +22,8 @@ import { sharedLoadBalancer } from './private/shared-load-balancer';
 import { GoldenTemplate } from './private/golden-template';
 import { grantReadParameterTree } from './private/grants';
 import { sharedNetwork } from './private/shared-network';
-import { publishSharedParameters } from './private/shared-parameters';
+import { publishShardRegistry, publishSharedParameters } from './private/shared-parameters';
+import { DEFAULT_RULES_PER_LOAD_BALANCER, planCapacity } from './contract/capacity';
 import {
   databaseRestoreProvider,
   databaseTemplateProvider,
@@ -302,11 +303,33 @@ export interface SharedStagingProps {
    * @default - no cap
    */
   readonly maxStagings?: number;
+
+  /**
+   * How many branch stagings the load balancers hold: the capacity. One Application Load Balancer
+   * holds at most 100 target groups (a quota that cannot be raised) and `rulesPerLoadBalancer`
+   * listener rules, so beyond what one holds the shared staging adds load balancers (shards, about
+   * $24 a month each before traffic). A branch is placed on a shard on its first deploy and stays
+   * there; raising this is a deploy of the shared stack only (README, "Capacity"). Lowering it
+   * below the shards in use is refused by the deploy (a load balancer with branch rules cannot be
+   * deleted), so shrink only once the shard's branches are destroyed.
+   * @default - what one load balancer holds: 97 branches with one listener rule per branch at the
+   * default rule quota (`capacity` has the value for the chosen `access`)
+   */
+  readonly maxBranches?: number;
+
+  /**
+   * The listener rules quota per Application Load Balancer in this account and Region ("Rules per
+   * Application Load Balancer" in Service Quotas; AWS's default is 100). Raise it there first,
+   * then here: each load balancer then holds more branches whose hosts take several rules (the
+   * sign-in's companions).
+   * @default 100
+   */
+  readonly rulesPerLoadBalancer?: number;
 }
 
 /**
- * The long-lived base of the staging system, close to production: network and ECS cluster, one
- * HTTPS load balancer with a wildcard certificate, the shared Postgres, Redis/Valkey and Solr, the
+ * The long-lived base of the staging system, close to production: network and ECS cluster, the
+ * HTTPS load balancers with a wildcard certificate (one, or the shards `maxBranches` needs), the shared Postgres, Redis/Valkey and Solr, the
  * shared-staging app at `shared.<domainName>`, and the custom-resource providers feature stacks use.
  *
  * Everything feature stacks need is published under `parameterPrefix` in SSM; read it with
@@ -332,9 +355,9 @@ export class SharedStaging extends Construct {
   public readonly vpc: ec2.IVpc;
   /** The ECS cluster every staging's services run in. */
   public readonly cluster: ecs.Cluster;
-  /** The one internet-facing load balancer of all stagings. */
+  /** Shard 0: the internet-facing load balancer of the shared app, the waker, the stagings page and the first branches. */
   public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
-  /** The HTTPS listener: one rule per branch, and the shared app's rule last. */
+  /** Shard 0's HTTPS listener: one rule per branch on it, and the shared app's rule last. */
   public readonly listener: elbv2.ApplicationListener;
   /** The wildcard certificate for `*.<domainName>`, validated by DNS. */
   public readonly certificate: acm.Certificate;
@@ -364,6 +387,18 @@ export class SharedStaging extends Construct {
   public readonly access: StagingAccess;
   /** Listener rules each branch host takes under `access` (1 to 4). */
   public readonly rulesPerBranch: number;
+  /** How many branch stagings the load balancers hold together (at least `maxBranches`). */
+  public readonly capacity: number;
+  /** How many load balancers (shards) hold the branches; shard 0 is `loadBalancer`. */
+  public readonly shardCount: number;
+  /** Branch stagings each shard holds, shard 0 first. */
+  public readonly shardSlots: number[];
+  /** Every load balancer, shard 0 (`loadBalancer`) first. */
+  public readonly loadBalancers: elbv2.ApplicationLoadBalancer[];
+  /** The HTTPS listener of each shard, shard 0's (`listener`) first. */
+  public readonly listeners: elbv2.ApplicationListener[];
+  /** The rule quota the shards are sized for (`rulesPerLoadBalancer`). */
+  public readonly rulesPerLoadBalancer: number;
 
   private readonly providers: Record<string, StagingProvider> = {};
   private sharedScheduleGroup?: scheduler.ScheduleGroup;
@@ -408,6 +443,20 @@ export class SharedStaging extends Construct {
     this.access = props.access;
     const lock = props.access._bind(this, { prefix: this.prefix, listener: this.listener, loadBalancer: this.loadBalancer });
     this.rulesPerBranch = lock.rulesPerHost;
+    this.rulesPerLoadBalancer = props.rulesPerLoadBalancer ?? DEFAULT_RULES_PER_LOAD_BALANCER;
+    const plan = planCapacity(props.maxBranches, this.rulesPerBranch, this.rulesPerLoadBalancer);
+    if (props.maxStagings !== undefined && !Token.isUnresolved(props.maxStagings) && props.maxStagings > plan.capacity) {
+      throw new Error(
+        `maxStagings ${props.maxStagings} is above the capacity of ${plan.capacity} branch stagings (${plan.shards} load balancer(s)); ` +
+          `set maxBranches: ${props.maxStagings} so the shared staging builds the load balancers they need, or lower maxStagings`,
+      );
+    }
+    this.capacity = plan.capacity;
+    this.shardCount = plan.shards;
+    this.shardSlots = plan.slots;
+    const shards = lb.withShards(plan.shards);
+    this.loadBalancers = shards.map((shard) => shard.loadBalancer);
+    this.listeners = shards.map((shard) => shard.listener);
 
     // Shared data sources.
     const placement = { vpc: this.vpc, dataSecurityGroup: this.dataSecurityGroup };
@@ -473,7 +522,22 @@ export class SharedStaging extends Construct {
       parameterPrefix: this.parameterPrefix,
       cluster: this.cluster,
       listener: this.listener,
+      additionalListeners: this.listeners.slice(1),
       ...props.sleeper,
+    });
+    publishShardRegistry(this, this.parameterPrefix, {
+      rulesPerBranch: this.rulesPerBranch,
+      rulesPerLoadBalancer: this.rulesPerLoadBalancer,
+      shards: shards.map(({ index, loadBalancer, listener }) => ({
+        index,
+        loadBalancerArn: loadBalancer.loadBalancerArn,
+        loadBalancerFullName: loadBalancer.loadBalancerFullName,
+        dnsName: loadBalancer.loadBalancerDnsName,
+        canonicalHostedZoneId: loadBalancer.loadBalancerCanonicalHostedZoneId,
+        listenerArn: listener.listenerArn,
+        wakerTargetGroupArn: this.sleeper.targetGroups[index].targetGroupArn,
+        branchSlots: plan.slots[index],
+      })),
     });
     // The waker refuses to wake for a request the lock would not let in (a second barrier).
     this.sleeper.wakerFunction.addEnvironment(AccessEnvironment.CONFIG, lock.environment);
@@ -541,13 +605,13 @@ export class SharedStaging extends Construct {
     // Solr and Redis are only reachable inside the VPC, so these two handlers run there.
     const inVpc = { vpc: this.vpc, securityGroups: [this.workloadSecurityGroup] };
     const definitions: ProviderDefinition[] = [
-      listenerPriorityProvider({ listener: this.listener, prefix: this.prefix, wakerTargetGroupArn: this.sleeper.targetGroup.targetGroupArn, access: lock }),
+      listenerPriorityProvider({ listeners: this.listeners, prefix: this.prefix, wakerTargetGroupArn: this.sleeper.targetGroup.targetGroupArn, access: lock }),
       wakerProvider({
         stack,
         prefix: this.prefix,
         parameterPrefix: this.parameterPrefix,
         clusterName: this.cluster.clusterName,
-        listenerArn: this.listener.listenerArn,
+        listenerArns: this.listeners.map((l) => l.listenerArn),
         wakerTargetGroupArn: this.sleeper.targetGroup.targetGroupArn,
       }),
       databaseRestoreProvider({ stack, prefix: this.prefix, subnetGroupName: databaseSubnetGroupName(this.database) }),
@@ -673,6 +737,16 @@ function validate(props: SharedStagingProps, prefix: string, parameterPrefix: st
   const max = props.maxStagings;
   if (max !== undefined && !Token.isUnresolved(max) && (!Number.isInteger(max) || max < 1)) {
     problems.push(`maxStagings must be a whole number >= 1 (got ${max}); e.g. maxStagings: 20, or leave it out for no cap`);
+  }
+  const maxBranches = props.maxBranches;
+  if (maxBranches !== undefined && (Token.isUnresolved(maxBranches) || !Number.isInteger(maxBranches) || maxBranches < 1)) {
+    problems.push(`maxBranches must be a literal whole number >= 1 (got ${maxBranches}): it decides how many load balancers the shared stack builds; e.g. maxBranches: 500`);
+  }
+  const rules = props.rulesPerLoadBalancer;
+  if (rules !== undefined && (Token.isUnresolved(rules) || !Number.isInteger(rules) || rules < 1)) {
+    problems.push(
+      `rulesPerLoadBalancer must be a literal whole number (got ${rules}): your "Rules per Application Load Balancer" quota in Service Quotas, ${DEFAULT_RULES_PER_LOAD_BALANCER} unless you had it raised`,
+    );
   }
   const ec2Capacity = props.ec2Capacity;
   if (ec2Capacity && (ec2Capacity.minCapacity ?? 0) > (ec2Capacity.maxCapacity ?? 10)) {

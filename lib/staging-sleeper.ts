@@ -39,8 +39,14 @@ export interface StagingSleeperProps extends StagingSleeperOptions {
   readonly parameterPrefix: string;
   /** The shared cluster the branches run on. */
   readonly cluster: ecs.ICluster;
-  /** The shared HTTPS listener that holds the branches' rules. */
+  /** The shared HTTPS listener that holds the branches' rules (shard 0's). */
   readonly listener: elbv2.IApplicationListener;
+  /**
+   * The HTTPS listeners of the other shards (`SharedStagingProps.maxBranches`), in shard order: the
+   * sleeper and the waker may move their branches' rules too, and each gets a waker target group.
+   * @default - none: one load balancer
+   */
+  readonly additionalListeners?: elbv2.IApplicationListener[];
 }
 
 /**
@@ -50,8 +56,10 @@ export interface StagingSleeperProps extends StagingSleeperOptions {
  * their listener rule at `targetGroup` with weight 0 (see docs/sleep.md).
  */
 export class StagingSleeper extends Construct {
-  /** The waker's Lambda target group. */
+  /** The waker's Lambda target group on shard 0 (`listener`'s load balancer). */
   public readonly targetGroup: elbv2.ApplicationTargetGroup;
+  /** The waker's Lambda target group on each shard, shard 0 first: a sleeping branch's rule forwards to its shard's. */
+  public readonly targetGroups: elbv2.ApplicationTargetGroup[];
   /** Answers requests to sleeping branches and wakes them. */
   public readonly wakerFunction: lambda.Function;
   /** Puts idle branches to sleep. */
@@ -67,7 +75,8 @@ export class StagingSleeper extends Construct {
         `sleeper.schedule must be whole minutes from 1 minute to 1 hour (got ${schedule.toHumanString()}); e.g. Duration.minutes(5)`,
       );
     }
-    const policyScope = { prefix: props.prefix, parameterPrefix: props.parameterPrefix, clusterName: props.cluster.clusterName, listenerArn: props.listener.listenerArn };
+    const listeners = [props.listener, ...(props.additionalListeners ?? [])];
+    const policyScope = { prefix: props.prefix, parameterPrefix: props.parameterPrefix, clusterName: props.cluster.clusterName, listenerArns: listeners.map((l) => l.listenerArn) };
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Waker and sleeper of the ${props.prefix}-* branch stagings`,
@@ -93,15 +102,21 @@ export class StagingSleeper extends Construct {
       description: `Answers requests to sleeping ${props.prefix}-* branches and wakes them`,
       environment: { [WakerEnvironment.PARAMETER_PREFIX]: props.parameterPrefix },
     });
-    // Named, so that the waker's Lambda permission can name it as its SourceArn: only this target
-    // group may invoke the waker (a SourceArn by reference would be circular, since the target
-    // group registers the function only once the permission exists).
-    const targetGroupName = new SharedStagingNames(props.prefix).wakerTargetGroupName;
-    this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'TargetGroup', {
-      targetGroupName,
-      targetType: elbv2.TargetType.LAMBDA,
-      targets: [new InvokedByItsTargetGroup(this.wakerFunction, new StagingArns(this, props.prefix).targetGroups(targetGroupName))],
+    // Named, so that the waker's Lambda permission can name it as its SourceArn: only these target
+    // groups may invoke the waker (a SourceArn by reference would be circular, since the target
+    // group registers the function only once the permission exists). Shard 0's keeps its ids.
+    const names = new SharedStagingNames(props.prefix);
+    const arns = new StagingArns(this, props.prefix);
+    this.targetGroups = listeners.map((_, index) => {
+      const targetGroupName = names.wakerTargetGroupNameOf(index);
+      const suffix = index === 0 ? '' : String(index);
+      return new elbv2.ApplicationTargetGroup(this, `TargetGroup${suffix}`, {
+        targetGroupName,
+        targetType: elbv2.TargetType.LAMBDA,
+        targets: [new InvokedByItsTargetGroup(this.wakerFunction, arns.targetGroups(targetGroupName), `InvokedByTargetGroup${suffix}`)],
+      });
     });
+    this.targetGroup = this.targetGroups[0];
 
     this.sleeperFunction = new lambda.Function(this, 'Sleeper', {
       code,
@@ -142,10 +157,11 @@ class InvokedByItsTargetGroup implements elbv2.IApplicationLoadBalancerTarget {
   constructor(
     private readonly fn: lambda.Function,
     private readonly targetGroupArn: string,
+    private readonly permissionId: string,
   ) {}
 
   public attachToApplicationTargetGroup(targetGroup: elbv2.IApplicationTargetGroup): elbv2.LoadBalancerTargetProps {
-    const id = 'InvokedByTargetGroup';
+    const id = this.permissionId;
     this.fn.addPermission(id, {
       principal: new iam.ServicePrincipal('elasticloadbalancing.amazonaws.com'),
       action: 'lambda:InvokeFunction',

@@ -305,7 +305,7 @@ export function parseCriticalPathArgs(argv: string[]): CriticalPathArgs {
 }
 
 /** The ready-made app's branch stack with this context, synthesized in a process of its own. */
-function synthesizeBranchStack(extra: Record<string, string>): { name: string; template: any } {
+export function synthesizeBranchStack(extra: Record<string, string>): { name: string; template: any } {
   const outdir = mkdtempSync(join(tmpdir(), 'critical-path-'));
   const root = join(__dirname, '..');
   const context = JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')).context;

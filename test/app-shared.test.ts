@@ -33,9 +33,11 @@ describe('ready-made app, shared stack', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(Object.keys(outputs).sort()).toEqual(
       [
+        'SharedStagingCapacity',
         'SharedStagingClusterName',
         'SharedStagingLibraryVersion',
         'SharedStagingParameterPrefix',
+        'SharedStagingShardCount',
         'SharedStagingUrl',
         'SleeperFunctionName',
         'SweeperDryRunCommand',

@@ -10,7 +10,8 @@ import { ResourceTypes } from '../lib/contract/providers';
 import { addCostOutput } from '../lib/private/cost-output';
 import { normalizeTemplate } from '../lib/testing';
 import { cliCost, costOutput } from './util/cost';
-import { container, containers, join, notAfterQuota, onlyId, resourcesOfType, ssm } from './util/template';
+import { container, containers, join, notAfterQuota, onlyId, resourcesOfType, ssm, ssmParameterIds } from './util/template';
+import { ShardAttributes } from '../lib/contract/capacity';
 import { BRANCH, BranchHarnessOptions, buildBranch, BuiltBranch, ENV, IMAGE, NAMES } from './util/harness';
 
 const SECRET_NAMES = ['DATABASE_PASSWORD', 'REDIS_PASSWORD', 'SOLR_USERNAME', 'SOLR_PASSWORD'];
@@ -36,6 +37,7 @@ function webServices(json: any): Array<[string, any]> {
 describe('FeatureStagingLite', () => {
   let built: Built, json: any, template: Template;
   const P = (name: string) => ssm(json, `/staging/shared/${name}`);
+  const shard = (attribute: string) => ({ 'Fn::GetAtt': [onlyId(json, ResourceTypes.STAGING_QUOTA), attribute] });
   beforeAll(() => ({ json, template } = built = build({}, { validate: true })));
   test('is clean under cdk-nag AwsSolutions and CloudFormation Validate', () => expect(built.findings).toEqual([]));
 
@@ -46,9 +48,20 @@ describe('FeatureStagingLite', () => {
       template.resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 0);
       template.hasResourceProperties('Custom::StagingListenerRule', {
         ServiceToken: ssm(json, '/staging/shared/providers/listener-priority/service-token'),
-        ListenerArn: P('listener-arn'),
+        ListenerArn: shard(ShardAttributes.LISTENER_ARN),
         HostHeader: join(`${NAMES.name}.`, P('domain-name')),
         TargetGroupArn: { Ref: onlyId(json, 'AWS::ElasticLoadBalancingV2::TargetGroup') },
+        WakerTargetGroupArn: shard(ShardAttributes.WAKER_TARGET_GROUP_ARN),
+      });
+    });
+
+    test('the rule, the record, the sleep config and the output take the shard from the quota resource, never from the shared parameters', () => {
+      for (const name of ['listener-arn', 'load-balancer-dns-name', 'load-balancer-canonical-hosted-zone-id', 'load-balancer-full-name', 'waker/target-group-arn']) {
+        expect([name, ssmParameterIds(json, `/staging/shared/${name}`)]).toEqual([name, []]);
+      }
+      template.hasResourceProperties('Custom::StagingSleep', {
+        LoadBalancerFullName: shard(ShardAttributes.LOAD_BALANCER_FULL_NAME),
+        WakerTargetGroupArn: shard(ShardAttributes.WAKER_TARGET_GROUP_ARN),
       });
     });
 
@@ -197,15 +210,15 @@ describe('FeatureStagingLite', () => {
     });
   });
 
-  test('a Route 53 alias A record <name>.<domain>. points at the shared load balancer', () => {
+  test("a Route 53 alias A record <name>.<domain>. points at its shard's load balancer", () => {
     template.resourceCountIs('AWS::Route53::RecordSet', 1);
     template.hasResourceProperties('AWS::Route53::RecordSet', {
       Type: 'A',
       Name: join(`${NAMES.name}.`, P('domain-name'), '.'),
       HostedZoneId: P('hosted-zone-id'),
       AliasTarget: {
-        DNSName: P('load-balancer-dns-name'),
-        HostedZoneId: P('load-balancer-canonical-hosted-zone-id'),
+        DNSName: shard(ShardAttributes.LOAD_BALANCER_DNS_NAME),
+        HostedZoneId: shard(ShardAttributes.CANONICAL_HOSTED_ZONE_ID),
       },
     });
   });
@@ -216,7 +229,7 @@ describe('FeatureStagingLite', () => {
       template.hasOutput('StagingTargetGroupFullName', {
         Value: { 'Fn::GetAtt': [onlyId(json, 'AWS::ElasticLoadBalancingV2::TargetGroup'), 'TargetGroupFullName'] },
       });
-      template.hasOutput('StagingLoadBalancerFullName', { Value: P('load-balancer-full-name') });
+      template.hasOutput('StagingLoadBalancerFullName', { Value: shard(ShardAttributes.LOAD_BALANCER_FULL_NAME) });
       expect(built.staging.url).toMatch(/^https:\/\/feature-new-cool-page-[0-9a-f]{8}\./);
     });
 

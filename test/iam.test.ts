@@ -195,10 +195,10 @@ async function decide(roleLogicalId: string, request: Authorization, drop?: stri
 const show = (a: Authorization) => `${a.action} on ${a.resource}${a.context ? ` with ${JSON.stringify(a.context)}` : ''}`;
 
 /** The authorizations of `cases` that `role` does not get, with what the simulator decided. */
-async function refused(role: string, cases: Authorization[], expected = 'Allowed'): Promise<string[]> {
+async function refused(role: string, cases: Authorization[], expected = 'Allowed', in_: TemplateResolver = resolver): Promise<string[]> {
   const out: string[] = [];
   for (const c of cases) {
-    const decision = await decide(role, c);
+    const decision = await decide(role, c, undefined, in_);
     if (decision !== expected) out.push(`${show(c)}: ${decision}`);
   }
   return out;
@@ -652,6 +652,62 @@ describe('the waker\'s Lambda permission', () => {
     const branchTargetGroup = arn('elasticloadbalancing', `targetgroup/${generatedName(branchStackNames, 'StagingBranchAppTargetGroup', 32)}/0123456789abcdef`);
     expect(await invokedBy(branchTargetGroup)).toMatch(/Denied$/);
     expect(await invokedBy(arn('elasticloadbalancing', `targetgroup/${sharedNames.wakerTargetGroupName}x/0123456789abcdef`))).toMatch(/Denied$/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// A shared staging of several load balancers (maxBranches): each shard's listener is one the
+// listener-priority provider, the waker provider and the sleeper may change branch rules on, and
+// each shard's waker target group may invoke the waker.
+
+describe('a shared staging of several shards', () => {
+  const sharded = synth({ staging: { ...STAGING, maxBranches: 300 } });
+  const on = new TemplateResolver(sharded.template, { account: ACCOUNT, region: REGION, stackName: sharded.stackName });
+  const roleOf = (pattern: RegExp) => only(sharded.template, 'AWS::IAM::Role', (r) => pattern.test(r.Properties.Description ?? ''));
+  const roles = {
+    'listener-priority': roleOf(/^Handler of the listener-priority staging provider$/),
+    'waker provider': roleOf(/^Handler of the waker staging provider$/),
+    'waker and sleeper': roleOf(/^Waker and sleeper of/),
+  };
+  const listeners = logicalIds(sharded.template, 'AWS::ElasticLoadBalancingV2::Listener', (r) => r.Properties.Port === 443).map((id) => on.ref(id));
+  const ruleOf = (listener: string) => listener.replace(':listener/', ':listener-rule/') + '/0a1b2c3d4e5f6a7b';
+  const last = listeners[listeners.length - 1];
+
+  const shards = logicalIds(sharded.template, 'AWS::ElasticLoadBalancingV2::LoadBalancer').length;
+
+  test('has a listener per shard', () => {
+    expect(shards).toBeGreaterThan(2);
+    expect(new Set(listeners).size).toBe(shards);
+  });
+
+  test.each(Object.entries(roles))('%s may move a branch rule on every shard, and no shared rule on any', async (_who, role) => {
+    const branchRules = listeners.map((l) => ({ action: 'elasticloadbalancing:ModifyRule', resource: ruleOf(l), context: featureTags() }));
+    expect(await refused(role, branchRules, 'Allowed', on)).toEqual([]);
+    const sharedRules = listeners.map((l) => ({ action: 'elasticloadbalancing:ModifyRule', resource: ruleOf(l), context: sharedTags }));
+    expect(await refused(role, sharedRules, 'ImplicitlyDenied', on)).toEqual([]);
+  });
+
+  test('listener-priority may create, reprioritize and delete branch rules on the last shard, and create none on another load balancer', async () => {
+    const role = roles['listener-priority'];
+    expect(
+      await refused(role, [
+        { action: 'elasticloadbalancing:CreateRule', resource: last, context: sharedTags },
+        { action: 'elasticloadbalancing:SetRulePriorities', resource: ruleOf(last), context: featureTags() },
+        { action: 'elasticloadbalancing:DeleteRule', resource: ruleOf(last), context: featureTags() },
+      ], 'Allowed', on),
+    ).toEqual([]);
+    const foreign = arn('elasticloadbalancing', 'listener/app/someone-else/0123456789abcdef/fedcba9876543210');
+    expect(await decide(role, { action: 'elasticloadbalancing:CreateRule', resource: foreign }, undefined, on)).toMatch(/Denied$/);
+    expect(await decide(role, { action: 'elasticloadbalancing:ModifyRule', resource: ruleOf(foreign), context: featureTags() }, undefined, on)).toMatch(/Denied$/);
+  });
+
+  test('each shard\'s waker target group has its own permission to invoke the waker, naming it', () => {
+    const groups = logicalIds(sharded.template, 'AWS::ElasticLoadBalancingV2::TargetGroup', (r) => r.Properties.TargetType === 'lambda').map((id) => on.ref(id));
+    const sources = logicalIds(sharded.template, 'AWS::Lambda::Permission', (r) => r.Properties.Principal === 'elasticloadbalancing.amazonaws.com').map((id) =>
+      String(on.resolve(sharded.template.Resources[id].Properties.SourceArn)).replace(/\*$/, ''),
+    );
+    expect(groups.map((g) => g.replace(/[^/]+$/, '')).sort()).toEqual(sources.sort());
+    expect(groups.map((g) => g.split('/')[1]).sort()).toEqual([...Array(shards).keys()].map((i) => sharedNames.wakerTargetGroupNameOf(i)).sort());
   });
 });
 

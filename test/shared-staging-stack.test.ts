@@ -51,6 +51,8 @@ describe('SharedStagingStack', () => {
     const s = new SharedStagingStack(app(), 'staging-shared', { env: ENV });
     new SharedStaging(s, 'Staging', sharedStagingProps(s, { sweeper: { enabled: false } }));
     expect(Object.keys(Template.fromStack(s).toJSON().Outputs).sort()).toEqual([
+      SharedOutputs.CAPACITY,
+      SharedOutputs.SHARD_COUNT,
       SharedOutputs.CLUSTER_NAME,
       SharedOutputs.LIBRARY_VERSION,
       SharedOutputs.PARAMETER_PREFIX,

@@ -12,11 +12,13 @@
  * - HostHeader (required): `<staging name>.<staging domain>`.
  * - TargetGroupArn (required): the rule forwards to it.
  * - MinPriority (default "1"), MaxPriority (default "49989"; 49990-49999 are the shared stack's): range to pick priorities from.
+ * - WakerTargetGroupArn (optional): the waker's target group on the branch's shard (see below).
  * - Tags (optional): [{ Key, Value }] put on the rule.
  *
  * PhysicalResourceId: the rule ARN. Data: { Priority: "<n>", RuleArn }.
  *
- * Environment: WAKER_TARGET_GROUP_ARN (optional), the shared waker's Lambda target group. With it,
+ * Environment: WAKER_TARGET_GROUP_ARN (optional), shard 0's waker target group, for resources
+ * without WakerTargetGroupArn (branches deployed before shards). With either,
  * every rule is a weighted forward to the branch and the waker (1/0 awake, 0/1 asleep; see
  * rules.ts forwardActions). The sleeper and the waker only change the weights. Create forwards to
  * the branch; Update and an adopting Create keep the rule's current route, so a deploy of a
@@ -50,6 +52,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { AccessEnvironment, RULE_ROLE_TAG, RuleRoles, parseAccessConfig, type AccessConfig } from '../../lib/contract/access';
 import { SharedParameterNames } from '../../lib/contract/staging';
+import { shardRegistryParameterName } from '../../lib/contract/capacity';
 import { ListenerPriorityEnvironment, parseProperties, type ListenerRuleRequest } from '../../lib/contract/providers/listener-priority';
 import { parseWireTags } from '../../lib/contract/providers/wire';
 import { describeError } from '../shared/errors';
@@ -68,9 +71,12 @@ import {
   usedPriorities,
 } from './rules';
 
-/** The waker's target group, when the shared staging has one. */
-function wakerTargetGroupArn(): string | undefined {
-  return process.env[ListenerPriorityEnvironment.WAKER_TARGET_GROUP_ARN] || undefined;
+/**
+ * The waker's target group on the branch's shard: the resource's own, else (branches deployed
+ * before shards) the provider's, which is shard 0's; undefined when the shared staging has none.
+ */
+function wakerTargetGroupArn(props: Props): string | undefined {
+  return props.wakerTargetGroupArn || process.env[ListenerPriorityEnvironment.WAKER_TARGET_GROUP_ARN] || undefined;
 }
 
 /** The handler's source of randomness (priority spread and retry jitter); tests replace `next`. */
@@ -106,7 +112,7 @@ function accessConfig(): AccessConfig {
 /** The host's rules as the lock wants them, with the secrets and the Cognito client read. */
 async function plan(props: Props): Promise<DesiredRule[]> {
   const config = accessConfig();
-  return desiredRules(config, props.host, props.targetGroupArn, wakerTargetGroupArn(), await lockInputs(config, props.host));
+  return desiredRules(config, props.host, props.targetGroupArn, wakerTargetGroupArn(props), await lockInputs(config, props.host));
 }
 
 async function handleEvent(event: OnEventRequest): Promise<OnEventResponse> {
@@ -262,7 +268,7 @@ async function adopt(rule: Rule, props: Props, desired: DesiredRule): Promise<Ru
     ruleArn,
     priority: rulePriority(rule),
   });
-  await bringToLock(rule, props, desired, routeOf(rule, wakerTargetGroupArn()));
+  await bringToLock(rule, props, desired, routeOf(rule, wakerTargetGroupArn(props)));
   if (props.tags.length > 0) {
     await call('AddTags', props, () => elbv2.send(new AddTagsCommand({ ResourceArns: [ruleArn], Tags: props.tags })));
   }
@@ -333,7 +339,7 @@ function fullListenerMessage(props: Props, rules: readonly Rule[], reason: 'rang
  */
 async function withCompanions(props: Props, desired: readonly DesiredRule[], range: Ranges, primary: Primary, oldTargetGroupArn?: string, listed?: Rule[]): Promise<Result> {
   let primaryPriority = primary.priority;
-  const route = routeOf(primary.rule, wakerTargetGroupArn());
+  const route = routeOf(primary.rule, wakerTargetGroupArn(props));
   const companions = desired.slice(1);
   let rules = listed ?? (await listRules(props.listenerArn));
   if (companions.length > 0 && primaryPriority < range.primary[0]) {
@@ -445,7 +451,7 @@ async function update(event: OnEventRequest): Promise<Result> {
   }
 
   try {
-    await bringToLock(rule, props, desired[0], routeOf(rule, wakerTargetGroupArn()));
+    await bringToLock(rule, props, desired[0], routeOf(rule, wakerTargetGroupArn(props)));
   } catch (error) {
     if (isAwsError(error, 'RuleNotFoundException', 'RuleNotFound')) {
       log('listener rule vanished while being modified; creating a new one', { ruleArn: physicalId });
@@ -570,8 +576,9 @@ async function listRules(listenerArn: string): Promise<Rule[]> {
     } catch (error) {
       if (isAwsError(error, 'ListenerNotFoundException', 'ListenerNotFound')) {
         throw new Error(
-          `Listener ${listenerArn} does not exist. Check the SSM parameter '${SharedParameterNames.LISTENER_ARN}' ` +
-            `of the shared staging, deploy the shared staging stack, then deploy this branch staging again.`,
+          `Listener ${listenerArn} does not exist. It is the listener of the branch's shard (its Custom::StagingQuota's ` +
+            `ListenerArn; the shards are in '${shardRegistryParameterName('<parameter prefix>')}', shard 0's also at '${SharedParameterNames.LISTENER_ARN}'): ` +
+            `a shard removed by lowering maxBranches takes its listener with it. Deploy the shared staging stack, then deploy this branch staging again.`,
           { cause: error },
         );
       }

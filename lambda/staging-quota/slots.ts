@@ -225,7 +225,7 @@ export function capacityMessage(registry: ShardRegistry, inUse: ReadonlyMap<numb
   return (
     `The staging capacity is reached: its ${registry.shards.length} load balancer(s) hold ${totalSlots(registry)} branch stagings ` +
     `(${perShard}) and ${used} slots are in use. Nothing of this branch was created. ` +
-    `Raise maxBranches on SharedStaging and deploy the shared stack: each more load balancer holds up to ${perLoadBalancer} branches ` +
+    `Raise maxBranches on SharedStaging (staging.maxBranches in the ready-made app) and deploy the shared stack: each more load balancer holds up to ${perLoadBalancer} branches ` +
     `(${registry.rulesPerBranch} listener rules each, of ${registry.rulesPerLoadBalancer} rules per load balancer) and costs about $24 a month. ` +
     `With a higher quota of "Rules per Application Load Balancer" (Service Quotas), set rulesPerLoadBalancer to it and each holds more, up to its 100 target groups. ` +
     'Or free one with `npx staging list` and `npx staging destroy <branch>`.'

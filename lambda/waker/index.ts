@@ -13,8 +13,9 @@
  * - `onEvent` / `isComplete`: the `waker` provider of each branch's Custom::StagingSleep resource.
  *   A deploy records the branch's config and wakes a sleeping branch: the deployed state is awake.
  *
- * Environment: PARAMETER_PREFIX (e.g. `/staging`); WAKER_TARGET_GROUP_ARN (not for `onRequest`,
- * which is the target of that group and reads it from the ALB event).
+ * Environment: PARAMETER_PREFIX (e.g. `/staging`); WAKER_TARGET_GROUP_ARN, shard 0's waker target
+ * group, for the sleep configs of branches deployed before shards (a config names its shard's
+ * group; `onRequest` reads the group it was invoked through from the ALB event).
  */
 import type { ALBEvent, ALBResult } from 'aws-lambda';
 import { AccessEnvironment, mayWake, parseAccessConfig, type AccessConfig } from '../../lib/contract/access';
@@ -66,9 +67,10 @@ function prefix(): string {
   return p;
 }
 
-function wakerTargetGroup(): string {
-  const arn = process.env[WakerEnvironment.WAKER_TARGET_GROUP_ARN];
-  if (!arn) throw new Error(`${WakerEnvironment.WAKER_TARGET_GROUP_ARN} is not set`);
+/** The waker's target group on the branch's shard: its config's, else (configs of before shards) shard 0's from the environment. */
+function wakerTargetGroup(config: SleepConfig): string {
+  const arn = config.wakerTargetGroupArn ?? process.env[WakerEnvironment.WAKER_TARGET_GROUP_ARN];
+  if (!arn) throw new Error(`${WakerEnvironment.WAKER_TARGET_GROUP_ARN} is not set, and the sleep config of ${config.stagingName} names no waker target group`);
   return arn;
 }
 
@@ -109,7 +111,7 @@ async function handleRequest(event: ALBEvent): Promise<ALBResult> {
   const config = parseConfig(params.config);
   let state = parseState(params.state, now);
   const client = classifyClient(request);
-  const wakerArn = event.requestContext?.elb?.targetGroupArn ?? wakerTargetGroup();
+  const wakerArn = event.requestContext?.elb?.targetGroupArn ?? wakerTargetGroup(config);
 
   if (client !== 'previewer' && !mayWake(lock(), request)) {
     log('waker request refused: not signed in', { stagingName: name, state: state.state });
@@ -177,8 +179,7 @@ async function runSchedule(event?: unknown): Promise<TickReport | ManualSleepRes
   const request = parseSleeperEvent(event);
   const now = clock.now();
   const p = new BranchStatePaths(prefix());
-  const wakerArn = wakerTargetGroup();
-  if (request.kind !== 'tick') return manual(request.kind, request.stagingName, p, wakerArn, now);
+  if (request.kind !== 'tick') return manual(request.kind, request.stagingName, p, now);
   const configs = [...(await allConfigs(p)).entries()].flatMap(([name, json]) => {
     try {
       return [parseConfig(json)];
@@ -229,6 +230,7 @@ async function runSchedule(event?: unknown): Promise<TickReport | ManualSleepRes
         keepAlive,
         lastRequestMs: result?.lastRequestMs,
       });
+      const wakerArn = wakerTargetGroup(config);
       const needsObservation = state.state !== SleepStates.AWAKE || config.databaseInstanceId !== undefined;
       const observed = needsObservation ? await observe(config, wakerArn) : undefined;
       const decision = decideTick({ config, state, lastActivityMs: activity?.at ?? 0, pin, stackStatus: stack?.StackStatus, databaseStatus: observed?.databaseStatus, nowMs: now });
@@ -262,7 +264,7 @@ export const onSchedule = entry('waker.onSchedule', runSchedule);
  * round does not put the branch straight back to sleep. A sleep is the idle sleep's steps, reason
  * `manual`. Repeating either changes nothing.
  */
-async function manual(action: 'wake' | 'sleep', name: string, p: BranchStatePaths, wakerArn: string, now: number): Promise<ManualSleepResult> {
+async function manual(action: 'wake' | 'sleep', name: string, p: BranchStatePaths, now: number): Promise<ManualSleepResult> {
   const params = await readBranch(p, name);
   if (!params.config) {
     const near = nearMatches(name, [...(await allConfigs(p)).keys()]);
@@ -272,6 +274,7 @@ async function manual(action: 'wake' | 'sleep', name: string, p: BranchStatePath
     );
   }
   const config = parseConfig(params.config);
+  const wakerArn = wakerTargetGroup(config);
   const before = parseState(params.state, now);
   const result = (state: string, changed: boolean, reason: string, extra: Partial<ManualSleepResult> = {}): ManualSleepResult => {
     log('manual ' + action, { stagingName: name, state, changed, reason });
@@ -333,7 +336,7 @@ async function checkComplete(event: IsCompleteRequest): Promise<IsCompleteRespon
   const now = clock.now();
   const state = parseState((await readBranch(p, config.stagingName)).state, now);
   if (state.state === SleepStates.AWAKE) return { IsComplete: true };
-  const wakerArn = wakerTargetGroup();
+  const wakerArn = wakerTargetGroup(config);
   const plan = wakeStep(config, state, await observe(config, wakerArn), now, 'template');
   await apply(config, plan.steps, p, wakerArn);
   log('deploy wake step', { stagingName: config.stagingName, reason: plan.reason, done: plan.done });

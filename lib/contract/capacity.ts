@@ -66,6 +66,69 @@ export const ShardAttributes = {
 } as const;
 
 /**
+ * Target groups shard 0 holds besides the branches': the shared app's, the waker's and the
+ * stagings page's (a Lambda target group).
+ */
+export const SHARED_TARGET_GROUPS_ON_FIRST_SHARD = 3;
+
+/** Hosts shard 0 serves besides the branches (the shared app, the stagings page), each with `rulesPerBranch` rules. */
+export const SHARED_HOSTS_ON_FIRST_SHARD = 2;
+
+/** Target groups every other shard holds besides the branches': its waker's. It serves no host of its own. */
+export const SHARED_TARGET_GROUPS_ON_OTHER_SHARDS = 1;
+
+/**
+ * The most shards one shared staging builds. Their registry (about 700 characters a shard) must
+ * fit the 8 KB of an advanced SSM parameter, and each shard is a load balancer of the Region's 50.
+ */
+export const MAX_SHARDS = 10;
+
+/** How many branch stagings shard `index` holds under the rule quota and the rules a branch host takes. */
+export function branchSlotsOf(index: number, rulesPerBranch: number, rulesPerLoadBalancer: number): number {
+  const first = index === 0;
+  const targetGroups = TARGET_GROUPS_PER_LOAD_BALANCER - (first ? SHARED_TARGET_GROUPS_ON_FIRST_SHARD : SHARED_TARGET_GROUPS_ON_OTHER_SHARDS);
+  const rules = rulesPerLoadBalancer - (first ? SHARED_HOSTS_ON_FIRST_SHARD * rulesPerBranch : 0);
+  return Math.max(0, Math.min(targetGroups, Math.floor(rules / rulesPerBranch)));
+}
+
+/** The load balancers a capacity needs. */
+export interface CapacityPlan {
+  /** How many load balancers (shards). */
+  readonly shards: number;
+  /** Branch slots of each shard, shard 0 first. */
+  readonly slots: number[];
+  /** Branch stagings all shards hold together (at least the branches asked for). */
+  readonly capacity: number;
+}
+
+/**
+ * The fewest shards that hold `maxBranches` branch stagings (pure). `maxBranches` undefined means
+ * one load balancer, as before shards existed. Throws, naming the setting and the fix, when a shard
+ * could hold no branch at all (a rule quota too small for `rulesPerBranch`) or when more than
+ * `MAX_SHARDS` load balancers would be needed.
+ */
+export function planCapacity(maxBranches: number | undefined, rulesPerBranch: number, rulesPerLoadBalancer: number): CapacityPlan {
+  const first = branchSlotsOf(0, rulesPerBranch, rulesPerLoadBalancer);
+  const next = branchSlotsOf(1, rulesPerBranch, rulesPerLoadBalancer);
+  if (first < 1 || next < 1) {
+    throw new Error(
+      `rulesPerLoadBalancer ${rulesPerLoadBalancer} leaves no room for a branch that takes ${rulesPerBranch} listener rules ` +
+        `(shard 0 also serves ${SHARED_HOSTS_ON_FIRST_SHARD} hosts of the shared stack); raise the rule quota in Service Quotas and set rulesPerLoadBalancer to it`,
+    );
+  }
+  const more = maxBranches === undefined ? 0 : Math.max(0, Math.ceil((maxBranches - first) / next));
+  if (more + 1 > MAX_SHARDS) {
+    throw new Error(
+      `maxBranches ${maxBranches} needs ${more + 1} load balancers, more than the ${MAX_SHARDS} one shared staging builds: ` +
+        `at ${rulesPerBranch} listener rule(s) per branch and rulesPerLoadBalancer ${rulesPerLoadBalancer}, ${MAX_SHARDS} hold ${first + (MAX_SHARDS - 1) * next} branches. ` +
+        'Lower maxBranches, or raise the rule quota (Service Quotas, "Rules per Application Load Balancer") and set rulesPerLoadBalancer to it',
+    );
+  }
+  const slots = [first, ...Array.from({ length: more }, () => next)];
+  return { shards: slots.length, slots, capacity: first + more * next };
+}
+
+/**
  * Reads SSM for the capacity readers below: the quota handler's, the CLI's and the stagings page's
  * client behind two calls, so all three read the registry and the slots the same way.
  */

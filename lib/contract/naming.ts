@@ -356,6 +356,11 @@ export class SharedStagingNames {
     return `${this.prefix}-waker`;
   }
 
+  /** The waker's target group on shard `index` (SharedStaging's `maxBranches`): shard 0's is `wakerTargetGroupName`, then `<prefix>-waker-<index>`. */
+  public wakerTargetGroupNameOf(index: number): string {
+    return index === 0 ? this.wakerTargetGroupName : `${this.wakerTargetGroupName}-${index}`;
+  }
+
   /** SSM parameters the shared staging publishes: `<parameterPrefix>/shared/*`. */
   public parameterPath(parameterPrefix: string = `/${this.prefix}`): string {
     return `${parameterPrefix}/${SHARED}`;

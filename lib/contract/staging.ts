@@ -58,6 +58,10 @@ export class FeatureOutputs {
 export class SharedStackOutputs {
   /** The cdk-multi-staging version that last deployed the shared stack (`staging doctor` compares it with the installed one). */
   public static readonly LIBRARY_VERSION = 'SharedStagingLibraryVersion';
+  /** How many branch stagings the shared staging's load balancers hold (`SharedStaging.capacity`), for `staging list` and the stagings page. */
+  public static readonly CAPACITY = 'SharedStagingCapacity';
+  /** How many load balancers (shards) hold them (`SharedStaging.shardCount`), for `staging cost`. */
+  public static readonly SHARD_COUNT = 'SharedStagingShardCount';
 }
 
 /** SSM parameter names below the shared staging's parameter prefix (e.g. `/staging`). */

@@ -6,6 +6,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct, IConstruct } from 'constructs';
 import { FeatureOutputs, ProviderNames, Streams } from '../contract/staging';
 import { StagingNames } from '../contract/naming';
+import { ShardAttributes } from '../contract/capacity';
 import { ListenerRuleResourceProperties, ReleaseResourceProperties, ResourceTypes, SleepResourceProperties, StagingQuotaResourceProperties } from '../contract/providers';
 import { PROVIDER_SERVICE_TIMEOUT } from './timeouts';
 import type { BranchStagingProps } from '../feature-staging-lite';
@@ -44,8 +45,8 @@ const MAX_SLEEP_AFTER = Duration.days(30);
 const BRANCH_DEFAULTS = { cpu: 256, memoryLimitMiB: 512, desiredCount: 1 } as const;
 
 /**
- * A branch's services on the shared cluster, its host rule on the shared listener, its DNS name
- * and its quota check. Shared by FeatureStagingLite and FeatureStaging (`scope`).
+ * A branch's services on the shared cluster, its host rule on its shard's listener, its DNS name
+ * and its quota check (which places it on a shard). Shared by FeatureStagingLite and FeatureStaging (`scope`).
  *
  * What is stack-wide (the stack's tags, its outputs, the quota ordering of every resource in it
  * and the kind lock) is the `BranchStagingStack`'s: this hands it over. In any other stack it
@@ -62,7 +63,10 @@ export class BranchServices extends Construct {
   public readonly release?: CustomResource;
   /** Records what the sleeper may scale and route; a deploy wakes a sleeping branch (docs/sleep.md). */
   public readonly sleep: CustomResource;
-  /** The cap check (`SharedStagingProps.maxStagings`): every other resource of the stack depends on it. */
+  /**
+   * The cap check (`SharedStagingProps.maxStagings`) and the branch's place on a shard (its
+   * attributes are `ShardAttributes`): every other resource of the stack depends on it.
+   */
   public readonly quota: CustomResource;
 
   constructor(scope: Construct, id: string, props: BranchServicesProps) {
@@ -70,6 +74,9 @@ export class BranchServices extends Construct {
     const { names, shared } = props;
     const sleepMinutes = validateSleep(props);
     this.quota = quotaResource(this, props);
+    // The shard the quota placed the branch on (lib/contract/capacity.ts): its listener, load
+    // balancer and waker target group, rather than the shared parameters of shard 0.
+    const shard = (attribute: string) => this.quota.getAttString(attribute);
 
     this.hostName = names.hostName(shared.domainName);
     this.url = `https://${this.hostName}`;
@@ -117,22 +124,23 @@ export class BranchServices extends Construct {
       resourceType: ResourceTypes.LISTENER_RULE,
       serviceTimeout: PROVIDER_SERVICE_TIMEOUT,
       properties: {
-        ListenerArn: shared.listenerArn,
+        ListenerArn: shard(ShardAttributes.LISTENER_ARN),
         HostHeader: this.hostName,
         TargetGroupArn: this.services.targetGroup.targetGroupArn,
+        WakerTargetGroupArn: shard(ShardAttributes.WAKER_TARGET_GROUP_ARN),
         Tags: Object.entries(stagingTags(props.kind, names)).map(([Key, Value]) => ({ Key, Value })),
       } satisfies ListenerRuleResourceProperties,
     });
     // ECS refuses a service whose target group is not yet behind a listener.
     this.services.webService.node.addDependency(this.listenerRule);
 
-    this.sleep = this.sleepResource(props, sleepMinutes);
+    this.sleep = this.sleepResource(props, sleepMinutes, shard);
 
     this.record = new route53.ARecord(this, 'Record', {
       zone: shared.hostedZone,
       recordName: `${this.hostName}.`,
       target: route53.RecordTarget.fromAlias({
-        bind: () => ({ dnsName: shared.loadBalancerDnsName, hostedZoneId: shared.loadBalancerCanonicalHostedZoneId }),
+        bind: () => ({ dnsName: shard(ShardAttributes.LOAD_BALANCER_DNS_NAME), hostedZoneId: shard(ShardAttributes.CANONICAL_HOSTED_ZONE_ID) }),
       }),
     });
 
@@ -150,8 +158,8 @@ export class BranchServices extends Construct {
         },
         {
           name: FeatureOutputs.LOAD_BALANCER_FULL_NAME,
-          value: shared.loadBalancerFullName,
-          description: 'CloudWatch dimension of the shared load balancer (read by the sweeper)',
+          value: shard(ShardAttributes.LOAD_BALANCER_FULL_NAME),
+          description: "CloudWatch dimension of the branch's load balancer (its shard; read by the sweeper)",
         },
         {
           name: FeatureOutputs.CONSOLE_COMMAND,
@@ -208,7 +216,7 @@ export class BranchServices extends Construct {
    * services keep their desiredCount in the template: a deploy that updates a sleeping service
    * starts it, and this resource then moves the rule back once a web target is healthy.
    */
-  private sleepResource(props: BranchServicesProps, minutes: { sleepAfter: number; stopDatabaseAfter: number }): CustomResource {
+  private sleepResource(props: BranchServicesProps, minutes: { sleepAfter: number; stopDatabaseAfter: number }, shard: (attribute: string) => string): CustomResource {
     const services = this.services.allServices;
     const schedules = this.services.node.findAll().filter((c): c is scheduler.Schedule => c instanceof scheduler.Schedule);
     const resource = new CustomResource(this, 'Sleep', {
@@ -224,7 +232,8 @@ export class BranchServices extends Construct {
         Services: services.map((s) => ({ Name: s.serviceName, DesiredCount: String((s.node.defaultChild as ecs.CfnService).desiredCount ?? 1) })),
         TargetGroupArn: this.services.targetGroup.targetGroupArn,
         TargetGroupFullName: this.services.targetGroup.targetGroupFullName,
-        LoadBalancerFullName: props.shared.loadBalancerFullName,
+        LoadBalancerFullName: shard(ShardAttributes.LOAD_BALANCER_FULL_NAME),
+        WakerTargetGroupArn: shard(ShardAttributes.WAKER_TARGET_GROUP_ARN),
         RuleArn: this.listenerRule.ref,
         // Every rule of the host whose forward follows sleep (the lock's companions too).
         FlipRuleArns: this.listenerRule.getAttString('FlipRuleArns'),

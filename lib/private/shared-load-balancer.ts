@@ -6,29 +6,38 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
-/** The one load balancer of the staging system. */
+/** Shard 0, the load balancer of the shared app, the waker and the stagings page. */
 export interface SharedLoadBalancer {
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   readonly listener: elbv2.ApplicationListener;
   readonly certificate: acm.Certificate;
+  /** Adds shards 1 to `count - 1` and answers every shard, shard 0 first. */
+  withShards(count: number): LoadBalancerShard[];
 }
 
-/** HTTPS with a wildcard certificate; HTTP only redirects. The load balancer reaches workloads. */
+/** One load balancer and its HTTPS listener. */
+export interface LoadBalancerShard {
+  readonly index: number;
+  readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  readonly listener: elbv2.ApplicationListener;
+}
+
+/**
+ * HTTPS with a wildcard certificate; HTTP only redirects. The load balancers reach workloads.
+ * Shard 0 keeps the construct ids of the one load balancer before shards (no replacement on
+ * upgrade); shard n > 0 lives in `Shard<n>` with the same security group (so the workloads'
+ * ingress stays one rule), certificate, 404 default and access-log bucket (prefix `alb-shard<n>`).
+ */
 export function sharedLoadBalancer(
   scope: Construct,
   props: { vpc: ec2.IVpc; workloadSecurityGroup: ec2.SecurityGroup; domainName: string; hostedZone: route53.IHostedZone },
 ): SharedLoadBalancer {
   const logBucket = newLogBucket(scope);
-  const loadBalancer = new elbv2.ApplicationLoadBalancer(scope, 'LoadBalancer', {
-    vpc: props.vpc,
-    internetFacing: true,
-    vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
-    dropInvalidHeaderFields: true,
-  });
-  loadBalancer.logAccessLogs(logBucket, 'alb');
-  Validations.of(loadBalancer.node.findChild('SecurityGroup')).acknowledge({
+  const loadBalancer = newLoadBalancer(scope, 0, props.vpc, logBucket);
+  const securityGroup = loadBalancer.connections.securityGroups[0];
+  Validations.of(securityGroup).acknowledge({
     id: 'AwsSolutions-EC23',
-    reason: 'The staging load balancer is the one public entry point: 443 for HTTPS and 80 only to redirect to HTTPS.',
+    reason: 'The staging load balancers are the one public entry point: 443 for HTTPS and 80 only to redirect to HTTPS.',
   });
   props.workloadSecurityGroup.connections.allowFrom(loadBalancer, ec2.Port.allTcp(), 'Load balancer to app tasks');
 
@@ -36,6 +45,30 @@ export function sharedLoadBalancer(
     domainName: `*.${props.domainName}`,
     validation: acm.CertificateValidation.fromDns(props.hostedZone),
   });
+  const listener = addListeners(loadBalancer, certificate);
+  const withShards = (count: number): LoadBalancerShard[] => [
+    { index: 0, loadBalancer, listener },
+    ...Array.from({ length: count - 1 }, (_, i) => {
+      const shard = newLoadBalancer(new Construct(scope, `Shard${i + 1}`), i + 1, props.vpc, logBucket, securityGroup);
+      return { index: i + 1, loadBalancer: shard, listener: addListeners(shard, certificate) };
+    }),
+  ];
+  return { loadBalancer, listener, certificate, withShards };
+}
+
+function newLoadBalancer(scope: Construct, index: number, vpc: ec2.IVpc, logBucket: s3.IBucket, securityGroup?: ec2.ISecurityGroup): elbv2.ApplicationLoadBalancer {
+  const loadBalancer = new elbv2.ApplicationLoadBalancer(scope, 'LoadBalancer', {
+    vpc,
+    internetFacing: true,
+    vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+    dropInvalidHeaderFields: true,
+    securityGroup,
+  });
+  loadBalancer.logAccessLogs(logBucket, index === 0 ? 'alb' : `alb-shard${index}`);
+  return loadBalancer;
+}
+
+function addListeners(loadBalancer: elbv2.ApplicationLoadBalancer, certificate: acm.ICertificate): elbv2.ApplicationListener {
   const listener = loadBalancer.addListener('Https', {
     port: 443,
     protocol: elbv2.ApplicationProtocol.HTTPS,
@@ -47,7 +80,7 @@ export function sharedLoadBalancer(
     }),
   });
   loadBalancer.addRedirect({ sourcePort: 80, targetPort: 443 });
-  return { loadBalancer, listener, certificate };
+  return listener;
 }
 
 function newLogBucket(scope: Construct): s3.Bucket {

@@ -25,6 +25,10 @@ export class SharedOutputs {
   public static readonly SWEEPER_DRY_RUN_COMMAND = 'SweeperDryRunCommand';
   /** The cdk-multi-staging version that deployed the stack: `staging doctor` reports drift from the installed one. */
   public static readonly LIBRARY_VERSION = SharedStackOutputs.LIBRARY_VERSION;
+  /** How many branch stagings the load balancers hold. */
+  public static readonly CAPACITY = SharedStackOutputs.CAPACITY;
+  /** How many load balancers (shards) hold them. */
+  public static readonly SHARD_COUNT = SharedStackOutputs.SHARD_COUNT;
 }
 
 /** The shared staging's outputs, for its `SharedStagingStack` to add (no exports: nothing may import them). */
@@ -38,6 +42,12 @@ export function sharedOutputs(shared: SharedStaging): StackOutput[] {
       value: libraryVersion(),
       description: 'The cdk-multi-staging version that deployed this stack; `staging doctor` compares it with the installed one',
     },
+    {
+      name: SharedOutputs.CAPACITY,
+      value: String(shared.capacity),
+      description: `Branch stagings the load balancers hold (${shared.shardSlots.join(' + ')} on ${shared.shardCount} shard(s)); raise maxBranches to grow`,
+    },
+    { name: SharedOutputs.SHARD_COUNT, value: String(shared.shardCount), description: 'Load balancers (shards) that hold the branch stagings' },
     {
       name: SharedOutputs.SLEEPER_FUNCTION_NAME,
       value: shared.sleeper.sleeperFunction.functionName,

@@ -11,9 +11,12 @@ import { ProviderDefinition } from './provider-definition';
 
 /** Properties of `listenerPriorityProvider`. */
 export interface ListenerPriorityProviderProps {
-  /** The shared HTTPS listener. */
-  readonly listener: elbv2.IApplicationListener;
-  /** The shared waker's Lambda target group: branch rules forward to it with weight 0 while awake. */
+  /** The shared HTTPS listeners, one per shard (shard 0 first): each branch rule goes on its shard's. */
+  readonly listeners: elbv2.IApplicationListener[];
+  /**
+   * Shard 0's waker target group, for branch rules whose properties name none (branches deployed
+   * before shards): they forward to it with weight 0 while awake.
+   */
   readonly wakerTargetGroupArn: string;
   /** The staging system's prefix. */
   readonly prefix: string;
@@ -21,14 +24,17 @@ export interface ListenerPriorityProviderProps {
   readonly access: BoundAccess;
 }
 
-/** Branch host rules on the shared listener, with priorities allocated without collisions. */
+/** Branch host rules on the shared listeners, with priorities allocated without collisions. */
 export function listenerPriorityProvider(props: ListenerPriorityProviderProps): ProviderDefinition {
-  const listenerArn = props.listener.listenerArn;
+  const listenerArns = props.listeners.map((l) => l.listenerArn);
   const reasons = new ReasonedResources();
-  const rulesOfListener: [string, string] = [
-    new StagingArns(props.listener, props.prefix).listenerRules(listenerArn),
-    'Rule changes are limited to the rules of the one shared listener (whose rule ids are assigned by AWS) that carry the feature tags, and to tagging the rule CreateRule makes.',
-  ];
+  const arns = new StagingArns(props.listeners[0], props.prefix);
+  const rulesOfListeners = reasons.scope(
+    ...listenerArns.map((arn): [string, string] => [
+      arns.listenerRules(arn),
+      'Rule changes are limited to the rules of the shared listeners, one per shard (whose rule ids are assigned by AWS), that carry the feature tags, and to tagging the rule CreateRule makes.',
+    ]),
+  );
   return {
     name: ProviderNames.LISTENER_PRIORITY,
     options: {
@@ -40,12 +46,12 @@ export function listenerPriorityProvider(props: ListenerPriorityProviderProps): 
         new iam.PolicyStatement({ actions: ['elasticloadbalancing:DescribeRules'], resources: reasons.scope(['*', 'DescribeRules supports no resource-level permissions.']) }),
         new iam.PolicyStatement({
           actions: ['elasticloadbalancing:CreateRule'],
-          resources: [listenerArn, ...reasons.scope(rulesOfListener)],
+          resources: [...listenerArns, ...rulesOfListeners],
         }),
         // The tags CreateRule puts on the new rule (they are authorized as AddTags on it).
         new iam.PolicyStatement({
           actions: ['elasticloadbalancing:AddTags'],
-          resources: reasons.scope(rulesOfListener),
+          resources: rulesOfListeners,
           conditions: { StringEquals: { 'elasticloadbalancing:CreateAction': 'CreateRule' } },
         }),
         // Branch rules are created with the branch's staging tags (lib/private/branch-services.ts);
@@ -58,7 +64,7 @@ export function listenerPriorityProvider(props: ListenerPriorityProviderProps): 
             'elasticloadbalancing:AddTags',
             'elasticloadbalancing:RemoveTags',
           ],
-          resources: reasons.scope(rulesOfListener),
+          resources: rulesOfListeners,
           conditions: { StringEquals: { [`aws:ResourceTag/${TagKeys.KIND}`]: [...FEATURE_KINDS], [`aws:ResourceTag/${TagKeys.PREFIX}`]: props.prefix } },
         }),
         // Reading the lock's secrets and, with Cognito, each host's app client.

@@ -16,13 +16,13 @@ export interface SleepScope {
   readonly parameterPrefix: string;
   /** Name of the shared cluster. */
   readonly clusterName: string;
-  /** ARN of the shared HTTPS listener. */
-  readonly listenerArn: string;
+  /** ARNs of the shared HTTPS listeners, one per shard (shard 0 first). */
+  readonly listenerArns: string[];
 }
 
 /**
  * What waking and sleeping a branch needs, scoped by name and tag: its services on the one cluster,
- * the rules of the one listener, its `<prefix>-*` schedules and database, and its parameters.
+ * the rules of the shard listeners, its `<prefix>-*` schedules and database, and its parameters.
  * Shared by the waker provider, the waker target and the sleeper (lib/staging-sleeper.ts).
  * `reasons` collects why each wildcard resource (but the parameters', see `SLEEP_WILDCARDS`) is
  * scoped as it is, for `acknowledgeResources`.
@@ -32,7 +32,7 @@ export function sleepPolicies(stack: Stack, scope: SleepScope, reasons: Reasoned
   const tagRequired = 'They must also carry the feature tag.';
   const tagged = (key: string) => ({ StringEquals: { [key]: [...FEATURE_KINDS] } });
   const parameter = (name: string) => parameterArn(stack, name);
-  const listenerRules = arns.listenerRules(scope.listenerArn);
+  const listenerRules = scope.listenerArns.map((arn) => arns.listenerRules(arn));
   const state = new BranchStatePaths(scope.parameterPrefix);
   return [
     new iam.PolicyStatement({
@@ -50,7 +50,7 @@ export function sleepPolicies(stack: Stack, scope: SleepScope, reasons: Reasoned
     new iam.PolicyStatement({
       sid: 'MoveBranchRules',
       actions: ['elasticloadbalancing:ModifyRule'],
-      resources: reasons.scope([listenerRules, `Rules of the one shared listener only (rule ids are assigned by AWS). ${tagRequired}`]),
+      resources: reasons.scope(...listenerRules.map((rules): [string, string] => [rules, `Rules of the shared listeners only, one per shard (rule ids are assigned by AWS). ${tagRequired}`])),
       conditions: tagged(`aws:ResourceTag/${TagKeys.KIND}`),
     }),
     new iam.PolicyStatement({

@@ -85,7 +85,7 @@ describe('staging cost, offline, from the ready-made app', () => {
     const nat = s.lines.find((l: any) => l.item.includes('NATGateway'));
     expect(nat.awakePerDay).toBeCloseTo(0.048 * 24, 4);
     const alb = s.lines.find((l: any) => l.category === 'load balancer');
-    expect(alb.awakePerDay).toBeCloseTo((0.0252 + 2 * 0.005) * 24, 4);
+    expect(alb.awakePerDay).toBeCloseTo((0.0252 + 0.1 * 0.008 + 2 * 0.005) * 24, 4);
     const db = s.lines.find((l: any) => l.item === 'StagingDatabaseEB5A8A27');
     expect(db.awakePerDay).toBeCloseTo(0.068 * 24, 4);
     expect(s.perBranchPerDay).toBeCloseTo(s.perDay / 4, 3); // both printed to the tenth of a cent

@@ -863,6 +863,34 @@ describe('with the shared waker (sleep)', () => {
     expect(elbMock.commandCalls(CreateRuleCommand)).toHaveLength(0);
     expect(alb.find(rule.RuleArn!)!.rule.Actions).toEqual(weighted(TG, 'waker'));
   });
+
+  describe('a branch on another shard (WakerTargetGroupArn names its shard\'s waker)', () => {
+    const SHARD_LISTENER = LISTENER.replace('/app/staging/', '/app/staging-shard2/');
+    const SHARD_WAKER = WAKER.replace('staging-waker/', 'staging-waker-2/');
+    const onShard = { ...baseProps, ListenerArn: SHARD_LISTENER, WakerTargetGroupArn: SHARD_WAKER };
+    const toShardWaker = (tg: string, to: 'branch' | 'waker') => [
+      { Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: tg, Weight: to === 'branch' ? 1 : 0 }, { TargetGroupArn: SHARD_WAKER, Weight: to === 'waker' ? 1 : 0 }] } },
+    ];
+
+    test('Create writes the rule on the shard\'s listener, forwarding to the shard\'s waker, never to shard 0\'s', async () => {
+      new FakeAlb(SHARD_LISTENER).install();
+      await run(event('Create', onShard));
+      const input = elbMock.commandCalls(CreateRuleCommand)[0].args[0].input;
+      expect([input.ListenerArn, input.Actions]).toEqual([SHARD_LISTENER, toShardWaker(TG, 'branch')]);
+    });
+
+    test('Update of a sleeping branch on the shard sees it on its waker and keeps it there', async () => {
+      const alb = new FakeAlb(SHARD_LISTENER).install();
+      const rule = alb.add(SHARD_LISTENER, 5, HOST, TG, { Actions: toShardWaker(TG, 'waker') as Rule['Actions'] });
+      await run(event('Update', { ...onShard, TargetGroupArn: OTHER_TG }, { PhysicalResourceId: rule.RuleArn, OldResourceProperties: onShard }));
+      expect(alb.find(rule.RuleArn!)!.rule.Actions).toEqual(toShardWaker(OTHER_TG, 'waker'));
+    });
+
+    test('fails on a WakerTargetGroupArn that is not a target group, naming it', async () => {
+      new FakeAlb(SHARD_LISTENER).install();
+      await expect(run(event('Create', { ...onShard, WakerTargetGroupArn: 'staging-waker-2' }))).rejects.toThrow(/WakerTargetGroupArn 'staging-waker-2' is not the ARN of a target group/);
+    });
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -341,7 +341,7 @@ describe('Create: the claim', () => {
     const error = await failure(onEvent(event('Create')));
     expect(error.message).toBe(
       'The staging capacity is reached: its 2 load balancer(s) hold 6 branch stagings (shard 0: 3 of 3, shard 1: 3 of 3) and 6 slots are in use. ' +
-      'Nothing of this branch was created. Raise maxBranches on SharedStaging and deploy the shared stack: each more load balancer holds up to 3 branches ' +
+      'Nothing of this branch was created. Raise maxBranches on SharedStaging (staging.maxBranches in the ready-made app) and deploy the shared stack: each more load balancer holds up to 3 branches ' +
       '(1 listener rules each, of 100 rules per load balancer) and costs about $24 a month. ' +
       'With a higher quota of "Rules per Application Load Balancer" (Service Quotas), set rulesPerLoadBalancer to it and each holds more, up to its 100 target groups. ' +
       'Or free one with `npx staging list` and `npx staging destroy <branch>`.',

@@ -368,6 +368,16 @@ describe('decide: the plan', () => {
     expect(deleteFailedStacks(config, { ...obs, stacks: [stack({ name: 'stuck', status: 'DELETE_FAILED' }), ...obs.stacks] }).map((s) => s.stagingName)).toEqual(['stuck']);
   });
 
+  test('requestQueries reads each staging\'s requests on its own shard\'s load balancer (its stack output)', () => {
+    const onShard = (name: string, loadBalancer: string): RawStack => {
+      const raw = stack({ name });
+      return { ...raw, Outputs: raw.Outputs!.map((o) => (o.OutputKey === 'StagingLoadBalancerFullName' ? { ...o, OutputValue: loadBalancer } : o)) };
+    };
+    const shards = ['app/staging-shared/0123456789abcdef', 'app/stagi-LoadB-Shard1/1111111111111111', 'app/stagi-LoadB-Shard5/5555555555555555'];
+    const obs: Observation = { nowMs: NOW, stacks: shards.map((lb, i) => onShard(`s${i}`, lb)), pins: [], keepAlives: [], state: [] };
+    expect(requestQueries(config, obs).map((q) => [q.targetGroup, q.loadBalancer])).toEqual(shards.map((lb, i) => [`targetgroup/staging-s${i}/0123456789abcdef`, lb]));
+  });
+
   test('pure: the same observation gives the same plan, and the observation is not changed', () => {
     const obs = observe({ state: [warning(DEADLINE, DAY), deleting(1, HOUR)], expected: { reason: /./ } });
     const frozen = deepFreeze(obs);

@@ -476,6 +476,58 @@ describe('deploys (Custom::StagingSleep)', () => {
   });
 });
 
+describe('stagings on several shards (each names its shard\'s waker target group)', () => {
+  const SHARD_WAKER_TG = `arn:aws:elasticloadbalancing:eu-west-1:${ACCOUNT}:targetgroup/staging-waker-2/fedcba9876543210`;
+  const SHARD_LB = 'app/stagi-LoadB-Shard2/fedcba9876543210';
+  const SHARD_PROPERTIES = { ...PROPERTIES, WakerTargetGroupArn: SHARD_WAKER_TG, LoadBalancerFullName: SHARD_LB };
+
+  beforeEach(() => {
+    world = new World({ wakerTargetGroupArn: SHARD_WAKER_TG, loadBalancerFullName: SHARD_LB });
+    world.weights = { [BRANCH_TG]: 1, [SHARD_WAKER_TG]: 0 };
+    world.install();
+  });
+
+  test('the sleeper sends an idle branch to its own shard\'s waker, reading its requests on its own load balancer', async () => {
+    world.put(`${PREFIX}/sleep/${NAME}`, JSON.stringify({ state: 'awake', since: new Date(NOW - 5 * HOUR).toISOString() }));
+    const report = await onSchedule();
+    expect(report.decisions).toEqual([expect.objectContaining({ stagingName: NAME, action: 'sleep' })]);
+    // Shard 0's waker (the environment) is never named in the rule.
+    expect(world.weights).toEqual({ [BRANCH_TG]: 0, [SHARD_WAKER_TG]: 1 });
+    const queries = cw.commandCalls(GetMetricDataCommand).flatMap((c) => c.args[0].input.MetricDataQueries ?? []);
+    const dimensions = queries.flatMap((q) => q.MetricStat?.Metric?.Dimensions ?? []).filter((d) => d.Name === 'LoadBalancer');
+    expect(dimensions.map((d) => d.Value)).toEqual(expect.arrayContaining([SHARD_LB]));
+    expect(dimensions.map((d) => d.Value)).not.toContain(PROPERTIES.LoadBalancerFullName);
+  });
+
+  test('a deploy of a sleeping branch records its shard\'s waker and moves the rule back from it', async () => {
+    world.asleep();
+    world.weights = { [BRANCH_TG]: 0, [SHARD_WAKER_TG]: 1 };
+    const event = { ...cfnEvent('Update'), ResourceProperties: SHARD_PROPERTIES, OldResourceProperties: SHARD_PROPERTIES };
+    const out = await onEvent(event);
+    expect(JSON.parse(world.params.get(`${PREFIX}/sleep-config/${NAME}`)!.value)).toMatchObject({ wakerTargetGroupArn: SHARD_WAKER_TG, loadBalancerFullName: SHARD_LB });
+    world.healthy = 1;
+    await isComplete({ ...event, ...out });
+    expect(await isComplete({ ...event, ...out })).toEqual({ IsComplete: true });
+    expect(world.weights).toEqual({ [BRANCH_TG]: 1, [SHARD_WAKER_TG]: 0 });
+  });
+
+  test('`staging sleep` of a branch on shard 2 flips to shard 2\'s waker', async () => {
+    world.put(`${PREFIX}/sleep/${NAME}`, JSON.stringify({ state: 'awake', since: new Date(NOW - 5 * HOUR).toISOString() }));
+    await onSchedule({ sleep: NAME });
+    expect(world.weights).toEqual({ [BRANCH_TG]: 0, [SHARD_WAKER_TG]: 1 });
+  });
+
+  test('a config of before shards (no waker target group) still uses shard 0\'s, from the environment', async () => {
+    world = new World();
+    world.install();
+    world.put(`${PREFIX}/sleep/${NAME}`, JSON.stringify({ state: 'awake', since: new Date(NOW - 5 * HOUR).toISOString() }));
+    await onSchedule({ sleep: NAME });
+    expect(world.weights).toEqual({ [BRANCH_TG]: 0, [WAKER_TG]: 1 });
+    delete process.env.WAKER_TARGET_GROUP_ARN;
+    await expect(onSchedule({ wake: NAME })).rejects.toThrow(/WAKER_TARGET_GROUP_ARN is not set, and the sleep config of feature-new-cool-page-1a2b3c4d names no waker target group/);
+  });
+});
+
 describe('the branch database', () => {
   const withDb = { databaseInstanceId: DB, stopDatabaseAfterMinutes: 240 };
 

@@ -21,7 +21,7 @@ describe('listener-priority provider', () => {
     providerStatements: [new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [tokenSecret] })],
     lockHost: () => undefined,
   };
-  const definition = listenerPriorityProvider({ listener, prefix: 'staging', wakerTargetGroupArn: WAKER, access: lock });
+  const definition = listenerPriorityProvider({ listeners: [listener], prefix: 'staging', wakerTargetGroupArn: WAKER, access: lock });
   const statements = statementsOf(stack, definition);
 
   test('runs the listener-priority handler under its ProviderNames name', () => {

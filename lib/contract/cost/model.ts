@@ -12,6 +12,27 @@ import { SleepResourceType } from '../providers/waker';
 export const HOURS_PER_DAY = 24;
 export const DAYS_PER_MONTH = 30.42;
 
+/**
+ * The LCUs an Application Load Balancer of a quiet staging is billed per hour before real traffic
+ * (an assumption: a few visitors' TLS connections and rule evaluations; health checks are free).
+ * Each shard of the capacity (lib/contract/capacity.ts) costs its hours, this and 2 public IPv4.
+ */
+export const BASELINE_LCU_PER_LOAD_BALANCER = 0.1;
+
+/** A load balancer's hour before traffic: the ALB hour, the LCU baseline and its public IPv4 addresses. */
+function loadBalancerHour(alb: Price, lcu: Price, ip: Price, publicIps: number): number {
+  return alb.usd + BASELINE_LCU_PER_LOAD_BALANCER * lcu.usd + publicIps * ip.usd;
+}
+
+/**
+ * What one shard of the capacity (an internet-facing ALB in 2 AZs) costs a month in `region`
+ * before traffic, or undefined without prices for the region.
+ */
+export function shardPerMonth(region: string): number | undefined {
+  const p = PRICES[region];
+  return p ? loadBalancerHour(p.albHour, p.albLcuHour, p.publicIpv4Hour, 2) * HOURS_PER_DAY * DAYS_PER_MONTH : undefined;
+}
+
 export type Category = 'compute' | 'jobs' | 'database' | 'cache' | 'secrets' | 'logs' | 'network' | 'load balancer';
 
 export interface CostLine {
@@ -215,9 +236,9 @@ export function priceTemplate(template: any, region: string, assumptions: CostAs
       case 'AWS::ElasticLoadBalancingV2::LoadBalancer': {
         if (props.Type && props.Type !== 'application') break;
         const publicIps = props.Scheme === 'internal' ? 0 : Array.isArray(props.Subnets) ? props.Subnets.length : 2;
-        add('load balancer', id, `ALB hours + ${publicIps} public IPv4 (LCUs by traffic, not counted)`,
-          [price('ALB hours', (x) => x.albHour), price('public IPv4 addresses', (x) => x.publicIpv4Hour)], 'ALB hours',
-          (alb, ip) => (alb.usd + publicIps * ip.usd) * HOURS_PER_DAY, 1);
+        add('load balancer', id, `ALB hours + ${BASELINE_LCU_PER_LOAD_BALANCER} LCU + ${publicIps} public IPv4 (more LCUs by traffic)`,
+          [price('ALB hours', (x) => x.albHour), price('ALB LCU-hours', (x) => x.albLcuHour), price('public IPv4 addresses', (x) => x.publicIpv4Hour)], 'ALB hours',
+          (alb, lcu, ip) => loadBalancerHour(alb, lcu, ip, publicIps) * HOURS_PER_DAY, 1);
         break;
       }
       case 'AWS::EC2::NatGateway':

@@ -16,6 +16,12 @@ export interface ListenerRuleResourceProperties {
   readonly ListenerArn: string;
   readonly HostHeader: string;
   readonly TargetGroupArn: string;
+  /**
+   * The waker's target group on the branch's shard (`ShardAttributes.WAKER_TARGET_GROUP_ARN`): the
+   * rule forwards to it with weight 0 while awake. Absent (branches deployed before shards): the
+   * provider's `WAKER_TARGET_GROUP_ARN`, shard 0's.
+   */
+  readonly WakerTargetGroupArn?: string;
   readonly MinPriority?: number | string;
   readonly MaxPriority?: number | string;
   readonly Tags?: WireTag[];
@@ -60,6 +66,8 @@ export interface ListenerRuleRequest {
   readonly listenerArn: string;
   readonly host: string;
   readonly targetGroupArn: string;
+  /** The waker's target group on the branch's shard, when the resource names it. */
+  readonly wakerTargetGroupArn?: string;
   readonly minPriority: number;
   readonly maxPriority: number;
   readonly tags: WireTag[];
@@ -75,7 +83,7 @@ export function parseProperties(p: Wire<ListenerRuleResourceProperties>): Listen
     problems.push(
       `ListenerArn '${listenerArn}' is not the ARN of an Application Load Balancer listener ` +
         `(arn:aws:elasticloadbalancing:<region>:<account>:listener/app/<name>/<id>/<id>); ` +
-        `check the SSM parameter '${SharedParameterNames.LISTENER_ARN}' of the shared staging`,
+        `it is the listener of the branch's shard, the ListenerArn of its Custom::StagingQuota (shard 0's is the SSM parameter '${SharedParameterNames.LISTENER_ARN}' of the shared staging)`,
     );
   }
   if (host.length > 128 || !/^[A-Za-z0-9.*?-]+$/.test(host)) {
@@ -86,6 +94,10 @@ export function parseProperties(p: Wire<ListenerRuleResourceProperties>): Listen
   if (!targetGroupArn.includes(':targetgroup/')) {
     problems.push(`TargetGroupArn '${targetGroupArn}' is not the ARN of a target group`);
   }
+  const wakerTargetGroupArn = p.WakerTargetGroupArn ? String(p.WakerTargetGroupArn).trim() : undefined;
+  if (wakerTargetGroupArn && !wakerTargetGroupArn.includes(':targetgroup/')) {
+    problems.push(`WakerTargetGroupArn '${wakerTargetGroupArn}' is not the ARN of a target group`);
+  }
   const minPriority = parsePriority(p, 'MinPriority', 1, problems);
   const maxPriority = parsePriority(p, 'MaxPriority', MAX_BRANCH_PRIORITY, problems);
   if (minPriority > maxPriority) {
@@ -95,7 +107,7 @@ export function parseProperties(p: Wire<ListenerRuleResourceProperties>): Listen
   if (problems.length > 0) {
     throw new Error(`Invalid properties of the listener-priority custom resource: ${problems.join('; ')}`);
   }
-  return { listenerArn, host, targetGroupArn, minPriority, maxPriority, tags };
+  return { listenerArn, host, targetGroupArn, wakerTargetGroupArn, minPriority, maxPriority, tags };
 }
 
 function parsePriority(p: Wire<ListenerRuleResourceProperties>, name: 'MinPriority' | 'MaxPriority', fallback: number, problems: string[]): number {

@@ -36,6 +36,8 @@ export interface SleepResourceProperties {
   readonly TargetGroupArn: string;
   readonly TargetGroupFullName?: string;
   readonly LoadBalancerFullName?: string;
+  /** The waker's target group on the branch's shard; absent (branches deployed before shards): shard 0's, the provider's `WAKER_TARGET_GROUP_ARN`. */
+  readonly WakerTargetGroupArn?: string;
   readonly RuleArn: string;
   /** Every rule of the host that follows its sleep, comma-separated (listener-priority's FlipRuleArns). */
   readonly FlipRuleArns?: string;
@@ -80,6 +82,8 @@ export interface SleepConfig {
   readonly targetGroupArn: string;
   readonly targetGroupFullName: string;
   readonly loadBalancerFullName: string;
+  /** The waker's target group on the branch's shard. Configs of branches deployed before shards have none: shard 0's. */
+  readonly wakerTargetGroupArn?: string;
   readonly ruleArn: string;
   /**
    * Every rule of the host whose forward follows the branch's sleep (the primary first, then the
@@ -117,6 +121,7 @@ export function parseProperties(p: Wire<SleepResourceProperties>): SleepConfig {
     targetGroupArn: requiredProperty(p, 'TargetGroupArn'),
     targetGroupFullName: String(p.TargetGroupFullName ?? ''),
     loadBalancerFullName: String(p.LoadBalancerFullName ?? ''),
+    wakerTargetGroupArn: p.WakerTargetGroupArn ? String(p.WakerTargetGroupArn) : undefined,
     ruleArn: requiredProperty(p, 'RuleArn'),
     flipRuleArns: p.FlipRuleArns ? String(p.FlipRuleArns).split(',').map((a) => a.trim()).filter(Boolean) : undefined,
     schedules: (Array.isArray(p.Schedules) ? p.Schedules : []).map(String),
