@@ -1,7 +1,8 @@
 /** Finding the branch stagings of one prefix, their shared stack, pins, keep-alives and sleep states. */
 import { DescribeStacksCommand, Stack, paginateDescribeStacks } from '@aws-sdk/client-cloudformation';
-import { paginateGetParametersByPath } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
 import { BranchParameter } from '../lib/contract/branch-state';
+import { CapacityInUse, readCapacity } from '../lib/contract/capacity';
 import { SharedStagingNames, StagingNames } from '../lib/contract/naming';
 import { Staging, StagingSources, readStagingStacks } from '../lib/contract/stagings-view';
 import { nearMatches } from '../lib/contract/suggest';
@@ -31,6 +32,23 @@ export function stagingSources(clients: Clients): StagingSources {
       return found;
     }),
   };
+}
+
+/**
+ * The shared staging's capacity and what of it is in use (lib/contract/capacity.ts, as the stagings
+ * page reads it); undefined for a shared stack from before shards (no registry).
+ */
+export async function capacityInUse(clients: Clients, parameterPrefix: string): Promise<CapacityInUse | undefined> {
+  const get = (name: string) => aws(`ssm:GetParameter on ${name}`, async () => {
+    try {
+      const p = (await clients.ssm.send(new GetParameterCommand({ Name: name })))?.Parameter;
+      return p && { name, value: String(p.Value ?? ''), lastModifiedMs: p.LastModifiedDate?.getTime() };
+    } catch (e: any) {
+      if (e?.name === 'ParameterNotFound') return undefined;
+      throw e;
+    }
+  });
+  return readCapacity({ get, below: stagingSources(clients).parametersBelow }, parameterPrefix);
 }
 
 /** Every feature staging of `prefix` (tagged, named `<prefix>-<name>`), deleted ones left out. */

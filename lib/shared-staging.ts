@@ -619,7 +619,7 @@ export class SharedStaging extends Construct {
       solrCollectionProvider({ ...inVpc, credentials: this.solrSecret }),
       redisPrefixProvider({ ...inVpc, authSecret: this.cacheAuthSecret }),
       // Always there (branch stacks always ask it); it allows every deploy without maxStagings.
-      stagingQuotaProvider({ prefix: this.prefix, maxStagings: props.maxStagings }),
+      stagingQuotaProvider({ stack, prefix: this.prefix, parameterPrefix: this.parameterPrefix, maxStagings: props.maxStagings }),
     ];
     for (const definition of definitions) this.addDefinedProvider(definition);
   }

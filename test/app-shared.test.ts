@@ -132,13 +132,15 @@ describe('ready-made app, shared stack', () => {
     expect(allocator).not.toContain('"elasticloadbalancing:*"');
   });
 
-  test('hosts the staging-quota provider with staging.maxStagings of cdk.json as its cap, allowed to list stacks only', () => {
+  test('hosts the staging-quota provider with staging.maxStagings of cdk.json as its cap, allowed to list stacks and keep the capacity\'s parameters only', () => {
     const fns = template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: Match.objectLike({ QUOTA_PREFIX: 'staging' }) } } });
-    expect(Object.values(fns).map((f) => f.Properties.Environment.Variables)).toEqual([{ QUOTA_PREFIX: 'staging', MAX_STAGINGS: String(exampleConfig.maxStagings) }]);
+    expect(Object.values(fns).map((f) => f.Properties.Environment.Variables)).toEqual([
+      { QUOTA_PREFIX: 'staging', QUOTA_PARAMETER_PREFIX: '/staging', MAX_STAGINGS: String(exampleConfig.maxStagings) },
+    ]);
     const role = (Object.values(fns)[0] as any).Properties.Role['Fn::GetAtt'][0];
     const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => p.Properties.Roles.some((r: any) => r.Ref === role));
     const actions = policies.flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap((st: any) => [].concat(st.Action)));
-    expect(actions.filter((a) => !a.startsWith('logs:'))).toEqual(['cloudformation:DescribeStacks']);
+    expect(actions.filter((a) => !a.startsWith('logs:'))).toEqual(['cloudformation:DescribeStacks', 'ssm:GetParameter', 'ssm:GetParametersByPath', 'ssm:DeleteParameter', 'ssm:PutParameter']);
     template.hasResourceProperties('AWS::SSM::Parameter', { Name: '/staging/shared/providers/staging-quota/service-token' });
   });
 

@@ -265,9 +265,25 @@ const COMMANDS: Record<string, Record<string, Authorization[]>> = {
   'solr-collection': {
     GetSecretValue: [{ action: 'secretsmanager:GetSecretValue', resource: secretOf('SolrCredentials'), context: sharedTags }],
   },
-  // Counting the branch stagings: every stack, all pages (no stack name, so "*").
+  // Counting the branch stagings: every stack, all pages (no stack name, so "*"); the capacity's
+  // registry, slots, claims and release records below <parameter prefix>/capacity/.
   'staging-quota': {
     DescribeStacks: [{ action: 'cloudformation:DescribeStacks', resource: '*' }],
+    GetParameter: [
+      { action: 'ssm:GetParameter', resource: arn('ssm', `parameter/${PREFIX}/capacity/shards`) },
+      { action: 'ssm:GetParameter', resource: arn('ssm', `parameter/${PREFIX}/capacity/claims/${branch.name}`) },
+      { action: 'ssm:GetParameter', resource: arn('ssm', `parameter/${PREFIX}/capacity/slots/2/41`) },
+    ],
+    GetParametersByPath: [{ action: 'ssm:GetParametersByPath', resource: arn('ssm', `parameter/${PREFIX}/capacity/slots/2`) }],
+    PutParameter: [
+      { action: 'ssm:PutParameter', resource: arn('ssm', `parameter/${PREFIX}/capacity/slots/2/41`) },
+      { action: 'ssm:PutParameter', resource: arn('ssm', `parameter/${PREFIX}/capacity/claims/${branch.name}`) },
+      { action: 'ssm:PutParameter', resource: arn('ssm', `parameter/${PREFIX}/capacity/releases/2/41/1796558400000`) },
+    ],
+    DeleteParameter: [
+      { action: 'ssm:DeleteParameter', resource: arn('ssm', `parameter/${PREFIX}/capacity/slots/2/41`) },
+      { action: 'ssm:DeleteParameter', resource: arn('ssm', `parameter/${PREFIX}/capacity/claims/${branch.name}`) },
+    ],
   },
   'release-task': {
     RunTask: [
@@ -538,6 +554,14 @@ describe('denied', () => {
     ['listener-priority changing the user pool itself', HANDLER_ROLES['listener-priority'], { action: 'cognito-idp:UpdateUserPool', resource: userPoolArn }],
     ['staging-quota deleting a branch stack (it only counts them)', HANDLER_ROLES['staging-quota'], { action: 'cloudformation:DeleteStack', resource: branchStack, context: featureTags() }],
     ['staging-quota reading a branch stack\'s resources', HANDLER_ROLES['staging-quota'], { action: 'cloudformation:ListStackResources', resource: branchStack }],
+    ['staging-quota writing a pin (outside capacity/)', HANDLER_ROLES['staging-quota'], { action: 'ssm:PutParameter', resource: sleepParameter('pins') }],
+    ['staging-quota deleting a sleep state (outside capacity/)', HANDLER_ROLES['staging-quota'], { action: 'ssm:DeleteParameter', resource: sleepParameter('sleep') }],
+    ['staging-quota reading the shared parameters (outside capacity/)', HANDLER_ROLES['staging-quota'], { action: 'ssm:GetParametersByPath', resource: arn('ssm', `parameter/${PREFIX}/shared`) }],
+    ['staging-quota writing another prefix\'s capacity', HANDLER_ROLES['staging-quota'], { action: 'ssm:PutParameter', resource: arn('ssm', 'parameter/other/capacity/slots/0/0') }],
+    ['staging-quota overwriting a parameter named like the folder (/<prefix>/capacity-x)', HANDLER_ROLES['staging-quota'], { action: 'ssm:PutParameter', resource: arn('ssm', `parameter/${PREFIX}/capacity-x`) }],
+    ['staging-quota overwriting the shard registry (the shared stack\'s)', HANDLER_ROLES['staging-quota'], { action: 'ssm:PutParameter', resource: arn('ssm', `parameter/${PREFIX}/capacity/shards`) }],
+    ['staging-quota deleting the shard registry', HANDLER_ROLES['staging-quota'], { action: 'ssm:DeleteParameter', resource: arn('ssm', `parameter/${PREFIX}/capacity/shards`) }],
+    ['staging-quota deleting many parameters at once', HANDLER_ROLES['staging-quota'], { action: 'ssm:DeleteParameters', resource: arn('ssm', `parameter/${PREFIX}/capacity/slots/0/0`) }],
     ['the deletion role deleting an untagged role of another prefix', DELETION_ROLE, { action: 'iam:DeleteRole', resource: `arn:aws:iam::${ACCOUNT}:role/other-feature-x-WebTaskRole-AbCdEf012345` }],
     // 1. Rules of the shared listener that are not a branch's.
     ['listener-priority deleting the shared app\'s rule (tagged shared)', HANDLER_ROLES['listener-priority'], { action: 'elasticloadbalancing:DeleteRule', resource: listenerRuleArn, context: sharedTags }],

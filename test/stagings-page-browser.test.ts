@@ -71,7 +71,12 @@ beforeAll(async () => {
   names.search = fake.addStaging('feature/search-v2', { status: 'UPDATE_IN_PROGRESS', updated: new Date(NOW - 4 * 60_000) });
   names.old = fake.addStaging('spike/old-idea', { sleeping: true, created: new Date(NOW - 9 * 24 * hour) });
   names.pay = fake.addStaging('feature/payments', { status: 'UPDATE_ROLLBACK_FAILED', updated: new Date(NOW - 26 * hour) });
-  fake.put(`${PARAMETER_PREFIX}/capacity/shards`, JSON.stringify({ rulesPerBranch: 2, rulesPerLoadBalancer: 100, shards: [{ branchSlots: 45 }] }));
+  fake.put(`${PARAMETER_PREFIX}/capacity/shards`, JSON.stringify({
+    rulesPerBranch: 2,
+    rulesPerLoadBalancer: 100,
+    shards: [{ index: 0, branchSlots: 45, loadBalancerArn: 'arn:lb/0', loadBalancerFullName: 'app/lb-0/0', dnsName: 'lb-0.example.com', canonicalHostedZoneId: 'Z1', listenerArn: 'arn:listener/0', wakerTargetGroupArn: 'arn:waker/0' }],
+  }));
+  fake.put(`${PARAMETER_PREFIX}/capacity/slots/0/0`, names.login);
   server = createServer((req, res) => {
     alb(req).then(
       (r) => res.writeHead(r.status, r.headers).end(r.body),
@@ -116,7 +121,7 @@ test('the list renders every staging with its state, pin, plan and cost; on a ph
   expect(response?.status()).toBe(200);
   expect(await page.title()).toBe('Stagings of staging');
   expect(await page.locator('#count').innerText()).toBe('6');
-  expect(await page.locator('#capacity').innerText()).toBe('room for 45 on 1 load balancer');
+  expect(await page.locator('#capacity').innerText()).toBe('1 of 45 branch slots in use (shard 0: 1 of 45)');
   expect((await branches(page)).sort()).toEqual(['feature/checkout-redesign', 'feature/login', 'feature/payments', 'feature/search-v2', 'fix/typo-in-footer', 'spike/old-idea']);
   const stateOf = (name: string) => page.locator(`tr[data-name="${name}"] .state`).innerText();
   expect(await stateOf(names.checkout)).toBe('sleeping');

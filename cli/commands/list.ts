@@ -1,9 +1,10 @@
 /** `staging list`: every branch staging, sorted by last activity (rows from lib/contract/stagings-view.ts, as the stagings page shows them). */
+import { capacitySummary } from '../../lib/contract/capacity';
 import { readStagings, stagingRows, type StagingRow } from '../../lib/contract/stagings-view';
 import { ClientFactory, GlobalOptions, regionOf } from '../aws';
 import { Io } from '../io';
 import { colors, duration, table, usd, writeJson } from '../render';
-import { listStagings, sharedInfo, stagingSources } from '../stagings';
+import { capacityInUse, listStagings, sharedInfo, stagingSources } from '../stagings';
 import { invokeSweeper } from './sweep';
 
 export async function listCommand(options: GlobalOptions, io: Io, factory: ClientFactory): Promise<void> {
@@ -16,12 +17,21 @@ export async function listCommand(options: GlobalOptions, io: Io, factory: Clien
   }
   io.stderr.write(`reading ${stagings.length} staging(s)...\n`);
   const sweeper = shared.sweeperFunctionName;
-  const read = await readStagings(
-    { ...stagingSources(clients), sweeperPlan: sweeper ? () => invokeSweeper(clients, sweeper, true) : undefined },
-    { prefix: options.prefix, parameterPrefix: shared.parameterPrefix, nowMs: io.now().getTime(), stagings },
-  );
+  const [read, capacity] = await Promise.all([
+    readStagings(
+      { ...stagingSources(clients), sweeperPlan: sweeper ? () => invokeSweeper(clients, sweeper, true) : undefined },
+      { prefix: options.prefix, parameterPrefix: shared.parameterPrefix, nowMs: io.now().getTime(), stagings },
+    ),
+    capacityInUse(clients, shared.parameterPrefix).catch((e: Error) => {
+      io.stderr.write(`warning: no capacity (${e.message})\n`);
+      return undefined;
+    }),
+  ]);
   if (read.planProblem) io.stderr.write(`warning: no sweeper plan (${read.planProblem})\n`);
   const listed = stagingRows(read);
+  // The capacity in use (a shared stack from before shards has no registry: no line).
+  const capacityLine = capacity ? `capacity: ${capacitySummary(capacity)}\n` : '';
+  if (options.json || !io.isTTY) io.stderr.write(capacityLine);
   if (options.json) return writeJson(io, listed);
   if (!io.isTTY) {
     // Piped: one staging a line, tab-separated, for cut/awk.
@@ -43,6 +53,7 @@ export async function listCommand(options: GlobalOptions, io: Io, factory: Clien
     l.costPerDay === undefined ? '-' : usd(l.costPerDay),
   ]);
   io.stdout.write(table(io, ['branch', 'kind', 'url', 'state', 'age', 'last activity', 'sweeper', 'pinned until', 'cost/day'], rows));
+  io.stdout.write(capacityLine);
 }
 
 function sweeperText(l: StagingRow, now: number): string {

@@ -3,7 +3,10 @@
  * sweeper records by path, the sleep states and keep-alives of the listed stagings by name, ten a
  * call, all at once), and decides the sweeper's plan in-process with the sweeper's own `decide`
  * over those same reads plus its RequestCount query (500 target groups a call), rather than
- * invoking the sweeper's dry run (which would read everything again, page after page). The result
+ * invoking the sweeper's dry run (which would read everything again, page after page). The
+ * capacity in use is the registry and each shard's slots (ten a page), read as `staging list` reads
+ * them (lib/contract/capacity.ts): its role needs GetParameter and GetParametersByPath below
+ * `<parameter prefix>/capacity/`. The result
  * is kept per function instance for {@link READ_TTL_MS}; the page's own actions update it, so the
  * next view shows them without reading again. Clients live at module scope (aws-sdk-client-mock's
  * mockClient(Class) catches them).
@@ -12,9 +15,10 @@ import { DeleteStackCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand, paginateFilterLogEvents } from '@aws-sdk/client-cloudwatch-logs';
 import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { DeleteParameterCommand, GetParameterCommand, GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+import { DeleteParameterCommand, GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { BranchStatePaths, SweeperRecords, parsePin, type BranchParameter, type BranchParameterFolder } from '../../lib/contract/branch-state';
-import { shardRegistryParameterName, type ShardRegistry } from '../../lib/contract/capacity';
+import { readCapacity as readCapacityInUse, type CapacityInUse } from '../../lib/contract/capacity';
+import { ssmCapacityReader } from '../shared/capacity-reader';
 import type { ManualSleepResult } from '../../lib/contract/sleeper';
 import type { AuditRecord } from '../../lib/contract/stagings-page';
 import { invocationAnswer, readStagings, stagingsOf, type StagingSources, type StagingsRead, type SweepReportView } from '../../lib/contract/stagings-view';
@@ -52,7 +56,7 @@ interface Cached<T> {
 /** The instance's cache: the stagings as last read, the capacity, the last requests, the sweeper's settings. */
 export const cache: {
   read?: Cached<StagingsRead>;
-  capacity?: Cached<ShardRegistry | undefined>;
+  capacity?: Cached<CapacityInUse | undefined>;
   requests?: Cached<Map<string, RequestResult>>;
   sweeper?: SweeperConfig;
 } = {};
@@ -140,15 +144,18 @@ export async function refreshStacks(config: PageConfig, nowMs: number): Promise<
   return value;
 }
 
-/** `<parameter prefix>/capacity/shards`, when SharedStaging publishes one. */
-export async function readCapacity(config: PageConfig, nowMs: number): Promise<ShardRegistry | undefined> {
+/**
+ * The capacity in use (lib/contract/capacity.ts, read as `staging list` reads it) when SharedStaging
+ * publishes its shards; none for an unreadable registry (a plain Error from the kernel's parse), while
+ * a failing AWS call fails the view as any other read does.
+ */
+export async function readCapacity(config: PageConfig, nowMs: number): Promise<CapacityInUse | undefined> {
   if (cache.capacity && nowMs - cache.capacity.at < READ_TTL_MS) return cache.capacity.value;
-  let value: ShardRegistry | undefined;
+  let value: CapacityInUse | undefined;
   try {
-    const out = await ssm.send(new GetParameterCommand({ Name: shardRegistryParameterName(config.parameterPrefix) }));
-    value = JSON.parse(out.Parameter?.Value ?? 'null') ?? undefined;
-  } catch (e: any) {
-    if (e?.name !== 'ParameterNotFound' && !(e instanceof SyntaxError)) throw e;
+    value = await readCapacityInUse(ssmCapacityReader(ssm), config.parameterPrefix);
+  } catch (e) {
+    if (!(e instanceof Error) || e.name !== 'Error') throw e;
   }
   cache.capacity = { at: nowMs, value };
   return value;

@@ -2,7 +2,7 @@
  * The stagings page's HTML: server-rendered, readable without JavaScript, one table that turns into
  * cards on a phone. Every value from outside (branch names, identities, reasons) is escaped.
  */
-import type { ShardRegistry } from '../../lib/contract/capacity';
+import { capacitySummary, type CapacityInUse } from '../../lib/contract/capacity';
 import type { AuditRecord } from '../../lib/contract/stagings-page';
 import type { StagingRow } from '../../lib/contract/stagings-view';
 
@@ -88,7 +88,7 @@ export interface ListView {
   readonly sort: Sort;
   readonly total: number;
   readonly maxStagings?: number;
-  readonly capacity?: ShardRegistry;
+  readonly capacity?: CapacityInUse;
   readonly planProblem?: string;
   readonly nowMs: number;
 }
@@ -109,10 +109,9 @@ function stateCell(r: StagingRow, nowMs: number): string {
 
 export function listPage(v: ListView): string {
   const link = (sort: Sort, label: string) => `<a href="/?${new URLSearchParams({ ...(v.q ? { q: v.q } : {}), sort })}">${label}${v.sort === sort ? ' ▾' : ''}</a>`;
-  const slots = v.capacity?.shards.reduce((n, s) => n + s.branchSlots, 0);
   const limits = [
     v.maxStagings !== undefined ? `<span id="max-stagings">maxStagings ${v.maxStagings}</span>` : '',
-    slots !== undefined ? `<span id="capacity">room for ${slots} on ${v.capacity!.shards.length} load balancer${v.capacity!.shards.length === 1 ? '' : 's'}</span>` : '',
+    v.capacity ? `<span id="capacity">${esc(capacitySummary(v.capacity))}</span>` : '',
   ].filter(Boolean).join(', ');
   const totalCost = v.rows.reduce((sum, r) => sum + (r.costPerDay ?? 0), 0);
   const rows = v.rows.map((r) => `<tr data-name="${esc(r.name)}">

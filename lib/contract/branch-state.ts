@@ -20,6 +20,9 @@
  * | sleep config | `sleep-config/<staging name>` | JSON (lambda/waker/model.ts `SleepConfig`) | the waker provider, on each deploy | waker, sleeper |
  * | wake claim | `sleep-claims/<staging name>/<sleeping since>` | ISO-8601 time of the claim | the waker (Overwrite=false) | nobody: existing is the claim |
  * | sweeper state | `sweeper/{warned,deleting,failed}/<staging name>/...` | JSON (lambda/sweeper/decide.ts) | sweeper | sweeper |
+ * | capacity slot | `capacity/slots/<shard>/<slot>` | the staging name holding it | the staging-quota provider (Overwrite=false) | staging-quota, `staging list`, the stagings page (./capacity.ts) |
+ * | capacity claim | `capacity/claims/<staging name>` | `<shard>/<slot>` ({@link parseSlotRef}) | the staging-quota provider (Overwrite=false) | staging-quota |
+ * | slot release | `capacity/releases/<shard>/<slot>/<slot's last write, epoch ms>` | the staging name releasing it | the staging-quota provider (Overwrite=false) | nobody: existing is the right to delete that slot |
  *
  * and the kind lock `/<prefix>/branches/<staging name>/kind` ({@link kindLockParameterName}).
  *
@@ -60,6 +63,9 @@ export const SweeperRecords = {
   /** `sweeper/failed/<staging name>/<stack uuid>/<deletion time, epoch seconds>`: a DELETE_FAILED stack already reported. */
   FAILED: 'failed',
 } as const;
+
+/** The capacity's folder below the parameter prefix: the shard registry (./capacity.ts), the slots, claims and releases. */
+export const CAPACITY_FOLDER = 'capacity';
 
 /** A record below `sweeper/`, as its name says. */
 export type SweeperRecord =
@@ -109,6 +115,10 @@ export class BranchStatePaths {
   public readonly wakeClaims: BranchParameterFolder;
   /** `<prefix>/sweeper/...`: the sweeper's records (see {@link sweeperRecordOf}). */
   public readonly sweeper: BranchParameterFolder;
+  /** `<prefix>/capacity/...`: the shard registry, slots, claims and releases; the staging-quota provider's only writable folder. */
+  public readonly capacity: BranchParameterFolder;
+  /** `<prefix>/capacity/claims/<staging name>` = `<shard>/<slot>`: the slot each branch staging holds. */
+  public readonly capacityClaims: BranchParameterFolder;
 
   constructor(parameterPrefix: string) {
     this.parameterPrefix = parameterPrefix.replace(/\/+$/, '');
@@ -119,6 +129,34 @@ export class BranchStatePaths {
     this.sleepConfigs = folder(BranchParameterNames.SLEEP_CONFIG_PREFIX);
     this.wakeClaims = folder(BranchParameterNames.WAKE_CLAIM_PREFIX);
     this.sweeper = folder(SWEEPER_STATE_FOLDER);
+    this.capacity = folder(CAPACITY_FOLDER);
+    this.capacityClaims = folder(`${CAPACITY_FOLDER}/claims`);
+  }
+
+  /** `<prefix>/capacity/slots/<shard>`: the slots of one shard, `<slot>` = the staging name holding it. */
+  public capacitySlots(shard: number): BranchParameterFolder {
+    return new BranchParameterFolder(`${this.capacity.root}/slots/${shard}`);
+  }
+
+  /** `<prefix>/capacity/slots/<shard>/<slot>`. */
+  public capacitySlot(ref: SlotRef): string {
+    return this.capacitySlots(ref.shard).of(String(ref.slot));
+  }
+
+  /**
+   * What the staging-quota provider writes and deletes: the slots, claims and release records,
+   * as IAM patterns (never the registry, `<prefix>/capacity/shards`, which the shared stack owns).
+   */
+  public capacityRecords(): string[] {
+    return ['slots', 'claims', 'releases'].map((folder) => `${this.capacity.root}/${folder}/*`);
+  }
+
+  /**
+   * `<prefix>/capacity/releases/<shard>/<slot>/<the slot's last write, epoch ms>`: whoever creates it
+   * (Overwrite=false) is the one allowed to delete that slot as it was written then.
+   */
+  public capacityRelease(ref: SlotRef, slotWrittenMs: number): string {
+    return `${this.capacity.root}/releases/${ref.shard}/${ref.slot}/${slotWrittenMs}`;
   }
 
   /** `<prefix>/sleep-claims/<staging name>/<sleeping since>`; SSM names allow `a-zA-Z0-9_.-/` only, so the time's colons go. */
@@ -161,6 +199,23 @@ export interface BranchParameter {
   readonly name: string;
   readonly value: string;
   readonly lastModifiedMs?: number;
+}
+
+/** A slot of the capacity: shard index and slot index on it. */
+export interface SlotRef {
+  readonly shard: number;
+  readonly slot: number;
+}
+
+/** A claim's value: `<shard>/<slot>`. */
+export function formatSlotRef(ref: SlotRef): string {
+  return `${ref.shard}/${ref.slot}`;
+}
+
+/** A claim's value read back: `<shard>/<slot>`, two whole numbers; anything else is undefined. */
+export function parseSlotRef(value: string): SlotRef | undefined {
+  const m = /^\s*(\d{1,6})\/(\d{1,6})\s*$/.exec(value);
+  return m ? { shard: Number(m[1]), slot: Number(m[2]) } : undefined;
 }
 
 /**

@@ -11,7 +11,12 @@
  *   so a branch never moves when shards are added), answers the shard's load balancer as its
  *   attributes (`ShardAttributes`), and frees the slot on Delete. Everything else of the branch
  *   stack depends on it, so the Create runs first and the Delete last.
+ *
+ * The slots and claims (lib/contract/branch-state.ts) say which branch holds what; the readers
+ * below (registry, slots, capacity in use) are shared by the quota handler, `staging list` and the
+ * stagings page.
  */
+import { BranchParameter, BranchStatePaths, byStagingName } from './branch-state';
 
 /** Target groups per Application Load Balancer: the AWS quota, which cannot be raised. */
 export const TARGET_GROUPS_PER_LOAD_BALANCER = 100;
@@ -121,4 +126,107 @@ export function planCapacity(maxBranches: number | undefined, rulesPerBranch: nu
   }
   const slots = [first, ...Array.from({ length: more }, () => next)];
   return { shards: slots.length, slots, capacity: first + more * next };
+}
+
+/**
+ * Reads SSM for the capacity readers below: the quota handler's, the CLI's and the stagings page's
+ * client behind two calls, so all three read the registry and the slots the same way.
+ */
+export interface CapacityParameterReader {
+  /** The value and last write of one parameter; undefined when it does not exist. */
+  get(name: string): Promise<BranchParameter | undefined>;
+  /** Every parameter directly below `path`, all pages (`StagingSources.parametersBelow` of ./stagings-view.ts is one). */
+  below(path: string): Promise<readonly BranchParameter[]>;
+}
+
+/** The registry from its JSON; an Error saying what is wrong with it otherwise. */
+export function parseShardRegistry(json: string): ShardRegistry {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    throw new Error('it is not JSON');
+  }
+  const r = value as Partial<ShardRegistry> | null;
+  const whole = (n: unknown, min: number) => typeof n === 'number' && Number.isInteger(n) && n >= min;
+  if (!r || !whole(r.rulesPerBranch, 1) || !whole(r.rulesPerLoadBalancer, 1) || !Array.isArray(r.shards) || r.shards.length === 0) {
+    throw new Error('it needs rulesPerBranch, rulesPerLoadBalancer (whole numbers >= 1) and at least one shard');
+  }
+  const keys: Array<keyof ShardInfo> = ['loadBalancerArn', 'loadBalancerFullName', 'dnsName', 'canonicalHostedZoneId', 'listenerArn', 'wakerTargetGroupArn'];
+  r.shards.forEach((s: Partial<ShardInfo> | null, i) => {
+    const missing = s ? keys.filter((k) => typeof s[k] !== 'string' || s[k] === '') : keys;
+    if (!s || s.index !== i || !whole(s.branchSlots, 0) || missing.length > 0) {
+      throw new Error(`shard ${i} needs index ${i}, branchSlots (a whole number >= 0) and ${missing.length > 0 ? missing.join(', ') : 'its load balancer'}`);
+    }
+  });
+  return r as ShardRegistry;
+}
+
+/**
+ * The registry at `<parameter prefix>/capacity/shards`: undefined when it does not exist (a shared
+ * stack from before shards), an Error naming the parameter when it is unreadable.
+ */
+export async function readShardRegistry(reader: CapacityParameterReader, parameterPrefix: string): Promise<ShardRegistry | undefined> {
+  const name = shardRegistryParameterName(parameterPrefix);
+  const parameter = await reader.get(name);
+  if (parameter === undefined) return undefined;
+  try {
+    return parseShardRegistry(parameter.value);
+  } catch (e) {
+    throw new Error(`The shard registry ${name} is unreadable: ${(e as Error).message}`);
+  }
+}
+
+/** A slot in use: who holds it, since when. */
+export interface SlotHolder {
+  readonly slot: number;
+  /** The staging name in the slot's parameter. */
+  readonly stagingName: string;
+  /** When the slot's parameter was written, ms. */
+  readonly writtenMs?: number;
+}
+
+/** The slots in use on one shard, by slot index (parameters that are no slot are left out). */
+export async function readShardSlots(reader: CapacityParameterReader, parameterPrefix: string, shard: number): Promise<Map<number, SlotHolder>> {
+  const folder = new BranchStatePaths(parameterPrefix).capacitySlots(shard);
+  const slots = new Map<number, SlotHolder>();
+  for (const [slot, p] of byStagingName(folder.root, await reader.below(folder.root))) {
+    if (/^\d{1,6}$/.test(slot)) slots.set(Number(slot), { slot: Number(slot), stagingName: p.value, writtenMs: p.lastModifiedMs });
+  }
+  return slots;
+}
+
+/** One shard and the slots in use on it. */
+export interface ShardInUse {
+  readonly shard: ShardInfo;
+  readonly slots: Map<number, SlotHolder>;
+}
+
+/** The capacity and what of it is in use. */
+export interface CapacityInUse {
+  readonly registry: ShardRegistry;
+  readonly shards: ShardInUse[];
+  /** Branch stagings the shards hold: the sum of their branchSlots. */
+  readonly total: number;
+  /** Slots in use. A branch deployed before shards may hold one beyond its shard's branchSlots. */
+  readonly inUse: number;
+}
+
+/** The capacity in use, for `staging list` and the stagings page; undefined without a registry. */
+export async function readCapacity(reader: CapacityParameterReader, parameterPrefix: string): Promise<CapacityInUse | undefined> {
+  const registry = await readShardRegistry(reader, parameterPrefix);
+  if (!registry) return undefined;
+  const shards = await Promise.all(registry.shards.map(async (shard) => ({ shard, slots: await readShardSlots(reader, parameterPrefix, shard.index) })));
+  return { registry, shards, total: totalSlots(registry), inUse: shards.reduce((n, s) => n + s.slots.size, 0) };
+}
+
+/** Branch stagings the registry's shards hold. */
+export function totalSlots(registry: ShardRegistry): number {
+  return registry.shards.reduce((n, s) => n + s.branchSlots, 0);
+}
+
+/** `12 of 291 branch slots in use (shard 0: 10 of 97, shard 1: 2 of 97, shard 2: 0 of 97)`. */
+export function capacitySummary(capacity: CapacityInUse): string {
+  const perShard = capacity.shards.map((s) => `shard ${s.shard.index}: ${s.slots.size} of ${s.shard.branchSlots}`).join(', ');
+  return `${capacity.inUse} of ${capacity.total} branch slots in use (${perShard})`;
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudFormationClient, DeleteStackCommand, DescribeStacksCommand, GetTemplateCommand } from '@aws-sdk/client-cloudformation';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { DeleteParameterCommand, GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DeleteParameterCommand, GetParameterCommand, GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { StagingNames } from '../../lib/contract/naming';
 import { run } from '../../cli/program';
@@ -89,6 +89,22 @@ describe('staging list', () => {
     expect(list[0]).toMatchObject({ branch: 'feature/login', problems: [`the pin /staging/pins/${name} has the value "2026-12-31x", which is not a date (YYYY-MM-DD): kept (fail closed)`] });
     expect(list[0].pinnedUntil).toBeUndefined();
     expect((await cli(['list'], { isTTY: true })).out).toContain('unreadable (kept)');
+  });
+
+  test('with a shard registry: the capacity in use, per shard, after the table (on stderr when piped)', async () => {
+    const shard = (index: number, branchSlots: number) => ({
+      index, branchSlots, loadBalancerArn: `lb-${index}`, loadBalancerFullName: `app/lb-${index}/0`, dnsName: `lb-${index}.example.com`,
+      canonicalHostedZoneId: 'Z1', listenerArn: `listener-${index}`, wakerTargetGroupArn: `waker-${index}`,
+    });
+    const registry = { rulesPerBranch: 1, rulesPerLoadBalancer: 100, shards: [shard(0, 96), shard(1, 100)] };
+    ssm.on(GetParameterCommand, { Name: '/staging/capacity/shards' }).resolves({ Parameter: { Name: '/staging/capacity/shards', Value: JSON.stringify(registry) } });
+    ssm.on(GetParametersByPathCommand, { Path: '/staging/capacity/slots/0' }).resolves({ Parameters: [{ Name: '/staging/capacity/slots/0/7', Value: 'a' }, { Name: '/staging/capacity/slots/0/9', Value: 'b' }] });
+    ssm.on(GetParametersByPathCommand, { Path: '/staging/capacity/slots/1' }).resolves({ Parameters: [{ Name: '/staging/capacity/slots/1/0', Value: 'c' }] });
+    const line = 'capacity: 3 of 196 branch slots in use (shard 0: 2 of 96, shard 1: 1 of 100)\n';
+    expect((await cli(['list'], { isTTY: true })).out).toMatch(new RegExp(`\\n${line.replace(/[()]/g, '\\$&')}$`));
+    const piped = await cli(['list']);
+    expect(piped.err).toBe(`reading 2 staging(s)...\n${line}`);
+    expect(piped.out).not.toContain('capacity');
   });
 
   test('no stagings', async () => {

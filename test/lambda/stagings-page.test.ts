@@ -85,9 +85,20 @@ describe('the list', () => {
     expect(mutating()).toEqual([]);
   });
 
-  test('the load balancers\' capacity when the shards are published', async () => {
-    fake.put(`${PARAMETER_PREFIX}/capacity/shards`, JSON.stringify({ rulesPerBranch: 2, rulesPerLoadBalancer: 100, shards: [{ branchSlots: 45 }, { branchSlots: 49 }] }));
-    expect((await request({})).body).toContain('<span id="capacity">room for 94 on 2 load balancers</span>');
+  test('the load balancers\' capacity in use when the shards are published (the reader of staging list); none for an unreadable registry', async () => {
+    const shard = (index: number, branchSlots: number) => ({
+      index, branchSlots, loadBalancerArn: `arn:lb/${index}`, loadBalancerFullName: `app/lb-${index}/0`, dnsName: `lb-${index}.example.com`,
+      canonicalHostedZoneId: 'Z1', listenerArn: `arn:listener/${index}`, wakerTargetGroupArn: `arn:waker/${index}`,
+    });
+    fake.put(`${PARAMETER_PREFIX}/capacity/shards`, JSON.stringify({ rulesPerBranch: 2, rulesPerLoadBalancer: 100, shards: [shard(0, 45), shard(1, 49)] }));
+    fake.put(`${PARAMETER_PREFIX}/capacity/slots/0/3`, 'feature-login-df7c7aeb');
+    fake.put(`${PARAMETER_PREFIX}/capacity/slots/1/0`, 'fix-typo-0a1b2c3d');
+    expect((await request({})).body).toContain('<span id="capacity">2 of 94 branch slots in use (shard 0: 1 of 45, shard 1: 1 of 49)</span>');
+    forgetCache();
+    fake.put(`${PARAMETER_PREFIX}/capacity/shards`, '{"shards":[{"branchSlots":45}]}');
+    const body = (await request({})).body;
+    expect(body).toContain('<b id="count">');
+    expect(body).not.toContain('id="capacity"');
   });
 
   test('filters by part of the branch, sorts by branch, state or cost; a bad sort is last activity', async () => {

@@ -1,8 +1,9 @@
 /**
  * The contract of the staging-quota provider (lib/providers/staging-quota.ts,
- * lambda/staging-quota/): `Custom::StagingQuota`, the cap check of a branch stack, which every
- * other resource of the stack depends on. Its properties, the provider's environment (the cap
- * lives there, so changing it is a deploy of the shared stack only), and the parse of both.
+ * lambda/staging-quota/): `Custom::StagingQuota`, the cap check and capacity claim of a branch
+ * stack, which every other resource of the stack depends on. Its properties, the provider's
+ * environment (the cap and the parameter prefix live there, so changing them is a deploy of the
+ * shared stack only), and the parse of both. Its attributes are `ShardAttributes` (../capacity.ts).
  * Conventions: ./index.ts.
  */
 import { requiredProperty, type Wire } from './wire';
@@ -23,6 +24,8 @@ export const StagingQuotaEnvironment = {
   MAX_STAGINGS: 'MAX_STAGINGS',
   /** The staging system's prefix: only branch stagings tagged with it count. */
   PREFIX: 'QUOTA_PREFIX',
+  /** The SSM parameter prefix (e.g. `/staging`): the shard registry, slots and claims are below `<it>/capacity/`. */
+  PARAMETER_PREFIX: 'QUOTA_PARAMETER_PREFIX',
 } as const;
 
 /** What a `Custom::StagingQuota` asks. */

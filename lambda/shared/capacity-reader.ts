@@ -1,0 +1,33 @@
+/**
+ * The capacity readers' SSM access (lib/contract/capacity.ts `CapacityParameterReader`) for
+ * handlers: the staging-quota provider and the stagings page read the shard registry and the
+ * slots through it, as `staging list` does through the CLI's client.
+ */
+import { GetParameterCommand, SSMClient, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
+import type { BranchParameter } from '../../lib/contract/branch-state';
+import type { CapacityParameterReader } from '../../lib/contract/capacity';
+import { isAwsError } from './provider';
+
+/** GetParametersByPath's largest page. */
+const PAGE_SIZE = 10;
+
+export function ssmCapacityReader(ssm: SSMClient): CapacityParameterReader {
+  return {
+    async get(name) {
+      try {
+        const { Parameter: p } = await ssm.send(new GetParameterCommand({ Name: name }));
+        return { name, value: p?.Value ?? '', lastModifiedMs: p?.LastModifiedDate?.getTime() };
+      } catch (e) {
+        if (isAwsError(e, 'ParameterNotFound')) return undefined;
+        throw e;
+      }
+    },
+    async below(path) {
+      const out: BranchParameter[] = [];
+      for await (const page of paginateGetParametersByPath({ client: ssm, pageSize: PAGE_SIZE }, { Path: path, Recursive: false })) {
+        for (const p of page.Parameters ?? []) if (p.Name) out.push({ name: p.Name, value: p.Value ?? '', lastModifiedMs: p.LastModifiedDate?.getTime() });
+      }
+      return out;
+    },
+  };
+}
