@@ -1,4 +1,4 @@
-import { Duration, Fn, RemovalPolicy, Size, Stack, Tags, Token } from 'aws-cdk-lib';
+import { CustomResource, Duration, Fn, RemovalPolicy, Size, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -24,6 +24,7 @@ import { grantReadParameterTree } from './private/grants';
 import { sharedNetwork } from './private/shared-network';
 import { publishShardRegistry, publishSharedParameters } from './private/shared-parameters';
 import { DEFAULT_RULES_PER_LOAD_BALANCER, planCapacity } from './contract/capacity';
+import { ResourceTypes, type CapacityGuardResourceProperties } from './contract/providers';
 import {
   databaseRestoreProvider,
   databaseTemplateProvider,
@@ -525,7 +526,7 @@ export class SharedStaging extends Construct {
       additionalListeners: this.listeners.slice(1),
       ...props.sleeper,
     });
-    publishShardRegistry(this, this.parameterPrefix, {
+    const registry = publishShardRegistry(this, this.parameterPrefix, {
       rulesPerBranch: this.rulesPerBranch,
       rulesPerLoadBalancer: this.rulesPerLoadBalancer,
       shards: shards.map(({ index, loadBalancer, listener }) => ({
@@ -542,6 +543,15 @@ export class SharedStaging extends Construct {
     // The waker refuses to wake for a request the lock would not let in (a second barrier).
     this.sleeper.wakerFunction.addEnvironment(AccessEnvironment.CONFIG, lock.environment);
     this.addProviders(props, lock);
+    // Refuses a shrink that would delete a shard holding branches; the registry waits for it.
+    registry.node.addDependency(new CustomResource(this, 'CapacityGuard', {
+      serviceToken: this.providers[ProviderNames.STAGING_QUOTA].serviceToken,
+      resourceType: ResourceTypes.CAPACITY_GUARD,
+      properties: {
+        ShardCount: String(plan.shards),
+        ...(props.maxBranches !== undefined ? { MaxBranches: String(props.maxBranches) } : {}),
+      } satisfies CapacityGuardResourceProperties,
+    }));
     if (props.databaseTemplate) this.addDatabaseTemplate(props.databaseTemplate, props.database?.engineVersion ?? rds.PostgresEngineVersion.VER_16);
 
     const { enabled = true, ...sweeper } = props.sweeper ?? {};

@@ -137,6 +137,17 @@ describe.each([
     expect(json.Outputs[SharedOutputs.SHARD_COUNT].Value).toBe(String(shards));
   });
 
+  test('a guard served by the quota provider holds the shard count, and the registry waits for it', () => {
+    const [[guardId, guard]] = resourcesOfType(json, 'Custom::StagingCapacity');
+    expect(guard.Properties.ShardCount).toBe(String(shards));
+    expect(guard.Properties.MaxBranches).toBe(maxBranches === undefined ? undefined : String(maxBranches));
+    const token = resolver.resolve(guard.Properties.ServiceToken);
+    const [, quotaToken] = resourcesOfType(json, 'AWS::SSM::Parameter').find(([, p]) => String(p.Properties.Name).endsWith('/providers/staging-quota/service-token'))!;
+    expect(token).toEqual(resolver.resolve(quotaToken.Properties.Value));
+    const [[, registryParameter]] = resourcesOfType(json, 'AWS::SSM::Parameter').filter(([, p]) => p.Properties.Name === shardRegistryParameterName('/staging'));
+    expect(registryParameter.DependsOn).toContain(guardId);
+  });
+
   test('the listener-priority provider and the sleeper may change the rules of every shard listener', () => {
     const policies = JSON.stringify(resolver.resolve(resourcesOfType(json, 'AWS::IAM::Policy').map(([, p]) => p.Properties.PolicyDocument)));
     for (const shard of registry.shards) {

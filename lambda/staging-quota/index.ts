@@ -1,5 +1,6 @@
 /**
- * Custom resource `staging-quota` (`Custom::StagingQuota`): the cap on branch stagings
+ * Custom resource `staging-quota` (`Custom::StagingQuota`; it also serves the shared stack's
+ * `Custom::StagingCapacity`, ./guard.ts): the cap on branch stagings
  * (`SharedStagingProps.maxStagings`) and the branch's place in the capacity: the load balancer
  * (shard) it is on. Every other resource of a branch stack depends on it, so its Create runs first
  * (when it fails, nothing of the branch has been created) and its Delete last.
@@ -45,7 +46,8 @@
  */
 import { CloudFormationClient, DescribeStacksCommand, paginateDescribeStacks, type Stack } from '@aws-sdk/client-cloudformation';
 import { SlotRef, branchStagingOf, isBranchStaging } from '../../lib/contract/branch-state';
-import { StagingQuotaEnvironment, capOf, parseProperties, physicalIdFor } from '../../lib/contract/providers/staging-quota';
+import { CapacityGuardResourceType, StagingQuotaEnvironment, capOf, parseProperties, physicalIdFor } from '../../lib/contract/providers/staging-quota';
+import { guardEvent } from './guard';
 import { ShardAttributes, ShardRegistry } from '../../lib/contract/capacity';
 import { SharedStagingNames } from '../../lib/contract/naming';
 import { Slots, StackListing, capacityMessage, freeSlots, shardOf } from './slots';
@@ -242,6 +244,7 @@ async function claimForCreate(event: OnEventRequest, slots: Slots, registry: Sha
 }
 
 async function handleEvent(event: OnEventRequest): Promise<OnEventResponse> {
+  if (event.ResourceType === CapacityGuardResourceType) return guardEvent(event);
   const { stagingName } = parseProperties(event.ResourceProperties);
   const physicalId = event.PhysicalResourceId ?? physicalIdFor(stagingName);
   const prefix = required(StagingQuotaEnvironment.PREFIX);

@@ -501,3 +501,58 @@ describe('capOf', () => {
 
   test.each(['0', '-1', '2.5', 'ten'])('%j fails', (value) => expect(() => capOf(value)).toThrow(/must be a whole number >= 1/));
 });
+
+describe('Custom::StagingCapacity: the guard against removing a shard that holds branches', () => {
+  const guard = (type: RequestType, shards: number, before?: number): OnEventRequest => ({
+    RequestType: type,
+    StackId: stackId('staging-shared'),
+    RequestId: 'r-guard',
+    LogicalResourceId: 'StagingCapacityGuard',
+    ResourceType: ResourceTypes.CAPACITY_GUARD,
+    ResourceProperties: { ShardCount: String(shards), MaxBranches: String(shards * 97) },
+    ...(type === 'Create' ? {} : { PhysicalResourceId: 'staging-capacity' }),
+    ...(before !== undefined ? { OldResourceProperties: { ShardCount: String(before) } } : {}),
+  });
+
+  test('an update to fewer shards is refused while a removed shard holds a branch, naming it; nothing is changed', async () => {
+    slotHeld(0, 0, 'feature-a');
+    slotHeld(2, 1, 'feature-b');
+    slotHeld(2, 4, 'feature-c');
+    const before = [...aws.parameters.keys()].sort();
+    const e = await failure(onEvent(guard('Update', 2, 4)));
+    expect(e.message).toContain('from 4 to 2 load balancer(s) (maxBranches 194)');
+    expect(e.message).toContain('shard 2 holds 2 (feature-b, feature-c)');
+    expect(e.message).not.toContain('shard 3');
+    expect(e.message).toContain('staging destroy <branch>');
+    expect([...aws.parameters.keys()].sort()).toEqual(before);
+  });
+
+  test('a long list of holders is cut after ten names', async () => {
+    for (let slot = 0; slot < 12; slot++) slotHeld(1, slot, `branch-${String(slot).padStart(2, '0')}`);
+    const e = await failure(onEvent(guard('Update', 1, 2)));
+    expect(e.message).toContain('shard 1 holds 12 (branch-00, branch-01, branch-02, branch-03, branch-04, branch-05, branch-06, branch-07, branch-08, branch-09, and 2 more)');
+  });
+
+  test('an update to fewer shards passes when the removed shards are empty; only their slots are read', async () => {
+    slotHeld(0, 0, 'feature-a');
+    slotHeld(1, 2, 'feature-b');
+    await expect(onEvent(guard('Update', 2, 3))).resolves.toEqual({ PhysicalResourceId: 'staging-capacity' });
+    expect(aws.calls.GetParametersByPath).toBe(1);
+  });
+
+  test.each([
+    ['Create', 2, undefined],
+    ['Update', 3, 2],
+    ['Update', 2, 2],
+    ['Delete', 2, undefined],
+  ] as const)('%s to %s shard(s) (before: %s) reads nothing and passes', async (type, shards, before) => {
+    slotHeld(1, 0, 'feature-b');
+    await expect(onEvent(guard(type, shards, before))).resolves.toEqual({ PhysicalResourceId: 'staging-capacity' });
+    expect(aws.calls.GetParametersByPath ?? 0).toBe(0);
+  });
+
+  test('a shard count that is not a whole number fails the event', async () => {
+    const bad = { ...guard('Update', 1, 2), ResourceProperties: { ShardCount: 'two' } };
+    expect((await failure(onEvent(bad))).message).toContain('ShardCount of Custom::StagingCapacity must be a whole number >= 1 (got "two")');
+  });
+});

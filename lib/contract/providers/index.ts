@@ -30,7 +30,7 @@ import { ListenerRuleResourceType } from './listener-priority';
 import { RedisPrefixResourceType } from './redis-prefix';
 import { ReleaseResourceType } from './release-task';
 import { SolrCollectionResourceType } from './solr-collection';
-import { StagingQuotaResourceType } from './staging-quota';
+import { CapacityGuardResourceType, StagingQuotaResourceType } from './staging-quota';
 import { SleepResourceType } from './waker';
 
 /** Every custom-resource type of the library, by provider. */
@@ -44,6 +44,8 @@ export const ResourceTypes = {
   TEMPLATE_DATABASE: TemplateDatabaseResourceType,
   /** The cap check of a branch stack (staging-quota): every other resource of the stack depends on it. */
   STAGING_QUOTA: StagingQuotaResourceType,
+  /** The shared stack's guard against removing a shard that holds branches (staging-quota). */
+  CAPACITY_GUARD: CapacityGuardResourceType,
   /** A branch's entry for the sleeper and the waker (waker). */
   SLEEP: SleepResourceType,
 } as const;
@@ -55,5 +57,5 @@ export { ListenerPriorityEnvironment, ListenerRuleAttributes, type ListenerRuleR
 export { RedisPrefixAttributes, type RedisPrefixResourceProperties } from './redis-prefix';
 export type { ReleaseResourceProperties } from './release-task';
 export { SolrCollectionAttributes, type SolrCollectionResourceProperties } from './solr-collection';
-export { StagingQuotaEnvironment, type StagingQuotaResourceProperties } from './staging-quota';
+export { StagingQuotaEnvironment, type CapacityGuardResourceProperties, type StagingQuotaResourceProperties } from './staging-quota';
 export { SleepAttributes, WakerEnvironment, type SleepResourceProperties } from './waker';

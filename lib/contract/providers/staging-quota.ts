@@ -53,3 +53,33 @@ export function capOf(value: string | undefined): number | undefined {
   }
   return cap;
 }
+
+/**
+ * `Custom::StagingCapacity`: the shared stack's guard against shrinking the capacity under
+ * branches. Served by the staging-quota provider. Its Update fails when the new shard count leaves
+ * out a shard that still holds branch stagings, so the deploy rolls back before CloudFormation's
+ * cleanup would delete that load balancer (and with it the branches' rules). The shard registry
+ * depends on it, so no branch is pointed at a shard the update removes before the guard has run.
+ */
+export const CapacityGuardResourceType = 'Custom::StagingCapacity';
+
+/** ResourceProperties of `Custom::StagingCapacity`. */
+export interface CapacityGuardResourceProperties {
+  /** The number of load balancers (shards) the shared stack builds. */
+  readonly ShardCount: string;
+  /** `SharedStagingProps.maxBranches` as given, for the message (absent: the default). */
+  readonly MaxBranches?: string;
+}
+
+/** The one physical id of the shared stack's capacity guard. */
+export const CAPACITY_GUARD_PHYSICAL_ID = 'staging-capacity';
+
+/** The shard count of a `Custom::StagingCapacity`'s properties: a whole number >= 1. */
+export function shardCountOf(props: Wire<CapacityGuardResourceProperties> | undefined): number {
+  const raw = props?.ShardCount;
+  const count = Number(raw);
+  if (!Number.isInteger(count) || count < 1) {
+    throw new Error(`ShardCount of ${CapacityGuardResourceType} must be a whole number >= 1 (got ${JSON.stringify(raw)})`);
+  }
+  return count;
+}
