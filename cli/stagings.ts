@@ -14,7 +14,7 @@ import {
   parsePin,
   parseSleepState,
 } from '../lib/contract/branch-state';
-import { FeatureOutputs } from '../lib/contract/staging';
+import { FeatureOutputs, SharedStackOutputs } from '../lib/contract/staging';
 import { SharedStagingNames, StagingNames } from '../lib/contract/naming';
 import { nearMatches } from '../lib/contract/suggest';
 import { Clients } from './aws';
@@ -66,6 +66,8 @@ export interface SharedInfo {
   readonly sleeperFunctionName?: string;
   /** The ECS cluster every staging runs on. */
   readonly clusterName?: string;
+  /** The stagings page; absent when it is off or the shared stack predates it. */
+  readonly stagingsPageUrl?: string;
 }
 
 /** The shared stack's outputs: the parameter prefix, the sweeper and sleeper functions, the cluster. */
@@ -88,6 +90,7 @@ export async function sharedInfo(clients: Clients, prefix: string): Promise<Shar
     sweeperFunctionName: stack && output(stack, 'SweeperFunctionName'),
     sleeperFunctionName: stack && output(stack, 'SleeperFunctionName'),
     clusterName: stack && output(stack, 'SharedStagingClusterName'),
+    stagingsPageUrl: stack && output(stack, SharedStackOutputs.STAGINGS_PAGE_URL),
   };
 }
 

@@ -374,6 +374,14 @@ export class SharedStagingNames {
     return `${this.prefix}-waker`;
   }
 
+  /**
+   * The stagings page's target group: `<prefix>-stagings` (at most 29 of the 32 characters ELB
+   * allows), fixed for the same reason as the waker's: the page's Lambda permission names it.
+   */
+  public get stagingsPageTargetGroupName(): string {
+    return `${this.prefix}-${STAGINGS_PAGE_LABEL}`;
+  }
+
   /** SSM parameters the shared staging publishes: `<parameterPrefix>/shared/*`. */
   public parameterPath(parameterPrefix: string = `/${this.prefix}`): string {
     return `${parameterPrefix}/${SHARED}`;

@@ -58,6 +58,8 @@ export class FeatureOutputs {
 export class SharedStackOutputs {
   /** The cdk-multi-staging version that last deployed the shared stack (`staging doctor` compares it with the installed one). */
   public static readonly LIBRARY_VERSION = 'SharedStagingLibraryVersion';
+  /** `https://stagings.<domain>`: the stagings page (absent when it is off, or the stack predates it). */
+  public static readonly STAGINGS_PAGE_URL = 'StagingsPageUrl';
 }
 
 /** SSM parameter names below the shared staging's parameter prefix (e.g. `/staging`). */
