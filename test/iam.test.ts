@@ -317,16 +317,16 @@ const COMMANDS: Record<string, Record<string, Authorization[]>> = {
     StartDBInstance: [{ action: 'rds:StartDBInstance', resource: arn('rds', `db:${branchDatabase}`), context: featureTags() }],
   },
   'stagings-page': {
-    DescribeStacks: [{ action: 'cloudformation:DescribeStacks', resource: '*' }],
-    // "This staging was destroyed 5 minutes ago": deleted stacks are listed only.
-    ListStacks: [{ action: 'cloudformation:ListStacks', resource: '*' }],
-    GetParametersByPath: ['pins', 'keep-alive', 'sleep'].map((p) => ({ action: 'ssm:GetParametersByPath', resource: arn('ssm', `parameter/${PREFIX}/${p}`) })),
-    GetParameters: ['pins', 'keep-alive', 'sleep'].map((p) => ({ action: 'ssm:GetParameters', resource: sleepParameter(p) })),
+    // The sweeper's settings (its idle timeout and warning period), to decide each plan as it would.
+    GetFunctionConfiguration: [{ action: 'lambda:GetFunctionConfiguration', resource: sweeperFunction, context: sharedTags }],
+    // Keep-alives and sleep states of the listed stagings by name, ten a call; the capacity (shard registry).
+    GetParameters: ['keep-alive', 'sleep'].map((p) => ({ action: 'ssm:GetParameters', resource: sleepParameter(p) })),
+    GetParameter: [{ action: 'ssm:GetParameter', resource: arn('ssm', `parameter/${PREFIX}/capacity/shards`) }],
     // Keep and unkeep.
     PutParameter: [{ action: 'ssm:PutParameter', resource: pinParameter }],
     DeleteParameter: [{ action: 'ssm:DeleteParameter', resource: pinParameter }],
-    // Wake and sleep (the sleeper), each staging's plan (the sweeper's dry run).
-    Invoke: [sleeperFunction, sweeperFunction].map((resource) => ({ action: 'lambda:InvokeFunction', resource, context: sharedTags })),
+    // Wake and sleep: the sleeper.
+    Invoke: [{ action: 'lambda:InvokeFunction', resource: sleeperFunction, context: sharedTags }],
     DeleteStack: [
       { action: 'cloudformation:DeleteStack', resource: branchStack, context: { ...featureTags(), 'cloudformation:RoleArn': deletionRoleArn } },
       { action: 'cloudformation:DeleteStack', resource: arn('cloudformation', `stack/${liteBranch.stackName}/0a1b2c3d-1111-2222-3333-444455556666`), context: { ...featureTags('feature-lite', liteBranch), 'cloudformation:RoleArn': deletionRoleArn } },
@@ -339,12 +339,9 @@ const COMMANDS: Record<string, Record<string, Authorization[]>> = {
       { action: 'kms:Decrypt', resource: topicKeyArn, context: { 'kms:ViaService': `sns.${REGION}.amazonaws.com` }, resourcePolicy: topicKeyPolicy },
     ],
     // The audit records, and the history read back from them.
-    CreateLogStream: [{ action: 'logs:CreateLogStream', resource: arn('logs', `log-group:${pageAuditLogGroup}:log-stream:audit`) }],
-    PutLogEvents: [{ action: 'logs:PutLogEvents', resource: arn('logs', `log-group:${pageAuditLogGroup}:log-stream:audit`) }],
+    CreateLogStream: [{ action: 'logs:CreateLogStream', resource: arn('logs', `log-group:${pageAuditLogGroup}:log-stream:2026/12/07`) }],
+    PutLogEvents: [{ action: 'logs:PutLogEvents', resource: arn('logs', `log-group:${pageAuditLogGroup}:log-stream:2026/12/07`) }],
     FilterLogEvents: [{ action: 'logs:FilterLogEvents', resource: arn('logs', `log-group:${pageAuditLogGroup}`) }],
-    DescribeRules: [{ action: 'elasticloadbalancing:DescribeRules', resource: '*' }],
-    DescribeTargetHealth: [{ action: 'elasticloadbalancing:DescribeTargetHealth', resource: '*' }],
-    GetMetricData: [{ action: 'cloudwatch:GetMetricData', resource: '*' }],
   },
   sweeper: {
     DescribeStacks: [{ action: 'cloudformation:DescribeStacks', resource: '*' }],
@@ -374,6 +371,16 @@ const COMMANDS: Record<string, Record<string, Authorization[]>> = {
 const WAKER_BORROWED: Authorization[] = [
   { action: 'cloudwatch:GetMetricData', resource: '*' },
   { action: 'cloudformation:DescribeStacks', resource: '*' },
+];
+
+/**
+ * Commands the stagings page runs through the sweeper's helpers (lambda/sweeper/aws.ts:
+ * `describeAllStacks`, `parametersByPath` over pins and the sweeper's records, `lastRequests`).
+ */
+const PAGE_BORROWED: Authorization[] = [
+  { action: 'cloudformation:DescribeStacks', resource: '*' },
+  ...['pins', 'sweeper', `sweeper/warned/${branch.name}`].map((p) => ({ action: 'ssm:GetParametersByPath', resource: arn('ssm', `parameter/${PREFIX}/${p}`) })),
+  { action: 'cloudwatch:GetMetricData', resource: '*' },
 ];
 
 /** `new XxxCommand(` and `paginateXxx(` in the sources of each handler folder. */
@@ -428,6 +435,12 @@ describe('every SDK command of every handler is allowed by its role', () => {
     const sources = readdirSync(join(__dirname, '..', 'lambda', 'waker')).map((f) => readFileSync(join(__dirname, '..', 'lambda', 'waker', f), 'utf8')).join('\n');
     expect(sources).toMatch(/from '\.\.\/sweeper\/aws'/);
     expect(await refused(HANDLER_ROLES.waker, WAKER_BORROWED)).toEqual([]);
+  });
+
+  test('the stagings page also reads stacks, folders and request counts through the sweeper\'s helpers', async () => {
+    const sources = readdirSync(join(__dirname, '..', 'lambda', 'stagings-page')).map((f) => readFileSync(join(__dirname, '..', 'lambda', 'stagings-page', f), 'utf8')).join('\n');
+    expect(sources).toMatch(/from '\.\.\/sweeper\/aws'/);
+    expect(await refused(HANDLER_ROLES['stagings-page'], PAGE_BORROWED)).toEqual([]);
   });
 
   test('the waker provider (a deploy of a sleeping branch wakes it) may do all the waker does', async () => {
@@ -615,6 +628,8 @@ describe('denied', () => {
       ['the stagings page writing the pins folder itself', page, { action: 'ssm:PutParameter', resource: arn('ssm', `parameter/${PREFIX}/pins`) }],
       ['the stagings page reading a shared parameter', page, { action: 'ssm:GetParameter', resource: arn('ssm', `parameter/${PREFIX}/shared/database/secret-arn`) }],
       ['the stagings page invoking the waker', page, { action: 'lambda:InvokeFunction', resource: wakerFunction, context: sharedTags }],
+      ['the stagings page invoking the sweeper (it only reads its settings)', page, { action: 'lambda:InvokeFunction', resource: sweeperFunction, context: sharedTags }],
+      ['the stagings page changing the sweeper\'s settings', page, { action: 'lambda:UpdateFunctionConfiguration', resource: sweeperFunction, context: sharedTags }],
       ['the stagings page invoking a provider', page, { action: 'lambda:InvokeFunction', resource: providerFunctions()[0].arn, context: sharedTags }],
       ['the stagings page invoking any other function of the account', page, { action: 'lambda:InvokeFunction', resource: arn('lambda', 'function:payroll') }],
       ['the stagings page writing to the shared app\'s log group', page, { action: 'logs:PutLogEvents', resource: arn('logs', `log-group:${sharedNames.logGroupName('web')}:log-stream:web/app/0123`) }],

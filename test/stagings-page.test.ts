@@ -4,7 +4,7 @@
  * environment (lib/contract/stagings-page.ts), record, output, role and bad input.
  */
 import { App, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { SharedStaging, SharedStagingProps, SharedStagingStack, StagingAccess } from '../lib';
 import { SharedStackOutputs } from '../lib/contract/staging';
@@ -174,6 +174,22 @@ describe('the page\'s role', () => {
       shared((stack) => ({ access: access(stack), stagingsPage: DESTROY }), app);
     }
     expect(formatFindings(validationFindings(app))).toEqual([]);
+  });
+});
+
+describe('a claim the page never sees', () => {
+  test('Cognito with cognito:groups warns (the groups are in the access token, not the signed user claims), naming the fix', () => {
+    const { stack } = shared(() => ({ access: StagingAccess.cognito(), stagingsPage: { destroyClaim: 'cognito:groups', destroyClaimValues: ['admins'] } }));
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('cdk-multi-staging:stagings-page-cognito-groups'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.stringify(warnings[0].entry.data)).toMatch(/custom:staging_role/);
+  });
+
+  test('a custom attribute, or OIDC groups, do not warn', () => {
+    for (const [access, claim] of [[() => StagingAccess.cognito(), 'custom:staging_role'], [oidc, 'groups']] as const) {
+      const { stack } = shared((s) => ({ access: access(s), stagingsPage: { destroyClaim: claim, destroyClaimValues: ['admins'] } }));
+      expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('stagings-page-cognito-groups'))).toEqual([]);
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { Duration, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Token, Validations } from 'aws-cdk-lib';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -7,6 +7,7 @@ import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as route53targets from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
 import { BranchStatePaths, foldersAndBelow } from '../contract/branch-state';
+import { shardRegistryParameterName } from '../contract/capacity';
 import { DEFAULT_MAX_KEEP_DAYS, StagingsPageEnvironment as Env, stagingsPageHost, stagingsPageUrl } from '../contract/stagings-page';
 import { TagKeys } from '../contract/staging';
 import type { StagingsPageOptions } from '../shared-staging';
@@ -122,6 +123,14 @@ export class StagingsPage extends Construct {
     if (sweeper) sweeper.topic.grantPublish(role);
 
     const destroy = sweeper && options.destroyClaim !== undefined && options.destroyClaimValues !== undefined;
+    if (destroy && props.lock.signIn === 'cognito' && options.destroyClaim === 'cognito:groups') {
+      Annotations.of(this).addWarningV2(
+        'cdk-multi-staging:stagings-page-cognito-groups',
+        "stagingsPage.destroyClaim is 'cognito:groups', but Cognito puts the groups in its access token, not among the user claims " +
+          'the load balancer signs (x-amzn-oidc-data, from the user info endpoint), which is all the page trusts: nobody could destroy. ' +
+          "Give the people who may destroy a custom attribute instead (e.g. custom:staging_role = admin) and set destroyClaim: 'custom:staging_role'.",
+      );
+    }
     const environment: Record<string, string> = {
       [Env.PREFIX]: prefix,
       [Env.PARAMETER_PREFIX]: props.parameterPrefix,
@@ -173,8 +182,8 @@ export class StagingsPage extends Construct {
     Validations.of(policy).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'Only for read-only calls without resource-level permissions: cloudformation:DescribeStacks/ListStacks (listing all stacks), ' +
-        'elasticloadbalancing:DescribeRules/DescribeTargetHealth and cloudwatch:GetMetricData. DeleteStack has its own tag-scoped statement.',
+        'Only for read-only calls without resource-level permissions: cloudformation:DescribeStacks (listing all stacks, 100 per call) ' +
+        'and cloudwatch:GetMetricData (the branches\' request counts). DeleteStack has its own tag-scoped statement.',
     });
     if (sweeper) {
       Validations.of(policy).acknowledge({
@@ -186,27 +195,34 @@ export class StagingsPage extends Construct {
   }
 }
 
-/** The page's role: read the branch stagings and their state, act on branch stagings only. */
+/**
+ * The page's role: read the branch stagings and their state, act on branch stagings only. The
+ * calls are lambda/stagings-page's, and the sweeper helpers it reads with (lambda/sweeper/aws.ts).
+ */
 function pagePolicy(scope: Construct, props: StagingsPageProps, arns: StagingArns, auditLogGroup: logs.LogGroup, reasons: ReasonedResources): iam.PolicyStatement[] {
   const state = new BranchStatePaths(props.parameterPrefix);
-  const read = [state.pins, state.keepAlives, state.sleepStates];
-  const functions = [props.sleeper.sleeperFunction, ...(props.sweeper ? [props.sweeper.function] : [])];
   const statements = [
     new iam.PolicyStatement({
       sid: 'ReadStacks',
       // DescribeStacks without a stack name (one call per 100 stacks) is authorized on "*" only.
-      actions: ['cloudformation:DescribeStacks', 'cloudformation:ListStacks'],
+      actions: ['cloudformation:DescribeStacks'],
       resources: ['*'],
     }),
     new iam.PolicyStatement({
-      sid: 'ReadPinsKeepAlivesAndSleepStates',
-      actions: ['ssm:GetParametersByPath', 'ssm:GetParameters', 'ssm:GetParameter'],
+      sid: 'ReadBranchState',
+      // Pins and the sweeper's records by path; keep-alives and sleep states by name, ten a call.
+      actions: ['ssm:GetParametersByPath', 'ssm:GetParameters'],
       resources: reasons.scope(
-        ...foldersAndBelow(...read).map((path): [string, string] => [
+        ...foldersAndBelow(state.pins, state.keepAlives, state.sleepStates, state.sweeper).map((path): [string, string] => [
           parameterArn(scope, path),
-          'Pins, keep-alives and sleep states are one parameter per branch staging below their folder; read only.',
+          'Pins, keep-alives, sleep states and the sweeper\'s records are one parameter per branch staging below their folder; read only.',
         ]),
       ),
+    }),
+    new iam.PolicyStatement({
+      sid: 'ReadCapacity',
+      actions: ['ssm:GetParameter'],
+      resources: [parameterArn(scope, shardRegistryParameterName(props.parameterPrefix))],
     }),
     new iam.PolicyStatement({
       sid: 'KeepAndUnkeep',
@@ -214,27 +230,37 @@ function pagePolicy(scope: Construct, props: StagingsPageProps, arns: StagingArn
       resources: reasons.scope([parameterArn(scope, state.pins.below), `A pin is one parameter per branch staging below ${state.pins.root}; the page writes nothing else.`]),
     }),
     new iam.PolicyStatement({
-      sid: 'WakeSleepAndPlan',
+      sid: 'WakeAndSleep',
       actions: ['lambda:InvokeFunction'],
-      resources: functions.map((f) => f.functionArn),
+      resources: [props.sleeper.sleeperFunction.functionArn],
     }),
     new iam.PolicyStatement({
-      sid: 'ReadRulesTargetsAndRequests',
-      actions: ['elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTargetHealth', 'cloudwatch:GetMetricData'],
+      sid: 'ReadRequestCounts',
+      actions: ['cloudwatch:GetMetricData'],
       resources: ['*'],
     }),
     new iam.PolicyStatement({
       sid: 'AuditRecordsAndHistory',
-      actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:FilterLogEvents', 'logs:GetLogEvents'],
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:FilterLogEvents'],
       // The group's ARN ends in `:*` (its streams); FilterLogEvents is authorized on the group itself.
       resources: [auditLogGroup.logGroupArn, arns.logGroups(auditLogGroup.logGroupName)],
     }),
   ];
-  if (!props.sweeper || props.options.destroyClaim === undefined) return statements;
+  const sweeper = props.sweeper;
+  if (!sweeper) return statements;
+  statements.push(
+    new iam.PolicyStatement({
+      sid: 'ReadSweeperSettings',
+      // Its idle timeout and warning period: the page decides each plan as the sweeper would.
+      actions: ['lambda:GetFunctionConfiguration'],
+      resources: [sweeper.function.functionArn],
+    }),
+  );
+  if (props.options.destroyClaim === undefined) return statements;
   reasons.scope([
     arns.branchStacks,
     'Branch stacks are created per branch, so their names are only known as <prefix>-*. DeleteStack is further limited to stacks tagged ' +
       `${TagKeys.KIND}=feature|feature-lite and ${TagKeys.PREFIX}=${arns.prefix}, and to the sweeper's deletion role.`,
   ]);
-  return [...statements, ...deleteBranchStackStatements(arns, props.sweeper.deletionRole.roleArn)];
+  return [...statements, ...deleteBranchStackStatements(arns, sweeper.deletionRole.roleArn)];
 }
