@@ -42,8 +42,8 @@ function synth(context: Record<string, unknown>): { template: any; stackName: st
 // Locked with a Cognito user pool made by the construct and an automation token, so the listener-priority
 // handler's Cognito and secret calls have a policy to be judged by (the example config's OIDC lock is below).
 const ACCESS = { cognito: {}, automation: { tokenSecretName: 'staging/automation-token' } };
-// The stagings page may destroy (for members of a Cognito group), so its DeleteStack rows have a policy to be judged by.
-const PAGE = { destroyClaim: 'cognito:groups', destroyClaimValues: ['staging-admins'] };
+// The stagings page may destroy (for Cognito users whose custom:staging_role is admin), so its DeleteStack rows have a policy to be judged by.
+const PAGE = { destroyClaim: 'custom:staging_role', destroyClaimValues: ['admin'] };
 const shared = synth({ staging: { ...STAGING, access: ACCESS, stagingsPage: PAGE, feature: { ...STAGING.feature, database: { ...STAGING.feature?.database, mode: 'template' } } } });
 const feature = synth({ branch: 'feature/x', staging: SNAPSHOT_STAGING });
 const lite = synth({ branch: 'feature/y', lite: 'true' });
