@@ -3,6 +3,7 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { invocationAnswer } from '../lib/contract/stagings-view';
 import { CliError, aws } from './io';
 
 /** The AWS clients the commands use, created once per run. */
@@ -51,19 +52,8 @@ export function regionOf(options: { region?: string }, env: Record<string, strin
 export async function invokeJson<T>(clients: Clients, functionName: string, payload: unknown, what: string): Promise<T> {
   const out = await aws(`lambda:InvokeFunction on ${functionName}`, () =>
     clients.lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: new TextEncoder().encode(JSON.stringify(payload)) })));
-  const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
-  if (out.FunctionError) {
-    let message = text;
-    try {
-      message = JSON.parse(text).errorMessage ?? text;
-    } catch {
-      // not JSON: shown as it is
-    }
-    throw new CliError(`The ${what} ${functionName} failed (${out.FunctionError}): ${message}`);
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new CliError(`The ${what} ${functionName} returned no result (${JSON.stringify(text.slice(0, 200))}).`);
-  }
+  const answer = invocationAnswer(out.Payload, out.FunctionError);
+  if (answer.error !== undefined) throw new CliError(`The ${what} ${functionName} failed (${out.FunctionError}): ${answer.error}`);
+  if (answer.result === undefined) throw new CliError(`The ${what} ${functionName} returned no result (${JSON.stringify(answer.text.slice(0, 200))}).`);
+  return answer.result as T;
 }

@@ -1,61 +1,42 @@
 /** Finding the branch stagings of one prefix, their shared stack, pins, keep-alives and sleep states. */
 import { DescribeStacksCommand, Stack, paginateDescribeStacks } from '@aws-sdk/client-cloudformation';
 import { paginateGetParametersByPath } from '@aws-sdk/client-ssm';
-import {
-  BranchParameter,
-  BranchStatePaths,
-  KeepAlive,
-  Pin,
-  SleepStateValue,
-  branchStagingOf,
-  byStagingName,
-  isBranchStaging,
-  parseKeepAlive,
-  parsePin,
-  parseSleepState,
-} from '../lib/contract/branch-state';
-import { FeatureOutputs, SharedStackOutputs } from '../lib/contract/staging';
+import { BranchParameter } from '../lib/contract/branch-state';
+import { SharedStackOutputs } from '../lib/contract/staging';
 import { SharedStagingNames, StagingNames } from '../lib/contract/naming';
+import { Staging, StagingSources, readStagingStacks } from '../lib/contract/stagings-view';
 import { nearMatches } from '../lib/contract/suggest';
 import { Clients } from './aws';
 import { CliError, aws } from './io';
 
-export interface Staging {
-  readonly stackName: string;
-  readonly stackId: string;
-  readonly name: string;
-  readonly branch: string;
-  readonly kind: string;
-  readonly status: string;
-  readonly created: Date;
-  readonly updated?: Date;
-  readonly url?: string;
-  readonly consoleCommand?: string;
-}
+export type { Staging } from '../lib/contract/stagings-view';
 
 const output = (s: Stack, key: string) => s.Outputs?.find((o) => o.OutputKey === key)?.OutputValue;
 
+/**
+ * The reader's sources (lib/contract/stagings-view.ts) over the CLI's clients: every DescribeStacks
+ * and GetParametersByPath page, each failure worded by `aws` (what to do about it).
+ */
+export function stagingSources(clients: Clients): StagingSources {
+  return {
+    stacks: () => aws('cloudformation:DescribeStacks', async () => {
+      const stacks: Stack[] = [];
+      for await (const page of paginateDescribeStacks({ client: clients.cloudformation }, {})) stacks.push(...(page.Stacks ?? []));
+      return stacks;
+    }),
+    parametersBelow: (root) => aws(`ssm:GetParametersByPath on ${root}`, async () => {
+      const found: BranchParameter[] = [];
+      for await (const page of paginateGetParametersByPath({ client: clients.ssm }, { Path: root, Recursive: false })) {
+        for (const p of page.Parameters ?? []) found.push({ name: String(p.Name), value: String(p.Value ?? ''), lastModifiedMs: p.LastModifiedDate?.getTime() });
+      }
+      return found;
+    }),
+  };
+}
+
 /** Every feature staging of `prefix` (tagged, named `<prefix>-<name>`), deleted ones left out. */
 export async function listStagings(clients: Clients, prefix: string): Promise<Staging[]> {
-  const stagings: Staging[] = [];
-  await aws('cloudformation:DescribeStacks', async () => {
-    for await (const page of paginateDescribeStacks({ client: clients.cloudformation }, {})) {
-      for (const s of page.Stacks ?? []) {
-        const staging = branchStagingOf(s, prefix);
-        if (!isBranchStaging(staging) || s.StackStatus === 'DELETE_COMPLETE') continue;
-        stagings.push({
-          ...staging,
-          stackId: s.StackId ?? staging.stackName,
-          status: s.StackStatus ?? 'UNKNOWN',
-          created: s.CreationTime ?? new Date(0),
-          updated: s.LastUpdatedTime,
-          url: output(s, FeatureOutputs.URL),
-          consoleCommand: output(s, FeatureOutputs.CONSOLE_COMMAND),
-        });
-      }
-    }
-  });
-  return stagings;
+  return readStagingStacks(stagingSources(clients), prefix);
 }
 
 export interface SharedInfo {
@@ -91,44 +72,6 @@ export async function sharedInfo(clients: Clients, prefix: string): Promise<Shar
     sleeperFunctionName: stack && output(stack, 'SleeperFunctionName'),
     clusterName: stack && output(stack, 'SharedStagingClusterName'),
     stagingsPageUrl: stack && output(stack, SharedStackOutputs.STAGINGS_PAGE_URL),
-  };
-}
-
-/** The parameters directly below `root`, by staging name. */
-export async function parametersByName(clients: Clients, root: string): Promise<Map<string, BranchParameter>> {
-  const found: BranchParameter[] = [];
-  await aws(`ssm:GetParametersByPath on ${root}`, async () => {
-    for await (const page of paginateGetParametersByPath({ client: clients.ssm }, { Path: root, Recursive: false })) {
-      for (const p of page.Parameters ?? []) found.push({ name: String(p.Name), value: String(p.Value ?? ''), lastModifiedMs: p.LastModifiedDate?.getTime() });
-    }
-  });
-  return byStagingName(root, found);
-}
-
-/** The pins, keep-alives and sleep states of every branch, read as the sweeper and the sleeper read them. */
-export interface BranchState {
-  readonly pins: Map<string, Pin>;
-  readonly keepAlives: Map<string, KeepAlive>;
-  /** Unreadable states are left out: a branch without a state counts as awake. */
-  readonly sleep: Map<string, SleepStateValue>;
-}
-
-export async function branchState(clients: Clients, parameterPrefix: string, nowMs: number): Promise<BranchState> {
-  const paths = new BranchStatePaths(parameterPrefix);
-  const [pins, keepAlives, sleepParams] = await Promise.all([
-    parametersByName(clients, paths.pins.root),
-    parametersByName(clients, paths.keepAlives.root),
-    parametersByName(clients, paths.sleepStates.root),
-  ]);
-  const parsed = <T>(params: Map<string, BranchParameter>, parse: (p: BranchParameter) => T | undefined): Map<string, T> =>
-    new Map([...params].flatMap(([name, p]): Array<[string, T]> => {
-      const value = parse(p);
-      return value === undefined ? [] : [[name, value]];
-    }));
-  return {
-    pins: parsed(pins, (p) => parsePin(p.value, nowMs)),
-    keepAlives: parsed(keepAlives, (p) => parseKeepAlive(p.value, p.lastModifiedMs, nowMs)),
-    sleep: parsed(sleepParams, (p) => parseSleepState(p.value)),
   };
 }
 

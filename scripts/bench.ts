@@ -6,7 +6,8 @@
  * Each app runs RUNS times, interleaved, as `node --import tsx <app>` with the cdk.json context
  * (feature flags on, CloudFormation Validate included); medians are compared as ratios.
  * Then the sweeper benchmark (scripts/bench-sweeper.ts), if present, and the database-template
- * handler against a real Postgres (scripts/bench-database-template.ts).
+ * handler against a real Postgres (scripts/bench-database-template.ts), and one view of the
+ * stagings page with 10, 100 and 500 stagings (scripts/bench-stagings-page.ts).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -65,4 +66,9 @@ if (existsSync(join(root, 'scripts', 'bench-sweeper.ts'))) {
 if (existsSync(join(root, 'scripts', 'bench-database-template.ts'))) {
   console.log('');
   execFileSync(process.execPath, ['--import', 'tsx', 'scripts/bench-database-template.ts'], { cwd: root, stdio: 'inherit' });
+}
+
+if (existsSync(join(root, 'scripts', 'bench-stagings-page.ts'))) {
+  console.log('');
+  execFileSync(process.execPath, ['--import', 'tsx', 'scripts/bench-stagings-page.ts'], { cwd: root, stdio: 'inherit' });
 }

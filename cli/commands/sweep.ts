@@ -1,5 +1,5 @@
 /** `staging sweep [--dry-run | --no-dry-run --yes]`: invokes the sweeper function and prints its report. */
-import type { ActivitySource } from '../../lib/contract/branch-state';
+import type { SweepReportView } from '../../lib/contract/stagings-view';
 import { ClientFactory, Clients, GlobalOptions, invokeJson, regionOf } from '../aws';
 import { CliError, Io, UsageError } from '../io';
 import { table, writeJson } from '../render';
@@ -10,14 +10,7 @@ export interface SweepOptions extends GlobalOptions {
   readonly yes?: boolean;
 }
 
-/** The sweeper's report (lambda/sweeper/model.ts SweepReport), as far as the CLI reads it. */
-export interface SweepReportView {
-  readonly dryRun: boolean;
-  readonly counts?: Record<string, number>;
-  readonly stagings: Array<{ stagingName: string; branch: string; action: string; outcome?: string; reason: string; lastActivity?: string; lastActivitySource?: ActivitySource; deleteAt?: string; idleAt?: string; pinnedUntil?: string }>;
-  readonly ignored?: Array<{ stackName: string; reason: string }>;
-  readonly problems?: string[];
-}
+export type { SweepReportView } from '../../lib/contract/stagings-view';
 
 /** Invokes the sweeper; a dry run changes nothing. */
 export async function invokeSweeper(clients: Clients, functionName: string, dryRun: boolean): Promise<SweepReportView> {

@@ -256,8 +256,8 @@ async function act(config: SweeperConfig, nowMs: number, plan: Plan): Promise<Sw
   return report;
 }
 
-/** The report of one staging as decided; the action step then records what happened. */
-function reportOf(config: SweeperConfig, d: Decision): StagingReport {
+/** The report of one staging as decided; the action step then records what happened (the stagings page shows it as the plan). */
+export function reportOf(config: SweeperConfig, d: Decision): StagingReport {
   const { info } = d;
   const acts = d.action !== 'keep' && d.action !== 'skip';
   const r: StagingReport = {

@@ -43,7 +43,11 @@ export const StagingsPageEnvironment = {
   SIGN_IN: 'SIGN_IN',
   /** The sleeper function (manual wake and sleep, as `staging wake` invokes it). */
   SLEEPER_FUNCTION_NAME: 'SLEEPER_FUNCTION_NAME',
-  /** The sweeper function (its dry run gives each staging's plan, as `staging list` reads it). */
+  /**
+   * The sweeper function: its settings (GetFunctionConfiguration: idle timeout, warning period) let
+   * the page decide each staging's plan with the sweeper's own decision over the page's reads, as
+   * the dry run `staging list` invokes would, without reading everything again.
+   */
   SWEEPER_FUNCTION_NAME: 'SWEEPER_FUNCTION_NAME',
   /** The CloudFormation service role the page's DeleteStack runs with (the sweeper's deletion role). */
   DELETION_ROLE_ARN: 'DELETION_ROLE_ARN',

@@ -13,13 +13,6 @@ const cf = mockClient(CloudFormationClient);
 const ssm = mockClient(SSMClient);
 const lambda = mockClient(LambdaClient);
 
-const TEMPLATE = JSON.stringify({
-  Resources: {
-    Task: { Type: 'AWS::ECS::TaskDefinition', Properties: { Cpu: '256', Memory: '512' } },
-    Web: { Type: 'AWS::ECS::Service', Properties: { TaskDefinition: { Ref: 'Task' }, DesiredCount: 1 } },
-    Sleep: { Type: 'Custom::StagingSleep', Properties: {} },
-  },
-});
 const REPORT = {
   dryRun: true,
   stagings: [
@@ -37,7 +30,6 @@ beforeEach(() => {
   cf.on(DescribeStacksCommand, {}).resolves({ Stacks: [LOGIN, SHARED], NextToken: 'page-2' });
   cf.on(DescribeStacksCommand, { NextToken: 'page-2' }).resolves({ Stacks: [LITE] });
   cf.on(DescribeStacksCommand, { StackName: 'staging-shared' }).resolves({ Stacks: [SHARED] });
-  cf.on(GetTemplateCommand).resolves({ TemplateBody: TEMPLATE });
   ssm.on(GetParametersByPathCommand).resolves({ Parameters: [] });
   ssm.on(GetParametersByPathCommand, { Path: '/staging/pins' }).resolves({
     Parameters: [{ Name: `/staging/pins/${StagingNames.fromBranch('feature/login').name}`, Value: '2026-12-10' }],
@@ -93,6 +85,9 @@ describe('staging list', () => {
     ]);
     expect(list[0].costPerDay).toBeCloseTo(0.3, 2);
     expect(list[1].costPerDay).toBe(0);
+    // From each stack's StagingCostPerDay output: no GetTemplate per staging.
+    expect(list[0].cost).toEqual({ awake: 0.3, asleep: 0 });
+    expect(cf.commandCalls(GetTemplateCommand)).toHaveLength(0);
   });
 
   test('a pin is read as the sweeper reads it: an unreadable one is no date, shown as kept and reported', async () => {

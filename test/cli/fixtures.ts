@@ -3,6 +3,8 @@ import { Stack } from '@aws-sdk/client-cloudformation';
 import { StagingNames } from '../../lib/contract/naming';
 
 export const ACCOUNT = '123456789012';
+/** The `StagingCostPerDay` output of every fixture staging (one 0.25 vCPU / 0.5 GB task, nothing while asleep). */
+export const COST_SUMMARY = '$0.30/day awake, $0.00/day asleep (eu-west-1, prices as of 2026-09-29)';
 
 export function stagingStack(branch: string, kind = 'feature', status = 'UPDATE_COMPLETE'): Stack {
   const n = StagingNames.fromBranch(branch, 'staging');
@@ -18,7 +20,10 @@ export function stagingStack(branch: string, kind = 'feature', status = 'UPDATE_
       { Key: 'staging:prefix', Value: 'staging' },
       { Key: 'staging:branch', Value: n.branchTagValue },
     ],
-    Outputs: [{ OutputKey: 'StagingUrl', OutputValue: `https://${n.name}.staging.example.com` }],
+    Outputs: [
+      { OutputKey: 'StagingUrl', OutputValue: `https://${n.name}.staging.example.com` },
+      { OutputKey: 'StagingCostPerDay', OutputValue: COST_SUMMARY },
+    ],
   };
 }
 export const LOGIN = stagingStack('feature/login');
