@@ -310,6 +310,16 @@ const stagingFields = block({
       '`false`',
     ),
   }),
+  stagingsPage: optionalBlock({
+    enabled: doc(flag(), 'Serve the stagings page at `https://stagings.<domainName>` (README, "Stagings page").', '`true`'),
+    maxKeepDays: doc(num({ integer: true, min: 1, max: 365 }), 'The longest keep the page offers, in days.', '`14`'),
+    destroyClaim: doc(
+      text({ pattern: /^\S+$/, rule: 'the name of a claim of the sign-in\'s token, without spaces', example: 'groups' }),
+      'The token claim that may allow a destroy from the page: `groups` (OIDC), `cognito:groups` (Cognito). Set it with `destroyClaimValues`.',
+      'nobody may destroy',
+    ),
+    destroyClaimValues: doc(strings('e.g. ["staging-admins"]'), 'Values of `destroyClaim` that allow a destroy, any one of them.', 'nobody may destroy'),
+  }),
   feature: optionalBlock({
     services: doc(
       z.preprocess(absent, z.record(z.string(), block(size()), { error: 'must be an object of service names, e.g. {"web": {"cpu": 256}}' }).default({})),

@@ -127,6 +127,7 @@ export function sharedStack(app: App, config: StagingConfig): LookupStack {
       dryRun: config.sweeper.dryRun,
       retainResourcesOnDeleteFailed: config.sweeper.retainResourcesOnDeleteFailed,
     },
+    stagingsPage: config.stagingsPage,
     app: {
       image: appImage(stack, config.app.image),
       cpuArchitecture: cpuArchitecture(config),

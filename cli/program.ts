@@ -92,7 +92,8 @@ function buildProgram(io: Io, clients: ClientFactory): Command {
     .option('--branches <n>', 'branches sharing the shared stack (default: the deployed count, or 10 offline)')
     .option('--database-storage-gib <gib>', 'storage of a restored branch database (default: the shared database\'s, or 20)')
     .option('--log-gb-per-day <gb>', 'GB written per day to each log group', '0.01')
-    .option('--job-minutes <minutes>', 'minutes each scheduled job run lasts', '5');
+    .option('--job-minutes <minutes>', 'minutes each scheduled job run lasts', '5')
+    .option('--page-views-per-day <views>', 'views of the stagings page a day (1 s each)', '200');
   command('destroy <branch>', 'delete a branch staging\'s stack after a confirmation naming it, and wait', 'npx staging destroy feature/login',
     (i, c, o, [branch]) => destroyCommand(branch, o as any, i, c))
     .addOption(new Option('--yes', 'skip the confirmation'));

@@ -3,6 +3,7 @@ import { DescribeStacksCommand, Stack, paginateDescribeStacks } from '@aws-sdk/c
 import { GetParameterCommand, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
 import { BranchParameter } from '../lib/contract/branch-state';
 import { CapacityInUse, readCapacity } from '../lib/contract/capacity';
+import { SharedStackOutputs } from '../lib/contract/staging';
 import { SharedStagingNames, StagingNames } from '../lib/contract/naming';
 import { Staging, StagingSources, readStagingStacks } from '../lib/contract/stagings-view';
 import { nearMatches } from '../lib/contract/suggest';
@@ -64,6 +65,8 @@ export interface SharedInfo {
   readonly sleeperFunctionName?: string;
   /** The ECS cluster every staging runs on. */
   readonly clusterName?: string;
+  /** The stagings page; absent when it is off or the shared stack predates it. */
+  readonly stagingsPageUrl?: string;
 }
 
 /** The shared stack's outputs: the parameter prefix, the sweeper and sleeper functions, the cluster. */
@@ -86,6 +89,7 @@ export async function sharedInfo(clients: Clients, prefix: string): Promise<Shar
     sweeperFunctionName: stack && output(stack, 'SweeperFunctionName'),
     sleeperFunctionName: stack && output(stack, 'SleeperFunctionName'),
     clusterName: stack && output(stack, 'SharedStagingClusterName'),
+    stagingsPageUrl: stack && output(stack, SharedStackOutputs.STAGINGS_PAGE_URL),
   };
 }
 

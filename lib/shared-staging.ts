@@ -47,6 +47,7 @@ import { StagingSleeper, StagingSleeperOptions } from './staging-sleeper';
 import { StagingAccess } from './staging-access';
 import { AccessEnvironment } from './contract/access';
 import type { BoundAccess } from './private/bound-access';
+import { StagingsPage, stagingsPageProblems } from './private/stagings-page';
 
 /** The shared Postgres. */
 export interface SharedDatabaseOptions {
@@ -186,6 +187,45 @@ export interface SharedSweeperOptions extends StagingSweeperOptions {
   readonly enabled?: boolean;
 }
 
+/**
+ * The stagings page at `https://stagings.<domainName>` (README, "Stagings page"): every branch
+ * staging with its state, plan, pin and cost, where signed-in people open, wake, sleep and keep
+ * stagings, and (when allowed) destroy them. A Lambda function behind the same lock as every host.
+ */
+export interface StagingsPageOptions {
+  /**
+   * Serve the page.
+   * @default true
+   */
+  readonly enabled?: boolean;
+
+  /**
+   * The longest keep the page offers, in whole days (1 to 365).
+   * @default 14
+   */
+  readonly maxKeepDays?: number;
+
+  /**
+   * The claim of the signed-in person's token that may allow a destroy, e.g. `groups` (OIDC) or
+   * `cognito:groups` (Cognito). Set it together with `destroyClaimValues`; it needs a sign-in
+   * (`StagingAccess.oidc` or `.cognito`) and the sweeper (its deletion role and topic).
+   * @default - nobody may destroy from the page
+   */
+  readonly destroyClaim?: string;
+
+  /**
+   * The values of `destroyClaim` that allow a destroy (any one of them), e.g. `['staging-admins']`.
+   * @default - nobody may destroy from the page
+   */
+  readonly destroyClaimValues?: string[];
+
+  /**
+   * How long the page's audit records (who woke, slept, kept, unkept or destroyed what) and logs are kept.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
 /** Properties of `SharedStaging`. */
 export interface SharedStagingProps {
   /**
@@ -310,9 +350,9 @@ export interface SharedStagingProps {
    * holds at most 100 target groups (a quota that cannot be raised) and `rulesPerLoadBalancer`
    * listener rules, so beyond what one holds the shared staging adds load balancers (shards, about
    * $24 a month each before traffic). A branch is placed on a shard on its first deploy and stays
-   * there; raising this is a deploy of the shared stack only (README, "Capacity"). Lowering it
-   * below the shards in use is refused by the deploy (a load balancer with branch rules cannot be
-   * deleted), so shrink only once the shard's branches are destroyed.
+   * there; raising this is a deploy of the shared stack only (README, "Capacity"). Lowering it so
+   * that a shard holding branches would go is refused by the deploy (the capacity guard), so
+   * shrink only once that shard's branches are destroyed.
    * @default - what one load balancer holds: 97 branches with one listener rule per branch at the
    * default rule quota (`capacity` has the value for the chosen `access`)
    */
@@ -326,6 +366,12 @@ export interface SharedStagingProps {
    * @default 100
    */
   readonly rulesPerLoadBalancer?: number;
+
+  /**
+   * The stagings page at `https://stagings.<domainName>`.
+   * @default - the page, read and wake/sleep/keep for everyone the lock lets in; destroy off
+   */
+  readonly stagingsPage?: StagingsPageOptions;
 }
 
 /**
@@ -400,6 +446,8 @@ export class SharedStaging extends Construct {
   public readonly listeners: elbv2.ApplicationListener[];
   /** The rule quota the shards are sized for (`rulesPerLoadBalancer`). */
   public readonly rulesPerLoadBalancer: number;
+  /** The stagings page's URL, `https://stagings.<domainName>`, unless the page was turned off. */
+  public readonly stagingsPageUrl?: string;
 
   private readonly providers: Record<string, StagingProvider> = {};
   private sharedScheduleGroup?: scheduler.ScheduleGroup;
@@ -557,6 +605,22 @@ export class SharedStaging extends Construct {
     const { enabled = true, ...sweeper } = props.sweeper ?? {};
     if (enabled) {
       this.sweeper = new StagingSweeper(this, 'Sweeper', { prefix: this.prefix, parameterPrefix: this.parameterPrefix, ...sweeper });
+    }
+    if (props.stagingsPage?.enabled !== false) {
+      const page = new StagingsPage(this, 'StagingsPage', {
+        options: props.stagingsPage ?? {},
+        prefix: this.prefix,
+        parameterPrefix: this.parameterPrefix,
+        domainName: this.domainName,
+        hostedZone: props.hostedZone,
+        loadBalancer: this.loadBalancer,
+        listener: this.listener,
+        lock,
+        sleeper: this.sleeper,
+        sweeper: this.sweeper,
+        maxStagings: props.maxStagings,
+      });
+      this.stagingsPageUrl = page.url;
     }
     // The stack's outputs are the SharedStagingStack's; in a stack of the user's own, the user's.
     holder?._holdSharedStaging(this, sharedOutputs(this));
@@ -758,6 +822,7 @@ function validate(props: SharedStagingProps, prefix: string, parameterPrefix: st
       `rulesPerLoadBalancer must be a literal whole number (got ${rules}): your "Rules per Application Load Balancer" quota in Service Quotas, ${DEFAULT_RULES_PER_LOAD_BALANCER} unless you had it raised`,
     );
   }
+  problems.push(...stagingsPageProblems(props.stagingsPage, props.access, props.sweeper?.enabled !== false));
   const ec2Capacity = props.ec2Capacity;
   if (ec2Capacity && (ec2Capacity.minCapacity ?? 0) > (ec2Capacity.maxCapacity ?? 10)) {
     problems.push(`ec2Capacity.minCapacity (${ec2Capacity.minCapacity}) must not exceed ec2Capacity.maxCapacity (${ec2Capacity.maxCapacity ?? 10})`);

@@ -16,6 +16,7 @@ import {
   pathPatternProblem,
   rulesPerHost,
   type AccessConfig,
+  type SignInKind,
 } from './contract/access';
 
 /** The automation token: a header that opens every staging to CI and webhooks, without sign-in. */
@@ -239,7 +240,7 @@ export class StagingAccess {
   /** @internal */
   public _bind(scope: Construct, context: AccessBindContext): BoundAccess {
     const stack = Stack.of(scope);
-    const signIn = this.kind === StagingAccessKinds.OIDC ? 'oidc' : this.kind === StagingAccessKinds.COGNITO ? 'cognito' : 'none';
+    const signIn: SignInKind = this.kind === StagingAccessKinds.OIDC ? 'oidc' : this.kind === StagingAccessKinds.COGNITO ? 'cognito' : 'none';
     const sessionTimeout = this.options.sessionTimeout ?? Duration.days(7);
     const automation = this.options.automation;
     const statements: iam.PolicyStatement[] = [];
@@ -299,6 +300,7 @@ export class StagingAccess {
     const lockSharedHost = this.lockSharedHost.bind(this);
     return {
       environment: stack.toJsonString(config),
+      signIn,
       rulesPerHost: rulesPerHost(config).length,
       providerStatements: statements,
       lockHost(hostScope: Construct, id: string, host: string, targetGroup: elbv2.IApplicationTargetGroup, priority: number): void {

@@ -14,6 +14,7 @@ import { ReasonedResources, acknowledgeResources, acknowledgeWildcardPermissions
 import { StagingArns } from './private/arns';
 import { WakerEnvironment } from './contract/providers/waker';
 import { HANDLER_RUNTIME, handlerCode } from './private/handler-code';
+import { InvokedByItsTargetGroup } from './private/lambda-target';
 import { SLEEP_WILDCARDS, SLEEP_WILDCARDS_REASON, sleepPolicies } from './providers/waker';
 
 /** Options of the sleeper that SharedStaging runs. */
@@ -146,29 +147,5 @@ export class StagingSleeper extends Construct {
     });
     acknowledgeWildcardPermissions(role, SLEEP_WILDCARDS_REASON, SLEEP_WILDCARDS);
     acknowledgeResources(role, reasons.all);
-  }
-}
-
-/**
- * A Lambda target whose permission for Elastic Load Balancing names the target group as its
- * `SourceArn` (aws-elasticloadbalancingv2-targets' LambdaTarget grants any target group).
- */
-class InvokedByItsTargetGroup implements elbv2.IApplicationLoadBalancerTarget {
-  constructor(
-    private readonly fn: lambda.Function,
-    private readonly targetGroupArn: string,
-    private readonly permissionId: string,
-  ) {}
-
-  public attachToApplicationTargetGroup(targetGroup: elbv2.IApplicationTargetGroup): elbv2.LoadBalancerTargetProps {
-    const id = this.permissionId;
-    this.fn.addPermission(id, {
-      principal: new iam.ServicePrincipal('elasticloadbalancing.amazonaws.com'),
-      action: 'lambda:InvokeFunction',
-      sourceArn: this.targetGroupArn,
-    });
-    // The target group registers the function, which needs the permission first.
-    targetGroup.node.addDependency(this.fn.node.findChild(id));
-    return { targetType: elbv2.TargetType.LAMBDA, targetJson: { id: this.fn.functionArn } };
   }
 }

@@ -15,6 +15,7 @@ import { StagingNames } from './contract/naming';
 import { SweeperEnvironment as Env, SweeperEnvironmentVariables } from './contract/sweeper';
 import { ReasonedResource, ReasonedResources, acknowledgeResources } from './private/acknowledge';
 import { StagingArns } from './private/arns';
+import { deleteBranchStackStatements } from './private/stack-deletion';
 import { grantBranchParameters } from './private/grants';
 import { HANDLER_RUNTIME, handlerCode } from './private/handler-code';
 import { validateParameterPrefix } from './shared-staging-ref';
@@ -104,7 +105,7 @@ export class StagingSweeper extends Construct {
   /** The sweeper function. Invoke it with `{"dryRun": true}` to preview a run. */
   public readonly function: lambda.Function;
 
-  /** The CloudFormation service role that deletes feature stacks (only the sweeper may pass it). */
+  /** The CloudFormation service role that deletes feature stacks (only the sweeper and the stagings page may pass it). */
   public readonly deletionRole: iam.Role;
 
   /** The schedule. */
@@ -179,46 +180,7 @@ export class StagingSweeper extends Construct {
         resources: [featureStacks],
       }),
     );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'DeleteTaggedFeatureStacksOnly',
-        actions: ['cloudformation:DeleteStack'],
-        resources: [featureStacks],
-        conditions: {
-          StringEquals: {
-            [`aws:ResourceTag/${TagKeys.KIND}`]: [...FEATURE_KINDS],
-            [`aws:ResourceTag/${TagKeys.PREFIX}`]: prefix,
-          },
-          ArnEquals: { 'cloudformation:RoleArn': this.deletionRole.roleArn },
-        },
-      }),
-    );
-    // `<prefix>-*` matches the shared stack `<prefix>-shared` too: never, whatever its tags say.
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'NeverDeleteTheSharedStack',
-        effect: iam.Effect.DENY,
-        actions: ['cloudformation:DeleteStack'],
-        resources: [arns.sharedStack],
-      }),
-    );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'NeverDeleteSharedStacks',
-        effect: iam.Effect.DENY,
-        actions: ['cloudformation:DeleteStack'],
-        resources: ['*'],
-        conditions: { StringEquals: { [`aws:ResourceTag/${TagKeys.KIND}`]: StagingKinds.SHARED } },
-      }),
-    );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'PassDeletionRoleToCloudFormation',
-        actions: ['iam:PassRole'],
-        resources: [this.deletionRole.roleArn],
-        conditions: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
-      }),
-    );
+    for (const statement of deleteBranchStackStatements(arns, this.deletionRole.roleArn)) role.addToPrincipalPolicy(statement);
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadRequestCounts',

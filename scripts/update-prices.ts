@@ -57,6 +57,9 @@ export function queriesFor(prices: RegionPrices): PriceQuery[] {
     q(['logsIngestionGb'], 'AmazonCloudWatch', 'DataProcessing-Bytes'),
     q(['logsStorageGbMonth'], 'AmazonCloudWatch', 'TimedStorage-ByteHrs'),
     q(['route53ZoneMonth'], 'AmazonRoute53', 'HostedZone', {}, true),
+    q(['lambdaRequest'], 'AWSLambda', 'Request'),
+    q(['lambdaGbSecond', 'X86_64'], 'AWSLambda', 'Lambda-GB-Second'),
+    q(['lambdaGbSecond', 'ARM64'], 'AWSLambda', 'Lambda-GB-Second-ARM'),
   ];
 }
 

@@ -218,6 +218,7 @@ describe('ready-made app: awkward branch names', () => {
     ['dots', 'release/1.2.3'],
     ['single character', 'x'],
     ['the reserved name', 'shared'],
+    ['the stagings page\'s reserved name', 'stagings'],
   ];
   /** These also run cdk-nag and CloudFormation Validate (the others only synthesize). */
   const validated = new Set([`${long}a`, 'Ünïcödé/日本語', 'issue#42']);

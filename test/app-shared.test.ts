@@ -29,7 +29,7 @@ describe('ready-made app, shared stack', () => {
     expect(stack && Stack.isStack(stack) ? [stack.node.id, stack.stackName, stack.artifactId] : stack).toEqual(['staging-shared', 'staging-shared', 'staging-shared']);
   });
 
-  test('outputs what a user looks up after the deploy: the shared URL, the sweeper function and its topic, the sleeper function, the golden-template refresh', () => {
+  test('outputs what a user looks up after the deploy: the shared URL, the sweeper function and its topic, the sleeper function, the golden-template refresh, the stagings page', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(Object.keys(outputs).sort()).toEqual(
       [
@@ -40,6 +40,7 @@ describe('ready-made app, shared stack', () => {
         'SharedStagingShardCount',
         'SharedStagingUrl',
         'SleeperFunctionName',
+        'StagingsPageUrl',
         'SweeperDryRunCommand',
         'SweeperFunctionName',
         'SweeperTopicArn',
@@ -50,12 +51,13 @@ describe('ready-made app, shared stack', () => {
     expect(outputs.SharedStagingUrl.Value).toBe('https://shared.staging.example.com');
     expect(outputs.SharedStagingParameterPrefix.Value).toBe('/staging');
     expect(outputs.SharedStagingLibraryVersion.Value).toBe(JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')).version);
-    const [fn] = Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: Match.objectLike({ STAGING_PREFIX: 'staging' }) } } }));
+    const [fn] = Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('^Deletes staging-\\* feature stagings') } }));
     expect(outputs.SweeperFunctionName.Value).toEqual({ Ref: fn });
     const [sleeper] = Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.onSchedule' } }));
     expect(outputs.SleeperFunctionName.Value).toEqual({ Ref: sleeper });
     const [topic] = Object.keys(template.findResources('AWS::SNS::Topic'));
     expect(outputs.SweeperTopicArn.Value).toEqual({ Ref: topic });
+    expect(outputs.StagingsPageUrl.Value).toBe('https://stagings.staging.example.com');
     expect(Object.entries(outputs).filter(([, o]) => 'Export' in o)).toEqual([]);
   });
 

@@ -311,6 +311,7 @@ describe('branchStagingOf: the identity, or the reason it is not a branch stagin
     [{ StackName: `staging-${name}`, Tags: tags({ 'staging:prefix': 'other' }) }, /another staging system/, true],
     [{ StackName: 'staging-other', Tags: tags() }, /does not match the stack name/, true],
     [{ StackName: 'staging-shared', Tags: tags({ 'staging:name': 'shared' }) }, /reserved staging name/, true],
+    [{ StackName: 'staging-stagings', Tags: tags({ 'staging:name': 'stagings' }) }, /"stagings" is a reserved staging name \(the stagings page, /, true],
   ])('%#: not one (%p)', (stack, reason, lookalike) => {
     const s = branchStagingOf(stack, 'staging');
     expect(isBranchStaging(s)).toBe(false);

@@ -5,7 +5,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { parseDocument } from 'yaml';
 import { buildStagingApp } from '../bin/staging-app';
-import { FeatureOutputs, StagingKinds, TagKeys } from '../lib/contract/staging';
+import { FeatureOutputs, SharedStackOutputs, StagingKinds, TagKeys } from '../lib/contract/staging';
 import { StagingNames } from '../lib/contract/naming';
 import { decide as decideQuota } from '../lambda/staging-quota';
 import { FEATURE_FLAGS } from './util/validate';
@@ -926,24 +926,43 @@ describe('the steps, run', () => {
 
   test('"Read the URL and the cost" takes StagingUrl and StagingCostPerDay of the branch\'s stack from cdk-outputs.json, and fails without the URL', () => {
     const script = step(deploy, 'Read the URL and the cost').run;
+    // The shared stack as the CLI prints --query ... --output text: an older one has no page ("None").
+    const fakes = { aws: "printf '%s\\n' None" };
     const url = `https://${StagingNames.fromBranch(BRANCH, STAGING.prefix).name}.${STAGING.domainName}`;
     // The cost as `cdk deploy` writes it: the value the branch's synthesized template holds (synthesized above, cached).
     const cost = synthesize({ branch: BRANCH, lite: 'false' }).values[FeatureOutputs.COST_PER_DAY];
     expect(cost).toMatch(/^\$\d+\.\d\d\/day awake, \$\d+\.\d\d\/day asleep \(eu-west-1, prices as of \d{4}-\d\d-\d\d\)(; .+)?$/);
     const dir = mkdtempSync(join(tmpdir(), 'ci-url-'));
     writeFileSync(join(dir, 'cdk-outputs.json'), JSON.stringify({ [STACK_NAME]: { [FeatureOutputs.URL]: url, [FeatureOutputs.COST_PER_DAY]: cost, StagingConsoleCommand: 'x' } }));
-    expect(runStep(script, { cwd: dir, env: { STACK_NAME } }).outputs).toEqual({ url, cost });
+    expect(runStep(script, { cwd: dir, env: { STACK_NAME }, fakes }).outputs).toEqual({ url, cost, page: '' });
 
     // A stack without the output (an older library): the URL alone.
     const older = mkdtempSync(join(tmpdir(), 'ci-url-'));
     writeFileSync(join(older, 'cdk-outputs.json'), JSON.stringify({ [STACK_NAME]: { [FeatureOutputs.URL]: url } }));
-    expect(runStep(script, { cwd: older, env: { STACK_NAME } }).outputs).toEqual({ url, cost: '' });
+    expect(runStep(script, { cwd: older, env: { STACK_NAME }, fakes }).outputs).toEqual({ url, cost: '', page: '' });
 
     const other = mkdtempSync(join(tmpdir(), 'ci-url-'));
     writeFileSync(join(other, 'cdk-outputs.json'), JSON.stringify({ 'staging-other': { [FeatureOutputs.URL]: url } }));
-    const missing = runStep(script, { cwd: other, env: { STACK_NAME } });
+    const missing = runStep(script, { cwd: other, env: { STACK_NAME }, fakes });
     expect(missing.status).not.toBe(0);
     expect(missing.stderr).toMatch(/no StagingUrl output/);
+  });
+
+  test('"Read the URL and the cost" reads the stagings page\'s URL from the shared stack; without it (or without access) no page', () => {
+    const script = step(deploy, 'Read the URL and the cost').run;
+    const dir = mkdtempSync(join(tmpdir(), 'ci-url-'));
+    const url = `https://${StagingNames.fromBranch(BRANCH, STAGING.prefix).name}.${STAGING.domainName}`;
+    writeFileSync(join(dir, 'cdk-outputs.json'), JSON.stringify({ [STACK_NAME]: { [FeatureOutputs.URL]: url } }));
+    const page = `https://stagings.${STAGING.domainName}`;
+    const found = runStep(script, { cwd: dir, env: { STACK_NAME }, fakes: { aws: `printf '%s\\n' '${page}'` } });
+    expect(found.outputs).toEqual({ url, cost: '', page });
+    expect(found.calls).toEqual([
+      `aws cloudformation describe-stacks --stack-name ${STAGING.prefix}-shared --query Stacks[0].Outputs[?OutputKey=='${SharedStackOutputs.STAGINGS_PAGE_URL}'].OutputValue | [0] --output text`,
+    ]);
+    const denied = runStep(script, { cwd: dir, env: { STACK_NAME }, fakes: { aws: "echo 'An error occurred (AccessDenied)' >&2; exit 254" } });
+    expect({ status: denied.status, outputs: denied.outputs }).toEqual({ status: 0, outputs: { url, cost: '', page: '' } });
+    const odd = runStep(script, { cwd: dir, env: { STACK_NAME }, fakes: { aws: "printf '%s\\n' 'javascript:alert(1)'" } });
+    expect(odd.outputs.page).toBe('');
   });
 
   describe('"Check the stack" (destroy): idempotent, and fail-closed', () => {
@@ -1022,6 +1041,19 @@ describe('the pull request comment', () => {
     expect(calls.map((c) => c.method)).toEqual(['issues.listComments', 'issues.createComment']);
     expect(calls[1].params).toMatchObject({ issue_number: 12 });
     expect(calls[1].params.body).toContain(url);
+  });
+
+  test('links the stagings page after the URL and the cost, and has no such line without it', async () => {
+    const page = 'https://stagings.staging.example.com';
+    const withPage = fakeGitHub([]);
+    await runGithubScript(commentStep().with.script, pullRequest('synchronize', { labels: ['staging'] }), { ...env, PAGE: page }, withPage.github);
+    const lines = withPage.calls[1].params.body.split('\n');
+    expect(lines[lines.findIndex((l: string) => l.includes(url)) + 2]).toBe(`**All stagings**: ${page} (wake, sleep or keep any of them)`);
+    expect(commentStep().env.PAGE).toBe('${{ steps.url.outputs.page }}');
+
+    const without = fakeGitHub([]);
+    await runGithubScript(commentStep().with.script, pullRequest('synchronize', { labels: ['staging'] }), { ...env, PAGE: '' }, without.github);
+    expect(without.calls[1].params.body).not.toMatch(/All stagings/);
   });
 
   test('shows the cost per day on the line after the URL, and no cost line when the stack has no cost output', async () => {

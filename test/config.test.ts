@@ -334,6 +334,17 @@ describe('readStagingConfig: unknown keys, rules in words, checks across keys', 
     ]);
   });
 
+  test('reads the stagings page\'s options, and refuses bad ones naming the key', () => {
+    expect(readStagingConfig(example()).stagingsPage).toEqual({});
+    const page = { enabled: 'true', maxKeepDays: 30, destroyClaim: 'groups', destroyClaimValues: ['staging-admins'] };
+    expect(readStagingConfig(withChange((s) => (s.stagingsPage = page))).stagingsPage).toEqual({ ...page, enabled: true });
+    expect(problemLines(problemsOf(withChange((s) => (s.stagingsPage = { maxKeepDays: 0, destroyClaim: 'my groups', destroyClaimValues: 'admins' }))))).toEqual([
+      expect.stringMatching(/^ {2}- staging\.stagingsPage\.maxKeepDays: .*\(got 0\)$/),
+      expect.stringMatching(/^ {2}- staging\.stagingsPage\.destroyClaim: .*without spaces.*\(got "my groups"\)$/),
+      expect.stringMatching(/^ {2}- staging\.stagingsPage\.destroyClaimValues: must be a list of strings, e\.g\. \["staging-admins"\] \(got "admins"\)$/),
+    ]);
+  });
+
   test('reads the options the README used to leave out', () => {
     const config = readStagingConfig(
       withChange((s) => {

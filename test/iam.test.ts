@@ -42,7 +42,9 @@ function synth(context: Record<string, unknown>): { template: any; stackName: st
 // Locked with a Cognito user pool made by the construct and an automation token, so the listener-priority
 // handler's Cognito and secret calls have a policy to be judged by (the example config's OIDC lock is below).
 const ACCESS = { cognito: {}, automation: { tokenSecretName: 'staging/automation-token' } };
-const shared = synth({ staging: { ...STAGING, access: ACCESS, feature: { ...STAGING.feature, database: { ...STAGING.feature?.database, mode: 'template' } } } });
+// The stagings page may destroy (for Cognito users whose custom:staging_role is admin), so its DeleteStack rows have a policy to be judged by.
+const PAGE = { destroyClaim: 'custom:staging_role', destroyClaimValues: ['admin'] };
+const shared = synth({ staging: { ...STAGING, access: ACCESS, stagingsPage: PAGE, feature: { ...STAGING.feature, database: { ...STAGING.feature?.database, mode: 'template' } } } });
 const feature = synth({ branch: 'feature/x', staging: SNAPSHOT_STAGING });
 const lite = synth({ branch: 'feature/y', lite: 'true' });
 const sharedNames = new SharedStagingNames(PREFIX);
@@ -74,6 +76,7 @@ const HANDLER_ROLES: Record<string, string> = {
   sweeper: roleByDescription(/^Staging sweeper of/),
   // The waker (behind its target group) and the sleeper share one role; the waker provider has its own (below).
   waker: roleByDescription(/^Waker and sleeper of/),
+  'stagings-page': roleByDescription(/^Stagings page of/),
 };
 const WAKER_PROVIDER_ROLE = roleByDescription(/^Handler of the waker staging provider$/);
 const DELETION_ROLE = roleByDescription(/^CloudFormation service role/);
@@ -117,6 +120,10 @@ const functionArn = (description: RegExp) => resolver.getAtt(only(shared.templat
 const sweeperFunction = functionArn(/^Deletes .* feature stagings idle/);
 const sleeperFunction = functionArn(/^Puts idle/);
 const wakerFunction = functionArn(/^Answers requests to sleeping/);
+const pageFunction = only(shared.template, 'AWS::Lambda::Function', (r) => /^The stagings page/.test(r.Properties.Description ?? ''));
+/** The page's audit log group (its function's own). */
+const pageAuditLogGroup = resolver.ref(shared.template.Resources[pageFunction].Properties.LoggingConfig.LogGroup.Ref);
+const pinParameter = arn('ssm', `parameter/${PREFIX}/pins/${branch.name}`);
 /** The shared staging's own schedules (the shared app's nightly job, the golden template refresh), with their real group and name. */
 const sharedSchedules = logicalIds(shared.template, 'AWS::Scheduler::Schedule').map((id) => {
   const p = shared.template.Resources[id].Properties;
@@ -325,6 +332,33 @@ const COMMANDS: Record<string, Record<string, Authorization[]>> = {
     StopDBInstance: [{ action: 'rds:StopDBInstance', resource: arn('rds', `db:${branchDatabase}`), context: featureTags() }],
     StartDBInstance: [{ action: 'rds:StartDBInstance', resource: arn('rds', `db:${branchDatabase}`), context: featureTags() }],
   },
+  'stagings-page': {
+    // The sweeper's settings (its idle timeout and warning period), to decide each plan as it would.
+    GetFunctionConfiguration: [{ action: 'lambda:GetFunctionConfiguration', resource: sweeperFunction, context: sharedTags }],
+    // Keep-alives and sleep states of the listed stagings by name, ten a call; the capacity (shard registry).
+    GetParameters: ['keep-alive', 'sleep'].map((p) => ({ action: 'ssm:GetParameters', resource: sleepParameter(p) })),
+    GetParameter: [{ action: 'ssm:GetParameter', resource: arn('ssm', `parameter/${PREFIX}/capacity/shards`) }],
+    // Keep and unkeep.
+    PutParameter: [{ action: 'ssm:PutParameter', resource: pinParameter }],
+    DeleteParameter: [{ action: 'ssm:DeleteParameter', resource: pinParameter }],
+    // Wake and sleep: the sleeper.
+    Invoke: [{ action: 'lambda:InvokeFunction', resource: sleeperFunction, context: sharedTags }],
+    DeleteStack: [
+      { action: 'cloudformation:DeleteStack', resource: branchStack, context: { ...featureTags(), 'cloudformation:RoleArn': deletionRoleArn } },
+      { action: 'cloudformation:DeleteStack', resource: arn('cloudformation', `stack/${liteBranch.stackName}/0a1b2c3d-1111-2222-3333-444455556666`), context: { ...featureTags('feature-lite', liteBranch), 'cloudformation:RoleArn': deletionRoleArn } },
+      { action: 'iam:PassRole', resource: deletionRoleArn, context: { 'iam:PassedToService': 'cloudformation.amazonaws.com', ...sharedTags } },
+    ],
+    // A destroy is announced on the sweeper's (encrypted) topic.
+    Publish: [
+      { action: 'sns:Publish', resource: topicArn, context: { ...sharedTags, 'aws:SecureTransport': 'true' }, resourcePolicy: topicPolicy },
+      { action: 'kms:GenerateDataKey', resource: topicKeyArn, context: { 'kms:ViaService': `sns.${REGION}.amazonaws.com` }, resourcePolicy: topicKeyPolicy },
+      { action: 'kms:Decrypt', resource: topicKeyArn, context: { 'kms:ViaService': `sns.${REGION}.amazonaws.com` }, resourcePolicy: topicKeyPolicy },
+    ],
+    // The audit records, and the history read back from them.
+    CreateLogStream: [{ action: 'logs:CreateLogStream', resource: arn('logs', `log-group:${pageAuditLogGroup}:log-stream:2026/12/07`) }],
+    PutLogEvents: [{ action: 'logs:PutLogEvents', resource: arn('logs', `log-group:${pageAuditLogGroup}:log-stream:2026/12/07`) }],
+    FilterLogEvents: [{ action: 'logs:FilterLogEvents', resource: arn('logs', `log-group:${pageAuditLogGroup}`) }],
+  },
   sweeper: {
     DescribeStacks: [{ action: 'cloudformation:DescribeStacks', resource: '*' }],
     GetParametersByPath: ['pins', 'keep-alive', 'sweeper'].map((p) => ({ action: 'ssm:GetParametersByPath', resource: arn('ssm', `parameter/${PREFIX}/${p}`) })),
@@ -353,6 +387,16 @@ const COMMANDS: Record<string, Record<string, Authorization[]>> = {
 const WAKER_BORROWED: Authorization[] = [
   { action: 'cloudwatch:GetMetricData', resource: '*' },
   { action: 'cloudformation:DescribeStacks', resource: '*' },
+];
+
+/**
+ * Commands the stagings page runs through the sweeper's helpers (lambda/sweeper/aws.ts:
+ * `describeAllStacks`, `parametersByPath` over pins and the sweeper's records, `lastRequests`).
+ */
+const PAGE_BORROWED: Authorization[] = [
+  { action: 'cloudformation:DescribeStacks', resource: '*' },
+  ...['pins', 'sweeper', `sweeper/warned/${branch.name}`].map((p) => ({ action: 'ssm:GetParametersByPath', resource: arn('ssm', `parameter/${PREFIX}/${p}`) })),
+  { action: 'cloudwatch:GetMetricData', resource: '*' },
 ];
 
 /** `new XxxCommand(` and `paginateXxx(` in the sources of each handler folder. */
@@ -407,6 +451,12 @@ describe('every SDK command of every handler is allowed by its role', () => {
     const sources = readdirSync(join(__dirname, '..', 'lambda', 'waker')).map((f) => readFileSync(join(__dirname, '..', 'lambda', 'waker', f), 'utf8')).join('\n');
     expect(sources).toMatch(/from '\.\.\/sweeper\/aws'/);
     expect(await refused(HANDLER_ROLES.waker, WAKER_BORROWED)).toEqual([]);
+  });
+
+  test('the stagings page also reads stacks, folders and request counts through the sweeper\'s helpers', async () => {
+    const sources = readdirSync(join(__dirname, '..', 'lambda', 'stagings-page')).map((f) => readFileSync(join(__dirname, '..', 'lambda', 'stagings-page', f), 'utf8')).join('\n');
+    expect(sources).toMatch(/from '\.\.\/sweeper\/aws'/);
+    expect(await refused(HANDLER_ROLES['stagings-page'], PAGE_BORROWED)).toEqual([]);
   });
 
   test('the waker provider (a deploy of a sleeping branch wakes it) may do all the waker does', async () => {
@@ -585,6 +635,34 @@ describe('denied', () => {
     ['the deletion role invoking the waker', DELETION_ROLE, { action: 'lambda:InvokeFunction', resource: wakerFunction, context: sharedTags }],
     ['the deletion role invoking any other function of the account', DELETION_ROLE, { action: 'lambda:InvokeFunction', resource: arn('lambda', 'function:payroll'), context: { 'aws:ResourceTag/team': 'finance' } }],
     ['the deletion role invoking another prefix\'s provider', DELETION_ROLE, { action: 'lambda:InvokeFunction', resource: arn('lambda', 'function:other-shared-ListenerPriorityProviderframeworkonEvent-AbCdEf012345'), context: { ...sharedTags, 'aws:ResourceTag/staging:prefix': 'other', 'aws:ResourceTag/staging:provider': 'listener-priority' } }],
+    // 9. The stagings page acts on branch stagings only: never the shared stack, never outside its pins.
+    ...((page): Array<[string, string, Authorization]> => [
+      ['the stagings page deleting the shared stack', page, { action: 'cloudformation:DeleteStack', resource: sharedStack, context: { ...sharedTags, 'cloudformation:RoleArn': deletionRoleArn } }],
+      ['the stagings page deleting the shared stack even if it were tagged as a feature', page, { action: 'cloudformation:DeleteStack', resource: sharedStack, context: { ...featureTags(), 'cloudformation:RoleArn': deletionRoleArn } }],
+      ['the stagings page deleting an untagged stack', page, { action: 'cloudformation:DeleteStack', resource: branchStack, context: { 'cloudformation:RoleArn': deletionRoleArn } }],
+      ['the stagings page deleting a feature stack tagged with another prefix', page, { action: 'cloudformation:DeleteStack', resource: branchStack, context: { ...featureTags(), 'aws:ResourceTag/staging:prefix': 'other', 'cloudformation:RoleArn': deletionRoleArn } }],
+      ['the stagings page deleting a feature stack without the deletion role (with its own rights)', page, { action: 'cloudformation:DeleteStack', resource: branchStack, context: featureTags() }],
+      ['the stagings page updating a branch stack', page, { action: 'cloudformation:UpdateStack', resource: branchStack, context: featureTags() }],
+      ['the stagings page passing a shared role', page, { action: 'iam:PassRole', resource: sharedRole, context: { 'iam:PassedToService': 'cloudformation.amazonaws.com', ...sharedTags } }],
+      ['the stagings page passing the deletion role to another service', page, { action: 'iam:PassRole', resource: deletionRoleArn, context: { 'iam:PassedToService': 'lambda.amazonaws.com', ...sharedTags } }],
+      ...['keep-alive', 'sleep', 'sleep-config'].map((folder): [string, string, Authorization] => [`the stagings page writing ${folder}/ (outside the pins)`, page, { action: 'ssm:PutParameter', resource: sleepParameter(folder) }]),
+      ['the stagings page writing the sweeper\'s state', page, { action: 'ssm:PutParameter', resource: arn('ssm', `parameter/${PREFIX}/sweeper/warned/${branch.name}`) }],
+      ['the stagings page deleting the sweeper\'s state', page, { action: 'ssm:DeleteParameter', resource: arn('ssm', `parameter/${PREFIX}/sweeper/warned/${branch.name}`) }],
+      ['the stagings page rewriting a shared parameter', page, { action: 'ssm:PutParameter', resource: arn('ssm', `parameter/${PREFIX}/shared/listener-arn`) }],
+      ['the stagings page writing the pins folder itself', page, { action: 'ssm:PutParameter', resource: arn('ssm', `parameter/${PREFIX}/pins`) }],
+      ['the stagings page reading a shared parameter', page, { action: 'ssm:GetParameter', resource: arn('ssm', `parameter/${PREFIX}/shared/database/secret-arn`) }],
+      ['the stagings page invoking the waker', page, { action: 'lambda:InvokeFunction', resource: wakerFunction, context: sharedTags }],
+      ['the stagings page invoking the sweeper (it only reads its settings)', page, { action: 'lambda:InvokeFunction', resource: sweeperFunction, context: sharedTags }],
+      ['the stagings page changing the sweeper\'s settings', page, { action: 'lambda:UpdateFunctionConfiguration', resource: sweeperFunction, context: sharedTags }],
+      ['the stagings page invoking a provider', page, { action: 'lambda:InvokeFunction', resource: providerFunctions()[0].arn, context: sharedTags }],
+      ['the stagings page invoking any other function of the account', page, { action: 'lambda:InvokeFunction', resource: arn('lambda', 'function:payroll') }],
+      ['the stagings page writing to the shared app\'s log group', page, { action: 'logs:PutLogEvents', resource: arn('logs', `log-group:${sharedNames.logGroupName('web')}:log-stream:web/app/0123`) }],
+      ['the stagings page reading the shared app\'s logs', page, { action: 'logs:FilterLogEvents', resource: arn('logs', `log-group:${sharedNames.logGroupName('web')}`) }],
+      ['the stagings page moving a branch rule itself', page, { action: 'elasticloadbalancing:ModifyRule', resource: listenerRuleArn, context: featureTags() }],
+      ['the stagings page scaling a branch service itself', page, { action: 'ecs:UpdateService', resource: branchService, context: featureTags() }],
+      ['the stagings page reading the shared database\'s secret', page, { action: 'secretsmanager:GetSecretValue', resource: sharedDatabaseSecret, context: sharedTags }],
+      ['the stagings page publishing to another topic', page, { action: 'sns:Publish', resource: arn('sns', 'alerts') }],
+    ])(HANDLER_ROLES['stagings-page']),
   ];
   for (const [what, role, request] of cases) {
     test(what, async () => {
@@ -605,11 +683,21 @@ describe('what a denial above relies on is really there', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// 3. Who may invoke the waker: the function's resource policy, as Lambda writes the permission.
+// 3. Who may invoke the waker and the stagings page: each function's resource policy, as Lambda writes the permission.
 
-describe('the waker\'s Lambda permission', () => {
-  const permissionId = only(shared.template, 'AWS::Lambda::Permission', (r) => r.Properties.Principal === 'elasticloadbalancing.amazonaws.com');
+const ELB_TARGETS: Array<[string, string, string]> = [
+  ['the waker', only(shared.template, 'AWS::Lambda::Function', (r) => /^Answers requests to sleeping/.test(r.Properties.Description ?? '')), sharedNames.wakerTargetGroupName],
+  ['the stagings page', pageFunction, sharedNames.stagingsPageTargetGroupName],
+];
+
+describe.each(ELB_TARGETS)('%s\'s Lambda permission', (_what, functionId, targetGroupName) => {
+  const permissionId = only(
+    shared.template,
+    'AWS::Lambda::Permission',
+    (r) => r.Properties.Principal === 'elasticloadbalancing.amazonaws.com' && JSON.stringify(r.Properties.FunctionName).includes(`"${functionId}"`),
+  );
   const permission = shared.template.Resources[permissionId].Properties;
+  const functionArnOf = resolver.getAtt(functionId, 'Arn');
   const functionPolicy = {
     Version: '2012-10-17',
     Statement: [
@@ -622,14 +710,14 @@ describe('the waker\'s Lambda permission', () => {
       },
     ],
   };
-  const wakerTargetGroup = resolver.ref(only(shared.template, 'AWS::ElasticLoadBalancingV2::TargetGroup', (r) => r.Properties.TargetType === 'lambda'));
+  const ownTargetGroup = resolver.ref(only(shared.template, 'AWS::ElasticLoadBalancingV2::TargetGroup', (r) => r.Properties.Name === targetGroupName));
   const invokedBy = async (targetGroupArn: string) => {
     const result = await runSimulation(
         {
           request: {
             principal: 'elasticloadbalancing.amazonaws.com',
             action: 'lambda:InvokeFunction',
-            resource: { resource: wakerFunction, accountId: ACCOUNT },
+            resource: { resource: functionArnOf, accountId: ACCOUNT },
             contextVariables: { 'aws:SourceArn': targetGroupArn, 'aws:SourceAccount': ACCOUNT },
           },
           identityPolicies: [],
@@ -642,16 +730,19 @@ describe('the waker\'s Lambda permission', () => {
     return result.resultType === 'error' ? `error: ${JSON.stringify(result.errors)}` : result.overallResult;
   };
 
-  test('is for the waker function, and its own target group may invoke it', async () => {
-    expect(resolver.resolve(permission.FunctionName)).toBe(wakerFunction);
-    expect(wakerTargetGroup).toContain(`:targetgroup/${sharedNames.wakerTargetGroupName}/`);
-    expect(await invokedBy(wakerTargetGroup)).toBe('Allowed');
+  test('is for the function, and its own target group may invoke it', async () => {
+    expect(resolver.resolve(permission.FunctionName)).toBe(functionArnOf);
+    expect(ownTargetGroup).toContain(`:targetgroup/${targetGroupName}/`);
+    expect(await invokedBy(ownTargetGroup)).toBe('Allowed');
   });
 
-  test('no other target group of the account may invoke it (a branch\'s included)', async () => {
+  test('no other target group of the account may invoke it (a branch\'s and the other shared function\'s included)', async () => {
     const branchTargetGroup = arn('elasticloadbalancing', `targetgroup/${generatedName(branchStackNames, 'StagingBranchAppTargetGroup', 32)}/0123456789abcdef`);
     expect(await invokedBy(branchTargetGroup)).toMatch(/Denied$/);
-    expect(await invokedBy(arn('elasticloadbalancing', `targetgroup/${sharedNames.wakerTargetGroupName}x/0123456789abcdef`))).toMatch(/Denied$/);
+    expect(await invokedBy(arn('elasticloadbalancing', `targetgroup/${targetGroupName}x/0123456789abcdef`))).toMatch(/Denied$/);
+    for (const [, , other] of ELB_TARGETS.filter(([, , name]) => name !== targetGroupName)) {
+      expect(await invokedBy(arn('elasticloadbalancing', `targetgroup/${other}/0123456789abcdef`))).toMatch(/Denied$/);
+    }
   });
 });
 

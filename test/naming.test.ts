@@ -1,6 +1,7 @@
 import * as fc from 'fast-check';
 import { BRANCH_HINT, SharedStagingNames, StagingNamePatterns, StagingNames, decodeTagValue, encodeTagValue, slugify } from '../lib/contract/naming';
 import { generationSuffix } from '../lambda/database-restore/model';
+import { STAGINGS_PAGE_LABEL, stagingsPageHost } from '../lib/contract/stagings-page';
 
 /** The staging domain of the example cdk.json. */
 const DOMAIN = 'staging.example.com';
@@ -89,6 +90,7 @@ describe('StagingNames: table', () => {
     ['single character', 'x'],
     ['single upper-case character', 'X'],
     ['reserved name', 'shared'],
+    ['reserved name of the stagings page', 'stagings'],
     ['ends like a hash suffix', 'fix-abcdef12'],
     ['is like a hash', 'abcdef12'],
     ['refs/heads/ prefix', 'refs/heads/x'],
@@ -142,6 +144,7 @@ describe('StagingNames: table', () => {
     [`${long200}a`, `${long200}b`],
     ['a'.repeat(63), 'a'.repeat(64)],
     ['shared', 'Shared'],
+    ['stagings', 'Stagings'],
     ['fix-abcdef12', 'fix'],
     ['abcdef12', 'abcdef12-x'],
     ['main', 'Main'],
@@ -162,6 +165,20 @@ describe('StagingNames: table', () => {
     expect(n.name).not.toBe('shared');
     expect(n.stackName).not.toBe('staging-shared');
     expect(n.name).toMatch(/^shared-[0-9a-f]{8}$/);
+  });
+
+  test('the branch "stagings" never gets the stagings page\'s host', () => {
+    expect(StagingNames.RESERVED_NAMES).toEqual(['shared', STAGINGS_PAGE_LABEL]);
+    const n = StagingNames.fromBranch(STAGINGS_PAGE_LABEL);
+    expect(n.name).toMatch(/^stagings-[0-9a-f]{8}$/);
+    expect(n.hostName(DOMAIN)).not.toBe(stagingsPageHost(DOMAIN));
+  });
+
+  test('each reserved name says what it is kept for; other names are free', () => {
+    expect(StagingNames.reservedFor('shared')).toMatch(/^the shared staging/);
+    expect(StagingNames.reservedFor(STAGINGS_PAGE_LABEL)).toMatch(/^the stagings page/);
+    expect(StagingNames.reservedFor('stagings-1a2b3c4d')).toBeUndefined();
+    expect(StagingNames.reservedFor('constructor')).toBeUndefined();
   });
 
   test('a branch ending like a hash suffix is hashed, so it cannot take a hashed name', () => {
@@ -357,7 +374,7 @@ const unicodeBranch: fc.Arbitrary<string> = fc
   )
   .filter(notBlank);
 
-const anyBranch = fc.oneof(gitBranch, slugLikeBranch, unicodeBranch, fc.constantFrom('main', 'shared', 'x', 'refs/heads/main'));
+const anyBranch = fc.oneof(gitBranch, slugLikeBranch, unicodeBranch, fc.constantFrom('main', 'shared', STAGINGS_PAGE_LABEL, 'x', 'refs/heads/main'));
 
 /** Strip what fromBranch strips, to tell whether two inputs are really the same branch. */
 const sameBranch = (a: string, b: string) => a.replace(/^refs\/heads\//, '') === b.replace(/^refs\/heads\//, '');
@@ -401,6 +418,17 @@ describe('StagingNames: properties', () => {
     fc.assert(
       fc.property(anyBranch, (branch) => {
         expect(invalidNames(StagingNames.fromBranch(branch))).toEqual([]);
+      }),
+      RUNS,
+    );
+  });
+
+  test('no branch gets a reserved name: not the shared staging\'s, not the stagings page\'s host', () => {
+    fc.assert(
+      fc.property(anyBranch, validPrefix, (branch, p) => {
+        const n = StagingNames.fromBranch(branch, p);
+        expect(StagingNames.RESERVED_NAMES).not.toContain(n.name);
+        expect(n.hostName(DOMAIN)).not.toBe(stagingsPageHost(DOMAIN));
       }),
       RUNS,
     );

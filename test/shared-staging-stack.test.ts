@@ -57,6 +57,7 @@ describe('SharedStagingStack', () => {
       SharedOutputs.LIBRARY_VERSION,
       SharedOutputs.PARAMETER_PREFIX,
       SharedOutputs.SLEEPER_FUNCTION_NAME,
+      SharedOutputs.STAGINGS_PAGE_URL,
       SharedOutputs.URL,
     ].sort());
   });

@@ -65,7 +65,8 @@ describe('shared stack: the waker and the sleeper', () => {
   });
 
   test('branch rules know the waker (listener-priority), and the waker provider wakes on deploy', () => {
-    const lambdaTgs = resourcesOfType(json, 'AWS::ElasticLoadBalancingV2::TargetGroup').filter(([, r]) => r.Properties.TargetType === 'lambda');
+    // The waker's (the stagings page has a Lambda target group of its own).
+    const lambdaTgs = resourcesOfType(json, 'AWS::ElasticLoadBalancingV2::TargetGroup').filter(([, r]) => r.Properties.TargetType === 'lambda' && r.Properties.Name === 'staging-waker');
     expect(lambdaTgs).toHaveLength(1);
     const wakerTg = { Ref: lambdaTgs[0][0] };
     template.hasResourceProperties('AWS::Lambda::Function', {

@@ -14,6 +14,7 @@ export interface CostOptions extends GlobalOptions {
   readonly databaseStorageGib?: string;
   readonly logGbPerDay?: string;
   readonly jobMinutes?: string;
+  readonly pageViewsPerDay?: string;
   /** A shared stack template (or cdk.out directory holding it) to price the shared share from. */
   readonly shared?: string;
 }
@@ -58,6 +59,8 @@ function readAssumptions(options: CostOptions): CostAssumptions {
     jobMinutes: num('--job-minutes', options.jobMinutes) ?? DEFAULT_ASSUMPTIONS.jobMinutes,
     databaseStorageGiB: storage ?? DEFAULT_ASSUMPTIONS.databaseStorageGiB,
     databaseStorageSource: storage !== undefined ? '--database-storage-gib' : DEFAULT_ASSUMPTIONS.databaseStorageSource,
+    pageViewsPerDay: num('--page-views-per-day', options.pageViewsPerDay) ?? DEFAULT_ASSUMPTIONS.pageViewsPerDay,
+    pageViewSeconds: DEFAULT_ASSUMPTIONS.pageViewSeconds,
   };
 }
 

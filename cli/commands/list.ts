@@ -13,7 +13,7 @@ export async function listCommand(options: GlobalOptions, io: Io, factory: Clien
   if (stagings.length === 0) {
     if (options.json) return writeJson(io, []);
     io.stdout.write(`No branch stagings with prefix ${options.prefix} in ${clients.region}.\n`);
-    return;
+    return pageFooter(io, shared.stagingsPageUrl);
   }
   io.stderr.write(`reading ${stagings.length} staging(s)...\n`);
   const sweeper = shared.sweeperFunctionName;
@@ -54,6 +54,12 @@ export async function listCommand(options: GlobalOptions, io: Io, factory: Clien
   ]);
   io.stdout.write(table(io, ['branch', 'kind', 'url', 'state', 'age', 'last activity', 'sweeper', 'pinned until', 'cost/day'], rows));
   io.stdout.write(capacityLine);
+  pageFooter(io, shared.stagingsPageUrl);
+}
+
+/** On a terminal, where the rest of the team sees the same list (a shared stack older than the page has none). */
+function pageFooter(io: Io, url: string | undefined): void {
+  if (io.isTTY && url) io.stdout.write(`\nThe stagings page, for everyone without a terminal: ${url}\n`);
 }
 
 function sweeperText(l: StagingRow, now: number): string {

@@ -489,9 +489,8 @@ export function branchStagingOf(stack: StackSummary, prefix: string): BranchStag
   if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(name) || `${namePrefix}${name}` !== stackName) {
     return not(`${TagKeys.NAME}=${JSON.stringify(name)} does not match the stack name: never touched`);
   }
-  if (StagingNames.RESERVED_NAMES.includes(name)) {
-    return not(`"${name}" is a reserved staging name (the shared staging, where every staging and the shared database live): never deleted, whatever its tags say`);
-  }
+  const reservedFor = StagingNames.reservedFor(name);
+  if (reservedFor) return not(`"${name}" is a reserved staging name (${reservedFor}): never deleted, whatever its tags say`);
   const branchTag = tags.get(TagKeys.BRANCH);
   return { stackName, name, kind, branch: branchTag ? decodeTagValue(branchTag) : name };
 }

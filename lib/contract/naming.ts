@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { STAGINGS_PAGE_LABEL } from './stagings-page';
 
 /**
  * How to pass the branch, on a laptop and in CI. A CI checkout is often detached: there
@@ -12,6 +13,12 @@ export const BRANCH_HINT =
 /** The staging name of the shared staging, reserved for it. */
 const SHARED = 'shared';
 
+/** What each reserved staging name is kept for, in the words of the messages that refuse it. */
+const RESERVED_FOR: Readonly<Record<string, string>> = {
+  [SHARED]: 'the shared staging, where every staging and the shared database live',
+  [STAGINGS_PAGE_LABEL]: 'the stagings page, where the team finds, wakes and keeps every staging',
+};
+
 /**
  * Turns a git branch into every name a staging needs, each within its AWS limit.
  *
@@ -22,8 +29,9 @@ const SHARED = 'shared';
  *   Every other branch gets `-` plus 8 hex digits of the SHA-256 of the exact branch name, so
  *   `feature/a_b`, `feature/a-b`, `Fix/X` and `fix/x` never share a name.
  * - A name that must be shorter than the staging name is cut at the slug and keeps the hash.
- * - Names that carry no hash never end in `-<8 hex digits>`, and `shared` is reserved for the
- *   shared staging, so an unhashed name can never equal a hashed one or the shared stack.
+ * - Names that carry no hash never end in `-<8 hex digits>`, and `shared` (the shared staging) and
+ *   `stagings` (the stagings page's host) are reserved, so an unhashed name can never equal a
+ *   hashed one, the shared stack or the page.
  *
  * Distinct branches can then only collide if their 32-bit hashes collide *and* their cut slugs
  * are equal: about one in four billion per pair of such branches.
@@ -32,8 +40,18 @@ export class StagingNames {
   /** Maximum length of the staging name (a DNS label). */
   public static readonly MAX_NAME_LENGTH = 63;
 
-  /** Staging names the shared staging uses for itself. */
-  public static readonly RESERVED_NAMES: string[] = Object.freeze([SHARED]) as string[]; // frozen; typed string[] for jsii
+  /** Staging names the shared staging uses for itself: its own stack and host, and the stagings page's host. */
+  public static readonly RESERVED_NAMES: string[] = Object.freeze(Object.keys(RESERVED_FOR)) as string[]; // frozen; typed string[] for jsii
+
+  /**
+   * What a reserved staging name is kept for (e.g. "the stagings page, ..."), or undefined for a
+   * name any branch may have.
+   *
+   * @param name a staging name
+   */
+  public static reservedFor(name: string): string | undefined {
+    return Object.hasOwn(RESERVED_FOR, name) ? RESERVED_FOR[name] : undefined;
+  }
 
   /**
    * Names for a branch.
@@ -359,6 +377,14 @@ export class SharedStagingNames {
   /** The waker's target group on shard `index` (SharedStaging's `maxBranches`): shard 0's is `wakerTargetGroupName`, then `<prefix>-waker-<index>`. */
   public wakerTargetGroupNameOf(index: number): string {
     return index === 0 ? this.wakerTargetGroupName : `${this.wakerTargetGroupName}-${index}`;
+  }
+
+  /**
+   * The stagings page's target group: `<prefix>-stagings` (at most 29 of the 32 characters ELB
+   * allows), fixed for the same reason as the waker's: the page's Lambda permission names it.
+   */
+  public get stagingsPageTargetGroupName(): string {
+    return `${this.prefix}-${STAGINGS_PAGE_LABEL}`;
   }
 
   /** SSM parameters the shared staging publishes: `<parameterPrefix>/shared/*`. */

@@ -62,6 +62,8 @@ export class SharedStackOutputs {
   public static readonly CAPACITY = 'SharedStagingCapacity';
   /** How many load balancers (shards) hold them (`SharedStaging.shardCount`), for `staging cost`. */
   public static readonly SHARD_COUNT = 'SharedStagingShardCount';
+  /** `https://stagings.<domain>`: the stagings page (absent when it is off, or the stack predates it). */
+  public static readonly STAGINGS_PAGE_URL = 'StagingsPageUrl';
 }
 
 /** SSM parameter names below the shared staging's parameter prefix (e.g. `/staging`). */

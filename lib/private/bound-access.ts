@@ -1,6 +1,7 @@
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import type { SignInKind } from '../contract/access';
 
 /** What SharedStaging gives a lock to bind itself. */
 export interface AccessBindContext {
@@ -13,6 +14,8 @@ export interface AccessBindContext {
 export interface BoundAccess {
   /** JSON for `STAGING_ACCESS` (lib/contract/access.ts), deploy-time values as tokens. */
   readonly environment: string;
+  /** The sign-in in front of every host: with `none`, nobody has a verified identity. */
+  readonly signIn: SignInKind;
   /** The rules one branch host takes. */
   readonly rulesPerHost: number;
   /** What the listener-priority provider needs to write rules with this lock. */

@@ -29,6 +29,8 @@ export class SharedOutputs {
   public static readonly CAPACITY = SharedStackOutputs.CAPACITY;
   /** How many load balancers (shards) hold them. */
   public static readonly SHARD_COUNT = SharedStackOutputs.SHARD_COUNT;
+  /** The stagings page, unless it is turned off: `staging list` prints it. */
+  public static readonly STAGINGS_PAGE_URL = SharedStackOutputs.STAGINGS_PAGE_URL;
 }
 
 /** The shared staging's outputs, for its `SharedStagingStack` to add (no exports: nothing may import them). */
@@ -53,6 +55,9 @@ export function sharedOutputs(shared: SharedStaging): StackOutput[] {
       value: shared.sleeper.sleeperFunction.functionName,
       description: 'The sleeper: puts idle branches to sleep; invoke with {"wake": "<staging name>"} or {"sleep": "<staging name>"}',
     },
+    ...(shared.stagingsPageUrl
+      ? [{ name: SharedOutputs.STAGINGS_PAGE_URL, value: shared.stagingsPageUrl, description: 'The stagings page: every branch staging, to open, wake, sleep and keep' }]
+      : []),
   ];
   const sweeper = shared.sweeper;
   if (!sweeper) return outputs;

@@ -59,6 +59,14 @@ describe('staging list', () => {
     expect(JSON.parse(new TextDecoder().decode(lambda.commandCalls(InvokeCommand)[0].args[0].input.Payload as Uint8Array))).toEqual({ dryRun: true });
   });
 
+  test('a terminal gets the stagings page\'s URL below the table; a shared stack older than the page has none, and no footer', async () => {
+    expect((await cli(['list'], { isTTY: true })).out).toMatch(/\n\nThe stagings page, for everyone without a terminal: https:\/\/stagings\.staging\.example\.com\n$/);
+    cf.on(DescribeStacksCommand, { StackName: 'staging-shared' }).resolves({ Stacks: [{ ...SHARED, Outputs: SHARED.Outputs!.filter((o) => o.OutputKey !== 'StagingsPageUrl') }] });
+    const older = (await cli(['list'], { isTTY: true })).out;
+    expect(older).not.toContain('stagings page');
+    expect(older).toMatch(/\$0\.00\n$/);
+  });
+
   test('piped: one staging a line, tab-separated; progress only on stderr', async () => {
     const r = await cli(['list']);
     expect(r.out).toBe(
@@ -110,6 +118,7 @@ describe('staging list', () => {
   test('no stagings', async () => {
     cf.on(DescribeStacksCommand, {}).resolves({ Stacks: [SHARED] });
     expect(await cli(['list'])).toEqual({ code: 0, out: 'No branch stagings with prefix staging in eu-west-1.\n', err: '' });
+    expect((await cli(['list'], { isTTY: true })).out).toBe('No branch stagings with prefix staging in eu-west-1.\n\nThe stagings page, for everyone without a terminal: https://stagings.staging.example.com\n');
     expect((await cli(['list', '--json'])).out).toBe('[]\n');
   });
 

@@ -81,7 +81,11 @@ describe('staging cost, offline, from the ready-made app', () => {
     const s = j.shared;
     expect(s.branches).toBe(4);
     const types = s.lines.filter((l: any) => l.awakePerDay > 0).map((l: any) => l.category);
-    expect(new Set(types)).toEqual(new Set(['network', 'load balancer', 'database', 'cache', 'compute', 'jobs', 'secrets', 'logs']));
+    expect(new Set(types)).toEqual(new Set(['network', 'load balancer', 'database', 'cache', 'compute', 'jobs', 'secrets', 'logs', 'stagings page']));
+    // The stagings page: 200 views a day (assumed), each a request and 1 s of its 512 MB ARM64 function (eu-west-1 prices).
+    const page = s.lines.find((l: any) => l.category === 'stagings page');
+    expect(page.detail).toBe('200 views/day x 1 s x 0.5 GB ARM64 Lambda (assumed)');
+    expect(page.awakePerDay).toBeCloseTo(200 * (0.0000002 + 0.5 * 0.0000133334), 4); // --json rounds to 4 places
     const nat = s.lines.find((l: any) => l.item.includes('NATGateway'));
     expect(nat.awakePerDay).toBeCloseTo(0.048 * 24, 4);
     const alb = s.lines.find((l: any) => l.category === 'load balancer');
@@ -182,6 +186,18 @@ describe('the cost model', () => {
     expect(costSummary(priceTemplate(t, 'unknown-region'))).toBe(
       '$0.00/day awake, $0.00/day asleep (unknown-region, prices as of 2026-09-29); no price for region unknown-region (the table has us-east-1, eu-west-1)',
     );
+  });
+
+  test('the stagings page: per view, a Lambda request and its duration at the function\'s size and architecture; other functions are not priced', () => {
+    const fn = (variables: Record<string, unknown>, more: Record<string, unknown> = {}) => ({ Type: 'AWS::Lambda::Function', Properties: { MemorySize: 1024, Environment: { Variables: variables }, ...more } });
+    const page = fn({ AUDIT_LOG_GROUP: { Ref: 'Audit' } });
+    const cost = (resources: Record<string, unknown>, views = 200) => priceTemplate({ Resources: resources }, 'us-east-1', { ...DEFAULT_ASSUMPTIONS, pageViewsPerDay: views });
+    expect(cost({ Page: page }).lines).toEqual([
+      { category: 'stagings page', item: 'Page', detail: '200 views/day x 1 s x 1 GB X86_64 Lambda (assumed)', awakePerDay: 200 * (2e-7 + 0.0000166667), asleepPerDay: 200 * (2e-7 + 0.0000166667), estimate: true },
+    ]);
+    expect(cost({ Page: fn({ AUDIT_LOG_GROUP: 'x' }, { Architectures: ['arm64'] }) }, 3000).awakePerDay).toBeCloseTo(3000 * (2e-7 + 0.0000133334), 9);
+    expect(cost({ Sweeper: fn({ STAGING_PREFIX: 'staging' }) }).lines).toEqual([]);
+    expect(cost({ Page: page }, 0).awakePerDay).toBe(0);
   });
 
   test('what ARM64 would save: each x86_64 service and job at the ARM64 price of the same size, nothing when they run on ARM64', () => {

@@ -38,6 +38,7 @@ export const SHARED: Stack = {
     { OutputKey: 'SweeperFunctionName', OutputValue: 'staging-shared-sweeper' },
     { OutputKey: 'SleeperFunctionName', OutputValue: 'staging-shared-sleeper' },
     { OutputKey: 'SharedStagingClusterName', OutputValue: 'staging-cluster' },
+    { OutputKey: 'StagingsPageUrl', OutputValue: 'https://stagings.staging.example.com' },
   ],
 };
 export const throttle = Object.assign(new Error('Rate exceeded'), { name: 'Throttling' });

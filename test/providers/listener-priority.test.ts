@@ -17,6 +17,7 @@ describe('listener-priority provider', () => {
   const tokenSecret = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:staging/automation-token-AbCdEf';
   const lock = {
     environment: '{"signIn":"none","networks":["203.0.113.0/24"],"publicPaths":[],"public":false}',
+    signIn: 'none' as const,
     rulesPerHost: 2,
     providerStatements: [new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [tokenSecret] })],
     lockHost: () => undefined,

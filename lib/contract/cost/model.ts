@@ -8,6 +8,7 @@ import { CURRENCY, PRICES, PRICES_AS_OF, Price, RegionPrices } from './prices';
 import { DatabaseResourceType } from '../providers/database-restore';
 import { TemplateDatabaseResourceType } from '../providers/database-template';
 import { SleepResourceType } from '../providers/waker';
+import { StagingsPageEnvironment } from '../stagings-page';
 
 export const HOURS_PER_DAY = 24;
 export const DAYS_PER_MONTH = 30.42;
@@ -33,7 +34,7 @@ export function shardPerMonth(region: string): number | undefined {
   return p ? loadBalancerHour(p.albHour, p.albLcuHour, p.publicIpv4Hour, 2) * HOURS_PER_DAY * DAYS_PER_MONTH : undefined;
 }
 
-export type Category = 'compute' | 'jobs' | 'database' | 'cache' | 'secrets' | 'logs' | 'network' | 'load balancer';
+export type Category = 'compute' | 'jobs' | 'database' | 'cache' | 'secrets' | 'logs' | 'network' | 'load balancer' | 'stagings page';
 
 export interface CostLine {
   readonly category: Category;
@@ -58,6 +59,10 @@ export interface CostAssumptions {
   readonly databaseStorageGiB: number;
   /** Where databaseStorageGiB comes from, for the notes. */
   readonly databaseStorageSource: string;
+  /** Views of the stagings page a day (each one invocation of its function). @default 200 */
+  readonly pageViewsPerDay: number;
+  /** Seconds one page view runs (issue 20's goal: 1.5 s with 500 stagings). @default 1 */
+  readonly pageViewSeconds: number;
 }
 
 export const DEFAULT_ASSUMPTIONS: CostAssumptions = {
@@ -65,6 +70,8 @@ export const DEFAULT_ASSUMPTIONS: CostAssumptions = {
   jobMinutes: 5,
   databaseStorageGiB: 20,
   databaseStorageSource: 'assumed (the gp3 minimum); pass --database-storage-gib or the shared stack template',
+  pageViewsPerDay: 200,
+  pageViewSeconds: 1,
 };
 
 export interface StackCost {
@@ -245,6 +252,18 @@ export function priceTemplate(template: any, region: string, assumptions: CostAs
         add('network', id, 'NAT gateway hours (data processed by traffic, not counted)', [price('NAT gateway hours', (x) => x.natGatewayHour)],
           'NAT gateway hours', (h) => h.usd * HOURS_PER_DAY, 1);
         break;
+      case 'AWS::Lambda::Function': {
+        // The stagings page: nothing at rest, a request and its duration per view. (The sleeper's
+        // and sweeper's runs are a few cents a month and are not counted.)
+        if (props.Environment?.Variables?.[StagingsPageEnvironment.AUDIT_LOG_GROUP] === undefined) break;
+        const gb = Number(props.MemorySize ?? 128) / 1024;
+        const arch: 'X86_64' | 'ARM64' = props.Architectures?.[0] === 'arm64' ? 'ARM64' : 'X86_64';
+        const { pageViewsPerDay: views, pageViewSeconds: seconds } = assumptions;
+        add('stagings page', id, `${views} views/day x ${seconds} s x ${gb} GB ${arch} Lambda (assumed)`,
+          [price('Lambda requests', (x) => x.lambdaRequest), price(`Lambda ${arch} GB-seconds`, (x) => x.lambdaGbSecond[arch])], `Lambda ${arch}`,
+          (request, gbSecond) => views * (request.usd + gb * seconds * gbSecond.usd), 1);
+        break;
+      }
       case 'AWS::EC2::EIP':
         add('network', id, 'public IPv4 address', [price('public IPv4 addresses', (x) => x.publicIpv4Hour)], 'public IPv4 addresses',
           (h) => h.usd * HOURS_PER_DAY, 1);

@@ -40,6 +40,11 @@ export const PRICES: Record<string, RegionPrices> = {
     'logsIngestionGb': { usd: 0.5, source: "AWS Price List", asOf: '2026-06-01', verified: true },
     'logsStorageGbMonth': { usd: 0.03, source: "AWS Price List", asOf: '2026-06-01', verified: true },
     'route53ZoneMonth': { usd: 0.5, source: "AWS Price List", asOf: '2026-01-01', verified: true },
+    'lambdaRequest': { usd: 2e-7, source: "AWS Lambda pricing page: $0.20 per 1M requests, unverified", asOf: '2026-09-29', verified: false },
+    'lambdaGbSecond': {
+      'X86_64': { usd: 0.0000166667, source: "AWS Lambda pricing page: first tier, unverified", asOf: '2026-09-29', verified: false },
+      'ARM64': { usd: 0.0000133334, source: "AWS Lambda pricing page: first tier, unverified", asOf: '2026-09-29', verified: false },
+    },
   },
   'eu-west-1': {
     'fargate': {
@@ -74,5 +79,10 @@ export const PRICES: Record<string, RegionPrices> = {
     'logsIngestionGb': { usd: 0.57, source: "AWS CloudWatch pricing page, \"about 0.57\", unverified", asOf: '2026-06-01', verified: false },
     'logsStorageGbMonth': { usd: 0.03, source: "us-east-1 figure, unverified for eu-west-1", asOf: '2026-06-01', verified: false },
     'route53ZoneMonth': { usd: 0.5, source: "AWS Price List", asOf: '2026-01-01', verified: true },
+    'lambdaRequest': { usd: 2e-7, source: "AWS Lambda pricing page: $0.20 per 1M requests, unverified", asOf: '2026-09-29', verified: false },
+    'lambdaGbSecond': {
+      'X86_64': { usd: 0.0000166667, source: "AWS Lambda pricing page: first tier, unverified", asOf: '2026-09-29', verified: false },
+      'ARM64': { usd: 0.0000133334, source: "AWS Lambda pricing page: first tier, unverified", asOf: '2026-09-29', verified: false },
+    },
   },
 };

@@ -39,6 +39,10 @@ export interface RegionPrices {
   readonly logsIngestionGb: Price;
   readonly logsStorageGbMonth: Price;
   readonly route53ZoneMonth: Price;
+  /** Lambda, per request. */
+  readonly lambdaRequest: Price;
+  /** Lambda, per GB-second of duration, by CPU architecture. */
+  readonly lambdaGbSecond: Record<'X86_64' | 'ARM64', Price>;
 }
 
 export { PRICES, PRICES_AS_OF } from './price-table';
