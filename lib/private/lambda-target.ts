@@ -12,10 +12,12 @@ export class InvokedByItsTargetGroup implements elbv2.IApplicationLoadBalancerTa
   constructor(
     private readonly fn: lambda.Function,
     private readonly targetGroupArn: string,
+    /** The permission's construct id: one per target group when one function serves several. */
+    private readonly permissionId = 'InvokedByTargetGroup',
   ) {}
 
   public attachToApplicationTargetGroup(targetGroup: elbv2.IApplicationTargetGroup): elbv2.LoadBalancerTargetProps {
-    const id = 'InvokedByTargetGroup';
+    const id = this.permissionId;
     this.fn.addPermission(id, {
       principal: new iam.ServicePrincipal('elasticloadbalancing.amazonaws.com'),
       action: 'lambda:InvokeFunction',
