@@ -25,6 +25,19 @@
  *   wakes a branch a deploy found asleep;
  * - nothing waits for the DNS record, the log groups of other services or the cache node unless it
  *   reads them.
+ *
+ * On a redeploy (a new image) only what holds the image changes; the rest costs nothing. Kept:
+ * - release -> its task definition: the task definition holds the new image. A deploy that changes
+ *   nothing the release runs (image, command, environment) leaves the release's properties as they
+ *   were, so CloudFormation starts no release task (e.g. a new `desiredCount` or `sleepAfter`);
+ * - every ECS service -> the release: no service runs new code on a half-migrated database. The
+ *   release task therefore gets a full vCPU (lib/private/branch-services.ts RELEASE_SIZE): the
+ *   app's boot before its migrations runs four times faster than at the services' 0.25 vCPU;
+ * - web service -> its new task definition; the rolling update (minimum healthy 100%, maximum
+ *   200%) starts the new task beside the old one at once, so the old one serves until the new one
+ *   passes its checks; the circuit breaker costs nothing on a healthy deploy;
+ * - Custom::StagingSleep -> the services: it records the new task definitions. It is after the
+ *   new code answers, so it delays only `cdk deploy` returning (5 s), not the answer.
  */
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -48,9 +61,9 @@ export const STEP_SECONDS = {
    * figure, WAKE_SECONDS.taskStart).
    */
   taskStart: 60,
-  /** The app, once started, until its health-check path answers. */
+  /** The app, once started, until its health-check path answers, at ESTIMATE_CPU (see atCpu). */
   appBoot: 10,
-  /** The release command on a database with no new migration (the app boots and checks its schema). */
+  /** The release command on a database with no new migration (the app boots and checks its schema), at ESTIMATE_CPU. */
   migrations: 20,
   /**
    * Half of the release-task provider's poll (lib/providers/release-task.ts queryInterval, 5 s):
@@ -69,6 +82,24 @@ export const STEP_SECONDS = {
   cleanup: 5,
 } as const;
 
+/** The task size (CPU units) at which appBoot and migrations are estimated: the branch default, 0.25 vCPU. */
+export const ESTIMATE_CPU = 256;
+
+/**
+ * A boot (appBoot, migrations) on a task of `cpu` units. It is mostly one thread, which Fargate's
+ * CPU quota slows below one vCPU (0.25 vCPU runs it at a quarter of the speed) and which more than
+ * one vCPU does not speed.
+ */
+export function atCpu(seconds: number, cpu: number): number {
+  return Math.round((seconds * ESTIMATE_CPU) / Math.min(cpu, 1024));
+}
+
+/** The `Cpu` of the task definition that `ref` (`{ Ref: id }`) names; ESTIMATE_CPU when the template has none. */
+function taskCpu(template: any, ref: any): number {
+  const cpu = template.Resources?.[ref?.Ref]?.Properties?.Cpu;
+  return cpu === undefined ? ESTIMATE_CPU : Number(cpu);
+}
+
 /** ALB target group defaults, when the template leaves them out. */
 const TARGET_GROUP_DEFAULTS = { interval: 30, healthyThreshold: 5, deregistrationDelay: 300 };
 
@@ -83,15 +114,26 @@ export function targetGroupTiming(template: any): { interval: number; healthyThr
   };
 }
 
+/** The app's boot in the web service's task, at the task's size. */
+export function webBootSeconds(template: any): number {
+  const web = Object.values<any>(template.Resources ?? {}).find(isWebService);
+  return atCpu(STEP_SECONDS.appBoot, taskCpu(template, web?.Properties?.TaskDefinition));
+}
+
 /** A new web task from start until the load balancer sends it traffic: start, boot, the passing checks. */
 export function webTaskHealthySeconds(template: any): number {
   const tg = targetGroupTiming(template);
-  return STEP_SECONDS.taskStart + STEP_SECONDS.appBoot + tg.healthyThreshold * tg.interval;
+  return STEP_SECONDS.taskStart + webBootSeconds(template) + tg.healthyThreshold * tg.interval;
 }
 
-/** The release task: the provider's round trip, the task's start, the command, the stop, the poll that sees it. */
-export const RELEASE_SECONDS =
-  STEP_SECONDS.customResource + STEP_SECONDS.taskStart + STEP_SECONDS.migrations + STEP_SECONDS.releasePoll;
+/**
+ * The release task `id`: the provider's round trip, the task's start, the command at the task's
+ * size, the poll that sees it exit.
+ */
+export function releaseSeconds(template: any, id: string): number {
+  const cpu = taskCpu(template, template.Resources[id].Properties?.TaskDefinitionArn);
+  return STEP_SECONDS.customResource + STEP_SECONDS.taskStart + atCpu(STEP_SECONDS.migrations, cpu) + STEP_SECONDS.releasePoll;
+}
 
 /** An ECS service behind a load balancer (the web service) has health checks; a worker has none. */
 function isWebService(resource: any): boolean {
@@ -108,7 +150,6 @@ export const CREATE_SECONDS: Record<string, number> = {
   'Custom::StagingTemplateDatabase': 20,
   'AWS::ElastiCache::ReplicationGroup': 600,
   'Custom::StagingSolrCollection': 180, // async RESTORE, polled
-  'Custom::StagingRelease': RELEASE_SECONDS, // one-off migration task
   'AWS::Route53::RecordSet': 60, // until INSYNC
   'Custom::StagingListenerRule': 10,
   'Custom::StagingRedisPrefix': 5,
@@ -122,6 +163,7 @@ const DEFAULT_SECONDS = 3;
 /** How long CloudFormation takes to create one resource of the template. */
 export function createSeconds(template: any, id: string): number {
   const resource = template.Resources[id];
+  if (resource.Type === 'Custom::StagingRelease') return releaseSeconds(template, id);
   if (resource.Type === 'AWS::ECS::Service') {
     // Until the deployment is steady: the web service's tasks also pass their health checks.
     return isWebService(resource) ? webTaskHealthySeconds(template) + STEP_SECONDS.serviceSteady : STEP_SECONDS.taskStart + STEP_SECONDS.serviceSteady;
@@ -205,9 +247,10 @@ export interface Redeploy {
 /**
  * A redeploy with a new image: every task definition holds the image, so it is replaced, and so is
  * everything that references one (the release, the services, the schedules, the sleep record);
- * nothing else changes. A service's rolling update (minimum healthy 100%, maximum 200%) starts the
- * new tasks, waits for their health checks, then drains the old ones for the deregistration delay
- * and stops them.
+ * nothing else changes. A service's rolling update (the template's maximum percent, ECS's default
+ * 200%) starts the new tasks beside the old ones, waits for their health checks, then drains the
+ * old ones for the deregistration delay and stops them; with no room for one more task, an old one
+ * is drained and stopped first.
  */
 export function redeploy(template: any): Redeploy {
   const resources: Record<string, any> = template.Resources ?? {};
@@ -223,13 +266,16 @@ export function redeploy(template: any): Redeploy {
     }
   }
   const tg = targetGroupTiming(template);
-  const drain = tg.deregistrationDelay + STEP_SECONDS.oldTaskStop + STEP_SECONDS.serviceSteady;
+  const oldTaskGone = tg.deregistrationDelay + STEP_SECONDS.oldTaskStop;
+  const drain = oldTaskGone + STEP_SECONDS.serviceSteady;
+  // A service whose maximum percent leaves no room for one more task stops an old task first.
+  const newTaskWaits = (r: any): number => (roomForNewTask(r) ? 0 : oldTaskGone);
   const update = (id: string): number => {
     if (!changed.has(id)) return 0;
     const r = resources[id];
-    if (r.Type === 'Custom::StagingRelease') return RELEASE_SECONDS;
+    if (r.Type === 'Custom::StagingRelease') return releaseSeconds(template, id);
     if (r.Type === 'Custom::StagingSleep') return STEP_SECONDS.customResource;
-    if (r.Type === 'AWS::ECS::Service') return (isWebService(r) ? webTaskHealthySeconds(template) : STEP_SECONDS.taskStart) + drain;
+    if (r.Type === 'AWS::ECS::Service') return newTaskWaits(r) + (isWebService(r) ? webTaskHealthySeconds(template) : STEP_SECONDS.taskStart) + drain;
     return DEFAULT_SECONDS;
   };
   const chain = criticalPath(template, update);
@@ -239,9 +285,19 @@ export function redeploy(template: any): Redeploy {
     // The longest chain into the web service, then its new task healthy: from then on ECS
     // deregisters the old task, which gets no new request.
     const before = Math.max(0, ...[...(deps.get(web) ?? [])].map((d) => criticalPath(subgraph(template, d), update).seconds));
-    answering = STEP_SECONDS.changeSet + before + webTaskHealthySeconds(template);
+    answering = STEP_SECONDS.changeSet + before + newTaskWaits(resources[web]) + webTaskHealthySeconds(template);
   }
   return { answeringSeconds: answering, doneSeconds: STEP_SECONDS.changeSet + chain.seconds + STEP_SECONDS.cleanup, chain };
+}
+
+/**
+ * Whether a service's rolling update may start a new task before it stops an old one: its
+ * DeploymentConfiguration's MaximumPercent (ECS's default 200) of its DesiredCount allows one more.
+ */
+function roomForNewTask(service: any): boolean {
+  const desired = Number(service.Properties?.DesiredCount ?? 1);
+  const maximum = Number(service.Properties?.DeploymentConfiguration?.MaximumPercent ?? 200);
+  return Math.floor((desired * maximum) / 100) > desired;
 }
 
 /** The template cut down to `id` and what it depends on, directly or not. */
@@ -273,6 +329,11 @@ export function wake(template: any): Wake {
   const seconds = webTaskHealthySeconds(template) + STEP_SECONDS.routeAndRefresh;
   const ownDatabase = Object.values<any>(template.Resources ?? {}).some((r) => r.Type === 'Custom::StagingDatabase');
   return { seconds, withStoppedDatabaseSeconds: ownDatabase ? seconds + STEP_SECONDS.databaseStart : undefined };
+}
+
+/** Seconds as this script and the README's data-mode table print them: `5.0 min (300 s)`. */
+export function minutes(seconds: number): string {
+  return `${(seconds / 60).toFixed(1)} min (${seconds} s)`;
 }
 
 /** What to analyse: a template file, or the ready-made app's branch stack with this `-c` context. */
@@ -346,7 +407,6 @@ if (require.main === module) {
     ? `template ${name}`
     : `stack ${name} (branch ${JSON.stringify(args.context.branch)}, ${args.context.lite === 'true' ? 'FeatureStagingLite' : 'FeatureStaging'})`;
   const first = STEP_SECONDS.changeSet + chain.seconds;
-  const minutes = (s: number) => `${(s / 60).toFixed(1)} min (${s} s)`;
   console.log(`Modelled times of ${what}, ${count} resources (estimates: scripts/critical-path.ts STEP_SECONDS):`);
   console.log(`First deploy: about ${minutes(first)}: the change set ${STEP_SECONDS.changeSet} s, then the longest create chain:`);
   for (const r of chain.resources) console.log(`  ${String(r.seconds).padStart(4)} s  ${r.type.padEnd(38)} ${r.id}`);
@@ -356,7 +416,7 @@ if (require.main === module) {
   const w = wake(template);
   const tg = targetGroupTiming(template);
   console.log(
-    `Wake: about ${minutes(w.seconds)}: task start ${STEP_SECONDS.taskStart} s + app boot ${STEP_SECONDS.appBoot} s + ${tg.healthyThreshold} health checks every ${tg.interval} s + rule move and page refresh ${STEP_SECONDS.routeAndRefresh} s` +
+    `Wake: about ${minutes(w.seconds)}: task start ${STEP_SECONDS.taskStart} s + app boot ${webBootSeconds(template)} s + ${tg.healthyThreshold} health checks every ${tg.interval} s + rule move and page refresh ${STEP_SECONDS.routeAndRefresh} s` +
       (w.withStoppedDatabaseSeconds ? `; ${minutes(w.withStoppedDatabaseSeconds)} when stopDatabaseAfter stopped its database` : ''),
   );
   const deps = dependencies(template);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildStagingApp } from '../bin/staging-app';
-import { CREATE_SECONDS, createSeconds, criticalPath, dependencies, parseCriticalPathArgs, RELEASE_SECONDS, redeploy, STEP_SECONDS, wake } from '../scripts/critical-path';
+import { atCpu, CREATE_SECONDS, createSeconds, criticalPath, dependencies, minutes, parseCriticalPathArgs, redeploy, releaseSeconds, STEP_SECONDS, wake } from '../scripts/critical-path';
 import { testApp } from './util/validate';
 import { SNAPSHOT_STAGING } from './util/example-config';
 
@@ -281,6 +281,8 @@ describe('the web service, the redeploy and the wake read the target group', () 
   test('a redeploy: change set, release task, the new web task healthy; the deploy ends after draining the old ones', () => {
     const r = redeploy(webApp(FAST));
     const healthy = STEP_SECONDS.taskStart + STEP_SECONDS.appBoot + 10;
+    const RELEASE_SECONDS = STEP_SECONDS.customResource + STEP_SECONDS.taskStart + STEP_SECONDS.migrations + STEP_SECONDS.releasePoll;
+    expect(releaseSeconds(webApp(FAST), 'Release')).toBe(RELEASE_SECONDS);
     expect(r.answeringSeconds).toBe(STEP_SECONDS.changeSet + 3 + RELEASE_SECONDS + healthy);
     // The web service drains for the deregistration delay; the worker, with no health checks, is quicker.
     expect(r.chain.resources.map((x) => x.id)).toEqual(['ReleaseTask', 'Release', 'Web', 'Sleep']);
@@ -295,6 +297,35 @@ describe('the web service, the redeploy and the wake read the target group', () 
     const slow = redeploy(webApp({ HealthCheckIntervalSeconds: 15, HealthyThresholdCount: 2 }));
     expect(slow.answeringSeconds - r.answeringSeconds).toBe(20);
     expect(slow.doneSeconds - r.doneSeconds).toBe(20 + 300 - 5);
+  });
+
+  test('a web service with no room for one more task (maximum 100%) drains and stops the old one before the new one starts', () => {
+    const template = webApp(FAST);
+    const base = redeploy(template);
+    template.Resources.Web.Properties.DeploymentConfiguration = { MaximumPercent: 100, MinimumHealthyPercent: 0 };
+    const gone = 5 + STEP_SECONDS.oldTaskStop;
+    expect(redeploy(template).answeringSeconds - base.answeringSeconds).toBe(gone);
+    expect(redeploy(template).doneSeconds - base.doneSeconds).toBe(gone);
+    // Two tasks at 150%: room for a third.
+    template.Resources.Web.Properties.DeploymentConfiguration = { MaximumPercent: 150 };
+    template.Resources.Web.Properties.DesiredCount = 2;
+    expect(redeploy(template).answeringSeconds).toBe(base.answeringSeconds);
+  });
+
+  test('the boot and the migrations are estimated at 0.25 vCPU: a task of one vCPU boots four times faster, more vCPUs no faster', () => {
+    expect([256, 512, 1024, 4096].map((cpu) => atCpu(20, cpu))).toEqual([20, 10, 5, 5]);
+    const sized = (web: string, release: string) => {
+      const template = webApp(FAST);
+      template.Resources.WebTask.Properties.Cpu = web;
+      template.Resources.ReleaseTask.Properties.Cpu = release;
+      return template;
+    };
+    const base = redeploy(sized('256', '256'));
+    // A full vCPU for the release: its 20 s of migrations take 5 s; the web task's boot stays.
+    expect(base.answeringSeconds - redeploy(sized('256', '1024')).answeringSeconds).toBe(15);
+    // A web task of 0.5 vCPU boots in half the time, on the redeploy and on the wake.
+    expect(base.answeringSeconds - redeploy(sized('512', '256')).answeringSeconds).toBe(5);
+    expect(wake(sized('256', '256')).seconds - wake(sized('512', '256')).seconds).toBe(5);
   });
 
   test('a wake: a web task healthy, then the rule moved back; a stopped own database starts first', () => {
@@ -321,6 +352,39 @@ describe('the ready-made app, every data mode: first deploy, redeploy and wake (
     const chainToRelease = criticalPath(template).resources.map((r) => r.type);
     expect(chainToRelease.indexOf('Custom::StagingRelease')).toBe(-1); // the Solr restore, not the release, bounds the first deploy
     expect(dependencies(template).get(release)!.size).toBeGreaterThan(0);
+  });
+});
+
+describe('the README\'s data-mode table shows the model\'s first deploy, redeploy and wake of each row', () => {
+  const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8').split('\n');
+  const header = readme.findIndex((l) => l.startsWith('| database / cache (Solr restored) | first deploy | redeploy | wake |'));
+  const rows = readme.slice(header + 2, readme.indexOf('', header)).map((l) => l.split(' | ').map((c) => c.replace(/^\| /, '').replace(/\*\*/g, '')));
+  /** Each row's first cell, and the `-c` context it stands for (npm run critical-path's shorthand). */
+  const CONTEXTS: Record<string, Record<string, string>> = {
+    "`snapshot` / `dedicated` (the library's default)": { database: 'snapshot', cache: 'dedicated' },
+    '`snapshot` / `prefix`': { database: 'snapshot', cache: 'prefix' },
+    '`template` / `dedicated`': { database: 'template', cache: 'dedicated' },
+    '`template` / `prefix` (the cdk.json example)': {},
+    '`template` / `prefix`, Solr shared': { solr: 'shared' },
+    '`shared` / `shared`, Solr shared': { database: 'shared', cache: 'shared', solr: 'shared' },
+    'FeatureStagingLite (`-c lite=true`)': { lite: 'true' },
+  };
+
+  test('the table lists every row the test knows, and no other', () => {
+    expect(rows.map((r) => r[0]).sort()).toEqual(Object.keys(CONTEXTS).sort());
+  });
+
+  test.each(Object.keys(CONTEXTS))('%s', (label) => {
+    const { lite, ...modes } = CONTEXTS[label];
+    const feature = Object.fromEntries(Object.entries(modes).map(([store, mode]) => [store, { ...STAGING.feature[store], mode }]));
+    const staging = { ...STAGING, feature: { ...STAGING.feature, ...feature } };
+    const template = Template.fromStack(buildStagingApp(testApp({ context: { staging, branch: 'feature/new_cool_page', ...(lite ? { lite } : {}) } }))[0]).toJSON();
+    const [, first, re, awake] = rows.find((r) => r[0] === label)!;
+    const w = wake(template);
+    expect({ first: first.startsWith(minutes(STEP_SECONDS.changeSet + criticalPath(template).seconds)), redeploy: re.startsWith(minutes(redeploy(template).answeringSeconds)), wake: awake.startsWith(minutes(w.seconds)) }).toEqual({ first: true, redeploy: true, wake: true });
+    if (w.withStoppedDatabaseSeconds) expect(awake).toContain(`; ${minutes(w.withStoppedDatabaseSeconds)} with its database stopped`);
+    // The redeploy goal of the project (issue 21): at most 3 minutes to the new code answering.
+    expect(redeploy(template).answeringSeconds).toBeLessThanOrEqual(3 * 60);
   });
 });
 

@@ -45,6 +45,15 @@ const MAX_SLEEP_AFTER = Duration.days(30);
 const BRANCH_DEFAULTS = { cpu: 256, memoryLimitMiB: 512, desiredCount: 1 } as const;
 
 /**
+ * The release task's size: one full vCPU. Every service waits for it on each redeploy, and the
+ * app's boot before its migrations is mostly one thread, which 0.25 vCPU (a CPU quota of a quarter)
+ * runs about four times slower; more than one vCPU would not speed it. It runs about 1.5 minutes a
+ * deploy, so the size costs about $0.001 a run (1 vCPU + 2 GB at eu-west-1's Fargate prices).
+ * scripts/critical-path.ts reads the size from the template.
+ */
+const RELEASE_SIZE = { cpu: 1024, memoryLimitMiB: 2048 } as const;
+
+/**
  * A branch's services on the shared cluster, its host rule on its shard's listener, its DNS name
  * and its quota check (which places it on a shard). Shared by FeatureStagingLite and FeatureStaging (`scope`).
  *
@@ -106,7 +115,7 @@ export class BranchServices extends Construct {
       cpuArchitecture: props.cpuArchitecture,
       enableExecuteCommand: true,
       familyPrefix: names.stackName,
-      release: props.releaseCommand ? sized({ name: 'release', command: props.releaseCommand }) : undefined,
+      release: props.releaseCommand ? sized({ name: 'release', command: props.releaseCommand, ...RELEASE_SIZE }) : undefined,
     });
     if (props.releaseCommand) this.release = this.releaseTask(props, props.releaseCommand);
     for (const service of this.services.allServices) for (const awaited of props.servicesAwait ?? []) service.node.addDependency(awaited);
