@@ -2,7 +2,7 @@
 import { DescribeStacksCommand, Stack, paginateDescribeStacks } from '@aws-sdk/client-cloudformation';
 import { GetParameterCommand, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
 import { BranchParameter } from '../lib/contract/branch-state';
-import { CapacityInUse, readCapacity } from '../lib/contract/capacity';
+import { CapacityInUse, capacityInUse, readShardRegistry } from '../lib/contract/capacity';
 import { SharedStackOutputs } from '../lib/contract/staging';
 import { SharedStagingNames, StagingNames } from '../lib/contract/naming';
 import { Staging, StagingSources, readStagingStacks } from '../lib/contract/stagings-view';
@@ -36,10 +36,11 @@ export function stagingSources(clients: Clients): StagingSources {
 }
 
 /**
- * The shared staging's capacity and what of it is in use (lib/contract/capacity.ts, as the stagings
- * page reads it); undefined for a shared stack from before shards (no registry).
+ * The shared staging's capacity and what of it `stagings` use (lib/contract/capacity.ts
+ * capacityInUse, as the stagings page counts it); undefined for a shared stack from before shards
+ * (no registry).
  */
-export async function capacityInUse(clients: Clients, parameterPrefix: string): Promise<CapacityInUse | undefined> {
+export async function capacityOf(clients: Clients, parameterPrefix: string, stagings: readonly Staging[]): Promise<CapacityInUse | undefined> {
   const get = (name: string) => aws(`ssm:GetParameter on ${name}`, async () => {
     try {
       const p = (await clients.ssm.send(new GetParameterCommand({ Name: name })))?.Parameter;
@@ -49,7 +50,8 @@ export async function capacityInUse(clients: Clients, parameterPrefix: string): 
       throw e;
     }
   });
-  return readCapacity({ get, below: stagingSources(clients).parametersBelow }, parameterPrefix);
+  const registry = await readShardRegistry({ get }, parameterPrefix);
+  return registry && capacityInUse(registry, stagings.map((s) => s.loadBalancerFullName));
 }
 
 /** Every feature staging of `prefix` (tagged, named `<prefix>-<name>`), deleted ones left out. */

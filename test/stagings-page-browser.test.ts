@@ -16,8 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { forgetCache } from '../lambda/stagings-page/aws';
+import { StagingsPageEnvironment } from '../lib/contract/stagings-page';
 import { clock, handler } from '../lambda/stagings-page';
-import { FakeAws, ORIGIN, PARAMETER_PREFIX, albEvent, keyPair, keyServer, oidcData, pageEnv } from './lambda/stagings-page-fake';
+import { FakeAws, ORIGIN, PARAMETER_PREFIX, SHARD_0_LOAD_BALANCER, albEvent, keyPair, keyServer, oidcData, pageEnv } from './lambda/stagings-page-fake';
 
 const NOW = Date.parse('2026-12-07T12:00:00Z');
 const ARTIFACTS = join(__dirname, '..', 'test-artifacts');
@@ -60,7 +61,8 @@ const ATTACKER_PAGE = (target: string) => `<!doctype html><title>Win a prize</ti
 beforeAll(async () => {
   const executablePath = execFileSync('bash', [join(__dirname, '..', 'scripts', 'ensure-chromium.sh')], { encoding: 'utf8' }).trim();
   keys = await keyServer([KEY]);
-  Object.assign(process.env, pageEnv(keys.url));
+  // maxStagings within the one load balancer's 45 slots, as SharedStaging requires (the README's picture).
+  Object.assign(process.env, pageEnv(keys.url, { [StagingsPageEnvironment.MAX_STAGINGS]: '40' }));
   clock.now = () => NOW;
   forgetCache();
   fake = new FakeAws({ nowMs: () => NOW }).install();
@@ -74,9 +76,8 @@ beforeAll(async () => {
   fake.put(`${PARAMETER_PREFIX}/capacity/shards`, JSON.stringify({
     rulesPerBranch: 2,
     rulesPerLoadBalancer: 100,
-    shards: [{ index: 0, branchSlots: 45, loadBalancerArn: 'arn:lb/0', loadBalancerFullName: 'app/lb-0/0', dnsName: 'lb-0.example.com', canonicalHostedZoneId: 'Z1', listenerArn: 'arn:listener/0', wakerTargetGroupArn: 'arn:waker/0' }],
+    shards: [{ index: 0, branchSlots: 45, loadBalancerArn: 'arn:lb/0', loadBalancerFullName: SHARD_0_LOAD_BALANCER, dnsName: 'lb-0.example.com', canonicalHostedZoneId: 'Z1', listenerArn: 'arn:listener/0', wakerTargetGroupArn: 'arn:waker/0' }],
   }));
-  fake.put(`${PARAMETER_PREFIX}/capacity/slots/0/0`, names.login);
   server = createServer((req, res) => {
     alb(req).then(
       (r) => res.writeHead(r.status, r.headers).end(r.body),
@@ -121,7 +122,7 @@ test('the list renders every staging with its state, pin, plan and cost; on a ph
   expect(response?.status()).toBe(200);
   expect(await page.title()).toBe('Stagings of staging');
   expect(await page.locator('#count').innerText()).toBe('6');
-  expect(await page.locator('#capacity').innerText()).toBe('1 of 45 branch slots in use (shard 0: 1 of 45)');
+  expect(await page.locator('#capacity').innerText()).toBe('6 of 45 branch slots in use (shard 0: 6 of 45)');
   expect((await branches(page)).sort()).toEqual(['feature/checkout-redesign', 'feature/login', 'feature/payments', 'feature/search-v2', 'fix/typo-in-footer', 'spike/old-idea']);
   const stateOf = (name: string) => page.locator(`tr[data-name="${name}"] .state`).innerText();
   expect(await stateOf(names.checkout)).toBe('sleeping');

@@ -4,7 +4,7 @@ import { readStagings, stagingRows, type StagingRow } from '../../lib/contract/s
 import { ClientFactory, GlobalOptions, regionOf } from '../aws';
 import { Io } from '../io';
 import { colors, duration, table, usd, writeJson } from '../render';
-import { capacityInUse, listStagings, sharedInfo, stagingSources } from '../stagings';
+import { capacityOf, listStagings, sharedInfo, stagingSources } from '../stagings';
 import { invokeSweeper } from './sweep';
 
 export async function listCommand(options: GlobalOptions, io: Io, factory: ClientFactory): Promise<void> {
@@ -22,7 +22,7 @@ export async function listCommand(options: GlobalOptions, io: Io, factory: Clien
       { ...stagingSources(clients), sweeperPlan: sweeper ? () => invokeSweeper(clients, sweeper, true) : undefined },
       { prefix: options.prefix, parameterPrefix: shared.parameterPrefix, nowMs: io.now().getTime(), stagings },
     ),
-    capacityInUse(clients, shared.parameterPrefix).catch((e: Error) => {
+    capacityOf(clients, shared.parameterPrefix, stagings).catch((e: Error) => {
       io.stderr.write(`warning: no capacity (${e.message})\n`);
       return undefined;
     }),

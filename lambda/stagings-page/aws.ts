@@ -4,10 +4,9 @@
  * call, all at once), and decides the sweeper's plan in-process with the sweeper's own `decide`
  * over those same reads plus its RequestCount query (500 target groups a call), rather than
  * invoking the sweeper's dry run (which would read everything again, page after page). The
- * capacity in use is the registry and each shard's slots (ten a page), read as `staging list` reads
- * them (lib/contract/capacity.ts): its role needs GetParameter and GetParametersByPath below
- * `<parameter prefix>/capacity/`. The result
- * is kept per function instance for {@link READ_TTL_MS}; the page's own actions update it, so the
+ * capacity in use is the shard registry (one GetParameter) with the stagings counted on the shard
+ * their stack's output names, as `staging list` counts them (lib/contract/capacity.ts
+ * capacityInUse): no slot is read. The result is kept per function instance for {@link READ_TTL_MS}; the page's own actions update it, so the
  * next view shows them without reading again. Clients live at module scope (aws-sdk-client-mock's
  * mockClient(Class) catches them).
  */
@@ -15,10 +14,9 @@ import { DeleteStackCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand, paginateFilterLogEvents } from '@aws-sdk/client-cloudwatch-logs';
 import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { DeleteParameterCommand, GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+import { DeleteParameterCommand, GetParameterCommand, GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { BranchStatePaths, SweeperRecords, parsePin, type BranchParameter, type BranchParameterFolder } from '../../lib/contract/branch-state';
-import { readCapacity as readCapacityInUse, type CapacityInUse } from '../../lib/contract/capacity';
-import { ssmCapacityReader } from '../shared/capacity-reader';
+import { readShardRegistry, type ShardRegistry } from '../../lib/contract/capacity';
 import type { ManualSleepResult } from '../../lib/contract/sleeper';
 import type { AuditRecord } from '../../lib/contract/stagings-page';
 import { invocationAnswer, readStagings, stagingsOf, type StagingSources, type StagingsRead, type SweepReportView } from '../../lib/contract/stagings-view';
@@ -56,7 +54,7 @@ interface Cached<T> {
 /** The instance's cache: the stagings as last read, the capacity, the last requests, the sweeper's settings. */
 export const cache: {
   read?: Cached<StagingsRead>;
-  capacity?: Cached<CapacityInUse | undefined>;
+  registry?: Cached<ShardRegistry | undefined>;
   requests?: Cached<Map<string, RequestResult>>;
   sweeper?: SweeperConfig;
 } = {};
@@ -64,7 +62,7 @@ export const cache: {
 /** Empties the cache (tests, and the bench's cold view). */
 export function forgetCache(): void {
   delete cache.read;
-  delete cache.capacity;
+  delete cache.registry;
   delete cache.requests;
   delete cache.sweeper;
 }
@@ -145,19 +143,28 @@ export async function refreshStacks(config: PageConfig, nowMs: number): Promise<
 }
 
 /**
- * The capacity in use (lib/contract/capacity.ts, read as `staging list` reads it) when SharedStaging
- * publishes its shards; none for an unreadable registry (a plain Error from the kernel's parse), while
- * a failing AWS call fails the view as any other read does.
+ * The shard registry (lib/contract/capacity.ts) when SharedStaging publishes its shards; none for a
+ * shared stack from before shards or an unreadable registry (a plain Error from the kernel's parse),
+ * while a failing AWS call fails the view as any other read does.
  */
-export async function readCapacity(config: PageConfig, nowMs: number): Promise<CapacityInUse | undefined> {
-  if (cache.capacity && nowMs - cache.capacity.at < READ_TTL_MS) return cache.capacity.value;
-  let value: CapacityInUse | undefined;
+export async function readRegistry(config: PageConfig, nowMs: number): Promise<ShardRegistry | undefined> {
+  if (cache.registry && nowMs - cache.registry.at < READ_TTL_MS) return cache.registry.value;
+  const get = async (name: string) => {
+    try {
+      const { Parameter: p } = await ssm.send(new GetParameterCommand({ Name: name }));
+      return { name, value: p?.Value ?? '' };
+    } catch (e) {
+      if ((e as Error)?.name === 'ParameterNotFound') return undefined;
+      throw e;
+    }
+  };
+  let value: ShardRegistry | undefined;
   try {
-    value = await readCapacityInUse(ssmCapacityReader(ssm), config.parameterPrefix);
+    value = await readShardRegistry({ get }, config.parameterPrefix);
   } catch (e) {
     if (!(e instanceof Error) || e.name !== 'Error') throw e;
   }
-  cache.capacity = { at: nowMs, value };
+  cache.registry = { at: nowMs, value };
   return value;
 }
 

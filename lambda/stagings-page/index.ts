@@ -13,12 +13,13 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ALBEvent, ALBResult } from 'aws-lambda';
 import { SleepStates, formatPin, parsePin } from '../../lib/contract/branch-state';
+import { capacityInUse } from '../../lib/contract/capacity';
 import type { AuditRecord, StagingsPageAction } from '../../lib/contract/stagings-page';
 import { stagingRows, type StagingRow } from '../../lib/contract/stagings-view';
 import { entry } from '../shared/entry';
 import { describeError } from '../shared/errors';
 import { log } from '../shared/provider';
-import { audit, auditRecords, destroy, keep, readAll, readCapacity, refreshStacks, unkeep, wakeOrSleep, warnings } from './aws';
+import { audit, auditRecords, destroy, keep, readAll, readRegistry, refreshStacks, unkeep, wakeOrSleep, warnings } from './aws';
 import { configFromEnv, destroyEnabled, type PageConfig } from './config';
 import { IdentityRefused, hasClaim, verifyOidcData, type Identity } from './identity';
 import { SORTS, auditEntries, detailPage, filterAndSort, layout, listPage, span, type HistoryEntry, type Sort } from './page';
@@ -144,7 +145,8 @@ function readOnlyReason(config: PageConfig): string | undefined {
 }
 
 async function list(r: Request): Promise<string> {
-  const [read, capacity] = await Promise.all([readAll(r.config, r.nowMs), readCapacity(r.config, r.nowMs)]);
+  const [read, registry] = await Promise.all([readAll(r.config, r.nowMs), readRegistry(r.config, r.nowMs)]);
+  const capacity = registry && capacityInUse(registry, read.stagings.map((s) => s.loadBalancerFullName));
   const rows = stagingRows(read);
   const sort: Sort = (SORTS as readonly string[]).includes(r.query.sort) ? (r.query.sort as Sort) : 'activity';
   const q = (r.query.q ?? '').slice(0, 100);

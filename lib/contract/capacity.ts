@@ -166,7 +166,7 @@ export function parseShardRegistry(json: string): ShardRegistry {
  * The registry at `<parameter prefix>/capacity/shards`: undefined when it does not exist (a shared
  * stack from before shards), an Error naming the parameter when it is unreadable.
  */
-export async function readShardRegistry(reader: CapacityParameterReader, parameterPrefix: string): Promise<ShardRegistry | undefined> {
+export async function readShardRegistry(reader: Pick<CapacityParameterReader, 'get'>, parameterPrefix: string): Promise<ShardRegistry | undefined> {
   const name = shardRegistryParameterName(parameterPrefix);
   const parameter = await reader.get(name);
   if (parameter === undefined) return undefined;
@@ -196,10 +196,10 @@ export async function readShardSlots(reader: CapacityParameterReader, parameterP
   return slots;
 }
 
-/** One shard and the slots in use on it. */
+/** One shard and the branch stagings on it. */
 export interface ShardInUse {
   readonly shard: ShardInfo;
-  readonly slots: Map<number, SlotHolder>;
+  readonly stagings: number;
 }
 
 /** The capacity and what of it is in use. */
@@ -208,16 +208,25 @@ export interface CapacityInUse {
   readonly shards: ShardInUse[];
   /** Branch stagings the shards hold: the sum of their branchSlots. */
   readonly total: number;
-  /** Slots in use. A branch deployed before shards may hold one beyond its shard's branchSlots. */
+  /** Branch stagings that exist. A branch deployed before shards may be on shard 0 beyond its branchSlots. */
   readonly inUse: number;
+  /** Stagings whose load balancer is not known yet: a first deploy that has no outputs yet. */
+  readonly unplaced: number;
 }
 
-/** The capacity in use, for `staging list` and the stagings page; undefined without a registry. */
-export async function readCapacity(reader: CapacityParameterReader, parameterPrefix: string): Promise<CapacityInUse | undefined> {
-  const registry = await readShardRegistry(reader, parameterPrefix);
-  if (!registry) return undefined;
-  const shards = await Promise.all(registry.shards.map(async (shard) => ({ shard, slots: await readShardSlots(reader, parameterPrefix, shard.index) })));
-  return { registry, shards, total: totalSlots(registry), inUse: shards.reduce((n, s) => n + s.slots.size, 0) };
+/**
+ * The capacity in use, for `staging list` and the stagings page: each branch staging counts on the
+ * shard whose load balancer its `StagingLoadBalancerFullName` output names (`loadBalancerFullNames`,
+ * one per staging, from the stack listing both already read). So a view of 500 stagings reads no
+ * slot: the slots (ten a call) are the quota provider's to keep, and they differ from this count
+ * only while a first deploy is placing its staging or a vanished stack's slot waits to be freed.
+ */
+export function capacityInUse(registry: ShardRegistry, loadBalancerFullNames: ReadonlyArray<string | undefined>): CapacityInUse {
+  const counts = new Map<string, number>();
+  for (const name of loadBalancerFullNames) if (name) counts.set(name, (counts.get(name) ?? 0) + 1);
+  const shards = registry.shards.map((shard) => ({ shard, stagings: counts.get(shard.loadBalancerFullName) ?? 0 }));
+  const placed = shards.reduce((n, s) => n + s.stagings, 0);
+  return { registry, shards, total: totalSlots(registry), inUse: loadBalancerFullNames.length, unplaced: loadBalancerFullNames.length - placed };
 }
 
 /** Branch stagings the registry's shards hold. */
@@ -225,8 +234,9 @@ export function totalSlots(registry: ShardRegistry): number {
   return registry.shards.reduce((n, s) => n + s.branchSlots, 0);
 }
 
-/** `12 of 291 branch slots in use (shard 0: 10 of 97, shard 1: 2 of 97, shard 2: 0 of 97)`. */
+/** `12 of 291 branch slots in use (shard 0: 10 of 97, shard 1: 2 of 97, shard 2: 0 of 97)`, and how many are being placed. */
 export function capacitySummary(capacity: CapacityInUse): string {
-  const perShard = capacity.shards.map((s) => `shard ${s.shard.index}: ${s.slots.size} of ${s.shard.branchSlots}`).join(', ');
-  return `${capacity.inUse} of ${capacity.total} branch slots in use (${perShard})`;
+  const perShard = capacity.shards.map((s) => `shard ${s.shard.index}: ${s.stagings} of ${s.shard.branchSlots}`).join(', ');
+  const placing = capacity.unplaced > 0 ? `, ${capacity.unplaced} being placed` : '';
+  return `${capacity.inUse} of ${capacity.total} branch slots in use (${perShard}${placing})`;
 }

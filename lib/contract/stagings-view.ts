@@ -53,6 +53,8 @@ export interface Staging {
   readonly consoleCommand?: string;
   /** The `StagingCostPerDay` output, as written at synthesis. */
   readonly costSummary?: string;
+  /** The `StagingLoadBalancerFullName` output: the shard the staging is on (./capacity.ts). */
+  readonly loadBalancerFullName?: string;
 }
 
 /** A stack output's value. */
@@ -74,6 +76,7 @@ export function stagingsOf(stacks: readonly StackDescription[], prefix: string):
       url: stackOutput(s, FeatureOutputs.URL),
       consoleCommand: stackOutput(s, FeatureOutputs.CONSOLE_COMMAND),
       costSummary: stackOutput(s, FeatureOutputs.COST_PER_DAY),
+      loadBalancerFullName: stackOutput(s, FeatureOutputs.LOAD_BALANCER_FULL_NAME),
     }];
   });
 }

@@ -106,13 +106,16 @@ describe('staging list', () => {
     });
     const registry = { rulesPerBranch: 1, rulesPerLoadBalancer: 100, shards: [shard(0, 96), shard(1, 100)] };
     ssm.on(GetParameterCommand, { Name: '/staging/capacity/shards' }).resolves({ Parameter: { Name: '/staging/capacity/shards', Value: JSON.stringify(registry) } });
-    ssm.on(GetParametersByPathCommand, { Path: '/staging/capacity/slots/0' }).resolves({ Parameters: [{ Name: '/staging/capacity/slots/0/7', Value: 'a' }, { Name: '/staging/capacity/slots/0/9', Value: 'b' }] });
-    ssm.on(GetParametersByPathCommand, { Path: '/staging/capacity/slots/1' }).resolves({ Parameters: [{ Name: '/staging/capacity/slots/1/0', Value: 'c' }] });
-    const line = 'capacity: 3 of 196 branch slots in use (shard 0: 2 of 96, shard 1: 1 of 100)\n';
+    // Each staging on the shard its stack's load balancer output names: no slot is read.
+    const on = (stack: typeof LOGIN, lb: string) => ({ ...stack, Outputs: [...(stack.Outputs ?? []), { OutputKey: 'StagingLoadBalancerFullName', OutputValue: lb }] });
+    cf.on(DescribeStacksCommand, {}).resolves({ Stacks: [on(LOGIN, 'app/lb-1/0'), SHARED], NextToken: 'page-2' });
+    cf.on(DescribeStacksCommand, { NextToken: 'page-2' }).resolves({ Stacks: [on(LITE, 'app/lb-1/0')] });
+    const line = 'capacity: 2 of 196 branch slots in use (shard 0: 0 of 96, shard 1: 2 of 100)\n';
     expect((await cli(['list'], { isTTY: true })).out).toMatch(new RegExp(`\\n${line.replace(/[()]/g, '\\$&')}$`));
     const piped = await cli(['list']);
     expect(piped.err).toBe(`reading 2 staging(s)...\n${line}`);
     expect(piped.out).not.toContain('capacity');
+    expect(ssm.commandCalls(GetParametersByPathCommand).map((c) => c.args[0].input.Path).filter((p) => p?.includes('/capacity'))).toEqual([]);
   });
 
   test('no stagings', async () => {

@@ -1,5 +1,5 @@
 import { BranchParameter, BranchStatePaths, formatSlotRef, parseSlotRef } from '../../lib/contract/branch-state';
-import { CapacityParameterReader, ShardInfo, ShardRegistry, capacitySummary, parseShardRegistry, readCapacity, readShardRegistry, totalSlots } from '../../lib/contract/capacity';
+import { CapacityParameterReader, ShardInfo, ShardRegistry, capacityInUse, capacitySummary, parseShardRegistry, readShardRegistry, readShardSlots, totalSlots } from '../../lib/contract/capacity';
 
 function shard(index: number, branchSlots: number): ShardInfo {
   return {
@@ -72,11 +72,10 @@ describe('the registry', () => {
   });
 });
 
-describe('the capacity in use (staging list, the stagings page)', () => {
-  test('counts the slots of each shard, ignoring parameters that are no slot', async () => {
-    const capacity = await readCapacity(
+describe('the slots of a shard (the quota provider, the capacity guard)', () => {
+  test('readShardSlots lists the slots in use, ignoring parameters that are no slot', async () => {
+    const slots = await readShardSlots(
       readerOf({
-        '/staging/capacity/shards': JSON.stringify(REGISTRY),
         '/staging/capacity/slots/0/0': 'a',
         '/staging/capacity/slots/0/95': 'b',
         '/staging/capacity/slots/0/x': 'not a slot',
@@ -85,17 +84,28 @@ describe('the capacity in use (staging list, the stagings page)', () => {
         '/staging/capacity/claims/a': '0/0',
       }),
       '/staging',
+      0,
     );
-    expect(capacity!.inUse).toBe(3);
-    expect(capacity!.total).toBe(196);
-    expect([...capacity!.shards[0].slots.values()]).toEqual([
+    expect([...slots.values()]).toEqual([
       { slot: 0, stagingName: 'a', writtenMs: 1000 },
       { slot: 95, stagingName: 'b', writtenMs: 1000 },
     ]);
-    expect(capacitySummary(capacity!)).toBe('3 of 196 branch slots in use (shard 0: 2 of 96, shard 1: 1 of 100)');
+  });
+});
+
+describe('the capacity in use (staging list, the stagings page)', () => {
+  const lb = (i: number) => REGISTRY.shards[i].loadBalancerFullName;
+
+  test('counts each staging on the shard its load balancer output names', () => {
+    const capacity = capacityInUse(REGISTRY, [lb(0), lb(1), lb(0)]);
+    expect(capacity.shards.map((s) => s.stagings)).toEqual([2, 1]);
+    expect(capacity).toMatchObject({ inUse: 3, total: 196, unplaced: 0 });
+    expect(capacitySummary(capacity)).toBe('3 of 196 branch slots in use (shard 0: 2 of 96, shard 1: 1 of 100)');
   });
 
-  test('no registry: undefined', async () => {
-    await expect(readCapacity(readerOf({ '/staging/capacity/slots/0/0': 'a' }), '/staging')).resolves.toBeUndefined();
+  test('a staging without the output yet (its first deploy is running) counts in the total, not on a shard', () => {
+    const capacity = capacityInUse(REGISTRY, [lb(1), undefined, 'app/another-balancer/0123']);
+    expect(capacity.shards.map((s) => s.stagings)).toEqual([0, 1]);
+    expect(capacitySummary(capacity)).toBe('3 of 196 branch slots in use (shard 0: 0 of 96, shard 1: 1 of 100, 2 being placed)');
   });
 });

@@ -158,7 +158,10 @@ export interface LogEvent {
 }
 
 /** A branch staging's stack as DescribeStacks lists it. */
-export function stagingStack(branch: string, o: { kind?: string; status?: string; created?: Date; updated?: Date; cost?: string } = {}): Stack {
+/** The load balancer of a staging added without one: shard 0's. */
+export const SHARD_0_LOAD_BALANCER = 'app/staging-shared/0123456789abcdef';
+
+export function stagingStack(branch: string, o: { kind?: string; status?: string; created?: Date; updated?: Date; cost?: string; loadBalancer?: string } = {}): Stack {
   const n = StagingNames.fromBranch(branch, PREFIX);
   return {
     StackName: n.stackName,
@@ -176,7 +179,7 @@ export function stagingStack(branch: string, o: { kind?: string; status?: string
       { OutputKey: 'StagingUrl', OutputValue: `https://${n.name}.${DOMAIN}` },
       { OutputKey: 'StagingCostPerDay', OutputValue: o.cost ?? '$1.57/day awake, $0.95/day asleep (eu-west-1, prices as of 2026-09-29)' },
       { OutputKey: 'StagingTargetGroupFullName', OutputValue: `targetgroup/${n.name.slice(0, 32).replace(/-+$/, '')}/0123456789abcdef` },
-      { OutputKey: 'StagingLoadBalancerFullName', OutputValue: 'app/staging-shared/0123456789abcdef' },
+      { OutputKey: 'StagingLoadBalancerFullName', OutputValue: o.loadBalancer ?? SHARD_0_LOAD_BALANCER },
     ],
   };
 }
@@ -206,7 +209,7 @@ export class FakeAws {
   constructor(private readonly options: FakeOptions) {}
 
   /** Adds a staging, its sleep state and pin. */
-  public addStaging(branch: string, o: { kind?: string; status?: string; sleeping?: boolean; pin?: string; keepAlive?: Date; created?: Date; updated?: Date } = {}): string {
+  public addStaging(branch: string, o: { kind?: string; status?: string; sleeping?: boolean; pin?: string; keepAlive?: Date; created?: Date; updated?: Date; loadBalancer?: string } = {}): string {
     const stack = stagingStack(branch, o);
     this.stacks.push(stack);
     const name = StagingNames.fromBranch(branch, PREFIX).name;

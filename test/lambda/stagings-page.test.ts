@@ -10,7 +10,7 @@ import { READ_TTL_MS, REQUESTS_TTL_MS, forgetCache, forgetStreams } from '../../
 import { forgetKeys, verifyOidcData } from '../../lambda/stagings-page/identity';
 import { CSRF_COOKIE, clock, handler } from '../../lambda/stagings-page';
 import {
-  AUDIT_LOG_GROUP, DELETION_ROLE_ARN, FakeAws, LOAD_BALANCER_ARN, ORIGIN, PARAMETER_PREFIX, SLEEPER, albEvent, keyPair, keyServer, oidcData, pageEnv,
+  AUDIT_LOG_GROUP, DELETION_ROLE_ARN, FakeAws, LOAD_BALANCER_ARN, ORIGIN, PARAMETER_PREFIX, SHARD_0_LOAD_BALANCER, SLEEPER, albEvent, keyPair, keyServer, oidcData, pageEnv,
   type RequestOptions,
 } from './stagings-page-fake';
 
@@ -85,15 +85,21 @@ describe('the list', () => {
     expect(mutating()).toEqual([]);
   });
 
-  test('the load balancers\' capacity in use when the shards are published (the reader of staging list); none for an unreadable registry', async () => {
-    const shard = (index: number, branchSlots: number) => ({
-      index, branchSlots, loadBalancerArn: `arn:lb/${index}`, loadBalancerFullName: `app/lb-${index}/0`, dnsName: `lb-${index}.example.com`,
+  test('the load balancers\' capacity in use when the shards are published, counted from the stacks as staging list counts them; none for an unreadable registry', async () => {
+    const shard = (index: number, branchSlots: number, loadBalancerFullName: string) => ({
+      index, branchSlots, loadBalancerArn: `arn:lb/${index}`, loadBalancerFullName, dnsName: `lb-${index}.example.com`,
       canonicalHostedZoneId: 'Z1', listenerArn: `arn:listener/${index}`, wakerTargetGroupArn: `arn:waker/${index}`,
     });
-    fake.put(`${PARAMETER_PREFIX}/capacity/shards`, JSON.stringify({ rulesPerBranch: 2, rulesPerLoadBalancer: 100, shards: [shard(0, 45), shard(1, 49)] }));
-    fake.put(`${PARAMETER_PREFIX}/capacity/slots/0/3`, 'feature-login-df7c7aeb');
-    fake.put(`${PARAMETER_PREFIX}/capacity/slots/1/0`, 'fix-typo-0a1b2c3d');
-    expect((await request({})).body).toContain('<span id="capacity">2 of 94 branch slots in use (shard 0: 1 of 45, shard 1: 1 of 49)</span>');
+    fake.addStaging('feature/search', { loadBalancer: 'app/staging-shard1/0' });
+    const byPath = () => fake.calls.filter((c) => c === 'ssm:GetParametersByPath').length;
+    await request({});
+    const withoutRegistry = byPath();
+    forgetCache();
+    fake.calls.length = 0;
+    fake.put(`${PARAMETER_PREFIX}/capacity/shards`, JSON.stringify({ rulesPerBranch: 2, rulesPerLoadBalancer: 100, shards: [shard(0, 45, SHARD_0_LOAD_BALANCER), shard(1, 49, 'app/staging-shard1/0')] }));
+    expect((await request({})).body).toContain('<span id="capacity">3 of 94 branch slots in use (shard 0: 2 of 45, shard 1: 1 of 49)</span>');
+    // The registry is one more read; no shard's slots are read.
+    expect(byPath()).toBe(withoutRegistry);
     forgetCache();
     fake.put(`${PARAMETER_PREFIX}/capacity/shards`, '{"shards":[{"branchSlots":45}]}');
     const body = (await request({})).body;
