@@ -165,7 +165,8 @@ describe('shard 0 is the load balancer of before shards', () => {
     expect(ids(LOAD_BALANCER)).toEqual(['StagingLoadBalancer3D59D3BE']);
     expect(ids(LISTENER)).toEqual(['StagingLoadBalancerHttpsDB0D172D', 'StagingLoadBalancerRedirect80To443AB579B6E']);
     expect(ids('AWS::CertificateManager::Certificate')).toEqual(['StagingWildcardCertificate4CE25800']);
-    expect(ids(TARGET_GROUP)).toEqual(['StagingAppTargetGroup5581DEBD', 'StagingSleeperTargetGroupB950366B']);
+    // The stagings page's target group is new in this version; the two of before keep their ids.
+    expect(ids(TARGET_GROUP)).toEqual(['StagingAppTargetGroup5581DEBD', 'StagingSleeperTargetGroupB950366B', 'StagingStagingsPageTargetGroup468A8135']);
     expect(json.Resources.StagingLoadBalancerSecurityGroup3AF767AA.Type).toBe('AWS::EC2::SecurityGroup');
     expect(json.Resources.StagingSleeperTargetGroupArn8DC0F170.Type).toBe('AWS::SSM::Parameter');
   });
