@@ -12,14 +12,19 @@ import { BranchContext, ServiceConfig, StagingConfig } from './config';
 /**
  * The ready-made app's branch stack, `<prefix>-<staging name>`: FeatureStaging, or Lite with
  * `-c lite=true`, in a BranchStagingStack (which owns the tags, outputs, quota ordering and kind
- * lock; `-c allowKindSwitch=true` is its allowKindSwitch). This only maps the config to props.
+ * lock; `-c allowKindSwitch=true` is its allowKindSwitch, `-c commit`, `-c pullRequest` and the image
+ * its last-deploy outputs). This only maps the config to props.
  */
 export function featureStack(app: App, config: StagingConfig, context: BranchContext): Stack {
+  const image = context.image ?? config.app.image;
   const stack = new BranchStagingStack(app, {
     branch: context.branch,
     prefix: config.prefix,
     parameterPrefix: config.parameterPrefix,
     allowKindSwitch: context.allowKindSwitch,
+    commit: context.commit,
+    pullRequest: context.pullRequest,
+    image,
     env: env(config),
   });
   const { names, shared } = stack;
@@ -38,7 +43,7 @@ export function featureStack(app: App, config: StagingConfig, context: BranchCon
   const common = {
     branch: names.branch,
     shared,
-    image: appImage(stack, context.image ?? config.app.image),
+    image: appImage(stack, image),
     web: { ...sized(config.app.web), containerPort: config.app.containerPort, healthCheckPath: config.app.healthCheckPath },
     workers: config.app.workers.map(sized),
     scheduledJobs: config.app.scheduledJobs.map((job) => ({ ...sized(job), schedule: scheduler.ScheduleExpression.expression(job.schedule) })),

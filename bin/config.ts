@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { fargateSizeProblem } from '../lib/staging-services';
+import { commitProblem, pullRequestProblem } from '../lib/contract/deploy-info';
 import { IMAGE_EXAMPLE, imageReferenceProblem } from '../lib/contract/image';
 import { BRANCH_HINT } from '../lib/contract/naming';
 import { nearMiss } from '../lib/contract/suggest';
@@ -561,6 +562,24 @@ export const branchContextSchema = z.object({
   env: envFlag.optional(),
   refreshData: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'must be true or false' }).default(false)),
   allowKindSwitch: z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'must be true or false' }).default(false)),
+  commit: z
+    .string({ error: commitProblem('') })
+    .superRefine((c, ctx) => {
+      const problem = commitProblem(c);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+  // A number from cdk.json or the CLI's JSON, as text; empty (`-c pullRequest=` on a run without one) is none.
+  pullRequest: z.preprocess(
+    (v) => (typeof v === 'number' ? String(v) : v === '' ? undefined : v),
+    z
+      .string({ error: pullRequestProblem('') })
+      .superRefine((p, ctx) => {
+        const problem = pullRequestProblem(p);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
+  ),
 });
 
 /** The command-line context of one branch deploy: `-c branch=... -c lite=true -c image=... -c env='{...}'`. */

@@ -1,11 +1,13 @@
-import { Aspects, Stack, StackProps } from 'aws-cdk-lib';
+import { Aspects, Stack, StackProps, Token } from 'aws-cdk-lib';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { StagingKinds } from './contract/staging';
+import { commitProblem, pullRequestProblem } from './contract/deploy-info';
+import { imageReferenceProblem } from './contract/image';
+import { FeatureOutputs, StagingKinds } from './contract/staging';
 import { kindLockParameterName } from './contract/branch-state';
 import { StagingNames } from './contract/naming';
 import { addCostOutput } from './private/cost-output';
-import { addOutputs, AfterQuota, BRANCH_STAGING_STACK, BranchStagingHolder, HeldBranchStaging, isMarked, stagingTags, tagStack } from './private/stack-wide';
+import { addOutputs, AfterQuota, BRANCH_STAGING_STACK, BranchStagingHolder, HeldBranchStaging, isMarked, StackOutput, stagingTags, tagStack } from './private/stack-wide';
 import { ISharedStaging, SharedStagingRef } from './shared-staging-ref';
 
 /** Properties of `BranchStagingStack`. */
@@ -37,6 +39,29 @@ export interface BranchStagingStackProps extends StackProps {
    * @default false
    */
   readonly allowKindSwitch?: boolean;
+
+  /**
+   * The git commit this deploy is built from (7 to 40 hex digits), e.g. CI's `github.sha`. It becomes
+   * the output `StagingCommit`, which `staging list` and the stagings page show as the last deploy's
+   * commit. An output changes no resource: a redeploy that only changes it is quick.
+   * @default - no StagingCommit output
+   */
+  readonly commit?: string;
+
+  /**
+   * The pull request this deploy is for: its number (`12`, shown as `#12`) or its https URL (shown as
+   * a link). It becomes the output `StagingPullRequest`, shown with the last deploy.
+   * @default - no StagingPullRequest output
+   */
+  readonly pullRequest?: string;
+
+  /**
+   * The image reference this deploy runs, as text (the staging construct takes it as a
+   * `ContainerImage`, whose name is not known at synth). It becomes the output `StagingImage`, shown
+   * with the last deploy.
+   * @default - no StagingImage output
+   */
+  readonly image?: string;
 }
 
 /**
@@ -54,7 +79,8 @@ export interface BranchStagingStackProps extends StackProps {
  *   `staging:managed-by`, on the stack (what the sweeper, the sleeper and `staging list` read) and
  *   on every taggable resource in it;
  * - the outputs `FeatureOutputs` names: the URL, the console command, the CloudWatch dimensions
- *   the sweeper reads and the cost per day;
+ *   the sweeper reads, the cost per day, and the last deploy's commit, pull request and image when
+ *   given (`commit`, `pullRequest`, `image`);
  * - the quota ordering: every resource of the stack, the app's own included, waits for the
  *   staging's `Custom::StagingQuota`, so a deploy beyond `maxStagings` creates nothing;
  * - the kind lock (see `allowKindSwitch`);
@@ -81,6 +107,7 @@ export class BranchStagingStack extends Stack implements BranchStagingHolder {
   }
 
   private readonly allowKindSwitch: boolean;
+  private readonly deployOutputs: readonly StackOutput[];
   private held?: HeldBranchStaging;
 
   /**
@@ -94,10 +121,12 @@ export class BranchStagingStack extends Stack implements BranchStagingHolder {
         `stackName must be "${names.stackName}" for branch ${JSON.stringify(names.branch)} (got ${JSON.stringify(props.stackName)}); the sweeper only removes stacks named <prefix>-<staging name>: leave stackName out`,
       );
     }
+    const deployOutputs = deployInfoOutputs(props);
     super(scope, names.stackName, { ...props, stackName: names.stackName });
     Object.defineProperty(this, BRANCH_STAGING_STACK, { value: true });
     this.names = names;
     this.allowKindSwitch = props.allowKindSwitch ?? false;
+    this.deployOutputs = deployOutputs;
     this.shared = SharedStagingRef.fromParameters(this, 'Shared', { prefix: names.prefix, parameterPrefix: props.parameterPrefix });
   }
 
@@ -115,11 +144,41 @@ export class BranchStagingStack extends Stack implements BranchStagingHolder {
     }
     this.held = held;
     tagStack(this, stagingTags(held.kind, held.names));
-    addOutputs(this, held.outputs);
+    addOutputs(this, [...held.outputs, ...this.deployOutputs]);
     addCostOutput(this);
     Aspects.of(this).add(new AfterQuota(held.quota));
     if (!this.allowKindSwitch) kindLock(this, held.kind);
   }
+}
+
+/**
+ * The outputs of the last deploy's commit, pull request and image, from the props; throws once with
+ * every prop that is not what it should be (unresolved tokens are taken as given).
+ */
+function deployInfoOutputs(props: BranchStagingStackProps): StackOutput[] {
+  const checks: Array<{ prop: 'commit' | 'pullRequest' | 'image'; name: string; description: string; problem: (v: string) => string | undefined }> = [
+    { prop: 'commit', name: FeatureOutputs.COMMIT, description: 'The git commit this branch staging was last deployed from', problem: commitProblem },
+    { prop: 'pullRequest', name: FeatureOutputs.PULL_REQUEST, description: 'The pull request this branch staging was last deployed for', problem: pullRequestProblem },
+    {
+      prop: 'image',
+      name: FeatureOutputs.IMAGE,
+      description: 'The image this branch staging was last deployed with',
+      problem: (v) => {
+        const p = imageReferenceProblem(v);
+        return p && `must be an image reference Docker can pull; it ${p}`;
+      },
+    },
+  ];
+  const problems: string[] = [];
+  const outputs = checks.flatMap(({ prop, name, description, problem }): StackOutput[] => {
+    const value = props[prop];
+    if (value === undefined) return [];
+    const found = Token.isUnresolved(value) ? undefined : problem(value);
+    if (found) problems.push(`${prop} ${found} (got ${JSON.stringify(value)}); leave ${prop} out when it is not known`);
+    return [{ name, value, description }];
+  });
+  if (problems.length > 0) throw new Error(`BranchStagingStack: ${problems.join('; ')}`);
+  return outputs;
 }
 
 /**

@@ -189,6 +189,18 @@ describe('ready-made app: cdk synth -c branch=feature/new_cool_page (FeatureStag
     for (const { template, environment } of [full, lite]) expect(costOutput(template)).toEqual(await cliCost(template, environment.region));
   });
 
+  test('records the image it runs, and with -c commit and -c pullRequest the last deploy\'s commit and pull request, as outputs (they change no resource)', () => {
+    const outputs = (t: any) => ({ commit: t.Outputs[FeatureOutputs.COMMIT]?.Value, pullRequest: t.Outputs[FeatureOutputs.PULL_REQUEST]?.Value, image: t.Outputs[FeatureOutputs.IMAGE]?.Value });
+    expect(outputs(full.template)).toEqual({ commit: undefined, pullRequest: undefined, image: STAGING.app.image });
+    const image = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:3f2a1bc0d9e8';
+    const [informed] = synthesized(branchApp({ branch, commit: '3f2a1bc0d9e8', pullRequest: '12', image }).app);
+    expect(outputs(informed.template)).toEqual({ commit: '3f2a1bc0d9e8', pullRequest: '12', image });
+    const [noPullRequest] = synthesized(branchApp({ branch, commit: '3f2a1bc0d9e8', pullRequest: '' }).app);
+    expect(outputs(noPullRequest.template)).toEqual({ commit: '3f2a1bc0d9e8', pullRequest: undefined, image: STAGING.app.image });
+    const others = (t: any) => ({ ...t, Outputs: undefined });
+    expect(others(noPullRequest.template)).toEqual(others(full.template));
+  });
+
   test('gives DATABASE_USERNAME as a plain variable, as FeatureStagingLite does', () => {
     for (const { template } of [full, lite]) {
       for (const td of resources(template, 'AWS::ECS::TaskDefinition')) {

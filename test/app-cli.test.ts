@@ -109,7 +109,7 @@ describe('the ready-made app under the real CDK CLI', () => {
     expect(run.status).not.toBe(0);
     expect(run.stderr).not.toMatch(CRASH);
     expect(run.stderr).toContain(`  - ${flag.slice(3, flag.indexOf('='))}: is not a context key of the ready-made app; `);
-    expect(run.stderr).toContain('its -c keys are branch, lite, image, env, refreshData, allowKindSwitch');
+    expect(run.stderr).toContain('its -c keys are branch, lite, image, env, refreshData, allowKindSwitch, commit, pullRequest');
     expect(run.stderr).not.toMatch(/Synthesized/);
   });
 

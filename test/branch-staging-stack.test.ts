@@ -1,13 +1,13 @@
 import { App, CfnResource } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { BranchStagingStack, FeatureStaging, FeatureStagingLite, StagingCache, StagingDatabase, StagingKinds, StagingNames, TagKeys } from '../lib';
+import { BranchStagingStack, BranchStagingStackProps, FeatureStaging, FeatureStagingLite, StagingCache, StagingDatabase, StagingKinds, StagingNames, TagKeys } from '../lib';
 import { FeatureOutputs, MANAGED_BY_VALUE } from '../lib/contract/staging';
 import { BRANCH, branchProps, ENV, NAMES } from './util/harness';
 import { notAfterQuota, onlyId, resourcesOfType } from './util/template';
 import { FEATURE_FLAGS } from './util/validate';
 
-function newStack(props: { branch?: string; prefix?: string; allowKindSwitch?: boolean } = {}): BranchStagingStack {
+function newStack(props: Omit<BranchStagingStackProps, 'branch'> & { branch?: string } = {}): BranchStagingStack {
   return new BranchStagingStack(new App({ context: FEATURE_FLAGS }), { branch: BRANCH, env: ENV, ...props });
 }
 
@@ -81,7 +81,8 @@ describe('BranchStagingStack', () => {
     });
 
     test('outputs the URL, the console command, the sweeper\'s CloudWatch dimensions and the cost, without exports', () => {
-      expect(Object.keys(json.Outputs).sort()).toEqual(Object.values(FeatureOutputs).sort());
+      const deployInfo: string[] = [FeatureOutputs.COMMIT, FeatureOutputs.PULL_REQUEST, FeatureOutputs.IMAGE];
+      expect(Object.keys(json.Outputs).sort()).toEqual(Object.values(FeatureOutputs).filter((o) => !deployInfo.includes(o)).sort());
       for (const output of Object.values(json.Outputs as Record<string, any>)) expect(output.Export).toBeUndefined();
     });
 
@@ -117,6 +118,59 @@ describe('BranchStagingStack', () => {
     expect(kindLocks(withoutLock)).toEqual([]);
     delete withLock.Resources.KindIsFullSwitchWithAllowKindSwitch;
     expect(withoutLock).toEqual(withLock);
+  });
+
+  describe('the last deploy\'s commit, pull request and image', () => {
+    const IMAGE = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:3f2a1bc0d9e8';
+    const COMMIT = '3f2a1bc0d9e8a7b6c5d4e3f2a1b0c9d8e7f6a5b4';
+
+    test('become the outputs StagingCommit, StagingPullRequest and StagingImage, without exports; nothing else changes', () => {
+      const [plain, informed] = [newStack(), newStack({ commit: COMMIT, pullRequest: '12', image: IMAGE })];
+      lite(plain);
+      lite(informed);
+      const without = Template.fromStack(plain).toJSON();
+      const withInfo = Template.fromStack(informed).toJSON();
+      const added = (name: string) => ({ [name]: withInfo.Outputs[name] });
+      expect({ ...added(FeatureOutputs.COMMIT), ...added(FeatureOutputs.PULL_REQUEST), ...added(FeatureOutputs.IMAGE) }).toEqual({
+        [FeatureOutputs.COMMIT]: { Description: 'The git commit this branch staging was last deployed from', Value: COMMIT },
+        [FeatureOutputs.PULL_REQUEST]: { Description: 'The pull request this branch staging was last deployed for', Value: '12' },
+        [FeatureOutputs.IMAGE]: { Description: 'The image this branch staging was last deployed with', Value: IMAGE },
+      });
+      for (const name of [FeatureOutputs.COMMIT, FeatureOutputs.PULL_REQUEST, FeatureOutputs.IMAGE]) delete withInfo.Outputs[name];
+      expect(withInfo).toEqual(without);
+    });
+
+    test('each is optional, and a pull request may be its URL', () => {
+      const stack = newStack({ pullRequest: 'https://github.com/acme/app/pull/12' });
+      lite(stack);
+      const outputs = Template.fromStack(stack).toJSON().Outputs;
+      expect(outputs[FeatureOutputs.PULL_REQUEST].Value).toBe('https://github.com/acme/app/pull/12');
+      expect(outputs[FeatureOutputs.COMMIT]).toBeUndefined();
+      expect(outputs[FeatureOutputs.IMAGE]).toBeUndefined();
+    });
+
+    test.each(['3f2a1bc', COMMIT, COMMIT.toUpperCase()])('takes the commit %s', (commit) => {
+      expect(() => newStack({ commit })).not.toThrow();
+    });
+
+    test('fails at synth on a bad commit, pull request or image, naming each prop, its value and the fix, all at once', () => {
+      expect(() => newStack({ commit: '3f2a1b', pullRequest: '0', image: 'App:1' })).toThrow(
+        'BranchStagingStack: commit must be a git commit id of 7 to 40 hex digits, e.g. "3f2a1bc0d9e8" (git rev-parse HEAD) (got "3f2a1b"); leave commit out when it is not known; ' +
+          'pullRequest must be the pull request number (a positive whole number, e.g. "12") or its https:// URL (got "0"); leave pullRequest out when it is not known; ' +
+          'image must be an image reference Docker can pull; it has an upper-case repository',
+      );
+    });
+
+    test.each([
+      ['commit', { commit: 'main' }, /commit must be a git commit id .* \(got "main"\)/],
+      ['commit', { commit: COMMIT + '0' }, /commit must be a git commit id of 7 to 40 hex digits/],
+      ['pullRequest', { pullRequest: '#12' }, /pullRequest must be the pull request number .* \(got "#12"\)/],
+      ['pullRequest', { pullRequest: '1.5' }, /pullRequest must be .* \(got "1\.5"\)/],
+      ['pullRequest', { pullRequest: 'http://github.com/acme/app/pull/12' }, /pullRequest must be .*https:\/\/ URL \(got "http:/],
+      ['pullRequest', { pullRequest: '' }, /pullRequest must be .* \(got ""\)/],
+    ])('fails on a bad %s: %j', (_, props, message) => {
+      expect(() => newStack(props)).toThrow(message);
+    });
   });
 
   test('fails when the staging is of another branch or prefix than the stack, naming both', () => {

@@ -493,7 +493,7 @@ function cdkOptions(verb: string): Map<string, { type: string; choices?: string[
 }
 
 /** The context keys of readBranchContext (bin/config.ts): what `-c` may set for a branch. */
-const BRANCH_CONTEXT_KEYS = ['branch', 'lite', 'image', 'env', 'refreshData'];
+const BRANCH_CONTEXT_KEYS = ['branch', 'lite', 'image', 'env', 'refreshData', 'commit', 'pullRequest'];
 
 interface ParsedCdk {
   readonly context: Record<string, string>;
@@ -558,11 +558,16 @@ function synthesize(context: Record<string, string>) {
   return result;
 }
 
-/** Sample values of the shell variables the workflows' cdk commands read. */
+/** What "Resolve the stack" outputs (the commit is the checkout's `git rev-parse HEAD`), for the steps that read it. */
+const SAMPLE_COMMIT = '3f2a1bc0d9e8a7b6c5d4e3f2a1b0c9d8e7f6a5b4';
+const STEP_OUTPUTS = { stack: { outputs: { name: STACK_NAME, region: STAGING.region, sha: SAMPLE_COMMIT } } };
+
+/** Sample values of the shell variables the workflows' cdk commands read: the job's env, then the steps' own. */
 function sampleVariables(wf: Workflow, scenario: Scenario): Array<Record<string, string>> {
   const env = onlyJob(wf).env ?? {};
   const context = contextOf(scenario);
-  const base: Record<string, string> = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, render(String(v), context)]));
+  const stepEnv = Object.fromEntries(steps(wf).flatMap((s) => Object.entries((s.env ?? {}) as Json)).map(([k, v]) => [k, render(String(v), contextOf(scenario, { steps: STEP_OUTPUTS }))]));
+  const base: Record<string, string> = { ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, render(String(v), context)])), ...stepEnv };
   // IMAGE comes from the optional image step (through $GITHUB_ENV); LITE from a repository variable.
   const image = { IMAGE: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:3f2a1bc0d9e8' };
   const variants: Array<Record<string, string>> = [];
@@ -892,6 +897,24 @@ describe('every cdk command exists in the ready-made app', () => {
     expect(deploys.map((d) => d.context.image)).toEqual([vars.IMAGE, undefined]);
   });
 
+  test.each([
+    ['a pull request', pullRequest('synchronize', { labels: ['staging'] }), '12'],
+    ['a manual run', dispatch(), ''],
+  ])('on %s both deploy commands carry the commit and the pull request, which become the stack\'s outputs', (_, scenario, number) => {
+    const vars = sampleVariables(deploy, scenario)[0];
+    expect([vars.COMMIT, vars.PULL_REQUEST]).toEqual([SAMPLE_COMMIT, number]);
+    const deploys = runScripts(deploy).flatMap((s) => cdkCommands(s.run, vars)).filter((c) => c.verb === 'deploy').map(parseCdkArgs);
+    expect(deploys.map((d) => [d.context.commit, d.context.pullRequest])).toEqual([[SAMPLE_COMMIT, number], [SAMPLE_COMMIT, number]]);
+    for (const { context } of deploys) {
+      const { values } = synthesize(context);
+      // A manual run has no pull request: -c pullRequest= is none, not an error.
+      expect([values[FeatureOutputs.COMMIT], values[FeatureOutputs.PULL_REQUEST]]).toEqual([SAMPLE_COMMIT, number || undefined]);
+      expect(values[FeatureOutputs.IMAGE]).toBe(context.image ?? STAGING.app.image);
+    }
+    // The commit is the one "Resolve the stack" read from the checkout, handed over as a step output.
+    expect(step(deploy, 'Deploy').env).toEqual({ COMMIT: '${{ steps.stack.outputs.sha }}' });
+  });
+
   test('the parser catches what it must: an unknown option, an unknown context key, a wrong choice', () => {
     const vars = { BRANCH };
     expect(() => parseCdkArgs(cdkCommands('npx cdk deploy -c branch="$BRANCH" --output-file x.json', vars)[0])).toThrow(/no option --output-file/);
@@ -1128,6 +1151,8 @@ describe('docs/ci.md', () => {
       return merge(resolved((gitlab as Json)[parent]), own);
     };
     const script = (job: Json): string => (job.script as unknown[]).flat(10).join('\n');
+    /** Sample values of what the jobs' cdk commands read: the branch, and GitLab's predefined variables of a merge request pipeline. */
+    const GITLAB_VARIABLES = { BRANCH, CI_MERGE_REQUEST_SOURCE_BRANCH_SHA: SAMPLE_COMMIT, CI_MERGE_REQUEST_IID: '7' };
 
     test('is one ```yaml block that parses', () => {
       expect(gitlab).toBeDefined();
@@ -1143,6 +1168,17 @@ describe('docs/ci.md', () => {
         expect(rule).toMatch(/\$CI_MERGE_REQUEST_LABELS =~ \/\(\^\|,\)staging\(,\|\$\)\//);
         expect(script(j)).not.toMatch(/CI_COMMIT_REF_NAME|CI_COMMIT_BRANCH/);
       }
+    });
+
+    test('the deploy passes the branch\'s commit and the merge request, as the GitHub workflow does', () => {
+      const deployScript = script(resolved((gitlab as Json)['staging-deploy']));
+      const line = deployScript.split('\n').find((l) => l.includes('npx cdk deploy'))!;
+      expect(line).toContain('-c commit="${CI_MERGE_REQUEST_SOURCE_BRANCH_SHA:-$CI_COMMIT_SHA}"');
+      expect(line).toContain('-c pullRequest="$CI_MERGE_REQUEST_IID"');
+      const { context } = parseCdkArgs(cdkCommands(line, GITLAB_VARIABLES)[0]);
+      expect([context.commit, context.pullRequest]).toEqual([SAMPLE_COMMIT, '7']);
+      expect(Object.keys(context).filter((k) => !BRANCH_CONTEXT_KEYS.includes(k))).toEqual([]);
+      expect(synthesize(context).values[FeatureOutputs.PULL_REQUEST]).toBe('7');
     });
 
     test('one operation per branch: both jobs share a per-branch resource_group', () => {
@@ -1179,7 +1215,7 @@ describe('docs/ci.md', () => {
     test('its cdk commands exist in the ready-made app too', () => {
       const verbs: string[] = [];
       for (const [, job] of jobs()) {
-        for (const cmd of cdkCommands(script(resolved(job)), { BRANCH })) {
+        for (const cmd of cdkCommands(script(resolved(job)), GITLAB_VARIABLES)) {
           verbs.push(cmd.verb);
           const { context } = parseCdkArgs(cmd);
           expect(Object.keys(context).filter((k) => !BRANCH_CONTEXT_KEYS.includes(k))).toEqual([]);

@@ -392,8 +392,25 @@ describe('readBranchContext', () => {
     });
   });
 
-  test.each(['lite', 'image', 'env', 'refreshData', 'allowKindSwitch'])('fails when -c %s comes without -c branch, naming branch', (key) => {
-    const value = key === 'env' ? '{"A":"1"}' : key === 'image' ? 'app:1' : 'true';
+  test('reads the last deploy\'s commit and pull request; an empty -c pullRequest (a run without one) is none', () => {
+    expect(readBranchContext({ branch: 'feature/x', commit: '3f2a1bc0d9e8', pullRequest: '12' })).toMatchObject({ commit: '3f2a1bc0d9e8', pullRequest: '12' });
+    expect(readBranchContext({ branch: 'feature/x', pullRequest: 12 })).toMatchObject({ pullRequest: '12' });
+    expect(readBranchContext({ branch: 'feature/x', pullRequest: 'https://github.com/acme/app/pull/12' })).toMatchObject({ pullRequest: 'https://github.com/acme/app/pull/12' });
+    const none = readBranchContext({ branch: 'feature/x', pullRequest: '' });
+    expect(none).not.toHaveProperty('commit');
+    expect(none?.pullRequest).toBeUndefined();
+  });
+
+  test('fails on a commit or pull request that is not one, naming the key, the value and the form', () => {
+    expect(linesOf(() => readBranchContext({ branch: 'feature/x', commit: 'main', pullRequest: '#12' }))).toEqual([
+      'Invalid branch context (-c):',
+      '  - commit: must be a git commit id of 7 to 40 hex digits, e.g. "3f2a1bc0d9e8" (git rev-parse HEAD) (got "main")',
+      '  - pullRequest: must be the pull request number (a positive whole number, e.g. "12") or its https:// URL (got "#12")',
+    ]);
+  });
+
+  test.each(['lite', 'image', 'env', 'refreshData', 'allowKindSwitch', 'commit', 'pullRequest'])('fails when -c %s comes without -c branch, naming branch', (key) => {
+    const value = key === 'env' ? '{"A":"1"}' : key === 'image' ? 'app:1' : key === 'commit' ? '3f2a1bc' : key === 'pullRequest' ? '12' : 'true';
     expect(linesOf(() => readBranchContext({ [key]: value }))).toEqual([
       'Invalid branch context (-c):',
       `  - ${key}: applies to a branch staging, but no branch was given; add -c branch=$(git branch --show-current), or leave -c ${key} out to synthesize the shared stack (got ${JSON.stringify(value)})`,
@@ -413,7 +430,7 @@ describe('readBranchContext', () => {
 
   /** The end of every unknown-key line: the -c keys, and where the data modes are. */
   const KEYS_AND_MODES =
-    'its -c keys are branch, lite, image, env, refreshData, allowKindSwitch, and data modes and every other setting are in the "staging" block of cdk.json (staging.feature.database.mode, staging.feature.cache.mode, staging.feature.solr.mode)';
+    'its -c keys are branch, lite, image, env, refreshData, allowKindSwitch, commit, pullRequest, and data modes and every other setting are in the "staging" block of cdk.json (staging.feature.database.mode, staging.feature.cache.mode, staging.feature.solr.mode)';
 
   // Each of these once passed silently and synthesized the shared stack: `cdk deploy` with the slip updated the shared staging.
   test.each([

@@ -13,7 +13,7 @@ import {
 const NOW = Date.parse('2026-12-07T12:00:00Z');
 const paths = new BranchStatePaths('/staging');
 
-function stack(branch: string, o: { status?: string; kind?: string; cost?: string; updated?: Date } = {}): StackDescription {
+function stack(branch: string, o: { status?: string; kind?: string; cost?: string; updated?: Date; outputs?: Record<string, string> } = {}): StackDescription {
   const n = StagingNames.fromBranch(branch, 'staging');
   return {
     StackName: n.stackName,
@@ -27,7 +27,10 @@ function stack(branch: string, o: { status?: string; kind?: string; cost?: strin
       { Key: 'staging:prefix', Value: 'staging' },
       { Key: 'staging:branch', Value: n.branchTagValue },
     ],
-    Outputs: o.cost ? [{ OutputKey: 'StagingCostPerDay', OutputValue: o.cost }] : [],
+    Outputs: [
+      ...(o.cost ? [{ OutputKey: 'StagingCostPerDay', OutputValue: o.cost }] : []),
+      ...Object.entries(o.outputs ?? {}).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+    ],
   };
 }
 const name = (branch: string) => StagingNames.fromBranch(branch, 'staging').name;
@@ -69,6 +72,18 @@ describe('stagingRows', () => {
     expect(rows[1].sweeper).toEqual({ action: 'warn', reason: 'idle', deleteAt: '2026-12-08T12:00:00.000Z', idleAt: undefined });
     expect(rows[1].problems).toEqual([`the pin /staging/pins/${name('fix/typo')} has the value "soon", which is not a date (YYYY-MM-DD): kept (fail closed)`]);
     expect(rows[1].cost).toEqual({ awake: 0.4, asleep: 0.1 });
+  });
+
+  test('the last deploy\'s commit, pull request and image come from the stack\'s outputs; a stack without them has none', () => {
+    const image = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:3f2a1bc0d9e8';
+    const informed = stack('feature/login', { outputs: { StagingCommit: '3f2a1bc0d9e8', StagingPullRequest: '12', StagingImage: image } });
+    const rows = stagingRows({ stagings: stagingsOf([informed, stack('fix/typo')], 'staging'), state, parameterPrefix: '/staging' });
+    const byBranch = Object.fromEntries(rows.map((r) => [r.branch, r]));
+    expect(byBranch['feature/login']).toMatchObject({ commit: '3f2a1bc0d9e8', pullRequest: '12', image });
+    expect(Object.keys(byBranch['fix/typo'])).not.toEqual(expect.arrayContaining(['commit']));
+    expect([byBranch['fix/typo'].commit, byBranch['fix/typo'].pullRequest, byBranch['fix/typo'].image]).toEqual([undefined, undefined, undefined]);
+    // `staging list --json` prints the rows as they are.
+    expect(JSON.parse(JSON.stringify(byBranch['feature/login']))).toMatchObject({ commit: '3f2a1bc0d9e8', pullRequest: '12', image });
   });
 
   test('the stack status wins over the sleep state', () => {

@@ -3,6 +3,7 @@
  * cards on a phone. Every value from outside (branch names, identities, reasons) is escaped.
  */
 import { capacitySummary, type CapacityInUse } from '../../lib/contract/capacity';
+import { pullRequestLabel, shortCommit } from '../../lib/contract/deploy-info';
 import type { AuditRecord } from '../../lib/contract/stagings-page';
 import type { StagingRow } from '../../lib/contract/stagings-view';
 
@@ -31,6 +32,24 @@ function when(iso: string | undefined, nowMs: number): string {
   if (Number.isNaN(ms)) return esc(iso);
   const text = ms <= nowMs ? `${span(nowMs - ms)} ago` : `in ${span(ms - nowMs)}`;
   return `<time datetime="${esc(iso)}" title="${esc(iso)}">${text}</time>`;
+}
+
+/**
+ * The last deploy: when, then what it was of, when the deploy said so (the stack outputs
+ * StagingCommit, StagingPullRequest, StagingImage): the short commit, else the image's name, and
+ * the pull request (`#12`, a link when it is a URL).
+ */
+function deployText(r: StagingRow, nowMs: number): string {
+  const pr = r.pullRequest === undefined ? undefined : pullRequestLabel(r.pullRequest);
+  const what = [
+    r.commit
+      ? `<code class="commit" title="${esc(r.commit)}">${esc(shortCommit(r.commit))}</code>`
+      : r.image
+        ? `<code class="image" title="${esc(r.image)}">${esc(r.image.slice(r.image.lastIndexOf('/') + 1))}</code>`
+        : '',
+    pr ? (pr.href ? `<a class="pr" href="${esc(pr.href)}" rel="noopener">${esc(pr.text)}</a>` : `<span class="pr">${esc(pr.text)}</span>`) : '',
+  ].filter(Boolean);
+  return `${when(r.deployedAt, nowMs)}${what.length ? ` ${what.join(' ')}` : ''}`;
 }
 
 const usd = (n: number | undefined) => (n === undefined ? '–' : `$${n.toFixed(2)}`);
@@ -122,7 +141,7 @@ export function listPage(v: ListView): string {
 <td data-label="sweeper">${sweeperText(r, v.nowMs)}</td>
 <td data-label="kept until">${r.pinnedUntil ? esc(r.pinnedUntil) : r.problems?.length ? '<span title="unreadable pin">kept (unreadable pin)</span>' : '–'}</td>
 <td data-label="cost/day" class="cost">${usd(r.costPerDay)}${r.cost ? ` <span class="muted">(${usd(r.cost.awake)} awake, ${usd(r.cost.asleep)} asleep)</span>` : ''}</td>
-<td data-label="last deploy">${when(r.deployedAt, v.nowMs)}</td></tr>`).join('\n');
+<td data-label="last deploy">${deployText(r, v.nowMs)}</td></tr>`).join('\n');
   return `<div class="summary"><span><b id="count">${v.total}</b> staging${v.total === 1 ? '' : 's'}${limits ? ` of ${limits}` : ''}</span>
 <span>total <b id="total-cost">${usd(totalCost)}</b> per day${v.q ? ' (shown)' : ''}</span></div>
 ${v.planProblem ? `<p class="note">The sweeper's plan could not be read (${esc(v.planProblem)}); its column is empty.</p>` : ''}
@@ -189,6 +208,6 @@ ${v.canDestroy ? form('destroy', `<label>Type <b>${esc(r.name)}</b> to confirm <
 <dt>Sweeper</dt><dd>${sweeperText(r, v.nowMs)}${r.sweeper ? ` <span class="muted">${esc(r.sweeper.reason)}</span>` : ''}</dd>
 <dt>Kept until</dt><dd id="pin">${r.pinnedUntil ? `the end of ${esc(r.pinnedUntil)} (UTC)` : 'not kept'}</dd>
 <dt>Cost per day</dt><dd>${usd(r.costPerDay)}${r.cost ? ` (${usd(r.cost.awake)} awake, ${usd(r.cost.asleep)} asleep)` : ''}</dd>
-<dt>Last deploy</dt><dd>${when(r.deployedAt, v.nowMs)} <span class="muted">(stack ${esc(r.stackName)}, ${esc(r.status)})</span></dd>
+<dt>Last deploy</dt><dd id="deploy">${deployText(r, v.nowMs)} <span class="muted">(stack ${esc(r.stackName)}, ${esc(r.status)})</span>${r.image ? `<br><span class="muted">image</span> <code>${esc(r.image)}</code>` : ''}</dd>
 </dl>${actions}<section><h2>History</h2>${history}</section>`;
 }

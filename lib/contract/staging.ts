@@ -52,6 +52,12 @@ export class FeatureOutputs {
    * `; no price for X in Y` for anything it could not price.
    */
   public static readonly COST_PER_DAY = 'StagingCostPerDay';
+  /** The git commit the stack was last deployed from (`BranchStagingStackProps.commit`); absent when not given. */
+  public static readonly COMMIT = 'StagingCommit';
+  /** The pull request the stack was last deployed for, a number or its URL (`BranchStagingStackProps.pullRequest`); absent when not given. */
+  public static readonly PULL_REQUEST = 'StagingPullRequest';
+  /** The image the stack was last deployed with (`BranchStagingStackProps.image`); absent when not given. */
+  public static readonly IMAGE = 'StagingImage';
 }
 
 /** Output names of the shared stack that tools (the `staging` CLI) read. */

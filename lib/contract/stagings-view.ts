@@ -55,6 +55,10 @@ export interface Staging {
   readonly costSummary?: string;
   /** The `StagingLoadBalancerFullName` output: the shard the staging is on (./capacity.ts). */
   readonly loadBalancerFullName?: string;
+  /** The `StagingCommit`, `StagingPullRequest` and `StagingImage` outputs: what the last deploy was of. */
+  readonly commit?: string;
+  readonly pullRequest?: string;
+  readonly image?: string;
 }
 
 /** A stack output's value. */
@@ -77,6 +81,9 @@ export function stagingsOf(stacks: readonly StackDescription[], prefix: string):
       consoleCommand: stackOutput(s, FeatureOutputs.CONSOLE_COMMAND),
       costSummary: stackOutput(s, FeatureOutputs.COST_PER_DAY),
       loadBalancerFullName: stackOutput(s, FeatureOutputs.LOAD_BALANCER_FULL_NAME),
+      commit: stackOutput(s, FeatureOutputs.COMMIT),
+      pullRequest: stackOutput(s, FeatureOutputs.PULL_REQUEST),
+      image: stackOutput(s, FeatureOutputs.IMAGE),
     }];
   });
 }
@@ -141,6 +148,12 @@ export interface StagingRow {
   readonly createdAt: string;
   /** The last deploy: the stack's last update, else its creation. */
   readonly deployedAt: string;
+  /** The git commit of the last deploy, when it was given (`-c commit`, `BranchStagingStackProps.commit`). */
+  readonly commit?: string;
+  /** The pull request of the last deploy, a number or its URL, when it was given. */
+  readonly pullRequest?: string;
+  /** The image of the last deploy, when it was given. */
+  readonly image?: string;
   readonly lastActivity?: string;
   readonly sweeper?: { action: string; reason: string; deleteAt?: string; idleAt?: string };
   /** The last day of an active pin (kept until the end of that UTC day). */
@@ -200,6 +213,9 @@ export function stagingRows(input: StagingsInput): StagingRow[] {
       status: s.status,
       createdAt: s.created.toISOString(),
       deployedAt: (s.updated ?? s.created).toISOString(),
+      ...(s.commit ? { commit: s.commit } : {}),
+      ...(s.pullRequest ? { pullRequest: s.pullRequest } : {}),
+      ...(s.image ? { image: s.image } : {}),
       lastActivity: last && new Date(last.at).toISOString(),
       sweeper: plan && { action: plan.action, reason: plan.reason, deleteAt: plan.deleteAt, idleAt: plan.idleAt },
       pinnedUntil: pin?.kind === 'active' ? pin.value.trim() : plan?.pinnedUntil,

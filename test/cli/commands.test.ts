@@ -90,6 +90,16 @@ describe('staging list', () => {
     expect(cf.commandCalls(GetTemplateCommand)).toHaveLength(0);
   });
 
+  test('--json: the last deploy\'s commit, pull request and image, from the stack\'s outputs as DescribeStacks listed them (no other call)', async () => {
+    const image = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:3f2a1bc0d9e8';
+    const deployed = [{ OutputKey: 'StagingCommit', OutputValue: '3f2a1bc0d9e8' }, { OutputKey: 'StagingPullRequest', OutputValue: '12' }, { OutputKey: 'StagingImage', OutputValue: image }];
+    cf.on(DescribeStacksCommand, {}).resolves({ Stacks: [{ ...LOGIN, Outputs: [...LOGIN.Outputs!, ...deployed] }, SHARED, LITE] });
+    const [login, typo] = JSON.parse((await cli(['list', '--json'])).out);
+    expect(login).toMatchObject({ branch: 'feature/login', deployedAt: '2026-11-30T12:00:00.000Z', commit: '3f2a1bc0d9e8', pullRequest: '12', image });
+    expect([typo.branch, typo.commit, typo.pullRequest, typo.image]).toEqual(['fix/typo', undefined, undefined, undefined]);
+    expect(cf.commandCalls(GetTemplateCommand)).toHaveLength(0);
+  });
+
   test('a pin is read as the sweeper reads it: an unreadable one is no date, shown as kept and reported', async () => {
     const name = StagingNames.fromBranch('feature/login').name;
     ssm.on(GetParametersByPathCommand, { Path: '/staging/pins' }).resolves({ Parameters: [{ Name: `/staging/pins/${name}`, Value: '2026-12-31x' }] });

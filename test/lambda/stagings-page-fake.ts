@@ -161,7 +161,14 @@ export interface LogEvent {
 /** The load balancer of a staging added without one: shard 0's. */
 export const SHARD_0_LOAD_BALANCER = 'app/staging-shared/0123456789abcdef';
 
-export function stagingStack(branch: string, o: { kind?: string; status?: string; created?: Date; updated?: Date; cost?: string; loadBalancer?: string } = {}): Stack {
+/** The last deploy's outputs (StagingCommit, StagingPullRequest, StagingImage), when the deploy gave them. */
+export interface DeployInfo {
+  readonly commit?: string;
+  readonly pullRequest?: string;
+  readonly image?: string;
+}
+
+export function stagingStack(branch: string, o: { kind?: string; status?: string; created?: Date; updated?: Date; cost?: string; loadBalancer?: string; deploy?: DeployInfo } = {}): Stack {
   const n = StagingNames.fromBranch(branch, PREFIX);
   return {
     StackName: n.stackName,
@@ -180,6 +187,9 @@ export function stagingStack(branch: string, o: { kind?: string; status?: string
       { OutputKey: 'StagingCostPerDay', OutputValue: o.cost ?? '$1.57/day awake, $0.95/day asleep (eu-west-1, prices as of 2026-09-29)' },
       { OutputKey: 'StagingTargetGroupFullName', OutputValue: `targetgroup/${n.name.slice(0, 32).replace(/-+$/, '')}/0123456789abcdef` },
       { OutputKey: 'StagingLoadBalancerFullName', OutputValue: o.loadBalancer ?? SHARD_0_LOAD_BALANCER },
+      ...(o.deploy?.commit ? [{ OutputKey: 'StagingCommit', OutputValue: o.deploy.commit }] : []),
+      ...(o.deploy?.pullRequest ? [{ OutputKey: 'StagingPullRequest', OutputValue: o.deploy.pullRequest }] : []),
+      ...(o.deploy?.image ? [{ OutputKey: 'StagingImage', OutputValue: o.deploy.image }] : []),
     ],
   };
 }
@@ -209,7 +219,7 @@ export class FakeAws {
   constructor(private readonly options: FakeOptions) {}
 
   /** Adds a staging, its sleep state and pin. */
-  public addStaging(branch: string, o: { kind?: string; status?: string; sleeping?: boolean; pin?: string; keepAlive?: Date; created?: Date; updated?: Date; loadBalancer?: string } = {}): string {
+  public addStaging(branch: string, o: { kind?: string; status?: string; sleeping?: boolean; pin?: string; keepAlive?: Date; created?: Date; updated?: Date; loadBalancer?: string; deploy?: DeployInfo } = {}): string {
     const stack = stagingStack(branch, o);
     this.stacks.push(stack);
     const name = StagingNames.fromBranch(branch, PREFIX).name;

@@ -141,6 +141,35 @@ describe('the list', () => {
     expect(fake.calls).toContain('cloudwatch:GetMetricData');
   });
 
+  test('the last deploy: its time, the short commit (else the image\'s name) and the pull request, #12 or a link to its URL; only the time without them', async () => {
+    const image = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:3f2a1bc0d9e8';
+    const updated = new Date(NOW - 2 * 3600_000);
+    fake.addStaging('feature/search', { updated, deploy: { commit: '3f2a1bc0d9e8a7b6c5d4e3f2a1b0c9d8e7f6a5b4', pullRequest: '12', image } });
+    fake.addStaging('feature/cart', { updated, deploy: { pullRequest: 'https://github.com/acme/app/pull/34', image } });
+    const cells = (body: string) => Object.fromEntries([...body.matchAll(/<tr data-name="([^"]+)">[^]*?<td data-label="last deploy">(.*?)<\/td><\/tr>/g)].map((m) => [m[1], m[2]]));
+    const list = cells((await request({})).body);
+    const at = `<time datetime="${updated.toISOString()}" title="${updated.toISOString()}">2 hours ago</time>`;
+    const name = (branch: string) => fake.stacks.find((st) => st.Tags!.some((t) => t.Key === 'staging:branch' && t.Value === branch))!.Tags!.find((t) => t.Key === 'staging:name')!.Value!;
+    expect(list[name('feature/search')]).toBe(`${at} <code class="commit" title="3f2a1bc0d9e8a7b6c5d4e3f2a1b0c9d8e7f6a5b4">3f2a1bc</code> <span class="pr">#12</span>`);
+    expect(list[name('feature/cart')]).toBe(`${at} <code class="image" title="${image}">app:3f2a1bc0d9e8</code> <a class="pr" href="https://github.com/acme/app/pull/34" rel="noopener">#34</a>`);
+    expect(list[login]).toMatch(/^<time [^>]*>[^<]*<\/time>$/);
+    const detail = (await request({ path: `/s/${name('feature/search')}` })).body;
+    expect(detail).toMatch(/<dd id="deploy"><time [^>]*>2 hours ago<\/time> <code class="commit" [^>]*>3f2a1bc<\/code> <span class="pr">#12<\/span> <span class="muted">\(stack [^)]*\)<\/span><br><span class="muted">image<\/span> <code>123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com\/app:3f2a1bc0d9e8<\/code><\/dd>/);
+  });
+
+  test('markup in the last deploy\'s outputs stays text, and a pull request that is no https URL is no link', async () => {
+    fake.addStaging('feature/odd', { deploy: { commit: '<b>x</b>', pullRequest: 'javascript:alert(1)', image: 'app"><img src=x>' } });
+    const body = (await request({})).body;
+    expect(body).not.toContain('<b>x');
+    expect(body).not.toContain('<img src=x');
+    expect(body).not.toContain('href="javascript');
+    expect(body).toContain('<span class="pr">#javascript:alert(1)</span>');
+    expect(body).toContain('title="&lt;b&gt;x&lt;/b&gt;">&lt;b&gt;x&lt;/b</code>');
+    const detail = (await request({ path: `/s/${fake.stacks.at(-1)!.Tags!.find((t) => t.Key === 'staging:name')!.Value}` })).body;
+    expect(detail).not.toContain('<img src=x');
+    expect(detail).toContain('<code>app&quot;&gt;&lt;img src=x&gt;</code>');
+  });
+
   test('markup in a branch name stays text', async () => {
     fake.addStaging('fix/<img src=x onerror=alert(1)>');
     const r = await request({});
