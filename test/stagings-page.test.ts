@@ -31,6 +31,10 @@ function shared(overrides: (stack: Stack) => Partial<SharedStagingProps> = () =>
   return { app, stack, staging, template: Template.fromStack(stack), json: Template.fromStack(stack).toJSON() };
 }
 
+/** The shared stack with the harness's props, built once for the tests that only read it. */
+let byDefault: ReturnType<typeof shared> | undefined;
+const sharedByDefault = () => (byDefault ??= shared());
+
 const pageFunction = (json: any): [string, any] => {
   const found = resourcesOfType(json, 'AWS::Lambda::Function').filter(([, r]) => /^The stagings page/.test(r.Properties.Description ?? ''));
   expect(found).toHaveLength(1);
@@ -82,7 +86,7 @@ describe('the page on the shared listener', () => {
   });
 
   test('only its own target group may invoke the function', () => {
-    const { json } = shared();
+    const { json } = sharedByDefault();
     const [fn] = pageFunction(json);
     const permissions = resourcesOfType(json, 'AWS::Lambda::Permission').filter(([, p]) => JSON.stringify(p.Properties.FunctionName).includes(fn));
     expect(permissions).toHaveLength(1);
@@ -91,12 +95,12 @@ describe('the page on the shared listener', () => {
   });
 
   test('an alias record points the host at the load balancer', () => {
-    const { template } = shared();
+    const { template } = sharedByDefault();
     template.hasResourceProperties('AWS::Route53::RecordSet', { Name: `${HOST}.`, Type: 'A', AliasTarget: Match.anyValue() });
   });
 
   test('the URL is on the construct and a stack output for the CLI', () => {
-    const { staging, template } = shared();
+    const { staging, template } = sharedByDefault();
     expect(staging.stagingsPageUrl).toBe(`https://${HOST}`);
     template.hasOutput(SharedStackOutputs.STAGINGS_PAGE_URL, { Value: `https://${HOST}` });
   });
@@ -159,7 +163,7 @@ describe('the page\'s environment', () => {
 
 describe('the page\'s role', () => {
   test('may delete branch stacks only when a destroy claim is set, with the sweeper\'s guards', () => {
-    expect(policyOf(shared().json)).not.toContain('cloudformation:DeleteStack');
+    expect(policyOf(sharedByDefault().json)).not.toContain('cloudformation:DeleteStack');
     const policy = policyOf(shared((stack) => ({ access: oidc(stack), stagingsPage: DESTROY })).json);
     for (const sid of ['DeleteTaggedFeatureStacksOnly', 'NeverDeleteTheSharedStack', 'NeverDeleteSharedStacks', 'PassDeletionRoleToCloudFormation']) {
       expect(policy).toContain(sid);
