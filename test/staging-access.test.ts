@@ -21,7 +21,17 @@ import { formatFindings, testApp, validationFindings } from './util/validate';
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 const HOST = 'shared.staging.example.com';
 
-function shared(access: (stack: Stack) => StagingAccess | undefined): { app: App; stack: Stack; staging: SharedStaging; template: Template } {
+type Built = { app: App; stack: Stack; staging: SharedStaging; template: Template };
+
+/** Built once per lock (the tests only read what is built): the same `access` function, the same app. */
+const builtFor = new Map<(stack: Stack) => StagingAccess | undefined, Built>();
+function shared(access: (stack: Stack) => StagingAccess | undefined): Built {
+  let built = builtFor.get(access);
+  if (!built) builtFor.set(access, (built = build(access)));
+  return built;
+}
+
+function build(access: (stack: Stack) => StagingAccess | undefined): Built {
   const app = testApp();
   const stack = new Stack(app, 'Shared', { env: ENV });
   const staging = new SharedStaging(stack, 'Staging', {
