@@ -52,9 +52,24 @@ const hostRules = (json: any) =>
 const policyOf = (json: any) =>
   JSON.stringify(resourcesOfType(json, 'AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties.Roles).includes('StagingsPageRole')));
 
+/**
+ * Each lock's shared stack in an app with cdk-nag, with destroy where a sign-in allows it (a claim
+ * changes the page's role, not its rules), built once for the rule test and the nag test.
+ */
+const byLock = new Map<string, { app: App; json: any }>();
+function sharedWithLock(what: string, access: (stack: Stack) => StagingAccess): { app: App; json: any } {
+  let built = byLock.get(what);
+  if (!built) {
+    const app = testApp();
+    const { json } = shared((stack) => ({ access: access(stack), ...(what === 'publicAccess' ? {} : { stagingsPage: DESTROY }) }), app);
+    byLock.set(what, (built = { app, json }));
+  }
+  return built;
+}
+
 describe('the page on the shared listener', () => {
-  test.each(LOCKS)('%s: the host forwards to the page\'s Lambda target group behind the same lock as the shared app', (_what, access, signIn) => {
-    const { json } = shared((stack) => ({ access: access(stack) }));
+  test.each(LOCKS)('%s: the host forwards to the page\'s Lambda target group behind the same lock as the shared app', (what, access, signIn) => {
+    const { json } = sharedWithLock(what, access);
     const targetGroup = pageTargetGroup(json);
     expect(json.Resources[targetGroup].Properties).toMatchObject({ TargetType: 'lambda', Targets: [{ Id: { 'Fn::GetAtt': [pageFunction(json)[0], 'Arn'] } }] });
     const rules = hostRules(json);
@@ -171,13 +186,7 @@ describe('the page\'s role', () => {
   });
 
   test.each(LOCKS)('%s (with destroy where a sign-in allows it): clean under cdk-nag and CloudFormation Validate', (what, access) => {
-    const app = testApp();
-    if (what === 'publicAccess') {
-      shared((stack) => ({ access: access(stack) }), app);
-    } else {
-      shared((stack) => ({ access: access(stack), stagingsPage: DESTROY }), app);
-    }
-    expect(formatFindings(validationFindings(app))).toEqual([]);
+    expect(formatFindings(validationFindings(sharedWithLock(what, access).app))).toEqual([]);
   });
 });
 
