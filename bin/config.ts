@@ -316,7 +316,7 @@ const stagingFields = block({
     maxKeepDays: doc(num({ integer: true, min: 1, max: 365 }), 'The longest keep the page offers, in days.', '`14`'),
     destroyClaim: doc(
       text({ pattern: /^\S+$/, rule: 'the name of a claim of the sign-in\'s token, without spaces', example: 'groups' }),
-      'The token claim that may allow a destroy from the page: `groups` (OIDC), `cognito:groups` (Cognito). Set it with `destroyClaimValues`.',
+      'The token claim that may allow a destroy from the page: `groups` (OIDC), a custom attribute such as `custom:staging_role` (Cognito). Set it with `destroyClaimValues`.',
       'nobody may destroy',
     ),
     destroyClaimValues: doc(strings('e.g. ["staging-admins"]'), 'Values of `destroyClaim` that allow a destroy, any one of them.', 'nobody may destroy'),

@@ -206,8 +206,9 @@ export interface StagingsPageOptions {
   readonly maxKeepDays?: number;
 
   /**
-   * The claim of the signed-in person's token that may allow a destroy, e.g. `groups` (OIDC) or
-   * `cognito:groups` (Cognito). Set it together with `destroyClaimValues`; it needs a sign-in
+   * The claim of the signed-in person's token that may allow a destroy, e.g. `groups` (OIDC) or a
+   * custom attribute such as `custom:staging_role` (Cognito: `cognito:groups` is not among the
+   * claims the load balancer signs). Set it together with `destroyClaimValues`; it needs a sign-in
    * (`StagingAccess.oidc` or `.cognito`) and the sweeper (its deletion role and topic).
    * @default - nobody may destroy from the page
    */

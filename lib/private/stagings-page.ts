@@ -67,7 +67,7 @@ export function stagingsPageProblems(options: StagingsPageOptions | undefined, a
     );
   }
   if (claim !== undefined && !/^\S+$/.test(claim)) {
-    problems.push(`stagingsPage.destroyClaim must be the name of a claim of the sign-in's token, e.g. 'groups' or 'cognito:groups' (got ${JSON.stringify(claim)})`);
+    problems.push(`stagingsPage.destroyClaim must be the name of a claim of the sign-in's token, e.g. 'groups' or 'custom:staging_role' (got ${JSON.stringify(claim)})`);
   }
   if (values !== undefined && (values.length === 0 || values.some((v) => !/^[^,\s]+$/.test(v)))) {
     problems.push(
