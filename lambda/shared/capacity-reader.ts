@@ -1,7 +1,7 @@
 /**
- * The capacity readers' SSM access (lib/contract/capacity.ts `CapacityParameterReader`) for
- * handlers: the staging-quota provider and the stagings page read the shard registry and the
- * slots through it, as `staging list` does through the CLI's client.
+ * The capacity readers' SSM access (lib/contract/capacity.ts `CapacityParameterReader`) for the
+ * staging-quota provider, which reads the shard registry and the slots through it. (`staging list`
+ * and the stagings page read only the registry, and count the stagings per shard from the stacks.)
  */
 import { GetParameterCommand, SSMClient, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
 import type { BranchParameter } from '../../lib/contract/branch-state';
