@@ -35,13 +35,9 @@ export function stagingSources(clients: Clients): StagingSources {
   };
 }
 
-/**
- * The shared staging's capacity and what of it `stagings` use (lib/contract/capacity.ts
- * capacityInUse, as the stagings page counts it); undefined for a shared stack from before shards
- * (no registry).
- */
-export async function capacityOf(clients: Clients, parameterPrefix: string, stagings: readonly Staging[]): Promise<CapacityInUse | undefined> {
-  const get = (name: string) => aws(`ssm:GetParameter on ${name}`, async () => {
+/** One parameter, or undefined when it does not exist. */
+export async function parameterIfAny(clients: Clients, name: string): Promise<BranchParameter | undefined> {
+  return aws(`ssm:GetParameter on ${name}`, async () => {
     try {
       const p = (await clients.ssm.send(new GetParameterCommand({ Name: name })))?.Parameter;
       return p && { name, value: String(p.Value ?? ''), lastModifiedMs: p.LastModifiedDate?.getTime() };
@@ -50,7 +46,15 @@ export async function capacityOf(clients: Clients, parameterPrefix: string, stag
       throw e;
     }
   });
-  const registry = await readShardRegistry({ get }, parameterPrefix);
+}
+
+/**
+ * The shared staging's capacity and what of it `stagings` use (lib/contract/capacity.ts
+ * capacityInUse, as the stagings page counts it); undefined for a shared stack from before shards
+ * (no registry).
+ */
+export async function capacityOf(clients: Clients, parameterPrefix: string, stagings: readonly Staging[]): Promise<CapacityInUse | undefined> {
+  const registry = await readShardRegistry({ get: (name) => parameterIfAny(clients, name) }, parameterPrefix);
   return registry && capacityInUse(registry, stagings.map((s) => s.loadBalancerFullName));
 }
 

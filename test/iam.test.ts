@@ -412,11 +412,16 @@ function commandsInSources(): Record<string, string[]> {
   for (const handler of readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory() && d.name !== 'shared').map((d) => d.name)) {
     const files = readdirSync(join(root, handler), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
     const found = new Set<string>();
-    for (const f of files) {
-      const text = readFileSync(join(root, handler, f), 'utf8');
+    // The handler's files, and the lambda/shared modules they import, and those modules' own.
+    const seen = new Set<string>();
+    const scan = (file: string, sharedImport: RegExp) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
       for (const c of commandsIn(text)) found.add(c);
-      for (const m of text.matchAll(/from '\.\.\/shared\/([a-z-]+)'/g)) for (const c of commandsIn(readFileSync(join(root, 'shared', `${m[1]}.ts`), 'utf8'))) found.add(c);
-    }
+      for (const m of text.matchAll(sharedImport)) scan(join(root, 'shared', `${m[1]}.ts`), /from '\.\/([a-z-]+)'/g);
+    };
+    for (const f of files) scan(join(root, handler, f), /from '\.\.\/shared\/([a-z-]+)'/g);
     if (found.size > 0) out[handler] = [...found].sort();
   }
   return out;

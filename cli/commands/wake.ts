@@ -3,14 +3,13 @@
  * invoke the shared stack's sleeper function ({"wake": name} / {"sleep": name}, lambda/waker);
  * `wake` then waits until the state is awake and the URL answers.
  */
-import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { WaiterState, createWaiter, type WaiterResult } from '@smithy/util-waiter';
 import { BranchStatePaths, SleepStates, SleepStateValue, parseSleepState, parseTimestamp } from '../../lib/contract/branch-state';
 import { SleeperEventKeys, type ManualSleepResult } from '../../lib/contract/sleeper';
 import { ClientFactory, Clients, GlobalOptions, invokeJson, regionOf } from '../aws';
-import { CliError, Io, UsageError, aws } from '../io';
+import { CliError, Io, UsageError } from '../io';
 import { duration, quote, writeJson } from '../render';
-import { SharedInfo, Staging, findStaging, listStagings, sharedInfo } from '../stagings';
+import { SharedInfo, Staging, findStaging, listStagings, parameterIfAny, sharedInfo } from '../stagings';
 import { realSystem } from '../system';
 import { DEFAULT_AUTOMATION_HEADER } from '../../lib/contract/access';
 
@@ -127,13 +126,6 @@ async function waitUntilAwake(
 }
 
 async function readState(clients: Clients, name: string): Promise<SleepStateValue | undefined> {
-  return aws(`ssm:GetParameter on ${name}`, async () => {
-    try {
-      const out = await clients.ssm.send(new GetParameterCommand({ Name: name }));
-      return parseSleepState(out.Parameter?.Value);
-    } catch (e: any) {
-      if (e?.name === 'ParameterNotFound') return undefined;
-      throw e;
-    }
-  });
+  const parameter = await parameterIfAny(clients, name);
+  return parameter && parseSleepState(parameter.value);
 }

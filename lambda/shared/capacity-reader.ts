@@ -3,25 +3,17 @@
  * staging-quota provider, which reads the shard registry and the slots through it. (`staging list`
  * and the stagings page read only the registry, and count the stagings per shard from the stacks.)
  */
-import { GetParameterCommand, SSMClient, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
+import { SSMClient, paginateGetParametersByPath } from '@aws-sdk/client-ssm';
 import type { BranchParameter } from '../../lib/contract/branch-state';
 import type { CapacityParameterReader } from '../../lib/contract/capacity';
-import { isAwsError } from './provider';
+import { parameterIfAny } from './ssm-parameter';
 
 /** GetParametersByPath's largest page. */
 const PAGE_SIZE = 10;
 
 export function ssmCapacityReader(ssm: SSMClient): CapacityParameterReader {
   return {
-    async get(name) {
-      try {
-        const { Parameter: p } = await ssm.send(new GetParameterCommand({ Name: name }));
-        return { name, value: p?.Value ?? '', lastModifiedMs: p?.LastModifiedDate?.getTime() };
-      } catch (e) {
-        if (isAwsError(e, 'ParameterNotFound')) return undefined;
-        throw e;
-      }
-    },
+    get: (name) => parameterIfAny(ssm, name),
     async below(path) {
       const out: BranchParameter[] = [];
       for await (const page of paginateGetParametersByPath({ client: ssm, pageSize: PAGE_SIZE }, { Path: path, Recursive: false })) {

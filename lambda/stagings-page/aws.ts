@@ -14,7 +14,7 @@ import { DeleteStackCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient, CreateLogStreamCommand, PutLogEventsCommand, paginateFilterLogEvents } from '@aws-sdk/client-cloudwatch-logs';
 import { GetFunctionConfigurationCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { DeleteParameterCommand, GetParameterCommand, GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
+import { DeleteParameterCommand, GetParametersCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { BranchStatePaths, SweeperRecords, parsePin, type BranchParameter, type BranchParameterFolder } from '../../lib/contract/branch-state';
 import { readShardRegistry, type ShardRegistry } from '../../lib/contract/capacity';
 import type { ManualSleepResult } from '../../lib/contract/sleeper';
@@ -25,6 +25,7 @@ import { decide, requestQueries, type Observation } from '../sweeper/decide';
 import { configFromEnvironment } from '../sweeper/index';
 import { metricWindow, type SweeperConfig } from '../sweeper/model';
 import { reportOf } from '../sweeper/sweep';
+import { parameterIfAny } from '../shared/ssm-parameter';
 import type { PageConfig } from './config';
 
 const SDK = { maxAttempts: 4, retryMode: 'adaptive' } as const;
@@ -149,18 +150,9 @@ export async function refreshStacks(config: PageConfig, nowMs: number): Promise<
  */
 export async function readRegistry(config: PageConfig, nowMs: number): Promise<ShardRegistry | undefined> {
   if (cache.registry && nowMs - cache.registry.at < READ_TTL_MS) return cache.registry.value;
-  const get = async (name: string) => {
-    try {
-      const { Parameter: p } = await ssm.send(new GetParameterCommand({ Name: name }));
-      return { name, value: p?.Value ?? '' };
-    } catch (e) {
-      if ((e as Error)?.name === 'ParameterNotFound') return undefined;
-      throw e;
-    }
-  };
   let value: ShardRegistry | undefined;
   try {
-    value = await readShardRegistry({ get }, config.parameterPrefix);
+    value = await readShardRegistry({ get: (name) => parameterIfAny(ssm, name) }, config.parameterPrefix);
   } catch (e) {
     if (!(e instanceof Error) || e.name !== 'Error') throw e;
   }
