@@ -221,7 +221,8 @@ export interface StagingsPageOptions {
   readonly destroyClaimValues?: string[];
 
   /**
-   * How long the page's audit records (who woke, slept, kept, unkept or destroyed what) and logs are kept.
+   * How long the page's audit records (who woke, slept, kept, unkept or destroyed what) and logs are
+   * kept. The log group itself is retained when the shared stack is deleted.
    * @default logs.RetentionDays.THREE_MONTHS
    */
   readonly logRetention?: logs.RetentionDays;

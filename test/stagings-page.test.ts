@@ -172,6 +172,8 @@ describe('the page\'s environment', () => {
     const [, fn] = pageFunction(json);
     const group = fn.Properties.LoggingConfig.LogGroup.Ref;
     expect(json.Resources[group].Properties.RetentionInDays).toBe(days);
+    // Deleting the shared stack keeps the audit trail.
+    expect(json.Resources[group]).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     expect(fn.Properties.Environment.Variables[StagingsPageEnvironment.AUDIT_LOG_GROUP]).toEqual({ Ref: group });
   });
 });

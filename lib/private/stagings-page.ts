@@ -1,4 +1,4 @@
-import { Annotations, Duration, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -117,6 +117,8 @@ export class StagingsPage extends Construct {
     });
     this.auditLogGroup = new logs.LogGroup(this, 'AuditLogs', {
       retention: options.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      // An audit trail outlives what it audits: deleting the shared stack keeps who did what.
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     const reasons = new ReasonedResources();
     for (const statement of pagePolicy(this, props, arns, this.auditLogGroup, reasons)) role.addToPrincipalPolicy(statement);
